@@ -1,0 +1,161 @@
+//! [`Accept`]: a parsed `Accept`, `Accept-Language`, `Accept-Encoding` or `Accept-Charset`
+//! header with quality values.
+
+/// A parsed `Accept*` header: values with their quality, best first.
+///
+/// Malformed items are skipped and a bad `q` counts as 0, so hostile headers never fail.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::datastructures::Accept;
+///
+/// let accept = Accept::parse("text/html, application/json;q=0.9, */*;q=0.1");
+/// assert_eq!(accept.quality("application/json"), 0.9);
+/// assert_eq!(accept.quality("image/png"), 0.1);
+/// assert_eq!(accept.best_match(&["application/json", "text/html"]), Some("text/html"));
+/// assert_eq!(accept.best(), Some("text/html"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Accept {
+    values: Vec<(String, f32)>,
+}
+
+impl Accept {
+    /// Parses a header value; items are kept in order of descending quality (stable, so
+    /// equal qualities keep header order). An item with `q=0` is recorded as refused.
+    pub fn parse(header: &str) -> Self {
+        let mut values = Vec::new();
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let value = parts.next().unwrap_or("").trim();
+            if value.is_empty() || value.len() > 256 {
+                continue;
+            }
+            let mut q = 1.0f32;
+            for param in parts {
+                if let Some((k, v)) = param.split_once('=') {
+                    if k.trim().eq_ignore_ascii_case("q") {
+                        q = v
+                            .trim()
+                            .parse::<f32>()
+                            .ok()
+                            .filter(|q| q.is_finite())
+                            .unwrap_or(0.0)
+                            .clamp(0.0, 1.0);
+                    }
+                }
+            }
+            values.push((value.to_owned(), q));
+        }
+        values.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+        Accept { values }
+    }
+
+    /// The accepted values and their qualities, best first.
+    pub fn values(&self) -> impl Iterator<Item = (&str, f32)> {
+        self.values.iter().map(|(v, q)| (v.as_str(), *q))
+    }
+
+    /// Whether the header listed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The quality the client gives `offer` (0 when not accepted). The most specific
+    /// matching item decides: `text/html` over `text/*` over `*/*`.
+    pub fn quality(&self, offer: &str) -> f32 {
+        let mut best: Option<(u8, f32)> = None;
+        for (value, q) in &self.values {
+            if let Some(spec) = specificity(value, offer) {
+                if best.map_or(true, |(s, _)| spec > s) {
+                    best = Some((spec, *q));
+                }
+            }
+        }
+        best.map_or(0.0, |(_, q)| q)
+    }
+
+    /// Whether `offer` is acceptable (quality above 0).
+    pub fn accepts(&self, offer: &str) -> bool {
+        self.quality(offer) > 0.0
+    }
+
+    /// The offer the client likes best (ties go to the earlier offer); `None` when none is
+    /// acceptable. An empty header accepts the first offer.
+    pub fn best_match<'a>(&self, offers: &[&'a str]) -> Option<&'a str> {
+        if self.values.is_empty() {
+            return offers.first().copied();
+        }
+        let mut best: Option<(&'a str, f32)> = None;
+        for offer in offers {
+            let q = self.quality(offer);
+            if q > 0.0 && best.map_or(true, |(_, bq)| q > bq) {
+                best = Some((offer, q));
+            }
+        }
+        best.map(|(o, _)| o)
+    }
+
+    /// The client's most preferred value.
+    pub fn best(&self) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(_, q)| *q > 0.0)
+            .map(|(v, _)| v.as_str())
+    }
+}
+
+/// How specifically `pattern` matches `offer`; `None` if it does not.
+fn specificity(pattern: &str, offer: &str) -> Option<u8> {
+    let pattern = pattern.to_ascii_lowercase();
+    let offer = offer.to_ascii_lowercase();
+    if pattern == "*" || pattern == "*/*" {
+        return Some(0);
+    }
+    if pattern == offer {
+        return Some(3);
+    }
+    if let (Some((pt, ps)), Some((ot, _))) = (pattern.split_once('/'), offer.split_once('/')) {
+        if ps == "*" && pt == ot {
+            return Some(1);
+        }
+    }
+    // Languages: `en` matches `en-US` and `en-us` matches `en_US`.
+    let norm = |s: &str| s.replace('_', "-");
+    let (p, o) = (norm(&pattern), norm(&offer));
+    if p == o {
+        return Some(3);
+    }
+    if !p.contains('/') && (o.starts_with(&format!("{p}-")) || p.starts_with(&format!("{o}-"))) {
+        return Some(2);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_headers_parse() {
+        let a = Accept::parse(";;;,q=,text/html;q=abc,,*/*;q=NaN, x;q=2");
+        assert_eq!(a.quality("text/html"), 0.0);
+        assert_eq!(a.quality("x"), 1.0);
+    }
+
+    #[test]
+    fn languages_match_by_prefix() {
+        let a = Accept::parse("de-DE, en;q=0.5");
+        assert_eq!(a.best_match(&["en-US", "fr"]), Some("en-US"));
+        assert_eq!(a.best_match(&["fr"]), None);
+        assert_eq!(a.best_match(&["de", "en"]), Some("de"));
+    }
+
+    #[test]
+    fn specific_wins_over_wildcard() {
+        let a = Accept::parse("*/*;q=0.5, text/html;q=0");
+        assert_eq!(a.quality("text/html"), 0.0);
+        assert_eq!(a.quality("text/plain"), 0.5);
+    }
+}

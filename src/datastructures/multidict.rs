@@ -1,0 +1,233 @@
+//! [`MultiDict`]: an ordered map where a key may have several values, as query strings
+//! and forms do.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// An ordered multi-map of `String` keys to values (`String` by default).
+///
+/// [`get`](Self::get) returns the first value for a key, like Werkzeug's `MultiDict.get`;
+/// [`get_all`](Self::get_all) returns every value in order.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::datastructures::MultiDict;
+///
+/// let args = MultiDict::from_query("tag=rust&tag=web&page=2");
+/// assert_eq!(args.get("tag"), Some("rust"));
+/// assert_eq!(args.get_all("tag").collect::<Vec<_>>(), ["rust", "web"]);
+/// assert_eq!(args.get_as::<u32>("page"), Some(2));
+/// assert_eq!(args.get("missing"), None);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct MultiDict<V = String> {
+    items: Vec<(String, V)>,
+}
+
+impl<V> Default for MultiDict<V> {
+    fn default() -> Self {
+        MultiDict { items: Vec::new() }
+    }
+}
+
+impl MultiDict<String> {
+    /// Parses an `application/x-www-form-urlencoded` string (a query string or form body).
+    /// `+` is a space, bad escapes are kept literally and invalid UTF-8 is replaced, so
+    /// hostile input never fails.
+    pub fn from_query(query: &str) -> Self {
+        Self::from_urlencoded(query.as_bytes())
+    }
+
+    /// Parses urlencoded bytes; see [`Self::from_query`].
+    pub fn from_urlencoded(bytes: &[u8]) -> Self {
+        MultiDict {
+            items: form_urlencoded::parse(bytes)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        }
+    }
+
+    /// The first value for `key`, as text.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.get_value(key).map(String::as_str)
+    }
+
+    /// The first value for `key` parsed as `T`; `None` when missing or unparseable
+    /// (Werkzeug's `args.get("page", type=int)`).
+    pub fn get_as<T: FromStr>(&self, key: &str) -> Option<T> {
+        self.get(key)?.parse().ok()
+    }
+
+    /// Encodes the pairs back as a urlencoded string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = zeug::datastructures::MultiDict::from_query("a=1&a=2&b=x+y");
+    /// assert_eq!(d.to_urlencoded(), "a=1&a=2&b=x+y");
+    /// ```
+    pub fn to_urlencoded(&self) -> String {
+        crate::urls::urlencode(self.items.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+}
+
+impl<V> MultiDict<V> {
+    /// An empty dict.
+    pub fn new() -> Self {
+        MultiDict { items: Vec::new() }
+    }
+
+    /// The first value for `key`.
+    pub fn get_value(&self, key: &str) -> Option<&V> {
+        self.items.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Every value for `key`, in order (Werkzeug's `getlist`).
+    pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a V> + 'a {
+        self.items
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Whether `key` has at least one value.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.items.iter().any(|(k, _)| k == key)
+    }
+
+    /// Appends a value for `key`, keeping earlier ones.
+    pub fn add(&mut self, key: impl Into<String>, value: V) {
+        self.items.push((key.into(), value));
+    }
+
+    /// Replaces every value for `key` with `value`.
+    pub fn set(&mut self, key: impl Into<String>, value: V) {
+        let key = key.into();
+        self.items.retain(|(k, _)| *k != key);
+        self.items.push((key, value));
+    }
+
+    /// Removes every value for `key`, returning them.
+    pub fn remove(&mut self, key: &str) -> Vec<V> {
+        let mut removed = Vec::new();
+        let mut kept = Vec::with_capacity(self.items.len());
+        for (k, v) in self.items.drain(..) {
+            if k == key {
+                removed.push(v);
+            } else {
+                kept.push((k, v));
+            }
+        }
+        self.items = kept;
+        removed
+    }
+
+    /// All pairs in order, a key repeated once per value.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.items.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Each distinct key once, in first-seen order.
+    pub fn keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = Vec::new();
+        for (k, _) in &self.items {
+            if !keys.contains(&k.as_str()) {
+                keys.push(k);
+            }
+        }
+        keys
+    }
+
+    /// Number of pairs (not of distinct keys).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Adds every pair of `other` after the existing ones (how `values` merges args and form).
+    pub fn extend(&mut self, other: impl IntoIterator<Item = (String, V)>) {
+        self.items.extend(other);
+    }
+
+    /// The pairs as a vector.
+    pub fn into_vec(self) -> Vec<(String, V)> {
+        self.items
+    }
+}
+
+impl<V: Clone> MultiDict<V> {
+    /// One value per key (the first), as Werkzeug's `to_dict()`.
+    pub fn to_dict(&self) -> std::collections::BTreeMap<String, V> {
+        let mut out = std::collections::BTreeMap::new();
+        for (k, v) in &self.items {
+            out.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        out
+    }
+}
+
+impl<V: fmt::Debug> fmt::Debug for MultiDict<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.items.iter()).finish()
+    }
+}
+
+impl<K: Into<String>, V> FromIterator<(K, V)> for MultiDict<V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        MultiDict {
+            items: iter.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        }
+    }
+}
+
+impl<V> IntoIterator for MultiDict<V> {
+    type Item = (String, V);
+    type IntoIter = std::vec::IntoIter<(String, V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<V: serde::Serialize> serde::Serialize for MultiDict<V> {
+    /// Serializes as a sequence of `[key, value]` pairs, so `serde_urlencoded` and
+    /// `serde_json` keep repeated keys.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.items.len()))?;
+        for item in &self.items {
+            seq.serialize_element(item)?;
+        }
+        seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_queries_do_not_fail() {
+        let d = MultiDict::from_query("a=%zz&b=%FF%FE&=x&c&&d=1=2");
+        assert_eq!(d.get("a"), Some("%zz"));
+        assert_eq!(d.get("b"), Some("\u{fffd}\u{fffd}"));
+        assert_eq!(d.get(""), Some("x"));
+        assert_eq!(d.get("c"), Some(""));
+        assert_eq!(d.get("d"), Some("1=2"));
+    }
+
+    #[test]
+    fn set_remove_and_keys() {
+        let mut d: MultiDict = MultiDict::from_query("a=1&b=2&a=3");
+        assert_eq!(d.keys(), ["a", "b"]);
+        d.set("a", "9".into());
+        assert_eq!(d.get_all("a").collect::<Vec<_>>(), ["9"]);
+        assert_eq!(d.remove("b"), ["2"]);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d.to_dict().get("a").map(String::as_str), Some("9"));
+    }
+}

@@ -1,0 +1,352 @@
+//! [`Environ`]: the request exactly as a server hands it to an application.
+//!
+//! This is PEP 3333's `environ` dict made into a struct: every key has a typed field or a
+//! documented home (see `docs/interface.md`). It owns no parsing beyond what a server must
+//! do; query strings, forms and cookies are parsed lazily by [`crate::Request`].
+
+use std::fmt;
+use std::io::{self, Read};
+
+use bytes::Bytes;
+use http::{Extensions, HeaderMap, Method, Version};
+
+/// The request body as a blocking byte stream (`wsgi.input`).
+///
+/// A server hands over a stream that is already de-chunked and limited to the request's
+/// length, so reading to the end never reads into the next request. Reading it may send
+/// `100 Continue` to the client first; a server does that, not the app.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Read;
+/// use zeug::environ::Input;
+///
+/// let mut input = Input::from_bytes("name=zeug");
+/// let mut s = String::new();
+/// input.read_to_string(&mut s).unwrap();
+/// assert_eq!(s, "name=zeug");
+/// ```
+pub struct Input {
+    reader: Box<dyn Read + Send>,
+}
+
+impl Input {
+    /// An input with no bytes.
+    pub fn empty() -> Self {
+        Input {
+            reader: Box::new(io::empty()),
+        }
+    }
+
+    /// An input that yields `bytes`.
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
+        Input {
+            reader: Box::new(io::Cursor::new(bytes.into())),
+        }
+    }
+
+    /// An input reading from any stream (a server's de-chunking reader, a file, a pipe).
+    pub fn new(reader: impl Read + Send + 'static) -> Self {
+        Input {
+            reader: Box::new(reader),
+        }
+    }
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(buf)
+    }
+}
+
+impl Default for Input {
+    fn default() -> Self {
+        Input::empty()
+    }
+}
+
+impl fmt::Debug for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Input(..)")
+    }
+}
+
+/// One request as a server hands it over: WSGI's `environ`, typed.
+///
+/// `path_info` and `script_name` are percent-decoded, as in PEP 3333; the raw request
+/// target is kept in `request_uri`. Headers (including `Content-Type` and
+/// `Content-Length`, WSGI's `CONTENT_TYPE` and `CONTENT_LENGTH`) live in `headers`.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::Environ;
+///
+/// let req = http::Request::builder()
+///     .uri("http://example.com/blog/hello?page=2")
+///     .body(bytes::Bytes::new())
+///     .unwrap();
+/// let environ = Environ::from(req);
+/// assert_eq!(environ.path_info, "/blog/hello");
+/// assert_eq!(environ.query_string, "page=2");
+/// assert_eq!(environ.server_name, "example.com");
+/// ```
+#[derive(Debug)]
+pub struct Environ {
+    /// `REQUEST_METHOD`.
+    pub method: Method,
+    /// `SCRIPT_NAME`: where the application is mounted, decoded, without a trailing slash
+    /// (empty at the root).
+    pub script_name: String,
+    /// `PATH_INFO`: the path below `script_name`, decoded; starts with `/` unless empty.
+    pub path_info: String,
+    /// `QUERY_STRING`: the raw query string, without the `?`.
+    pub query_string: String,
+    /// `REQUEST_URI` / `RAW_URI`: the request target exactly as the client sent it.
+    pub request_uri: String,
+    /// `SERVER_PROTOCOL`.
+    pub version: Version,
+    /// Every `HTTP_*` key, plus `CONTENT_TYPE` and `CONTENT_LENGTH`.
+    pub headers: HeaderMap,
+    /// `wsgi.input`: the body stream.
+    pub input: Input,
+    /// `wsgi.url_scheme`: `"http"` or `"https"`.
+    pub url_scheme: String,
+    /// `REMOTE_ADDR`: the client's IP address, if the transport has one (not for Unix sockets).
+    pub remote_addr: Option<String>,
+    /// `REMOTE_PORT`.
+    pub remote_port: Option<u16>,
+    /// `SERVER_NAME`.
+    pub server_name: String,
+    /// `SERVER_PORT`.
+    pub server_port: u16,
+    /// `wsgi.multithread`: the app may be called from several threads at once.
+    pub multithread: bool,
+    /// `wsgi.multiprocess`: the app may be running in several processes at once.
+    pub multiprocess: bool,
+    /// `wsgi.run_once`: the app will be called only once in this process (CGI).
+    pub run_once: bool,
+    /// Anything else a server or middleware adds (`werkzeug.*` / `wsgi.*` extension keys):
+    /// e.g. [`crate::middleware`]'s original values, TLS details, limits.
+    pub extensions: Extensions,
+}
+
+impl Default for Environ {
+    fn default() -> Self {
+        Environ {
+            method: Method::GET,
+            script_name: String::new(),
+            path_info: "/".to_owned(),
+            query_string: String::new(),
+            request_uri: "/".to_owned(),
+            version: Version::HTTP_11,
+            headers: HeaderMap::new(),
+            input: Input::empty(),
+            url_scheme: "http".to_owned(),
+            remote_addr: None,
+            remote_port: None,
+            server_name: "localhost".to_owned(),
+            server_port: 80,
+            multithread: false,
+            multiprocess: false,
+            run_once: false,
+            extensions: Extensions::new(),
+        }
+    }
+}
+
+impl Environ {
+    /// The `Host` header if present, else `server_name` with `server_port` (when it is not
+    /// the scheme's default), like WSGI's URL reconstruction.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut environ = zeug::Environ::default();
+    /// environ.server_port = 5000;
+    /// assert_eq!(environ.host(), "localhost:5000");
+    /// environ.headers.insert("host", "example.com".parse().unwrap());
+    /// assert_eq!(environ.host(), "example.com");
+    /// ```
+    pub fn host(&self) -> String {
+        if let Some(h) = self
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+        {
+            if !h.is_empty() {
+                return h.to_owned();
+            }
+        }
+        let default_port = if self.url_scheme == "https" { 443 } else { 80 };
+        if self.server_port == default_port {
+            self.server_name.clone()
+        } else {
+            format!("{}:{}", self.server_name, self.server_port)
+        }
+    }
+}
+
+/// Percent-decodes a path for `PATH_INFO`; invalid UTF-8 is replaced (U+FFFD), as
+/// Werkzeug does.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(zeug::environ::decode_path("/a%20b/%E2%9C%93"), "/a b/✓");
+/// ```
+pub fn decode_path(raw: &str) -> String {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+impl<B: Into<Bytes>> From<http::Request<B>> for Environ {
+    /// Builds an environ from an `http::Request`: the URI's authority (or the `Host`
+    /// header) gives `server_name`/`server_port`, its scheme `url_scheme`.
+    fn from(req: http::Request<B>) -> Self {
+        let (parts, body) = req.into_parts();
+        let uri = parts.uri;
+        let url_scheme = uri.scheme_str().unwrap_or("http").to_owned();
+        let default_port = if url_scheme == "https" { 443 } else { 80 };
+        let mut headers = parts.headers;
+        let authority = uri.authority().map(|a| a.as_str().to_owned()).or_else(|| {
+            headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        });
+        let (server_name, server_port) = match &authority {
+            Some(a) => split_host_port(a, default_port),
+            None => ("localhost".to_owned(), default_port),
+        };
+        if let (Some(a), false) = (&authority, headers.contains_key(http::header::HOST)) {
+            if let Ok(v) = a.parse() {
+                headers.insert(http::header::HOST, v);
+            }
+        }
+        let request_uri = uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into());
+        let body: Bytes = body.into();
+        if !body.is_empty() && !headers.contains_key(http::header::CONTENT_LENGTH) {
+            headers.insert(http::header::CONTENT_LENGTH, body.len().into());
+        }
+        Environ {
+            method: parts.method,
+            script_name: String::new(),
+            path_info: decode_path(uri.path()),
+            query_string: uri.query().unwrap_or("").to_owned(),
+            request_uri,
+            version: parts.version,
+            headers,
+            input: Input::from_bytes(body),
+            url_scheme,
+            server_name,
+            server_port,
+            extensions: parts.extensions,
+            ..Environ::default()
+        }
+    }
+}
+
+impl From<Environ> for http::Request<Input> {
+    /// Turns the environ back into an `http::Request` whose body is the input stream; the
+    /// URI is the full URL rebuilt from scheme, host, script name, path and query.
+    fn from(env: Environ) -> Self {
+        let host = env.host();
+        let path = format!("{}{}", env.script_name, env.path_info);
+        let mut target =
+            percent_encoding::utf8_percent_encode(&path, crate::urls::PATH_ENCODE_SET).to_string();
+        if target.is_empty() {
+            target.push('/');
+        }
+        if !env.query_string.is_empty() {
+            target.push('?');
+            target.push_str(&env.query_string);
+        }
+        let uri = format!("{}://{}{}", env.url_scheme, host, target);
+        let mut builder = http::Request::builder()
+            .method(env.method)
+            .version(env.version);
+        builder = match uri.parse::<http::Uri>() {
+            Ok(u) => builder.uri(u),
+            Err(_) => builder.uri(target),
+        };
+        let mut req = builder.body(env.input).unwrap_or_default();
+        *req.headers_mut() = env.headers;
+        *req.extensions_mut() = env.extensions;
+        req
+    }
+}
+
+/// Splits `host[:port]` (IPv6 literals in brackets) into name and port.
+pub(crate) fn split_host_port(authority: &str, default_port: u16) -> (String, u16) {
+    if let Some(rest) = authority.strip_prefix('[') {
+        if let Some(end) = rest.find(']') {
+            let name = rest[..end].to_owned();
+            let port = rest[end + 1..]
+                .strip_prefix(':')
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(default_port);
+            return (name, port);
+        }
+    }
+    match authority.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') => {
+            (name.to_owned(), port.parse().unwrap_or(default_port))
+        }
+        _ => (authority.to_owned(), default_port),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_http_request_fills_the_wsgi_keys() {
+        let req = http::Request::builder()
+            .method("POST")
+            .uri("https://example.com:8443/a%20b?x=1")
+            .header("content-type", "text/plain")
+            .body("hello")
+            .unwrap();
+        let mut env = Environ::from(req);
+        assert_eq!(env.method, Method::POST);
+        assert_eq!(env.path_info, "/a b");
+        assert_eq!(env.query_string, "x=1");
+        assert_eq!(env.request_uri, "/a%20b?x=1");
+        assert_eq!(env.url_scheme, "https");
+        assert_eq!(env.server_name, "example.com");
+        assert_eq!(env.server_port, 8443);
+        assert_eq!(env.headers["content-length"], "5");
+        let mut body = String::new();
+        env.input.read_to_string(&mut body).unwrap();
+        assert_eq!(body, "hello");
+    }
+
+    #[test]
+    fn round_trips_to_http_request() {
+        let mut env = Environ {
+            path_info: "/a b".into(),
+            query_string: "q=1".into(),
+            ..Environ::default()
+        };
+        env.headers.insert("host", "example.org".parse().unwrap());
+        let req: http::Request<Input> = env.into();
+        assert_eq!(req.uri().to_string(), "http://example.org/a%20b?q=1");
+    }
+
+    #[test]
+    fn splits_ipv6_hosts() {
+        assert_eq!(split_host_port("[::1]:5000", 80), ("::1".to_owned(), 5000));
+        assert_eq!(
+            split_host_port("example.com", 80),
+            ("example.com".to_owned(), 80)
+        );
+        assert_eq!(split_host_port("::1", 80), ("::1".to_owned(), 80));
+    }
+}

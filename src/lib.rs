@@ -1,0 +1,72 @@
+//! # zeug
+//!
+//! The parts a small web app is built from, in the spirit of Python's Werkzeug: a typed
+//! gateway interface ([`Application`], modelled on WSGI), request and response wrappers,
+//! HTTP errors as values, routing, a development server, an in-process test client and
+//! middleware. zeug is a toolkit, not a framework: your program stays yours.
+//!
+//! ## A hello app
+//!
+//! ```
+//! use zeug::{Environ, Request, Response};
+//!
+//! fn hello(environ: Environ) -> Response {
+//!     let request = Request::new(environ);
+//!     let name = request.args().get("name").unwrap_or("World");
+//!     Response::new(format!("Hello {name}!"))
+//! }
+//!
+//! // Unit-test it without a socket:
+//! let client = zeug::test::Client::new(hello);
+//! assert_eq!(client.get("/?name=zeug").send().text(), "Hello zeug!");
+//! ```
+//!
+//! ## Errors are values
+//!
+//! ```
+//! use zeug::{Application, Environ, HttpException, Request, Response};
+//!
+//! struct App;
+//!
+//! impl App {
+//!     fn dispatch_request(&self, request: &Request) -> Result<Response, HttpException> {
+//!         match request.path() {
+//!             "/" => Ok(Response::new("index")),
+//!             _ => Err(HttpException::not_found()),
+//!         }
+//!     }
+//! }
+//!
+//! impl Application for App {
+//!     fn call(&self, environ: Environ) -> Response {
+//!         let request = Request::new(environ);
+//!         self.dispatch_request(&request).unwrap_or_else(|e| e.into_response())
+//!     }
+//! }
+//!
+//! let client = zeug::test::Client::new(App);
+//! assert_eq!(client.get("/nope").send().status(), 404);
+//! ```
+#![warn(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod app;
+pub mod body;
+pub mod datastructures;
+pub mod environ;
+pub mod exceptions;
+pub mod formparser;
+pub mod middleware;
+pub mod routing;
+pub mod serving;
+pub mod test;
+pub mod urls;
+pub mod utils;
+pub mod wrappers;
+
+pub use app::Application;
+pub use body::Body;
+pub use environ::Environ;
+pub use exceptions::{abort, HttpException};
+pub use utils::redirect;
+pub use wrappers::{Request, Response};

@@ -1,0 +1,534 @@
+//! [`Request`]: an [`Environ`] with lazy, parse-once accessors.
+//!
+//! This file owns URL reconstruction, query arguments, the body (`get_data`, `json`) and
+//! forms. Header-derived values (`accept_*`, `authorization`, `if_*`, `range`) are in
+//! `request_headers.rs`. Nothing here reads the body until asked to.
+
+use std::sync::{Mutex, OnceLock};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, COOKIE, USER_AGENT};
+use http::{HeaderMap, Method};
+use serde::de::DeserializeOwned;
+
+use crate::datastructures::{FileStorage, MultiDict};
+use crate::environ::Input;
+use crate::formparser::{self, FormData, Limits};
+use crate::{Environ, HttpException};
+
+/// A request, wrapping the [`Environ`] a server handed over.
+///
+/// Every accessor parses on first use and caches the result, so calling `args()` twice
+/// parses once. The body is read at most once: by [`get_data`](Self::get_data),
+/// [`json`](Self::json) or [`form`](Self::form)/[`files`](Self::files).
+///
+/// # Examples
+///
+/// ```
+/// use zeug::test::EnvironBuilder;
+/// use zeug::Request;
+///
+/// let environ = EnvironBuilder::new("POST", "/search?q=rust&page=2")
+///     .form(&[("lang", "en")])
+///     .build();
+/// let request = Request::new(environ);
+/// assert_eq!(request.path(), "/search");
+/// assert_eq!(request.args().get("q"), Some("rust"));
+/// assert_eq!(request.form().unwrap().get("lang"), Some("en"));
+/// assert_eq!(request.url(), "http://localhost/search?q=rust&page=2");
+/// ```
+pub struct Request {
+    environ: Environ,
+    input: Mutex<Option<Input>>,
+    limits: Limits,
+    args: OnceLock<MultiDict>,
+    cookies: OnceLock<MultiDict>,
+    data: OnceLock<Result<Bytes, HttpException>>,
+    form: OnceLock<Result<FormData, HttpException>>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<Request {} {}>", self.method(), self.url())
+    }
+}
+
+impl Request {
+    /// Wraps an environ. Limits come from a [`Limits`] in the environ's extensions (put
+    /// there per app by a server or middleware), else [`Limits::default`].
+    pub fn new(mut environ: Environ) -> Self {
+        let input = std::mem::take(&mut environ.input);
+        let limits = environ
+            .extensions
+            .get::<Limits>()
+            .copied()
+            .unwrap_or_default();
+        Request {
+            environ,
+            input: Mutex::new(Some(input)),
+            limits,
+            args: OnceLock::new(),
+            cookies: OnceLock::new(),
+            data: OnceLock::new(),
+            form: OnceLock::new(),
+        }
+    }
+
+    /// Replaces the limits for this request; call it before the body is read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{formparser::Limits, test::EnvironBuilder, Request};
+    ///
+    /// let mut req = Request::new(EnvironBuilder::new("POST", "/").body("0123456789").build());
+    /// req.set_limits(Limits { max_content_length: Some(4), ..Limits::default() });
+    /// assert_eq!(req.get_data().unwrap_err().status(), 413);
+    /// ```
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The wrapped environ (its `input` has been taken over by the request).
+    pub fn environ(&self) -> &Environ {
+        &self.environ
+    }
+
+    /// The wrapped environ, to change (e.g. for middleware-style rewriting in a view).
+    pub fn environ_mut(&mut self) -> &mut Environ {
+        &mut self.environ
+    }
+
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        &self.environ.method
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.environ.headers
+    }
+
+    /// A header's value as text, if present and valid.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.environ.headers.get(name)?.to_str().ok()
+    }
+
+    /// The path below the application root, decoded, always starting with `/`.
+    pub fn path(&self) -> &str {
+        if self.environ.path_info.is_empty() {
+            "/"
+        } else {
+            &self.environ.path_info
+        }
+    }
+
+    /// The path and the query string: `/search?q=rust` (Werkzeug's `full_path`; always
+    /// has the `?`, as Werkzeug does).
+    pub fn full_path(&self) -> String {
+        format!(
+            "{}?{}",
+            crate::urls::quote_path(self.path()),
+            self.environ.query_string
+        )
+    }
+
+    /// Where the application is mounted (`SCRIPT_NAME`), without a trailing slash.
+    pub fn script_root(&self) -> &str {
+        self.environ.script_name.trim_end_matches('/')
+    }
+
+    /// The URL scheme, `"http"` or `"https"`.
+    pub fn scheme(&self) -> &str {
+        &self.environ.url_scheme
+    }
+
+    /// Whether the request came over HTTPS.
+    pub fn is_secure(&self) -> bool {
+        self.environ.url_scheme == "https"
+    }
+
+    /// The host the client asked for, with the port when it is not the default:
+    /// `example.com:8080`.
+    pub fn host(&self) -> String {
+        self.environ.host()
+    }
+
+    /// `scheme://host/`.
+    pub fn host_url(&self) -> String {
+        format!("{}://{}/", self.scheme(), self.host())
+    }
+
+    /// `scheme://host/script_root/`: the application's root URL.
+    pub fn url_root(&self) -> String {
+        format!(
+            "{}://{}{}/",
+            self.scheme(),
+            self.host(),
+            crate::urls::quote_path(self.script_root())
+        )
+    }
+
+    /// The URL without the query string.
+    pub fn base_url(&self) -> String {
+        format!(
+            "{}://{}{}{}",
+            self.scheme(),
+            self.host(),
+            crate::urls::quote_path(self.script_root()),
+            crate::urls::quote_path(self.path())
+        )
+    }
+
+    /// The full URL, percent-encoded, with the query string if there is one.
+    pub fn url(&self) -> String {
+        let mut url = self.base_url();
+        if !self.environ.query_string.is_empty() {
+            url.push('?');
+            url.push_str(&self.environ.query_string);
+        }
+        url
+    }
+
+    /// The client's address as the transport saw it (`REMOTE_ADDR`).
+    pub fn remote_addr(&self) -> Option<&str> {
+        self.environ.remote_addr.as_deref()
+    }
+
+    /// The addresses the request passed through: `X-Forwarded-For` (client first) if
+    /// present, else the remote address. Only trust it behind a proxy you control; see
+    /// [`crate::middleware::ProxyFix`].
+    pub fn access_route(&self) -> Vec<String> {
+        let forwarded: Vec<String> = self
+            .environ
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !forwarded.is_empty() {
+            return forwarded;
+        }
+        self.remote_addr()
+            .map(|a| vec![a.to_owned()])
+            .unwrap_or_default()
+    }
+
+    /// The raw query string.
+    pub fn query_string(&self) -> &str {
+        &self.environ.query_string
+    }
+
+    /// The query arguments.
+    pub fn args(&self) -> &MultiDict {
+        self.args
+            .get_or_init(|| MultiDict::from_query(&self.environ.query_string))
+    }
+
+    /// The query arguments deserialized into `T` (400 with the reason when they do not fit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[derive(Debug, serde::Deserialize)]
+    /// struct Page { page: u32, per_page: Option<u32> }
+    ///
+    /// let req = zeug::Request::new(zeug::test::EnvironBuilder::new("GET", "/?page=3").build());
+    /// let p: Page = req.args_as().unwrap();
+    /// assert_eq!((p.page, p.per_page), (3, None));
+    /// let bad = zeug::Request::new(zeug::test::EnvironBuilder::new("GET", "/?page=x").build());
+    /// assert_eq!(bad.args_as::<Page>().unwrap_err().status(), 400);
+    /// ```
+    pub fn args_as<T: DeserializeOwned>(&self) -> Result<T, HttpException> {
+        serde_urlencoded::from_str(&self.environ.query_string).map_err(|e| {
+            HttpException::bad_request().with_description(format!("Invalid query arguments: {e}"))
+        })
+    }
+
+    /// The `Content-Type` header.
+    pub fn content_type(&self) -> Option<&str> {
+        self.environ.headers.get(CONTENT_TYPE)?.to_str().ok()
+    }
+
+    /// The content type without parameters, lower-cased (`""` when absent).
+    pub fn mimetype(&self) -> String {
+        self.content_type()
+            .map(|ct| {
+                ct.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The content type's parameters (`charset`, `boundary`, ...), names lower-cased.
+    pub fn mimetype_params(&self) -> Vec<(String, String)> {
+        self.content_type()
+            .and_then(|ct| ct.parse::<mime::Mime>().ok())
+            .map(|m| {
+                m.params()
+                    .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.as_str().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The declared body length; `None` when absent or invalid.
+    pub fn content_length(&self) -> Option<u64> {
+        self.environ
+            .headers
+            .get(CONTENT_LENGTH)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// The `User-Agent` header as text.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.environ.headers.get(USER_AGENT)?.to_str().ok()
+    }
+
+    /// The cookies the client sent. Values are percent-decoded (what
+    /// [`Response::set_cookie`](crate::Response::set_cookie) encodes), quotes removed;
+    /// malformed pairs are skipped.
+    pub fn cookies(&self) -> &MultiDict {
+        self.cookies.get_or_init(|| {
+            let mut out = MultiDict::new();
+            for header in self.environ.headers.get_all(COOKIE) {
+                let text = String::from_utf8_lossy(header.as_bytes());
+                for pair in text.split(';') {
+                    let Some((name, value)) = pair.split_once('=') else {
+                        continue;
+                    };
+                    let name = name.trim();
+                    if name.is_empty() {
+                        continue;
+                    }
+                    let value = value.trim();
+                    let value = value
+                        .strip_prefix('"')
+                        .and_then(|v| v.strip_suffix('"'))
+                        .unwrap_or(value);
+                    let value = percent_encoding::percent_decode_str(value)
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    out.add(name, value);
+                }
+            }
+            out
+        })
+    }
+
+    fn take_input(&self) -> Option<Input> {
+        self.input.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Checks the declared length against `max_content_length` (413) without reading.
+    fn check_content_length(&self) -> Result<(), HttpException> {
+        if let (Some(len), Some(max)) = (self.content_length(), self.limits.max_content_length) {
+            if len > max {
+                return Err(HttpException::request_entity_too_large());
+            }
+        }
+        Ok(())
+    }
+
+    /// The raw body, read once and cached (413 beyond `max_content_length`, 400 if it ends
+    /// early). Empty if a form parser already consumed the stream.
+    pub fn get_data(&self) -> Result<&Bytes, HttpException> {
+        self.data
+            .get_or_init(|| {
+                self.check_content_length()?;
+                let Some(mut input) = self.take_input() else {
+                    return Ok(Bytes::new());
+                };
+                let max = self
+                    .limits
+                    .max_content_length
+                    .unwrap_or(formparser::DEFAULT_MAX_BUFFERED);
+                formparser::read_limited(&mut input, self.content_length(), Some(max))
+                    .map(Bytes::from)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn get_text(&self) -> Result<String, HttpException> {
+        Ok(String::from_utf8_lossy(self.get_data()?).into_owned())
+    }
+
+    /// Whether the content type is JSON (`application/json` or `application/*+json`).
+    pub fn is_json(&self) -> bool {
+        let m = self.mimetype();
+        m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+    }
+
+    /// The body parsed as JSON into `T`: 415 when the content type is not JSON, 400 with
+    /// the parser's reason when the body is malformed or does not fit `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::test::EnvironBuilder;
+    /// #[derive(serde::Deserialize)]
+    /// struct Todo { title: String }
+    ///
+    /// let req = zeug::Request::new(EnvironBuilder::new("POST", "/").json(&serde_json::json!({"title": "x"})).build());
+    /// assert_eq!(req.json::<Todo>().unwrap().title, "x");
+    /// let req = zeug::Request::new(EnvironBuilder::new("POST", "/").body("{}").build());
+    /// assert_eq!(req.json::<serde_json::Value>().unwrap_err().status(), 415);
+    /// ```
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpException> {
+        if !self.is_json() {
+            return Err(HttpException::unsupported_media_type()
+                .with_description("Did not attempt to load JSON data because the request Content-Type was not 'application/json'."));
+        }
+        let data = self.get_data()?;
+        serde_json::from_slice(data).map_err(|e| {
+            HttpException::bad_request()
+                .with_description(format!("Failed to decode JSON object: {e}"))
+        })
+    }
+
+    fn form_data(&self) -> Result<&FormData, HttpException> {
+        self.form
+            .get_or_init(|| {
+                let mimetype = self.mimetype();
+                if !formparser::is_form_mimetype(&mimetype) {
+                    return Ok(FormData::default());
+                }
+                self.check_content_length()?;
+                let content_type = self.content_type().unwrap_or_default().to_owned();
+                if let Some(Ok(data)) = self.data.get() {
+                    let mut reader: &[u8] = data;
+                    return formparser::parse_form(
+                        &mut reader,
+                        &content_type,
+                        Some(data.len() as u64),
+                        &self.limits,
+                    );
+                }
+                match self.take_input() {
+                    Some(mut input) => formparser::parse_form(
+                        &mut input,
+                        &content_type,
+                        self.content_length(),
+                        &self.limits,
+                    ),
+                    None => Ok(FormData::default()),
+                }
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The form's text fields (urlencoded or multipart bodies; empty for other content
+    /// types). Errors are limits (413) or malformed bodies (400).
+    pub fn form(&self) -> Result<&MultiDict, HttpException> {
+        self.form_data().map(|f| &f.form)
+    }
+
+    /// The uploaded files of a multipart form.
+    pub fn files(&self) -> Result<&MultiDict<FileStorage>, HttpException> {
+        self.form_data().map(|f| &f.files)
+    }
+
+    /// The query arguments followed by the form fields (Werkzeug's `values`).
+    pub fn values(&self) -> Result<MultiDict, HttpException> {
+        let mut out = self.args().clone();
+        if self.environ.method != Method::GET && self.environ.method != Method::HEAD {
+            out.extend(self.form()?.clone());
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test::EnvironBuilder;
+
+    #[test]
+    fn url_parts_follow_werkzeug() {
+        let mut env = EnvironBuilder::new("GET", "/a b?x=1").build();
+        env.script_name = "/app".into();
+        env.headers
+            .insert("host", "example.com:8080".parse().unwrap());
+        let req = Request::new(env);
+        assert_eq!(req.path(), "/a b");
+        assert_eq!(req.full_path(), "/a%20b?x=1");
+        assert_eq!(req.script_root(), "/app");
+        assert_eq!(req.host(), "example.com:8080");
+        assert_eq!(req.host_url(), "http://example.com:8080/");
+        assert_eq!(req.url_root(), "http://example.com:8080/app/");
+        assert_eq!(req.base_url(), "http://example.com:8080/app/a%20b");
+        assert_eq!(req.url(), "http://example.com:8080/app/a%20b?x=1");
+    }
+
+    #[test]
+    fn cookies_are_lenient() {
+        let env = EnvironBuilder::new("GET", "/")
+            .header("cookie", "a=1; b=\"two\"; junk; c=%E2%9C%93; =x")
+            .build();
+        let req = Request::new(env);
+        assert_eq!(req.cookies().get("a"), Some("1"));
+        assert_eq!(req.cookies().get("b"), Some("two"));
+        assert_eq!(req.cookies().get("c"), Some("✓"));
+        assert_eq!(req.cookies().len(), 3);
+    }
+
+    #[test]
+    fn content_length_over_limit_is_413_before_reading() {
+        let env = EnvironBuilder::new("POST", "/")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("a=1")
+            .build();
+        let mut req = Request::new(env);
+        req.set_limits(Limits {
+            max_content_length: Some(2),
+            ..Limits::default()
+        });
+        assert_eq!(req.form().unwrap_err().status(), 413);
+    }
+
+    #[test]
+    fn data_then_form_parses_cached_bytes() {
+        let env = EnvironBuilder::new("POST", "/").form(&[("a", "1")]).build();
+        let req = Request::new(env);
+        assert_eq!(req.get_data().unwrap(), "a=1");
+        assert_eq!(req.form().unwrap().get("a"), Some("1"));
+    }
+
+    #[test]
+    fn malformed_json_is_400() {
+        let env = EnvironBuilder::new("POST", "/")
+            .header("content-type", "application/json")
+            .body("{nope")
+            .build();
+        let req = Request::new(env);
+        let err = req.json::<serde_json::Value>().unwrap_err();
+        assert_eq!(err.status(), 400);
+    }
+
+    #[test]
+    fn access_route_prefers_forwarded_for() {
+        let mut env = EnvironBuilder::new("GET", "/")
+            .header("x-forwarded-for", "1.2.3.4, 10.0.0.1")
+            .build();
+        env.remote_addr = Some("127.0.0.1".into());
+        assert_eq!(Request::new(env).access_route(), ["1.2.3.4", "10.0.0.1"]);
+    }
+}
