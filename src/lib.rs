@@ -56,9 +56,13 @@ pub mod datastructures;
 pub mod environ;
 pub mod exceptions;
 pub mod formparser;
+pub mod http_utils;
 pub mod middleware;
 pub mod routing;
+pub mod security;
 pub mod serving;
+#[cfg(feature = "sessions")]
+pub mod sessions;
 pub mod test;
 pub mod urls;
 pub mod utils;

@@ -51,3 +51,6 @@ pub fn iri_to_uri(iri: &str) -> String {
         .add(b'}');
     percent_encoding::utf8_percent_encode(iri, IRI).to_string()
 }
+
+mod send_file;
+pub use send_file::*;

@@ -1,0 +1,1 @@
+//! HTTP value parsing and formatting: dates, ETags, ranges, cache control (in progress).

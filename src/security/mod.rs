@@ -1,0 +1,10 @@
+//! Security helpers: safe path joining, file-name sanitising and (with the `security`
+//! feature) Werkzeug-compatible password hashing.
+
+mod paths;
+pub use paths::*;
+
+#[cfg(feature = "security")]
+mod passwords;
+#[cfg(feature = "security")]
+pub use passwords::*;

@@ -1,0 +1,1 @@
+//! Password hashing (in progress).

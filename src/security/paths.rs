@@ -1,0 +1,1 @@
+//! `safe_join` and `secure_filename` (in progress).

@@ -1,0 +1,1 @@
+//! Signed-cookie sessions (in progress).

@@ -1,0 +1,1 @@
+//! Sending files: `send_file`, `send_from_directory` (in progress).
