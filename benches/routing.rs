@@ -1,0 +1,2 @@
+//! (benchmark in progress)
+fn main() {}
