@@ -11,7 +11,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet};
 use smallvec::SmallVec;
 
 use super::error::{BuildError, RoutingError};
-use super::map::{Endpoint, Map};
+use super::map::{provides_defaults_for, Endpoint, Map};
 use super::matcher::SmResult;
 use super::rule::{template_names, BuildOp, Compiled, RedirectTo, Rule};
 use super::values::{BuildValues, Value, Values};
@@ -346,7 +346,13 @@ impl<E> std::fmt::Debug for MapAdapter<'_, E> {
     }
 }
 
-type Texts<'p> = SmallVec<[&'p str; 4]>;
+/// String equality that never calls `memcmp` for empty strings: glibc's AVX-512 `memcmp`
+/// takes a slow microcode assist on the dangling pointer of an empty `String`, which cost
+/// more than a whole match here.
+#[inline]
+pub(crate) fn same_str(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.is_empty() || a == b)
+}
 
 fn same_value(a: &Value, b: &Value) -> bool {
     a == b || (!matches!(a, Value::Custom(_)) && a.to_string() == b.to_string())
@@ -414,8 +420,11 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     /// assert_eq!(a.match_("/pages", &Method::GET).unwrap_err(), RoutingError::NotFound);
     /// ```
     pub fn match_(&self, path: &str, method: &Method) -> Result<(E, Values), RoutingError> {
-        let (rule, values) = self.match_rule(path, method)?;
-        Ok((rule.endpoint.clone(), values))
+        // Values are filled in place: they are a few hundred bytes, and moving them through
+        // every layer cost more than the tree lookup.
+        let mut values = Values::new();
+        let idx = self.match_checked(path, method, &mut values)?;
+        Ok((self.map.rules[idx].rule.endpoint.clone(), values))
     }
 
     /// Like [`match_`](Self::match_) but returns the matched [`Rule`].
@@ -424,16 +433,25 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         path: &str,
         method: &Method,
     ) -> Result<(&'a Rule<E>, Values), RoutingError> {
-        let upper;
-        let method = if method.as_str().bytes().any(|b| b.is_ascii_lowercase()) {
-            upper = Method::from_bytes(method.as_str().to_ascii_uppercase().as_bytes())
-                .unwrap_or_else(|_| method.clone());
-            &upper
-        } else {
-            method
-        };
-        let (idx, values) = self.match_index(path, method)?;
+        let mut values = Values::new();
+        let idx = self.match_checked(path, method, &mut values)?;
         Ok((&self.map.rules[idx].rule, values))
+    }
+
+    #[inline]
+    fn match_checked(
+        &self,
+        path: &str,
+        method: &Method,
+        values: &mut Values,
+    ) -> Result<usize, RoutingError> {
+        if method.as_str().bytes().any(|b| b.is_ascii_lowercase()) {
+            // Werkzeug upper-cases the method.
+            let upper = Method::from_bytes(method.as_str().to_ascii_uppercase().as_bytes())
+                .unwrap_or_else(|_| method.clone());
+            return self.match_index(path, &upper, values);
+        }
+        self.match_index(path, method, values)
     }
 
     /// Whether `path` matches (a redirect counts as a match), as Werkzeug's `test`.
@@ -508,7 +526,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         } else {
             path.as_str()
         };
-        let (r, values) = self.slow_match(self.domain(), path, method)?;
+        let mut values = Values::new();
+        let r = self.slow_match(self.domain(), path, method, &mut values)?;
         Ok((self.map.rules[r].rule.endpoint.clone(), values))
     }
 
@@ -523,7 +542,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         &self,
         path_info: &str,
         method: &Method,
-    ) -> Result<(usize, Values), RoutingError> {
+        values: &mut Values,
+    ) -> Result<usize, RoutingError> {
         let map = self.map;
         let domain = self.domain();
         // Werkzeug matches `"/" + path_info.lstrip("/")`.
@@ -537,14 +557,13 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             &owned
         };
         if let Some(fast) = &map.fast {
-            let mut texts: Texts<'_> = SmallVec::new();
-            if let Some(r) = fast.lookup(&map.rules, domain, path, method, &mut texts) {
-                if let Some(values) = convert(&map.rules[r], texts.iter().copied()) {
-                    return self.finish(r, values, method);
-                }
+            match fast.lookup(&map.rules, domain, path, method, values) {
+                Some((r, true)) => return Ok(r),
+                Some((r, false)) => return self.finish(r, values, method),
+                None => values.clear(),
             }
         }
-        self.slow_match(domain, path, method)
+        self.slow_match(domain, path, method, values)
     }
 
     fn slow_match(
@@ -552,7 +571,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         domain: &str,
         path: &str,
         method: &Method,
-    ) -> Result<(usize, Values), RoutingError> {
+        values: &mut Values,
+    ) -> Result<usize, RoutingError> {
         let map = self.map;
         let mut have = Vec::new();
         let no_match = |mut have: Vec<Method>| {
@@ -568,9 +588,9 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             .match_path(&map.rules, domain, path, method, &mut have)
         {
             SmResult::Match(r, texts) => {
-                match convert(&map.rules[r], texts.iter().map(String::as_str)) {
-                    Some(values) => self.finish(r, values, method),
-                    None => Err(no_match(have)),
+                match convert(&map.rules[r], texts.iter().map(String::as_str), values) {
+                    true => self.finish(r, values, method),
+                    false => Err(no_match(have)),
                 }
             }
             SmResult::SlashRequired => Err(self.redirect_to_path(&format!("{path}/"))),
@@ -633,9 +653,9 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     fn finish(
         &self,
         r: usize,
-        mut values: Values,
+        values: &mut Values,
         method: &Method,
-    ) -> Result<(usize, Values), RoutingError> {
+    ) -> Result<usize, RoutingError> {
         let map = self.map;
         let rule = &map.rules[r];
         for (k, v) in rule.rule.defaults.iter() {
@@ -646,7 +666,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 .method(method.clone())
                 .append_unknown(false)
                 .force_external(true);
-            return match self.build_with(&rule.rule.endpoint, &values, &opts) {
+            return match self.build_with(&rule.rule.endpoint, &*values, &opts) {
                 Ok(mut url) => {
                     if !self.query_string.is_empty() {
                         url.push('?');
@@ -663,21 +683,21 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 }
             };
         }
-        if map.redirect_defaults {
-            if let Some(url) = self.default_redirect(r, method, &values) {
+        if map.redirect_defaults && map.default_redirect_candidates[r] {
+            if let Some(url) = self.default_redirect(r, method, values) {
                 return Err(RoutingError::RequestRedirect { location: url });
             }
         }
         if let Some(target) = &rule.rule.redirect_to {
             let url = match target {
-                RedirectTo::Template(t) => fill_template(rule, t, &values),
-                RedirectTo::Func(f) => f(self, &values),
+                RedirectTo::Template(t) => fill_template(rule, t, values),
+                RedirectTo::Func(f) => f(self, values),
             };
             let netloc = self.get_host(None);
             let location = urljoin(&self.url_scheme, &netloc, &self.script_name, &url);
             return Err(RoutingError::RequestRedirect { location });
         }
-        Ok((r, values))
+        Ok(r)
     }
 
     fn default_redirect(&self, r: usize, method: &Method, values: &Values) -> Option<String> {
@@ -688,11 +708,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 break;
             }
             let other = &map.rules[i];
-            let provides = !other.rule.build_only
-                && !other.rule.defaults.is_empty()
-                && other.arguments.len() == rule.arguments.len()
-                && other.arguments.iter().all(|a| rule.has_argument(a));
-            if provides && suitable_for(other, values, Some(method)) {
+            if provides_defaults_for(other, rule) && suitable_for(other, values, Some(method)) {
                 let mut values = values.clone();
                 for (k, v) in other.rule.defaults.iter() {
                     values.insert(k.to_owned(), v.clone());
@@ -763,9 +779,11 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         let host = self.get_host(Some(&domain));
         let relative = !options.force_external
             && if self.map.host_matching {
-                *host == *self.server_name
+                same_str(&host, &self.server_name)
             } else {
-                Some(domain.as_ref()) == self.subdomain.as_deref()
+                self.subdomain
+                    .as_deref()
+                    .is_some_and(|s| same_str(&domain, s))
             };
         if relative {
             if self.script_name.is_empty() {
@@ -797,7 +815,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             if let Some((domain, path)) =
                 self.build_rule(rule, values, options.append_unknown, None)
             {
-                if map.host_matching && *domain != *self.server_name {
+                if map.host_matching && !same_str(&domain, &self.server_name) {
                     first.get_or_insert((domain, path));
                     continue;
                 }
@@ -1030,12 +1048,18 @@ fn push_query_part(out: &mut String, text: &str) {
 }
 
 /// Converts the matched texts with the rule's converters; `None` if one refuses.
-fn convert<'t, E>(rule: &Compiled<E>, texts: impl Iterator<Item = &'t str>) -> Option<Values> {
-    let mut values = Values::new();
+fn convert<'t, E>(
+    rule: &Compiled<E>,
+    texts: impl Iterator<Item = &'t str>,
+    values: &mut Values,
+) -> bool {
     for (var, text) in rule.vars.iter().zip(texts) {
-        values.push_static(var.name, var.converter.to_value(text)?);
+        match var.converter.to_value(text) {
+            Some(v) => values.push_static(var.name, v),
+            None => return false,
+        }
     }
-    Some(values)
+    true
 }
 
 fn merge_slashes(path: &str) -> String {
