@@ -1023,15 +1023,45 @@ fn write_ops<E>(
     Some(())
 }
 
+/// Bytes that [`PATH_ENCODE_SET`] leaves alone (`SEGMENT_ENCODE_SET` also escapes `/`):
+/// a table, so the common case (nothing to escape) is one pass with no iterator.
+const PATH_SAFE: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = !matches!(
+            b as u8,
+            b'"' | b'#'
+                | b'%'
+                | b'<'
+                | b'>'
+                | b'?'
+                | b'['
+                | b'\\'
+                | b']'
+                | b'^'
+                | b'`'
+                | b'{'
+                | b'|'
+                | b'}'
+        );
+        b += 1;
+    }
+    t
+};
+
+fn is_clean(text: &str, set: &'static AsciiSet) -> bool {
+    let segment = std::ptr::eq(set, SEGMENT_ENCODE_SET);
+    if !segment && !std::ptr::eq(set, PATH_ENCODE_SET) {
+        return utf8_percent_encode(text, set).to_string() == text;
+    }
+    text.bytes()
+        .all(|b| b < 128 && PATH_SAFE[b as usize] && !(segment && b == b'/'))
+}
+
 /// Percent-encodes `out[start..]` in place, allocating only when something needs it.
 fn encode_tail(out: &mut String, start: usize, set: &'static AsciiSet) {
-    let tail = &out[start..];
-    let mut chunks = utf8_percent_encode(tail, set);
-    let clean = match chunks.next() {
-        None => true,
-        Some(first) => first.len() == tail.len(),
-    };
-    if !clean {
+    if !is_clean(&out[start..], set) {
         let raw = out.split_off(start);
         out.extend(utf8_percent_encode(&raw, set));
     }
@@ -1169,6 +1199,17 @@ mod tests {
         assert_eq!(urljoin("http", "h", "", "x"), "http://h/x");
         assert_eq!(urljoin("http", "h", "", "https://o/p"), "https://o/p");
         assert_eq!(urljoin("https", "h", "", "//o/p"), "https://o/p");
+    }
+
+    #[test]
+    fn clean_check_agrees_with_percent_encoding() {
+        for set in [PATH_ENCODE_SET, SEGMENT_ENCODE_SET] {
+            for b in 0u8..=255 {
+                let s = String::from_utf8_lossy(&[b]).into_owned();
+                let encoded = utf8_percent_encode(&s, set).to_string();
+                assert_eq!(is_clean(&s, set), encoded == s, "{b}");
+            }
+        }
     }
 
     #[test]
