@@ -794,11 +794,11 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 return Ok(path);
             }
             let mut url = String::with_capacity(self.script_name.len() + path.len());
-            url.push_str(&self.script_name);
+            url.push_str(self.script_name);
             url.push_str(&path);
             return Ok(url);
         }
-        let scheme = options.url_scheme.as_deref().unwrap_or(&self.url_scheme);
+        let scheme = options.url_scheme.as_deref().unwrap_or(self.url_scheme);
         Ok(format!("{scheme}://{host}{}{path}", self.script_name))
     }
 
