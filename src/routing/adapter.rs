@@ -39,12 +39,31 @@ const QUERY_VALUE_SET: &AsciiSet = &percent_encoding::CONTROLS
     .add(b'|')
     .add(b'}');
 
+/// Whether `s` has an ASCII capital, eight bytes at a time: binding (which lower-cases the
+/// host, as Werkzeug does) happens on every request.
+fn has_upper(s: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+        if v & HIGH != 0 {
+            if c.iter().any(u8::is_ascii_uppercase) {
+                return true;
+            }
+            continue;
+        }
+        // For ASCII bytes, the high bit of b + 0x3f says b >= 'A', of b + 0x25 b >= '['.
+        let ge_a = v.wrapping_add(0x3f3f_3f3f_3f3f_3f3f);
+        let ge_bracket = v.wrapping_add(0x2525_2525_2525_2525);
+        if ge_a & !ge_bracket & HIGH != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(u8::is_ascii_uppercase)
+}
+
 fn lower(s: &str) -> Cow<'_, str> {
-    // A branch-free fold the compiler vectorizes: binding happens on every request.
-    let upper = s
-        .bytes()
-        .fold(false, |acc, b| acc | (b.wrapping_sub(b'A') < 26));
-    if upper {
+    if has_upper(s.as_bytes()) {
         Cow::Owned(s.to_ascii_lowercase())
     } else {
         Cow::Borrowed(s)
@@ -847,7 +866,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 Cow::Owned(s)
             }
         };
-        let mut path = String::with_capacity(32);
+        let mut path = String::with_capacity(rule.build_len_hint);
         write_ops(rule, &rule.path_ops, values, &mut path)?;
         if append_unknown {
             let mut query: SmallVec<[(String, String); 4]> = SmallVec::new();
@@ -1213,6 +1232,33 @@ mod tests {
                 let encoded = utf8_percent_encode(&s, set).to_string();
                 assert_eq!(is_clean(&s, set), encoded == s, "{b}");
             }
+        }
+    }
+
+    #[test]
+    fn finds_capitals_like_the_plain_loop() {
+        for s in [
+            "",
+            "localhost",
+            "LOCALHOST",
+            "example.com:8080",
+            "exAmple.com",
+            "a.b.c.d.e.f.g.Z",
+            "ü.example.Com",
+            "@[`{",
+            "abcdefgh",
+            "abcdefgH",
+            "Ωmega",
+        ] {
+            assert_eq!(
+                has_upper(s.as_bytes()),
+                s.bytes().any(|b| b.is_ascii_uppercase()),
+                "{s}"
+            );
+        }
+        for b in 0u8..=255 {
+            let s = [b'a', b'b', b'c', b'd', b'e', b'f', b'g', b];
+            assert_eq!(has_upper(&s), b.is_ascii_uppercase(), "{b}");
         }
     }
 

@@ -394,7 +394,17 @@ struct Candidate {
     /// No defaults, alias, redirects: a match needs no further work.
     plain: bool,
     methods: MethodSet,
-    params: SmallVec<[ParamCheck; 3]>,
+    params: SmallVec<[Param; 3]>,
+}
+
+/// A route parameter: which path segment it is (a catch-all takes the rest of the path),
+/// and how to check it. Reading segments off the path directly is cheaper than matchit's
+/// parameter iterator, which re-validates names and values as UTF-8.
+#[derive(Debug)]
+struct Param {
+    seg: u16,
+    rest: bool,
+    check: ParamCheck,
 }
 
 /// One `matchit` route: the rules sharing its skeleton, in Werkzeug's order.
@@ -450,12 +460,16 @@ fn candidate<E>(i: usize, r: &Compiled<E>, plain: bool) -> Candidate {
         .enumerate()
         .skip(1)
         .filter(|(_, p)| !p.is_static)
-        .map(|(pi, p)| match p.pieces.as_slice() {
-            [Piece::Var(v)] => ParamCheck::Var {
-                converter: r.vars[*v].converter.clone(),
-                name: r.vars[*v].name,
+        .map(|(pi, p)| Param {
+            seg: (pi - 1) as u16,
+            rest: p.is_final,
+            check: match p.pieces.as_slice() {
+                [Piece::Var(v)] => ParamCheck::Var {
+                    converter: r.vars[*v].converter.clone(),
+                    name: r.vars[*v].name,
+                },
+                _ => ParamCheck::Pieces { part: pi as u16 },
             },
-            _ => ParamCheck::Pieces { part: pi as u16 },
         })
         .collect();
     Candidate {
@@ -570,6 +584,7 @@ impl FastRouter {
             return None;
         }
         let bit = method_bit(method);
+        let bytes = path.as_bytes();
         let mut texts: SmallVec<[&str; 4]> = SmallVec::new();
         'candidates: for c in &m.value.candidates {
             if !c.methods.allows(method, bit) {
@@ -578,8 +593,24 @@ impl FastRouter {
             }
             // Check every shape first (the rule is chosen by shapes), then convert.
             texts.clear();
-            for (check, (_, text)) in c.params.iter().zip(m.params.iter()) {
-                match check {
+            // Walk the path's segments ("" before the first '/' is segment 0) as far as
+            // the parameters need; they come in order.
+            let (mut seg, mut start) = (0u16, 0usize);
+            for p in &c.params {
+                while seg < p.seg {
+                    start += bytes[start..].iter().position(|&b| b == b'/')? + 1;
+                    seg += 1;
+                }
+                let text = if p.rest {
+                    &path[start..]
+                } else {
+                    let len = bytes[start..]
+                        .iter()
+                        .position(|&b| b == b'/')
+                        .unwrap_or(bytes.len() - start);
+                    &path[start..start + len]
+                };
+                match &p.check {
                     ParamCheck::Var { converter, .. } => {
                         if !converter.matches(text) {
                             continue 'candidates;
@@ -597,10 +628,13 @@ impl FastRouter {
                     }
                 }
             }
-            let simple = c.params.iter().all(|p| matches!(p, ParamCheck::Var { .. }));
+            let simple = c
+                .params
+                .iter()
+                .all(|p| matches!(p.check, ParamCheck::Var { .. }));
             if simple {
-                for (check, text) in c.params.iter().zip(&texts) {
-                    if let ParamCheck::Var { converter, name } = check {
+                for (p, text) in c.params.iter().zip(&texts) {
+                    if let ParamCheck::Var { converter, name } = &p.check {
                         values.push_static(name, converter.to_value(text)?);
                     }
                 }
