@@ -24,15 +24,27 @@ use super::values::Values;
 /// Byte spans of captured variables.
 pub(crate) type Spans = SmallVec<[(usize, usize); 4]>;
 
+/// How many converter checks matching one part may make. A part with several variables
+/// (`<a>-<b>-<int:c>`) backtracks over split points, which on a hostile segment of many
+/// separators is polynomial in its length; past this budget the part does not match.
+/// Ordinary parts use a handful of checks.
+pub const MAX_PART_CHECKS: usize = 10_000;
+
 /// Matches `pieces` against all of `text`, pushing each variable's span. Greedy
 /// converters try the longest text first, `path`-like ones the shortest, as the regexes
 /// Werkzeug builds would.
-pub(crate) fn match_pieces(
+pub(crate) fn match_pieces(pieces: &[Piece], vars: &[Var], text: &str, caps: &mut Spans) -> bool {
+    let mut budget = MAX_PART_CHECKS;
+    match_from(pieces, vars, text, 0, caps, &mut budget)
+}
+
+fn match_from(
     pieces: &[Piece],
     vars: &[Var],
     text: &str,
     start: usize,
     caps: &mut Spans,
+    budget: &mut usize,
 ) -> bool {
     let Some((first, rest)) = pieces.split_first() else {
         return start == text.len();
@@ -40,7 +52,7 @@ pub(crate) fn match_pieces(
     match first {
         Piece::Static(s) => {
             text[start..].starts_with(s.as_str())
-                && match_pieces(rest, vars, text, start + s.len(), caps)
+                && match_from(rest, vars, text, start + s.len(), caps, budget)
         }
         Piece::Var(i) => {
             let conv = &vars[*i].converter;
@@ -69,9 +81,13 @@ pub(crate) fn match_pieces(
                         continue;
                     }
                 }
+                if *budget == 0 {
+                    return false;
+                }
+                *budget -= 1;
                 if conv.matches(&text[start..e]) {
                     caps.push((start, e));
-                    if match_pieces(rest, vars, text, e, caps) {
+                    if match_from(rest, vars, text, e, caps, budget) {
                         return true;
                     }
                     caps.pop();
@@ -292,7 +308,7 @@ impl<E> Ctx<'_, E> {
             } else {
                 target
             };
-            if !match_pieces(&tp.pieces, vars, text, 0, &mut caps) {
+            if !match_pieces(&tp.pieces, vars, text, &mut caps) {
                 continue;
             }
             let before = values.len();
@@ -621,7 +637,7 @@ impl FastRouter {
                         let rule = &rules[c.rule as usize];
                         let mut caps = Spans::new();
                         let pieces = &rule.parts[*part as usize].pieces;
-                        if !match_pieces(pieces, &rule.vars, text, 0, &mut caps) {
+                        if !match_pieces(pieces, &rule.vars, text, &mut caps) {
                             continue 'candidates;
                         }
                         texts.extend(caps.iter().map(|&(a, b)| &text[a..b]));
