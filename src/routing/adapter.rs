@@ -85,7 +85,13 @@ impl<E: Endpoint> Map<E> {
     pub fn bind<'a>(&'a self, server_name: &'a str, script_name: &'a str) -> MapAdapter<'a, E> {
         MapAdapter {
             map: self,
-            server_name: lower(server_name),
+            // Without host matching the server name only appears in built URLs: it is
+            // lower-cased there, so binding (once per request) does not scan it.
+            server_name: if self.host_matching {
+                lower(server_name)
+            } else {
+                Cow::Borrowed(server_name)
+            },
             script_name: script_name.trim_end_matches('/'),
             subdomain: if self.host_matching {
                 None
@@ -388,8 +394,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     }
 
     /// The bound server name (`host[:port]`, lowercase).
-    pub fn server_name(&self) -> &str {
-        &self.server_name
+    pub fn server_name(&self) -> Cow<'_, str> {
+        lower(&self.server_name)
     }
 
     /// The bound script name, without a trailing slash.
@@ -468,7 +474,9 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         method: &Method,
         values: &mut Values,
     ) -> Result<usize, RoutingError> {
-        if method.as_str().bytes().any(|b| b.is_ascii_lowercase()) {
+        if super::matcher::method_bit(method) == 0
+            && method.as_str().bytes().any(|b| b.is_ascii_lowercase())
+        {
             // Werkzeug upper-cases the method.
             let upper = Method::from_bytes(method.as_str().to_ascii_uppercase().as_bytes())
                 .unwrap_or_else(|_| method.clone());
@@ -664,11 +672,12 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         if self.map.host_matching {
             return Cow::Borrowed(domain_part.unwrap_or(&self.server_name));
         }
+        let server_name = lower(&self.server_name);
         let sub = domain_part.or(self.subdomain.as_deref()).unwrap_or("");
         if sub.is_empty() {
-            Cow::Borrowed(&self.server_name)
+            server_name
         } else {
-            Cow::Owned(format!("{sub}.{}", self.server_name))
+            Cow::Owned(format!("{sub}.{server_name}"))
         }
     }
 

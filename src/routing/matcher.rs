@@ -98,6 +98,29 @@ fn match_from(
     }
 }
 
+/// The first `/` in `bytes`, eight bytes at a time (segments are short: a `memchr` call
+/// costs more than it saves).
+#[inline]
+fn find_slash(bytes: &[u8]) -> Option<usize> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().unwrap_or([0; 8])) ^ (LOW * u64::from(b'/'));
+        let found = v.wrapping_sub(LOW) & !v & HIGH;
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'/')
+        .map(|i| offset + i)
+}
+
 #[derive(Default, Debug)]
 struct State {
     statics: HashMap<String, usize>,
@@ -418,7 +441,9 @@ struct Candidate {
 /// parameter iterator, which re-validates names and values as UTF-8.
 #[derive(Debug)]
 struct Param {
-    seg: u16,
+    /// Bytes from the end of the previous parameter (or the start of the path) to this
+    /// one: the static segments between are fixed text, so no scanning is needed.
+    skip: u32,
     rest: bool,
     check: ParamCheck,
 }
@@ -470,14 +495,21 @@ fn skeleton(parts: &[Part]) -> Option<String> {
 }
 
 fn candidate<E>(i: usize, r: &Compiled<E>, plain: bool) -> Candidate {
-    let params = r
-        .parts
-        .iter()
-        .enumerate()
-        .skip(1)
-        .filter(|(_, p)| !p.is_static)
-        .map(|(pi, p)| Param {
-            seg: (pi - 1) as u16,
+    let mut params = SmallVec::new();
+    // Bytes since the previous parameter's end: its '/' plus each static segment and '/'.
+    let mut skip = 0u32;
+    let mut first = true;
+    for (pi, p) in r.parts.iter().enumerate().skip(1) {
+        if p.is_static {
+            skip += p.text.len() as u32 + 1;
+            continue;
+        }
+        if !first {
+            skip += 1;
+        }
+        first = false;
+        params.push(Param {
+            skip,
             rest: p.is_final,
             check: match p.pieces.as_slice() {
                 [Piece::Var(v)] => ParamCheck::Var {
@@ -486,8 +518,9 @@ fn candidate<E>(i: usize, r: &Compiled<E>, plain: bool) -> Candidate {
                 },
                 _ => ParamCheck::Pieces { part: pi as u16 },
             },
-        })
-        .collect();
+        });
+        skip = 0;
+    }
     Candidate {
         rule: i as u32,
         plain,
@@ -609,22 +642,19 @@ impl FastRouter {
             }
             // Check every shape first (the rule is chosen by shapes), then convert.
             texts.clear();
-            // Walk the path's segments ("" before the first '/' is segment 0) as far as
-            // the parameters need; they come in order.
-            let (mut seg, mut start) = (0u16, 0usize);
+            // Each parameter starts a fixed number of bytes after the previous one ends
+            // (matchit matched the static text between); only its own bytes are scanned.
+            let mut end = 0usize;
             for p in &c.params {
-                while seg < p.seg {
-                    start += bytes[start..].iter().position(|&b| b == b'/')? + 1;
-                    seg += 1;
-                }
+                let start = end + p.skip as usize;
                 let text = if p.rest {
-                    &path[start..]
+                    end = bytes.len();
+                    path.get(start..)?
                 } else {
-                    let len = bytes[start..]
-                        .iter()
-                        .position(|&b| b == b'/')
-                        .unwrap_or(bytes.len() - start);
-                    &path[start..start + len]
+                    let tail = bytes.get(start..)?;
+                    let len = find_slash(tail).unwrap_or(tail.len());
+                    end = start + len;
+                    path.get(start..end)?
                 };
                 match &p.check {
                     ParamCheck::Var { converter, .. } => {
@@ -663,5 +693,36 @@ impl FastRouter {
             return Some((c.rule as usize, c.plain));
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_slash;
+
+    #[test]
+    fn find_slash_agrees_with_position() {
+        let samples: [&[u8]; 9] = [
+            b"",
+            b"/",
+            b"abc",
+            b"abcdefgh/",
+            b"abcdefg/h",
+            b"a/b/c",
+            b"\xff\x2f",
+            b"0123456789abcdef/x",
+            "ééééé/é".as_bytes(),
+        ];
+        for s in samples {
+            assert_eq!(find_slash(s), s.iter().position(|&b| b == b'/'), "{s:?}");
+        }
+        for len in 0..24 {
+            for at in 0..len {
+                let mut v = vec![b'x'; len];
+                v[at] = b'/';
+                assert_eq!(find_slash(&v), Some(at));
+            }
+            assert_eq!(find_slash(&vec![0x2e; len]), None);
+        }
     }
 }
