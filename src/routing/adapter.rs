@@ -808,10 +808,9 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         let Some((domain, path)) = found else {
             return Err(self.build_error(endpoint, values, options.method.as_ref()));
         };
-        let host = self.get_host(Some(&domain));
         let relative = !options.force_external
             && if self.map.host_matching {
-                same_str(&host, &self.server_name)
+                same_str(&domain, &self.server_name)
             } else {
                 self.subdomain
                     .as_deref()
@@ -826,6 +825,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             url.push_str(&path);
             return Ok(url);
         }
+        let host = self.get_host(Some(&domain));
         let scheme = options.url_scheme.as_deref().unwrap_or(self.url_scheme);
         Ok(format!("{scheme}://{host}{}{path}", self.script_name))
     }
