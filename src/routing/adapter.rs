@@ -740,12 +740,15 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 break;
             }
             let other = &map.rules[i];
-            if provides_defaults_for(other, rule) && suitable_for(other, values, Some(method)) {
+            if provides_defaults_for(other, rule)
+                && suitable_for(other, values, Some(method)).is_some()
+            {
                 let mut values = values.clone();
                 for (k, v) in other.rule.defaults.iter() {
                     values.insert(k.to_owned(), v.clone());
                 }
-                let (domain, path) = self.build_rule(other, &values, true, None)?;
+                let named = suitable_for(other, &values, Some(method))?;
+                let (domain, path) = self.build_rule(other, &values, true, named)?;
                 return Some(self.make_redirect_url(&path, Some(&domain)));
             }
         }
@@ -841,11 +844,11 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         let mut first = None;
         for &i in map.by_endpoint.get(endpoint)? {
             let rule = &map.rules[i];
-            if !suitable_for(rule, values, method) {
+            let Some(named) = suitable_for(rule, values, method) else {
                 continue;
-            }
+            };
             if let Some((domain, path)) =
-                self.build_rule(rule, values, options.append_unknown, None)
+                self.build_rule(rule, values, options.append_unknown, named)
             {
                 if map.host_matching && !same_str(&domain, &self.server_name) {
                     first.get_or_insert((domain, path));
@@ -864,7 +867,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         rule: &'a Compiled<E>,
         values: &(impl BuildValues + ?Sized),
         append_unknown: bool,
-        _hint: Option<()>,
+        named: usize,
     ) -> Option<(Cow<'a, str>, String)> {
         let domain: Cow<'a, str> = match rule.domain_ops.as_slice() {
             [] => Cow::Borrowed(""),
@@ -877,7 +880,9 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         };
         let mut path = String::with_capacity(rule.build_len_hint);
         write_ops(rule, &rule.path_ops, values, &mut path)?;
-        if append_unknown {
+        // Every pair names one of the rule's arguments (each named at least once): nothing
+        // is left for a query string.
+        if append_unknown && values.pair_count() != Some(named) {
             let mut query: SmallVec<[(String, String); 4]> = SmallVec::new();
             values.each(&mut |name, v| {
                 if !rule.has_argument(name) && !rule.rule.defaults.contains(name) {
@@ -1002,29 +1007,35 @@ fn similarity(a: &str, b: &str) -> f64 {
     2.0 * prev[b.len()] as f64 / (a.len() + b.len()) as f64
 }
 
+/// Werkzeug's `Rule.suitable_for`: the method fits, every argument has a value or a
+/// default, and given values agree with the defaults. On success, how many of the rule's
+/// arguments the values name (so `build` knows whether any value is left for the query).
 fn suitable_for<E>(
     rule: &Compiled<E>,
     values: &(impl BuildValues + ?Sized),
     method: Option<&Method>,
-) -> bool {
+) -> Option<usize> {
     if let (Some(m), Some(ms)) = (method, &rule.methods) {
         if !ms.contains(m) {
-            return false;
+            return None;
         }
     }
+    let mut named = 0;
     for a in &rule.arguments {
-        if !rule.rule.defaults.contains(a) && values.value(a).is_none() {
-            return false;
-        }
-    }
-    for (k, v) in rule.rule.defaults.iter() {
-        if let Some(given) = values.value(k) {
-            if !same_value(&given, v) {
-                return false;
+        match values.value(a) {
+            Some(given) => {
+                if let Some(default) = rule.rule.defaults.raw(a) {
+                    if !same_value(&given, default) {
+                        return None;
+                    }
+                }
+                named += 1;
             }
+            None if rule.rule.defaults.contains(a) => {}
+            None => return None,
         }
     }
-    true
+    Some(named)
 }
 
 fn write_ops<E>(

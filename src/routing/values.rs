@@ -430,6 +430,11 @@ pub trait BuildValues {
     fn value(&self, name: &str) -> Option<Cow<'_, Value>>;
     /// Calls `f` with every pair in order.
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>));
+    /// How many pairs there are, when that is cheap to know: lets `build` see that no
+    /// value is left over for a query string without looking at each.
+    fn pair_count(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl BuildValues for Values {
@@ -441,6 +446,9 @@ impl BuildValues for Values {
             f(k, Cow::Borrowed(v));
         }
     }
+    fn pair_count(&self) -> Option<usize> {
+        Some(self.items.len())
+    }
 }
 
 impl BuildValues for () {
@@ -448,6 +456,9 @@ impl BuildValues for () {
         None
     }
     fn each(&self, _: &mut dyn FnMut(&str, Cow<'_, Value>)) {}
+    fn pair_count(&self) -> Option<usize> {
+        Some(0)
+    }
 }
 
 impl<K: AsRef<str>, V: Clone + Into<Value>> BuildValues for [(K, V)] {
@@ -461,6 +472,9 @@ impl<K: AsRef<str>, V: Clone + Into<Value>> BuildValues for [(K, V)] {
             f(k.as_ref(), Cow::Owned(v.clone().into()));
         }
     }
+    fn pair_count(&self) -> Option<usize> {
+        Some(self.len())
+    }
 }
 
 impl<K: AsRef<str>, V: Clone + Into<Value>, const N: usize> BuildValues for [(K, V); N] {
@@ -469,6 +483,9 @@ impl<K: AsRef<str>, V: Clone + Into<Value>, const N: usize> BuildValues for [(K,
     }
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
         self[..].each(f)
+    }
+    fn pair_count(&self) -> Option<usize> {
+        Some(self.len())
     }
 }
 
@@ -479,6 +496,9 @@ impl<K: AsRef<str>, V: Clone + Into<Value>> BuildValues for Vec<(K, V)> {
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
         self[..].each(f)
     }
+    fn pair_count(&self) -> Option<usize> {
+        Some(self.len())
+    }
 }
 
 impl<T: BuildValues + ?Sized> BuildValues for &T {
@@ -487,6 +507,9 @@ impl<T: BuildValues + ?Sized> BuildValues for &T {
     }
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
         (**self).each(f)
+    }
+    fn pair_count(&self) -> Option<usize> {
+        (**self).pair_count()
     }
 }
 
