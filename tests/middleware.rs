@@ -11,6 +11,8 @@ use zeug::middleware::{
 use zeug::test::{Client, EnvironBuilder};
 use zeug::{Application, Body, Environ, Request, Response};
 
+type BoxedApp = Box<dyn Fn(Environ) -> Response + Send + Sync>;
+
 fn fallback(environ: Environ) -> Response {
     Response::new(format!("app saw {} {}", environ.method, environ.path_info)).with_status(404)
 }
@@ -392,7 +394,7 @@ fn lint_passes_well_behaved_apps() {
 
 #[test]
 fn lint_reports_interface_and_http_problems() {
-    let cases: Vec<(LintKind, Box<dyn Fn(Environ) -> Response + Send + Sync>)> = vec![
+    let cases: Vec<(LintKind, BoxedApp)> = vec![
         (
             LintKind::Status,
             Box::new(|_| Response::new("x").with_status(103)),
@@ -553,7 +555,7 @@ fn compress_prefers_brotli_when_enabled() {
 #[test]
 fn compress_skips_what_should_not_be_compressed() {
     let big = "x".repeat(5000);
-    let cases: Vec<(&str, Box<dyn Fn(Environ) -> Response + Send + Sync>)> = {
+    let cases: Vec<(&str, BoxedApp)> = {
         let b = big.clone();
         let b2 = big.clone();
         let b3 = big.clone();
