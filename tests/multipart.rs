@@ -142,8 +142,16 @@ fn fixtures() -> PathBuf {
 // ---------------------------------------------------------------------------------------
 // Real browsers
 
+/// `(folder, boundary, [(filename, content type); 2], text field)`.
+type Capture = (
+    &'static str,
+    &'static str,
+    [(&'static str, &'static str); 2],
+    &'static str,
+);
+
 /// The table of `tests/fixtures/multipart/README.md`, row by row.
-const BROWSERS: &[(&str, &str, [(&str, &str); 2], &str)] = &[
+const BROWSERS: &[Capture] = &[
     (
         "firefox3-2png1txt",
         "---------------------------186454651713519341951581030105",
