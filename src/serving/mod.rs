@@ -14,4 +14,14 @@
 
 mod options;
 
+// Owned by the "serving" helper (reloader, processes, TLS, debugger, signals).
+#[allow(dead_code)] // hook for server core: the connection code calls it
+pub(crate) mod debugger;
+#[cfg(unix)]
+#[allow(dead_code)] // hook for server core: `run_simple` calls it
+pub(crate) mod signals;
+#[cfg(feature = "tls")]
+#[allow(dead_code)] // hook for server core: `make_server` and the connection code call it
+pub(crate) mod tls;
+
 pub use options::*;
