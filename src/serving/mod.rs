@@ -19,9 +19,17 @@ mod options;
 pub(crate) mod debugger;
 #[cfg(unix)]
 #[allow(dead_code)] // hook for server core: `run_simple` calls it
+pub(crate) mod reloader;
+#[cfg(unix)]
+#[allow(dead_code)] // hook for server core: `run_simple` calls it
 pub(crate) mod signals;
 #[cfg(feature = "tls")]
 #[allow(dead_code)] // hook for server core: `make_server` and the connection code call it
 pub(crate) mod tls;
+#[cfg(unix)]
+#[allow(dead_code)] // hook for server core: `run_simple` calls it
+pub(crate) mod workers;
+#[cfg(unix)]
+pub use reloader::{is_running_from_reloader, RUN_MAIN_ENV, SERVER_FD_ENV};
 
 pub use options::*;
