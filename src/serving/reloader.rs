@@ -81,7 +81,10 @@ pub(crate) fn inherited_fd() -> Option<RawFd> {
 /// A child that fails (for instance a panic at start-up after an edit) is not restarted
 /// until a watched file changes again, so a broken build does not spin.
 // hook for server core: `run_simple` calls this after binding and printing the banner,
-// when `use_reloader` is on and `inherited_fd()` is `None`.
+// when `use_reloader` is on and `inherited_fd()` is `None`. The child's server must stop
+// by closing (dropping) its copy of the listening socket, never by `shutdown(2)` on it:
+// the socket is shared with this parent, and a shut-down listener refuses connections
+// for every process holding it.
 pub(crate) fn run_with_reloader(listener_fd: RawFd, options: &Options) -> io::Result<()> {
     set_inheritable(listener_fd)?;
     let exe = std::env::current_exe()?;

@@ -38,8 +38,10 @@ const EXIT_PANIC: i32 = 101;
 /// have all exited. Returns `Ok(())` after a SIGINT/SIGTERM (or when every worker stopped
 /// cleanly), and an error when workers keep failing.
 // hook for server core: `run_simple` calls this when `processes > 1`; `serve` builds the
-// worker's server with `Server::from_listener`, installs `signals::shutdown_on_signal`
-// and calls `serve_forever`.
+// worker's server with `Server::from_listener` (so each worker makes its own epoll
+// instance after the fork), installs `signals::shutdown_on_signal` and calls
+// `serve_forever`. As with the reloader, a worker stops by closing its copy of the
+// listening socket, never by `shutdown(2)` on it (its siblings share it).
 pub(crate) fn run_workers(count: usize, serve: impl Fn() -> io::Result<()>) -> io::Result<()> {
     let count = count.max(1);
     // Workers are forked before the parent's signal watcher starts, so none of them
