@@ -800,3 +800,22 @@ fn compress_files_keep_working_with_ranges_disabled() {
     assert!(res.header("etag").unwrap().starts_with("W/"));
     assert_eq!(gunzip(res.bytes()), "line of text\n".repeat(1000));
 }
+
+#[test]
+fn compress_streams_large_files() {
+    let dir = static_tree();
+    let line = "a line of a large log file, repeated\n";
+    let text = line.repeat((5 * 1024 * 1024) / line.len() + 1);
+    std::fs::write(dir.path().join("public/large.log"), &text).unwrap();
+    let app = Compress::new(SharedData::new(fallback).mount("/static", dir.path().join("public")));
+    let environ = EnvironBuilder::new("GET", "/static/large.log")
+        .header("accept-encoding", "gzip")
+        .build();
+    let res = app.call(environ);
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert!(res.content_length().is_none());
+    assert!(res.body().is_stream());
+    let compressed = res.into_body().into_bytes().unwrap();
+    assert!(compressed.len() < text.len() / 20, "{}", compressed.len());
+    assert_eq!(gunzip(&compressed), text);
+}
