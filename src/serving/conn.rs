@@ -545,7 +545,7 @@ pub(crate) fn handle(
     io: &Arc<Mutex<ConnIo>>,
     info: &ConnInfo,
     head: Head,
-    shutting_down: bool,
+    shutting_down: &std::sync::atomic::AtomicBool,
 ) -> Outcome {
     let Head {
         mut environ,
@@ -663,7 +663,7 @@ pub(crate) fn handle(
         }
     }
 
-    keep_alive &= !shutting_down;
+    keep_alive &= !shutting_down.load(std::sync::atomic::Ordering::SeqCst);
     if let Some(value) = response.headers().get(CONNECTION) {
         if value
             .to_str()

@@ -186,10 +186,14 @@ fn parse_with<'b>(
 fn looks_like_other_version(line: &[u8]) -> bool {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let Some(space) = memchr::memrchr(b' ', line) else {
+    // method SP target SP version: exactly two spaces, or it is garbage.
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(_), Some(_), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return false;
     };
-    match &line[space + 1..] {
+    match version {
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor] => {
             major.is_ascii_digit() && minor.is_ascii_digit()
         }
@@ -703,7 +707,7 @@ mod tests {
     #[test]
     fn parses_an_origin_form_request() {
         let (head, n) = parse("GET /a%20b?x=1 HTTP/1.1\r\nHost: h\r\n\r\nrest").unwrap();
-        assert_eq!(n, 37);
+        assert_eq!(n, 36);
         assert_eq!(head.environ.path_info, "/a b");
         assert_eq!(head.environ.query_string, "x=1");
         assert_eq!(head.environ.request_uri, "/a%20b?x=1");

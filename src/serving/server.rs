@@ -810,8 +810,7 @@ fn dispatch(
     } else {
         Some(state)
     };
-    let shutting_down = shared.shutdown.load(Ordering::SeqCst);
-    let keep = match conn::handle(&shared.handler, io, info, head, shutting_down) {
+    let keep = match conn::handle(&shared.handler, io, info, head, &shared.shutdown) {
         Outcome::KeepAlive => true,
         Outcome::Close => false,
         Outcome::Panic(payload) => {
@@ -844,7 +843,7 @@ fn dispatch(
             }
         }
     };
-    state.finish_request(shared, token, keep);
+    state.finish_request(shared, token, keep, false);
     Some(state)
 }
 
@@ -1016,7 +1015,9 @@ impl LoopState {
         Drive::Idle
     }
 
-    fn finish_request(&mut self, shared: &Shared, token: Token, keep: bool) {
+    /// Takes a connection back after its request; `missed` when readiness events for it
+    /// may have been dropped while it was busy (another thread owned the loop).
+    fn finish_request(&mut self, shared: &Shared, token: Token, keep: bool, missed: bool) {
         if !keep || shared.shutdown.load(Ordering::SeqCst) {
             self.close(token);
             return;
@@ -1026,7 +1027,7 @@ impl LoopState {
             conn.idle = true;
             conn.deadline = Instant::now() + shared.options.keep_alive_timeout;
             // Pipelined requests may be waiting in the buffer or the socket.
-            self.ready.push_front((token, false));
+            self.ready.push_front((token, missed));
         }
     }
 
@@ -1034,7 +1035,7 @@ impl LoopState {
         let returned =
             std::mem::take(&mut *shared.returned.lock().unwrap_or_else(|e| e.into_inner()));
         for (token, keep) in returned {
-            self.finish_request(shared, token, keep);
+            self.finish_request(shared, token, keep, true);
         }
     }
 
