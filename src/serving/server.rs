@@ -17,7 +17,7 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -38,6 +38,9 @@ const WAKER: Token = Token(usize::MAX - 2);
 
 /// Slack in the loop's read buffer beyond the head limits.
 const BUFFER_SLACK: usize = 4096;
+
+/// Connections one loop accepts before it looks at its other work again.
+const ACCEPT_BATCH: usize = 16;
 
 /// The watchdog parks after this many idle ticks and is woken by the next request.
 const WATCHDOG_IDLE_TICKS: u32 = 200;
@@ -272,7 +275,7 @@ impl MioListener {
 /// ```
 pub struct Server {
     shared: Arc<Shared>,
-    state: Box<LoopState>,
+    states: Vec<Box<LoopState>>,
     addr: ServerAddr,
 }
 
@@ -326,6 +329,19 @@ struct Shared {
     threaded: bool,
     #[cfg(feature = "tls")]
     tls: Option<Arc<rustls::ServerConfig>>,
+    /// One per event loop.
+    loops: Vec<LoopShared>,
+    shutdown: AtomicBool,
+    /// Loops still running.
+    running: Mutex<usize>,
+    done_cv: Condvar,
+    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    watchdog: OnceLock<thread::Thread>,
+    epoch: Instant,
+}
+
+/// What one event loop shares with the watchdog and with handlers that outlived their turn.
+struct LoopShared {
     /// The loop while its owner runs an app; the watchdog may take it from here.
     slot: Mutex<Option<Box<LoopState>>>,
     /// When the current handler started (nanoseconds since `epoch`, at least 1), or 0.
@@ -333,32 +349,32 @@ struct Shared {
     /// Connections whose handlers finished after the loop moved on: token and keep-alive.
     returned: Mutex<Vec<(Token, bool)>>,
     waker: Waker,
-    shutdown: AtomicBool,
-    done: Mutex<bool>,
-    done_cv: Condvar,
-    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
-    watchdog: OnceLock<thread::Thread>,
-    epoch: Instant,
 }
 
 impl Shared {
     fn begin_shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
-        let _ = self.waker.wake();
+        for lp in &self.loops {
+            let _ = lp.waker.wake();
+        }
         if let Some(w) = self.watchdog.get() {
             w.unpark();
         }
     }
 
     fn is_done(&self) -> bool {
-        *self.done.lock().unwrap_or_else(|e| e.into_inner())
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) == 0
     }
 
+    /// One loop ended; the last one wakes `serve_forever` and the watchdog.
     fn finish(&self) {
-        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.done_cv.notify_all();
-        if let Some(w) = self.watchdog.get() {
-            w.unpark();
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        *running = running.saturating_sub(1);
+        if *running == 0 {
+            self.done_cv.notify_all();
+            if let Some(w) = self.watchdog.get() {
+                w.unpark();
+            }
         }
     }
 
@@ -381,11 +397,15 @@ struct Conn {
 
 /// The event loop: whoever holds it serves.
 struct LoopState {
+    /// Which of `Shared::loops` this is.
+    index: usize,
     poll: Poll,
     listener: Option<MioListener>,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     open: usize,
+    /// Open connections across all loops (for `max_connections`).
+    total_open: Arc<AtomicUsize>,
     buf: Vec<u8>,
     /// Tokens to look at, with whether readiness was reported for them.
     ready: VecDeque<(Token, bool)>,
@@ -442,22 +462,37 @@ impl Server {
         options: Options,
     ) -> io::Result<Server> {
         let addr = listener.local_addr()?;
-        let mio_listener = match listener {
-            Listener::Tcp(l) => {
-                l.set_nonblocking(true)?;
-                MioListener::Tcp(mio::net::TcpListener::from_std(l))
-            }
-            #[cfg(unix)]
-            Listener::Unix(l, _) => {
-                l.set_nonblocking(true)?;
-                MioListener::Unix(mio::net::UnixListener::from_std(l))
-            }
+        let loops = if options.threaded {
+            thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            1
         };
+        // Every loop watches its own handle to the socket; whichever is free accepts.
+        let mut handles = Vec::with_capacity(loops);
+        for _ in 1..loops {
+            handles.push(listener.try_clone()?);
+        }
+        handles.push(listener);
+        let mut listeners = Vec::with_capacity(loops);
+        for handle in handles {
+            listeners.push(match handle {
+                Listener::Tcp(l) => {
+                    l.set_nonblocking(true)?;
+                    MioListener::Tcp(mio::net::TcpListener::from_std(l))
+                }
+                #[cfg(unix)]
+                Listener::Unix(l, _) => {
+                    l.set_nonblocking(true)?;
+                    MioListener::Unix(mio::net::UnixListener::from_std(l))
+                }
+            });
+        }
         let (server_name, server_port) = match &addr {
             ServerAddr::Inet(a) => (a.ip().to_string(), a.port()),
             ServerAddr::Unix(_) => ("localhost".to_owned(), 80),
         };
-        let mut server = Server::new(app, options, Some(mio_listener), server_name, server_port)?;
+        let listeners = listeners.into_iter().map(Some).collect();
+        let mut server = Server::new(app, options, listeners, server_name, server_port)?;
         server.addr = addr;
         Ok(server)
     }
@@ -465,19 +500,13 @@ impl Server {
     fn new(
         app: SharedApp,
         options: Options,
-        mut listener: Option<MioListener>,
+        listeners: Vec<Option<MioListener>>,
         server_name: String,
         server_port: u16,
     ) -> io::Result<Server> {
         if options.use_debugger {
             super::debugger::install_panic_hook();
         }
-        let poll = Poll::new()?;
-        if let Some(l) = listener.as_mut() {
-            poll.registry()
-                .register(l.source(), LISTENER, Interest::READABLE)?;
-        }
-        let waker = Waker::new(poll.registry(), WAKER)?;
         #[cfg(feature = "tls")]
         let tls = match &options.ssl_context {
             Some(ctx) => Some(super::tls::server_config(ctx)?),
@@ -499,20 +528,38 @@ impl Server {
         };
         let sweep_every = (options.header_timeout.min(options.keep_alive_timeout) / 4)
             .clamp(MIN_SWEEP, MAX_SWEEP);
-        let state = Box::new(LoopState {
-            poll,
-            listener,
-            conns: Vec::new(),
-            free: Vec::new(),
-            open: 0,
-            buf: vec![0; options.max_request_line + options.max_header_size + BUFFER_SLACK],
-            ready: VecDeque::new(),
-            accept_paused: false,
-            next_sweep: Instant::now() + sweep_every,
-            sweep_every,
-            shutdown_deadline: None,
-            stop_when_empty: false,
-        });
+        let total_open = Arc::new(AtomicUsize::new(0));
+        let mut states = Vec::with_capacity(listeners.len());
+        let mut loops = Vec::with_capacity(listeners.len());
+        for (index, mut listener) in listeners.into_iter().enumerate() {
+            let poll = Poll::new()?;
+            if let Some(l) = listener.as_mut() {
+                poll.registry()
+                    .register(l.source(), LISTENER, Interest::READABLE)?;
+            }
+            loops.push(LoopShared {
+                slot: Mutex::new(None),
+                busy_since: AtomicU64::new(0),
+                returned: Mutex::new(Vec::new()),
+                waker: Waker::new(poll.registry(), WAKER)?,
+            });
+            states.push(Box::new(LoopState {
+                index,
+                poll,
+                listener,
+                conns: Vec::new(),
+                free: Vec::new(),
+                open: 0,
+                total_open: Arc::clone(&total_open),
+                buf: vec![0; options.max_request_line + options.max_header_size + BUFFER_SLACK],
+                ready: VecDeque::new(),
+                accept_paused: false,
+                next_sweep: Instant::now() + sweep_every,
+                sweep_every,
+                shutdown_deadline: None,
+                stop_when_empty: false,
+            }));
+        }
         let handler = Handler {
             app,
             max_content_length: options.max_content_length,
@@ -529,12 +576,9 @@ impl Server {
             options,
             #[cfg(feature = "tls")]
             tls,
-            slot: Mutex::new(None),
-            busy_since: AtomicU64::new(0),
-            returned: Mutex::new(Vec::new()),
-            waker,
+            running: Mutex::new(loops.len()),
+            loops,
             shutdown: AtomicBool::new(false),
-            done: Mutex::new(false),
             done_cv: Condvar::new(),
             panic: Mutex::new(None),
             watchdog: OnceLock::new(),
@@ -542,7 +586,7 @@ impl Server {
         });
         Ok(Server {
             shared,
-            state,
+            states,
             addr: ServerAddr::Inet(SocketAddr::from(([0, 0, 0, 0], 0))),
         })
     }
@@ -637,7 +681,7 @@ impl Server {
     ///
     /// See [`make_server`].
     pub fn serve_forever(self) -> io::Result<()> {
-        let Server { shared, state, .. } = self;
+        let Server { shared, states, .. } = self;
         let watchdog = if shared.threaded {
             let for_thread = Arc::clone(&shared);
             let t = thread::Builder::new()
@@ -648,10 +692,24 @@ impl Server {
         } else {
             None
         };
-        if let LoopExit::TakenOver = run_loop(&shared, state) {
-            let mut done = shared.done.lock().unwrap_or_else(|e| e.into_inner());
-            while !*done {
-                done = shared.done_cv.wait(done).unwrap_or_else(|e| e.into_inner());
+        let mut states = states.into_iter();
+        let first = states.next().expect("a server has at least one loop");
+        for state in states {
+            let for_thread = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("zeug-loop".into())
+                .spawn(move || {
+                    run_loop(&for_thread, state);
+                })?;
+        }
+        run_loop(&shared, first);
+        {
+            let mut running = shared.running.lock().unwrap_or_else(|e| e.into_inner());
+            while *running > 0 {
+                running = shared
+                    .done_cv
+                    .wait(running)
+                    .unwrap_or_else(|e| e.into_inner());
             }
         }
         if let Some(t) = watchdog {
@@ -680,10 +738,11 @@ pub fn serve_connection(
 ) -> io::Result<()> {
     stream.set_nonblocking(true)?;
     let options = options.threaded(false);
-    let mut server = Server::new(Arc::new(app), options, None, "localhost".into(), 80)?;
-    server.state.stop_when_empty = true;
+    let mut server = Server::new(Arc::new(app), options, vec![None], "localhost".into(), 80)?;
     let shared = Arc::clone(&server.shared);
-    server.state.add_conn(
+    let state = &mut server.states[0];
+    state.stop_when_empty = true;
+    state.add_conn(
         &shared,
         Stream::Unix(mio::net::UnixStream::from_std(stream)),
         None,
@@ -697,8 +756,34 @@ fn watchdog(shared: &Arc<Shared>) {
     let threshold = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX);
     let mut idle_ticks = 0;
     while !shared.is_done() {
-        let since = shared.busy_since.load(Ordering::Acquire);
-        if since == 0 {
+        let mut all_idle = true;
+        for lp in &shared.loops {
+            let since = lp.busy_since.load(Ordering::Acquire);
+            if since == 0 {
+                continue;
+            }
+            all_idle = false;
+            if shared.now_nanos().saturating_sub(since) < threshold {
+                continue;
+            }
+            let taken = lp.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(state) = taken {
+                // This handler has had its handoff; it is not timed again.
+                let _ =
+                    lp.busy_since
+                        .compare_exchange(since, 0, Ordering::AcqRel, Ordering::Relaxed);
+                let for_thread = Arc::clone(shared);
+                let spawned = thread::Builder::new()
+                    .name("zeug-loop".into())
+                    .spawn(move || {
+                        run_loop(&for_thread, state);
+                    });
+                if let Err(e) = spawned {
+                    log::error!(target: logging::LOG_TARGET, "cannot start a loop thread: {e}");
+                }
+            }
+        }
+        if all_idle {
             idle_ticks += 1;
             if idle_ticks >= WATCHDOG_IDLE_TICKS {
                 idle_ticks = 0;
@@ -709,27 +794,6 @@ fn watchdog(shared: &Arc<Shared>) {
             }
         } else {
             idle_ticks = 0;
-            if shared.now_nanos().saturating_sub(since) >= threshold {
-                let taken = shared.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-                if let Some(state) = taken {
-                    let _ = shared.busy_since.compare_exchange(
-                        since,
-                        0,
-                        Ordering::AcqRel,
-                        Ordering::Relaxed,
-                    );
-                    let for_thread = Arc::clone(shared);
-                    let spawned =
-                        thread::Builder::new()
-                            .name("zeug-loop".into())
-                            .spawn(move || {
-                                run_loop(&for_thread, state);
-                            });
-                    if let Err(e) = spawned {
-                        log::error!(target: logging::LOG_TARGET, "cannot start a loop thread: {e}");
-                    }
-                }
-            }
         }
         thread::sleep(tick);
     }
@@ -797,12 +861,13 @@ fn dispatch(
     if let Some(conn) = state.conns[token.0].as_mut() {
         conn.busy = true;
     }
+    let lp = &shared.loops[state.index];
     let mut started = 0;
     let kept_state = if shared.threaded {
         // Mark first, then release: the watchdog never sees a free loop with a stale mark.
         started = shared.now_nanos();
-        shared.busy_since.store(started, Ordering::Release);
-        *shared.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(state);
+        lp.busy_since.store(started, Ordering::Release);
+        *lp.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(state);
         if let Some(w) = shared.watchdog.get() {
             w.unpark();
         }
@@ -822,22 +887,20 @@ fn dispatch(
     let mut state = match kept_state {
         Some(state) => state,
         None => {
-            let _ =
-                shared
-                    .busy_since
-                    .compare_exchange(started, 0, Ordering::AcqRel, Ordering::Relaxed);
-            let mut slot = shared.slot.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = lp
+                .busy_since
+                .compare_exchange(started, 0, Ordering::AcqRel, Ordering::Relaxed);
+            let mut slot = lp.slot.lock().unwrap_or_else(|e| e.into_inner());
             match slot.take() {
                 Some(state) => state,
                 None => {
                     drop(slot);
                     // The loop moved to another thread: hand the connection back to it.
-                    shared
-                        .returned
+                    lp.returned
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .push((token, keep));
-                    let _ = shared.waker.wake();
+                    let _ = lp.waker.wake();
                     return None;
                 }
             }
@@ -882,13 +945,14 @@ impl LoopState {
             idle: false,
         });
         self.open += 1;
+        self.total_open.fetch_add(1, Ordering::Relaxed);
         self.ready.push_back((Token(index), true));
         Ok(())
     }
 
     fn accept(&mut self, shared: &Shared) {
-        while self.listener.is_some() {
-            if self.open >= shared.options.max_connections {
+        for _ in 0..ACCEPT_BATCH {
+            if self.total_open.load(Ordering::Relaxed) >= shared.options.max_connections {
                 self.accept_paused = true;
                 return;
             }
@@ -924,6 +988,9 @@ impl LoopState {
                 }
             }
         }
+        // More may be waiting: come back after the other ready connections, so the loops
+        // share a burst of new connections and this one's clients are not kept waiting.
+        self.ready.push_back((LISTENER, false));
     }
 
     fn close(&mut self, token: Token) {
@@ -933,6 +1000,7 @@ impl LoopState {
             drop(io);
             self.free.push(token.0);
             self.open -= 1;
+            self.total_open.fetch_sub(1, Ordering::Relaxed);
             if self.accept_paused {
                 self.ready.push_back((LISTENER, true));
             }
@@ -1032,8 +1100,12 @@ impl LoopState {
     }
 
     fn take_returned(&mut self, shared: &Shared) {
-        let returned =
-            std::mem::take(&mut *shared.returned.lock().unwrap_or_else(|e| e.into_inner()));
+        let returned = std::mem::take(
+            &mut *shared.loops[self.index]
+                .returned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
         for (token, keep) in returned {
             self.finish_request(shared, token, keep, true);
         }
