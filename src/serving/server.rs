@@ -275,6 +275,8 @@ impl MioListener {
 /// ```
 pub struct Server {
     shared: Arc<Shared>,
+    /// Boxed: a loop moves between threads and through the watchdog's slot as a box.
+    #[allow(clippy::vec_box)]
     states: Vec<Box<LoopState>>,
     addr: ServerAddr,
 }
