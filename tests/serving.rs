@@ -826,3 +826,78 @@ fn body_read_errors_reach_the_app_and_the_client() {
     assert_eq!(res.status, 408);
     assert!(conn.is_closed());
 }
+
+// ---------------------------------------------------------------------------------------
+// Hostile byte streams (what `fuzz/fuzz_targets/connection.rs` does at scale).
+
+/// Runs `input` as one client's whole byte stream through the connection handler.
+fn serve_bytes(input: &[u8]) -> Vec<u8> {
+    use std::os::unix::net::UnixStream;
+    let (client, server) = UnixStream::pair().unwrap();
+    let mut writer = client.try_clone().unwrap();
+    let input = input.to_vec();
+    let feeding = thread::spawn(move || {
+        let _ = writer.write_all(&input);
+        let _ = writer.shutdown(std::net::Shutdown::Write);
+    });
+    let mut client = client;
+    let reading = thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = client.read_to_end(&mut out);
+        out
+    });
+    let options = Options::new()
+        .header_timeout(Duration::from_millis(200))
+        .keep_alive_timeout(Duration::from_millis(200))
+        .io_timeout(Duration::from_millis(200))
+        .max_content_length(4096);
+    zeug::serving::serve_connection(server, app, options).unwrap();
+    feeding.join().unwrap();
+    reading.join().unwrap()
+}
+
+#[test]
+fn hostile_byte_streams_get_http_answers_or_nothing() {
+    use rand::{Rng, SeedableRng};
+    let seeds: [&[u8]; 5] = [
+        b"GET /environ?x=1 HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.0\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello",
+        b"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"HEAD /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /stream HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"OPTIONS * HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    for round in 0..300 {
+        let mut input = seeds[round % seeds.len()].to_vec();
+        for _ in 0..rng.gen_range(0..6) {
+            let at = rng.gen_range(0..=input.len());
+            match rng.gen_range(0..4) {
+                0 if at < input.len() => input[at] = rng.gen(),
+                1 => input.insert(
+                    at,
+                    *b"\r\n :;0fF\t\x00\x7f".get(rng.gen_range(0..11)).unwrap(),
+                ),
+                2 => input.truncate(at),
+                _ => {
+                    let copy = input[at..].to_vec();
+                    input.extend_from_slice(&copy);
+                }
+            }
+        }
+        let started = Instant::now();
+        let out = serve_bytes(&input);
+        assert!(
+            out.is_empty() || out.starts_with(b"HTTP/1."),
+            "for {:?}: {:?}",
+            String::from_utf8_lossy(&input),
+            String::from_utf8_lossy(&out)
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "hung on {input:?}"
+        );
+    }
+    // The well-formed seed is answered in full.
+    let out = String::from_utf8(serve_bytes(seeds[0])).unwrap();
+    assert_eq!(out.matches("HTTP/1.").count(), 2, "{out}");
+}
