@@ -1,2 +1,285 @@
-//! (benchmark in progress)
-fn main() {}
+//! Form parsing benchmarks: `cargo bench --bench forms -- --warm-up-time 1 --measurement-time 3`.
+//!
+//! IDs (compared with Werkzeug by `bench/forms_vs_werkzeug.py`, which reads criterion's
+//! estimates from `target/criterion/forms/*`):
+//! - `forms/multipart_50mb_parse`: one 50 MiB file part read with `MultipartReader` into
+//!   an in-memory sink (a `Vec` reused between iterations);
+//! - `forms/multipart_50mb_spool`: the same body through `parse_multipart`, so the part is
+//!   spooled to a temporary file as a real upload is;
+//! - `forms/write_50mb`: a plain write of 50 MiB to a temporary file in 64 KiB blocks, the
+//!   floor for the spooling figure;
+//! - `forms/multipart_crlf_20mb`: a 20 MiB part starting with CR LF and full of `\r\n--`
+//!   lookalikes of the boundary (CVE-2023-46136's shape), into the sink: linear time
+//!   shows as the same bytes per second as the 50 MiB part;
+//! - `forms/multipart_1000_fields` and `forms/urlencoded_1000`: 1000 small text fields.
+//!
+//! Before the benchmarks run, the peak RSS growth of spooling a 50 MiB upload streamed
+//! from a generator (never whole in memory) is printed and written to
+//! `target/criterion/forms/peak_rss.json`.
+
+use std::hint::black_box;
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use zeug::formparser::{parse_form, parse_multipart, Limits, MultipartReader};
+
+const MIB: usize = 1024 * 1024;
+const BOUNDARY: &str = "----WebKitFormBoundaryjdSFhcARk8fyGNy6";
+const BLOCK: usize = 64 * 1024;
+
+/// Deterministic incompressible bytes (xorshift64*), like an image or archive upload.
+fn random_bytes(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn file_part_prefix() -> Vec<u8> {
+    format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"big.bin\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+fn file_part_suffix() -> Vec<u8> {
+    format!("\r\n--{BOUNDARY}--\r\n").into_bytes()
+}
+
+fn file_body(data: &[u8]) -> Vec<u8> {
+    let mut body = file_part_prefix();
+    body.extend_from_slice(data);
+    body.extend_from_slice(&file_part_suffix());
+    body
+}
+
+/// CR LF first, then `\r\n--` followed by ever longer prefixes of the boundary.
+fn lookalike_data(len: usize) -> Vec<u8> {
+    let mut out = b"\r\n".to_vec();
+    let b = BOUNDARY.as_bytes();
+    let mut k = 0;
+    while out.len() < len {
+        out.extend_from_slice(b"\r\n--");
+        out.extend_from_slice(&b[..k % b.len()]);
+        out.extend_from_slice(b"x\r");
+        k += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+fn fields_body(n: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    for i in 0..n {
+        write!(
+            body,
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"field{i}\"\r\n\r\nvalue number {i}\r\n"
+        )
+        .unwrap();
+    }
+    write!(body, "--{BOUNDARY}--\r\n").unwrap();
+    body
+}
+
+fn urlencoded_body(n: usize) -> Vec<u8> {
+    let pairs: Vec<String> = (0..n)
+        .map(|i| format!("field{i}=value+number+{i}%21"))
+        .collect();
+    pairs.join("&").into_bytes()
+}
+
+/// Reads every part into `sink` (cleared first); returns the bytes read.
+fn parse_into_sink(body: &[u8], sink: &mut Vec<u8>) -> usize {
+    sink.clear();
+    let mut reader = MultipartReader::new(body, BOUNDARY).unwrap();
+    reader.set_limits(&Limits {
+        max_form_parts: None,
+        ..Limits::default()
+    });
+    while reader.next_part().unwrap().is_some() {
+        while let Some(chunk) = reader.read_chunk().unwrap() {
+            sink.extend_from_slice(chunk);
+        }
+    }
+    sink.len()
+}
+
+fn unlimited() -> Limits {
+    Limits {
+        max_content_length: None,
+        max_form_memory_size: None,
+        max_form_parts: None,
+    }
+}
+
+fn write_blocks(data: &[u8]) -> io::Result<std::fs::File> {
+    let mut file = tempfile::tempfile()?;
+    for block in data.chunks(BLOCK) {
+        file.write_all(block)?;
+    }
+    Ok(file)
+}
+
+fn bench_large(c: &mut Criterion) {
+    let data = random_bytes(50 * MIB);
+    let body = file_body(&data);
+    let mut sink = Vec::with_capacity(51 * MIB);
+    let mut group = c.benchmark_group("forms");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.bench_function(BenchmarkId::from_parameter("multipart_50mb_parse"), |b| {
+        b.iter(|| black_box(parse_into_sink(&body, &mut sink)))
+    });
+    group.bench_function(BenchmarkId::from_parameter("multipart_50mb_spool"), |b| {
+        b.iter(|| {
+            let form = parse_multipart(&mut &body[..], BOUNDARY, &unlimited()).unwrap();
+            let f = form.files.get_value("upload").unwrap();
+            assert!(f.is_spooled());
+            black_box(f.size())
+        })
+    });
+    group.throughput(Throughput::Bytes(data.len() as u64));
+    group.bench_function(BenchmarkId::from_parameter("write_50mb"), |b| {
+        b.iter(|| black_box(write_blocks(&data).unwrap()))
+    });
+    drop(body);
+
+    let crlf = file_body(&lookalike_data(20 * MIB));
+    group.throughput(Throughput::Bytes(crlf.len() as u64));
+    group.bench_function(BenchmarkId::from_parameter("multipart_crlf_20mb"), |b| {
+        b.iter(|| black_box(parse_into_sink(&crlf, &mut sink)))
+    });
+    group.finish();
+}
+
+fn bench_fields(c: &mut Criterion) {
+    let multipart = fields_body(1000);
+    let urlencoded = urlencoded_body(1000);
+    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    let mut group = c.benchmark_group("forms");
+    group.throughput(Throughput::Elements(1000));
+    group.bench_function(BenchmarkId::from_parameter("multipart_1000_fields"), |b| {
+        b.iter(|| {
+            let form = parse_form(&mut &multipart[..], &ct, None, &Limits::default()).unwrap();
+            assert_eq!(form.form.len(), 1000);
+            black_box(form)
+        })
+    });
+    group.bench_function(BenchmarkId::from_parameter("urlencoded_1000"), |b| {
+        b.iter(|| {
+            let form = parse_form(
+                &mut &urlencoded[..],
+                "application/x-www-form-urlencoded",
+                None,
+                &Limits::default(),
+            )
+            .unwrap();
+            assert_eq!(form.form.len(), 1000);
+            black_box(form)
+        })
+    });
+    group.finish();
+}
+
+/// A 50 MiB upload generated on the fly, so only the parser's memory shows in RSS.
+struct Streamed {
+    prefix: Vec<u8>,
+    data: Vec<u8>,
+    remaining: usize,
+    suffix: Vec<u8>,
+    stage: usize,
+    at: usize,
+}
+
+impl Read for Streamed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let src: &[u8] = match self.stage {
+                0 => &self.prefix[self.at..],
+                1 => {
+                    let n = self.remaining.min(self.data.len() - self.at);
+                    &self.data[self.at..self.at + n]
+                }
+                2 => &self.suffix[self.at..],
+                _ => return Ok(0),
+            };
+            if src.is_empty() {
+                self.stage += 1;
+                self.at = 0;
+                continue;
+            }
+            let n = src.len().min(buf.len());
+            buf[..n].copy_from_slice(&src[..n]);
+            self.at += n;
+            if self.stage == 1 {
+                self.remaining -= n;
+                if self.at == self.data.len() {
+                    self.at = 0;
+                }
+                if self.remaining == 0 {
+                    self.stage = 2;
+                    self.at = 0;
+                }
+            }
+            return Ok(n);
+        }
+    }
+}
+
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Spools a streamed 50 MiB upload and reports the peak RSS growth in KiB (Linux only).
+fn peak_rss_growth() -> Option<u64> {
+    let mut input = Streamed {
+        prefix: file_part_prefix(),
+        data: random_bytes(BLOCK),
+        remaining: 50 * MIB,
+        suffix: file_part_suffix(),
+        stage: 0,
+        at: 0,
+    };
+    // Reset the high-water mark so VmHWM measures from here.
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    let before = status_kib("VmRSS:")?;
+    let form = parse_multipart(&mut input, BOUNDARY, &unlimited()).ok()?;
+    assert_eq!(form.files.get_value("upload")?.size(), 50 * MIB as u64);
+    let peak = status_kib("VmHWM:")?;
+    Some(peak.saturating_sub(before))
+}
+
+fn report_memory(_: &mut Criterion) {
+    if let Some(kib) = peak_rss_growth() {
+        println!("forms/multipart_50mb_spool peak RSS growth: {kib} KiB (streamed body)");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion/forms");
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(
+            dir.join("peak_rss.json"),
+            format!("{{\"multipart_50mb_spool_peak_rss_growth_kib\": {kib}}}\n"),
+        );
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = report_memory, bench_large, bench_fields
+}
+criterion_main!(benches);

@@ -638,3 +638,93 @@ fn small_files_stay_in_memory_until_their_total_is_large() {
     assert!(spooled >= 10, "{spooled} of 20 spooled");
     assert!(files.get_all("f").all(|f| f.size() == 400 * 1024));
 }
+
+// ---------------------------------------------------------------------------------------
+// Streaming consistency: the same body read in pieces of any size parses the same.
+
+/// `Ok(parts as (name, filename, bytes))` or `Err(status)`.
+type Outcome = Result<Vec<(Option<String>, Option<String>, Vec<u8>)>, u16>;
+
+fn outcome(body: &[u8], boundary: &str, step: usize) -> Outcome {
+    struct Pieces<'a>(&'a [u8], usize);
+    impl Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let run = || -> Result<_, HttpException> {
+        let mut reader = zeug::formparser::MultipartReader::new(Pieces(body, step), boundary)?;
+        let mut parts = Vec::new();
+        while let Some(part) = reader.next_part()? {
+            let mut data = Vec::new();
+            while let Some(chunk) = reader.read_chunk()? {
+                data.extend_from_slice(chunk);
+            }
+            parts.push((
+                part.name().map(str::to_owned),
+                part.filename().map(str::to_owned),
+                data,
+            ));
+        }
+        Ok(parts)
+    };
+    run().map_err(|e| e.status().as_u16())
+}
+
+#[test]
+fn random_bodies_parse_the_same_at_every_read_size() {
+    let _g = lock();
+    let boundary = "bnd";
+    let fragments: &[&[u8]] = &[
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b"--",
+        b"--bnd",
+        b"--bnd\r\n",
+        b"\r\n--bnd\r\n",
+        b"\r\n--bnd--",
+        b"--bn",
+        b"Content-Disposition: form-data; name=\"a\"\r\n",
+        b"Content-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n",
+        b"Content-Type: text/plain\r\n",
+        b"\r\n\r\n",
+        b"data",
+        b" \t",
+        b"\x00\xff",
+    ];
+    let mut state = 0x2545_F491u32;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state as usize
+    };
+    let mut ok = 0;
+    for _ in 0..3000 {
+        let mut body = Vec::new();
+        // Start like a real body most of the time, so parts get parsed.
+        if next() % 4 != 0 {
+            body.extend_from_slice(b"--bnd\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n");
+        }
+        for _ in 0..(next() % 30) {
+            body.extend_from_slice(fragments[next() % fragments.len()]);
+        }
+        let reference = outcome(&body, boundary, 1 << 20);
+        if reference.is_ok() {
+            ok += 1;
+        }
+        for step in [1, 2, 3, 5, 8, 13] {
+            assert_eq!(
+                outcome(&body, boundary, step),
+                reference,
+                "step {step}, body {:?}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    }
+    assert!(ok > 100, "only {ok} random bodies parsed");
+}

@@ -19,13 +19,36 @@ pub(crate) struct Disposition {
 
 /// Parses a raw `Content-Disposition` value; malformed parameters are skipped, never an error.
 pub(crate) fn parse(value: &[u8]) -> Disposition {
-    let params = parse_params(value);
-    let name = resolve(&params, "name");
-    let filename = resolve(&params, "filename").map(|f| match bare_windows_name(&f) {
+    // The common case, `form-data; name="a"; filename="b"`, in one pass without a list.
+    let mut name: Option<Cow<'_, [u8]>> = None;
+    let mut filename: Option<Cow<'_, [u8]>> = None;
+    let mut extended = false;
+    for_each_param(value, |key, v| {
+        if key.contains(&b'*') {
+            extended = true;
+        } else if key.eq_ignore_ascii_case(b"name") {
+            name.get_or_insert(v);
+        } else if key.eq_ignore_ascii_case(b"filename") {
+            filename.get_or_insert(v);
+        }
+    });
+    if !extended {
+        return Disposition {
+            name: name.map(|v| header_text(&v).into_owned()),
+            filename: filename.map(|v| bare_name(header_text(&v).into_owned())),
+        };
+    }
+    let params = Params::parse(value);
+    let name = params.resolve(b"name");
+    let filename = params.resolve(b"filename").map(bare_name);
+    Disposition { name, filename }
+}
+
+fn bare_name(f: String) -> String {
+    match bare_windows_name(&f) {
         Some(bare) => bare.to_owned(),
         None => f,
-    });
-    Disposition { name, filename }
+    }
 }
 
 /// A charset label that a form part may declare, reduced to the two zeug decodes.
@@ -69,85 +92,56 @@ pub(crate) fn header_text(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// `(lower-cased key, value, was quoted)`; a quoted value has its escapes resolved.
-type Params = Vec<(String, Vec<u8>)>;
-
-fn parse_params(value: &[u8]) -> Params {
-    let mut out = Vec::new();
-    // Skip the disposition type.
-    let mut i = match memchr::memchr(b';', value) {
-        Some(i) => i + 1,
-        None => return out,
-    };
-    let n = value.len();
-    while i < n {
-        while i < n && (value[i] == b';' || value[i].is_ascii_whitespace()) {
-            i += 1;
-        }
-        let key_start = i;
-        while i < n && value[i] != b'=' && value[i] != b';' {
-            i += 1;
-        }
-        let key = String::from_utf8_lossy(value[key_start..i].trim_ascii()).to_ascii_lowercase();
-        if i >= n || value[i] == b';' {
-            continue; // a parameter without a value
-        }
-        i += 1; // '='
-        while i < n && (value[i] == b' ' || value[i] == b'\t') {
-            i += 1;
-        }
-        let mut v = Vec::new();
-        if i < n && value[i] == b'"' {
-            i += 1;
-            while i < n && value[i] != b'"' {
-                if value[i] == b'\\' && i + 1 < n && (value[i + 1] == b'"' || value[i + 1] == b'\\')
-                {
-                    v.push(value[i + 1]);
-                    i += 2;
-                } else {
-                    v.push(value[i]);
-                    i += 1;
-                }
-            }
-            i += 1; // closing quote (or past the end)
-            while i < n && value[i] != b';' {
-                i += 1;
-            }
-        } else {
-            let start = i;
-            while i < n && value[i] != b';' {
-                i += 1;
-            }
-            v.extend_from_slice(value[start..i].trim_ascii());
-        }
-        if !key.is_empty() {
-            out.push((key, v));
-        }
-    }
-    out
+/// Parameters borrowed from the header value: `(key, value)`, the value with its
+/// quoted-string escapes resolved (only then is it copied).
+struct Params<'a> {
+    items: Vec<(&'a [u8], Cow<'a, [u8]>)>,
+    /// Whether any key is RFC 2231-style (`key*`, `key*0`, ...).
+    extended: bool,
 }
 
-fn get<'p>(params: &'p Params, key: &str) -> Option<&'p [u8]> {
-    params
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_slice())
-}
-
-/// `key*` (extended), else `key*0`.. continuations, else plain `key`.
-fn resolve(params: &Params, key: &str) -> Option<String> {
-    if let Some(ext) = get(params, &format!("{key}*")) {
-        if let Some(s) = decode_extended(ext, true) {
-            return Some(s);
-        }
+impl<'a> Params<'a> {
+    fn parse(value: &'a [u8]) -> Self {
+        let mut items = Vec::new();
+        let mut extended = false;
+        for_each_param(value, |key, v| {
+            extended |= key.contains(&b'*');
+            items.push((key, v));
+        });
+        Params { items, extended }
     }
-    let first_plain = format!("{key}*0");
-    let first_ext = format!("{key}*0*");
-    if get(params, &first_plain).is_some() || get(params, &first_ext).is_some() {
+
+    /// The value of `key` followed by `suffix` (`""`, `*`, `*0`, `*0*`, ...); the key is
+    /// compared ASCII case-insensitively.
+    fn get(&self, key: &[u8], suffix: &str) -> Option<&[u8]> {
+        self.items
+            .iter()
+            .find(|(k, _)| {
+                k.len() == key.len() + suffix.len()
+                    && k[..key.len()].eq_ignore_ascii_case(key)
+                    && &k[key.len()..] == suffix.as_bytes()
+            })
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// `key*` (extended), else `key*0`.. continuations, else plain `key`.
+    fn resolve(&self, key: &[u8]) -> Option<String> {
+        if self.extended {
+            if let Some(ext) = self.get(key, "*") {
+                return Some(decode_extended(ext));
+            }
+            if self.get(key, "*0").is_some() || self.get(key, "*0*").is_some() {
+                return Some(self.join_continuations(key));
+            }
+        }
+        self.get(key, "").map(|v| header_text(v).into_owned())
+    }
+
+    fn join_continuations(&self, key: &[u8]) -> String {
         let mut charset: Option<Charset> = None;
         let mut bytes = Vec::new();
         for n in 0..MAX_CONTINUATIONS {
-            if let Some(seg) = get(params, &format!("{key}*{n}*")) {
+            if let Some(seg) = self.get(key, &format!("*{n}*")) {
                 let seg = if n == 0 {
                     let (cs, rest) = split_extended(seg);
                     charset = cs;
@@ -156,18 +150,80 @@ fn resolve(params: &Params, key: &str) -> Option<String> {
                     seg
                 };
                 bytes.extend(percent_encoding::percent_decode(seg));
-            } else if let Some(seg) = get(params, &format!("{key}*{n}")) {
+            } else if let Some(seg) = self.get(key, &format!("*{n}")) {
                 bytes.extend_from_slice(seg);
             } else {
                 break;
             }
         }
-        return Some(match charset {
+        match charset {
             Some(cs) => cs.decode(bytes),
             None => header_text(&bytes).into_owned(),
-        });
+        }
     }
-    get(params, key).map(|v| header_text(v).into_owned())
+}
+
+/// Calls `f(key, value)` for each parameter after the disposition type; quoted values
+/// have their escapes resolved (only then is the value copied).
+fn for_each_param<'a>(value: &'a [u8], mut f: impl FnMut(&'a [u8], Cow<'a, [u8]>)) {
+    let Some(first) = memchr::memchr(b';', value) else {
+        return;
+    };
+    let n = value.len();
+    let mut i = first + 1;
+    while i < n {
+        while i < n && (value[i] == b';' || value[i].is_ascii_whitespace()) {
+            i += 1;
+        }
+        let key_start = i;
+        while i < n && value[i] != b'=' && value[i] != b';' {
+            i += 1;
+        }
+        let key = value[key_start..i].trim_ascii();
+        if i >= n || value[i] == b';' {
+            continue; // a parameter without a value
+        }
+        i += 1; // '='
+        while i < n && (value[i] == b' ' || value[i] == b'\t') {
+            i += 1;
+        }
+        let v: Cow<'a, [u8]> = if i < n && value[i] == b'"' {
+            i += 1;
+            let start = i;
+            let mut owned: Option<Vec<u8>> = None;
+            while i < n && value[i] != b'"' {
+                if value[i] == b'\\' && i + 1 < n && matches!(value[i + 1], b'"' | b'\\') {
+                    owned
+                        .get_or_insert_with(|| value[start..i].to_vec())
+                        .push(value[i + 1]);
+                    i += 2;
+                } else {
+                    if let Some(o) = owned.as_mut() {
+                        o.push(value[i]);
+                    }
+                    i += 1;
+                }
+            }
+            let stop = i.min(n);
+            i += 1; // closing quote (or past the end)
+            while i < n && value[i] != b';' {
+                i += 1;
+            }
+            match owned {
+                Some(o) => Cow::Owned(o),
+                None => Cow::Borrowed(&value[start..stop]),
+            }
+        } else {
+            let start = i;
+            while i < n && value[i] != b';' {
+                i += 1;
+            }
+            Cow::Borrowed(value[start..i].trim_ascii())
+        };
+        if !key.is_empty() {
+            f(key, v);
+        }
+    }
 }
 
 /// Splits `charset'lang'rest`; a value without the two quotes is all `rest`.
@@ -183,14 +239,15 @@ fn split_extended(value: &[u8]) -> (Option<Charset>, &[u8]) {
     (charset, &value[q1 + 1 + q2 + 1..])
 }
 
-fn decode_extended(value: &[u8], require_quotes: bool) -> Option<String> {
+/// An RFC 5987 value (`UTF-8''%E2%82%AC.txt`); one with neither the charset part nor a
+/// percent sign is taken literally.
+fn decode_extended(value: &[u8]) -> String {
     let (charset, rest) = split_extended(value);
-    if charset.is_none() && require_quotes && memchr::memchr(b'%', value).is_none() {
-        // Not an RFC 5987 value at all: take it literally.
-        return Some(header_text(value).into_owned());
+    if charset.is_none() && memchr::memchr(b'%', value).is_none() {
+        return header_text(value).into_owned();
     }
     let bytes: Vec<u8> = percent_encoding::percent_decode(rest).collect();
-    Some(charset.unwrap_or(Charset::Utf8).decode(bytes))
+    charset.unwrap_or(Charset::Utf8).decode(bytes)
 }
 
 /// `C:\dir\a.txt` or `\\server\share\a.txt` (what IE sent) → `a.txt`. Other names,

@@ -29,6 +29,7 @@ use crate::HttpException;
 
 mod content_disposition;
 mod multipart;
+mod urlencoded;
 
 pub use multipart::{
     MultipartReader, Part, BUFFER_SIZE, MAX_BOUNDARY_LEN, MAX_PART_HEADERS, MAX_PART_HEADER_SIZE,
@@ -122,7 +123,7 @@ pub fn parse_form(
         };
         let bytes = read_limited(input, content_length, max)?;
         return Ok(FormData {
-            form: MultiDict::from_urlencoded(&bytes),
+            form: urlencoded::parse(&bytes),
             files: MultiDict::new(),
         });
     }
@@ -183,18 +184,20 @@ pub fn parse_multipart(
     let mut file_memory: u64 = 0;
     let mut fields: Vec<(String, Vec<u8>, Option<Charset>)> = Vec::new();
     let mut files = MultiDict::new();
+    reader.set_field_headers(false);
     while let Some(mut part) = reader.next_part()? {
         memory += part.header_size() as u64;
         if memory > max_memory {
             return Err(too_large());
         }
-        let Some(name) = part.name().map(str::to_owned) else {
+        let charset = part.charset();
+        let (name, filename, content_type) = part.take_names();
+        let Some(name) = name else {
             continue; // unaddressable; its data is skipped by next_part
         };
-        if let Some(filename) = part.filename().map(str::to_owned) {
+        if let Some(filename) = filename {
             let threshold =
                 DEFAULT_SPOOL_THRESHOLD.min(MAX_IN_MEMORY_FILES.saturating_sub(file_memory));
-            let content_type = part.content_type().map(str::to_owned);
             let mut builder = FileStorage::builder(
                 &name,
                 Some(&filename),
@@ -219,7 +222,7 @@ pub fn parse_multipart(
                 }
                 value.extend_from_slice(chunk);
             }
-            fields.push((name, value, part.charset()));
+            fields.push((name, value, charset));
         }
     }
     let default_charset = fields
