@@ -1005,6 +1005,7 @@ fn response_headers_sets_and_lists_them() {
     assert_eq!(v["Content-Length"], res.bytes().len().to_string());
     assert_eq!(client().post("/response-headers?a=1").send().status(), 200);
     assert_eq!(get("/response-headers?bad%20name=1").status(), 400);
+    assert_eq!(get("/response-headers?Content-Length=1").status(), 400);
 }
 
 #[test]

@@ -79,12 +79,20 @@ pub fn etag(req: &Request, etag: &str) -> Result<Response, HttpException> {
     Ok(get_response(req)?.with_header("etag", etag))
 }
 
+/// Headers `/response-headers` refuses to set, because they decide where the response
+/// ends on the connection (httpbin would send them and break the framing).
+pub const FRAMING_HEADERS: &[&str] = &["content-length", "transfer-encoding", "connection"];
+
 /// `GET|POST /response-headers?name=value...`: answers with those headers added, and a
 /// JSON body listing every header of the response — including its own `Content-Length`,
 /// found by writing the body until its length stops changing, as httpbin does.
 pub fn response_headers(req: &Request) -> Result<Response, HttpException> {
     let mut extra: Vec<(HeaderName, HeaderValue, String)> = Vec::new();
     for (name, value) in req.args().iter() {
+        if FRAMING_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+            return Err(HttpException::bad_request()
+                .with_description(format!("{name} cannot be set: it frames the response.")));
+        }
         let header_name = HeaderName::try_from(name).map_err(|_| {
             HttpException::bad_request().with_description(format!("Invalid header name {name:?}."))
         })?;

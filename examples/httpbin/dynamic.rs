@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_LENGTH};
 use zeug::{Body, HttpException, Request, Response};
 
-use super::inspect::{request_dict, Key, GET_KEYS};
+use super::inspect::{request_dict, Key};
 use super::pyjson::{self, jsonify, Json};
 use super::pyrandom::PyRandom;
 use super::redirects::arg_ci;
@@ -305,11 +305,6 @@ pub fn links_start(req: &Request, n: i64) -> Result<Response, HttpException> {
         &format!("{}/links/{n}/0", req.script_root()),
         302,
     ))
-}
-
-/// `/get`'s answer: shared by the caching endpoints.
-pub fn get_dict(req: &Request) -> Result<Vec<(String, Json)>, HttpException> {
-    request_dict(req, GET_KEYS)
 }
 
 #[cfg(test)]
