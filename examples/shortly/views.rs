@@ -77,7 +77,9 @@ pub fn get_hostname(url: &str) -> String {
         .split(['/', '?', '#'])
         .next()
         .unwrap_or_default();
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     host.to_owned()
 }
 
@@ -124,7 +126,10 @@ mod tests {
     #[test]
     fn hostname_is_the_authority_without_credentials() {
         assert_eq!(get_hostname("https://example.com/x"), "example.com");
-        assert_eq!(get_hostname("http://example.com:8080?q"), "example.com:8080");
+        assert_eq!(
+            get_hostname("http://example.com:8080?q"),
+            "example.com:8080"
+        );
         assert_eq!(get_hostname("https://u:p@example.com#f"), "example.com");
         assert_eq!(get_hostname("http://[::1]:5000/"), "[::1]:5000");
         assert_eq!(get_hostname("not a url"), "");
