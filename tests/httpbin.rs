@@ -1032,3 +1032,19 @@ fn mounted_under_a_prefix_builds_urls_with_it() {
     let res = zeug::Application::call(&app, env);
     assert_eq!(res.location(), Some("/bin/relative-redirect/1"));
 }
+
+#[test]
+fn range_duration_paces_the_chunks_like_httpbin() {
+    // 3 chunks over 0.6 s: the first at once, one every 0.2 s, the end after the last pause.
+    let app = app::HttpBin::new();
+    let start = std::time::Instant::now();
+    let res = zeug::Application::call(
+        &app,
+        zeug::test::EnvironBuilder::new("GET", "/range/30?chunk_size=10&duration=0.6").build(),
+    );
+    let mut chunks = res.into_body().into_chunks();
+    assert_eq!(&chunks.next().unwrap().unwrap()[..], b"abcdefghij");
+    assert!(start.elapsed() < std::time::Duration::from_millis(150));
+    assert_eq!(chunks.by_ref().count(), 2);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(550));
+}

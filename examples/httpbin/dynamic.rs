@@ -252,15 +252,27 @@ pub fn range(req: &Request, numbytes: i64) -> Result<Response, HttpException> {
         return Ok(res);
     }
     let pause_per_byte = duration.as_secs_f64() / numbytes as f64;
+    let pause = move |bytes: usize| {
+        if pause_per_byte > 0.0 {
+            std::thread::sleep(Duration::from_secs_f64(pause_per_byte * bytes as f64));
+        }
+    };
     let mut next = first;
+    let mut owed = 0; // bytes whose pause is due before the next chunk
     let chunks = std::iter::from_fn(move || {
         if next > last {
+            pause(std::mem::take(&mut owed));
             return None;
         }
+        // As httpbin: a full chunk goes out at once and its pause follows it; the final,
+        // shorter chunk waits for its pause first.
+        pause(std::mem::take(&mut owed));
         let end = (next + chunk_size as i64 - 1).min(last);
         let chunk: Vec<u8> = (next..=end).map(|i| b'a' + (i % 26) as u8).collect();
-        if pause_per_byte > 0.0 {
-            std::thread::sleep(Duration::from_secs_f64(pause_per_byte * chunk.len() as f64));
+        if chunk.len() == chunk_size {
+            owed = chunk.len();
+        } else {
+            pause(chunk.len());
         }
         next = end + 1;
         Some(Bytes::from(chunk))
