@@ -1048,3 +1048,26 @@ fn range_duration_paces_the_chunks_like_httpbin() {
     assert_eq!(chunks.by_ref().count(), 2);
     assert!(start.elapsed() >= std::time::Duration::from_millis(550));
 }
+
+#[test]
+fn post_shows_multipart_fields_and_first_file_per_field() {
+    let res = client()
+        .post("/post")
+        .form(&[("x", "1"), ("x", "2")])
+        .file("f", "a.txt", "hello\n", "text/plain")
+        .file("f", "b.txt", "second", "text/plain")
+        .file("g", "p.png", vec![0xff, 0xfe, b'{'], "image/png")
+        .send();
+    assert_eq!(res.status(), 200, "{}", res.text());
+    let v: Value = res.json();
+    assert_eq!(v["form"], json!({"x": ["1", "2"]}));
+    assert_eq!(
+        v["files"],
+        json!({"f": "hello\n", "g": "data:image/png;base64,//57"})
+    );
+    assert_eq!(v["data"], "");
+    assert!(v["headers"]["Content-Type"]
+        .as_str()
+        .unwrap()
+        .starts_with("multipart/form-data; boundary="));
+}

@@ -1,14 +1,14 @@
 //! Authentication: `/basic-auth/<user>/<passwd>`, `/hidden-basic-auth/<user>/<passwd>`,
 //! `/bearer` and `/digest-auth/<qop>/<user>/<passwd>[/<algorithm>[/<stale_after>]]`.
 //!
-//! It owns the `Authorization` header parsing these need (Basic, Bearer and RFC 7616
-//! Digest parameters) and the Digest computation (MD5, SHA-256, SHA-512; qop `auth`,
-//! `auth-int` or none), including httpbin's cookie-driven `stale` and `require-cookie`
-//! games that client libraries use to test their retry logic.
+//! It owns the Digest computation (MD5, SHA-256, SHA-512; qop `auth`, `auth-int` or none)
+//! and httpbin's cookie-driven `stale` and `require-cookie` games that client libraries use
+//! to test their retry logic. Parsing the `Authorization` header is
+//! [`Request::authorization`]'s job.
 
-use base64::Engine as _;
 use md5::Md5;
 use sha2::{Digest as _, Sha256, Sha512};
+use zeug::datastructures::{AuthParams, Authorization};
 use zeug::{HttpException, Request, Response};
 
 use super::cookies::set_cookie;
@@ -18,104 +18,8 @@ use super::status::status_response;
 /// The realm of httpbin's Digest challenges.
 pub const DIGEST_REALM: &str = "me@kennethreitz.com";
 
-/// Parsed `Authorization` credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credentials {
-    /// `Basic base64(user:password)`.
-    Basic {
-        /// The user name.
-        username: String,
-        /// The password.
-        password: String,
-    },
-    /// `Bearer <token>`.
-    Bearer(String),
-    /// `Digest k=v, k="v", ...`: the parameters, names lower-cased.
-    Digest(Vec<(String, String)>),
-}
-
-impl Credentials {
-    /// Parses an `Authorization` header; `None` when it is malformed or of another scheme.
-    pub fn parse(header: &str) -> Option<Credentials> {
-        let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
-        let rest = rest.trim();
-        match scheme.to_ascii_lowercase().as_str() {
-            "basic" => {
-                let raw = base64::engine::general_purpose::STANDARD
-                    .decode(rest)
-                    .ok()?;
-                let text = String::from_utf8(raw).ok()?;
-                let (username, password) = text.split_once(':')?;
-                Some(Credentials::Basic {
-                    username: username.to_owned(),
-                    password: password.to_owned(),
-                })
-            }
-            "bearer" if !rest.is_empty() => Some(Credentials::Bearer(rest.to_owned())),
-            "digest" => {
-                let params = parse_params(rest)?;
-                (!params.is_empty()).then_some(Credentials::Digest(params))
-            }
-            _ => None,
-        }
-    }
-}
-
-/// Parses `k=v, k="quoted, \"value\""` lists (RFC 9110 auth-params).
-fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        while matches!(chars.peek(), Some(c) if c.is_whitespace() || *c == ',') {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            return Some(out);
-        }
-        let mut key = String::new();
-        while let Some(&c) = chars.peek() {
-            if c == '=' || c == ',' {
-                break;
-            }
-            key.push(c);
-            chars.next();
-        }
-        if chars.next() != Some('=') {
-            return None;
-        }
-        while matches!(chars.peek(), Some(c) if c.is_whitespace()) {
-            chars.next();
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '\\' => value.push(chars.next()?),
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ',' {
-                    break;
-                }
-                value.push(c);
-                chars.next();
-            }
-            value = value.trim_end().to_owned();
-        }
-        out.push((key.trim().to_ascii_lowercase(), value));
-    }
-}
-
-fn credentials(req: &Request) -> Option<Credentials> {
-    Credentials::parse(req.header("authorization")?)
-}
-
 fn basic_ok(req: &Request, user: &str, passwd: &str) -> bool {
-    matches!(credentials(req), Some(Credentials::Basic { username, password })
+    matches!(req.authorization(), Some(Authorization::Basic { username, password })
         if username == user && password == passwd)
 }
 
@@ -156,7 +60,7 @@ pub fn bearer(req: &Request) -> Result<Response, HttpException> {
             ("authenticated", Json::Bool(true)),
             ("token", Json::str(token)),
         ]))),
-        None => Ok(Response::html("")
+        _ => Ok(Response::html("")
             .with_status(401)
             .with_header("www-authenticate", "Bearer")),
     }
@@ -206,13 +110,13 @@ impl Algorithm {
 /// password, and the request's method, URI and body; `None` when the parameters are
 /// incomplete or name an unknown qop.
 pub fn digest_response(
-    params: &[(String, String)],
+    params: &AuthParams,
     password: &str,
     method: &str,
     uri: &str,
     body: &[u8],
 ) -> Option<String> {
-    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| params.get(k);
     let alg = Algorithm::from_name(get("algorithm"));
     let ha1 = alg.hash(
         format!(
@@ -289,16 +193,16 @@ pub fn digest_auth(
     let alg = Algorithm::from_name(Some(algorithm));
     let qop = matches!(qop, "auth" | "auth-int").then_some(qop);
     let secure = req.is_secure();
-    let params = match credentials(req) {
-        Some(Credentials::Digest(params))
+    let params = match req.authorization() {
+        Some(Authorization::Digest(params))
             if !(require_cookie && req.header("cookie").is_none()) =>
         {
             params
         }
         _ => {
             let mut res = challenge(req, qop, alg, false);
-            set_cookie(&mut res, "stale_after", stale_after, secure)?;
-            set_cookie(&mut res, "fake", "fake_value", secure)?;
+            set_cookie(&mut res, "stale_after", stale_after, secure);
+            set_cookie(&mut res, "fake", "fake_value", secure);
             return Ok(res);
         }
     };
@@ -308,19 +212,19 @@ pub fn digest_auth(
             Json::Arr(vec![Json::str("missing cookie set on challenge")]),
         )]))
         .with_status(403);
-        set_cookie(&mut res, "fake", "fake_value", secure)?;
+        set_cookie(&mut res, "fake", "fake_value", secure);
         return Ok(res);
     }
-    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| params.get(k);
     let current_nonce = get("nonce").unwrap_or("");
     let stale_after_cookie = req.cookies().get("stale_after");
     let repeated_nonce = req.cookies().get("last_nonce") == Some(current_nonce)
         && req.cookies().contains_key("last_nonce");
     if repeated_nonce || stale_after_cookie == Some("0") {
         let mut res = challenge(req, qop, alg, true);
-        set_cookie(&mut res, "stale_after", stale_after, secure)?;
-        set_cookie(&mut res, "last_nonce", current_nonce, secure)?;
-        set_cookie(&mut res, "fake", "fake_value", secure)?;
+        set_cookie(&mut res, "stale_after", stale_after, secure);
+        set_cookie(&mut res, "last_nonce", current_nonce, secure);
+        set_cookie(&mut res, "fake", "fake_value", secure);
         return Ok(res);
     }
     let mut uri = format!("{}{}", req.script_root(), req.path());
@@ -340,20 +244,20 @@ pub fn digest_auth(
         && get("response") == expected.as_deref();
     if !ok {
         let mut res = challenge(req, qop, alg, false);
-        set_cookie(&mut res, "stale_after", stale_after, secure)?;
-        set_cookie(&mut res, "last_nonce", current_nonce, secure)?;
-        set_cookie(&mut res, "fake", "fake_value", secure)?;
+        set_cookie(&mut res, "stale_after", stale_after, secure);
+        set_cookie(&mut res, "last_nonce", current_nonce, secure);
+        set_cookie(&mut res, "fake", "fake_value", secure);
         return Ok(res);
     }
     let mut res = authenticated(user);
-    set_cookie(&mut res, "fake", "fake_value", secure)?;
+    set_cookie(&mut res, "fake", "fake_value", secure);
     if let Some(value) = stale_after_cookie.filter(|v| !v.is_empty()) {
         let next = value
             .trim()
             .parse::<i64>()
             .map(|n| (n - 1).to_string())
             .unwrap_or_else(|_| "never".to_owned());
-        set_cookie(&mut res, "stale_after", &next, secure)?;
+        set_cookie(&mut res, "stale_after", &next, secure);
     }
     Ok(res)
 }
@@ -363,51 +267,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_three_schemes() {
-        assert_eq!(
-            Credentials::parse("Basic dXNlcjpwYTpzcw=="),
-            Some(Credentials::Basic {
-                username: "user".into(),
-                password: "pa:ss".into()
-            })
-        );
-        assert_eq!(
-            Credentials::parse("Bearer abc.def"),
-            Some(Credentials::Bearer("abc.def".into()))
-        );
-        let Some(Credentials::Digest(p)) =
-            Credentials::parse(r#"Digest username="a\"b", realm="r, s", nc=00000001, qop=auth"#)
-        else {
-            panic!("digest did not parse");
-        };
-        assert_eq!(
-            p,
-            [
-                ("username".into(), "a\"b".into()),
-                ("realm".into(), "r, s".into()),
-                ("nc".into(), "00000001".into()),
-                ("qop".into(), "auth".into())
-            ]
-        );
-        assert_eq!(Credentials::parse("Basic !!!"), None);
-        assert_eq!(Credentials::parse(r#"Digest username="open"#), None);
-    }
-
-    #[test]
     fn rfc_2617_example_response() {
         // RFC 2617 §3.5: Mufasa / "Circle Of Life".
-        let params: Vec<(String, String)> = [
-            ("username", "Mufasa"),
-            ("realm", "testrealm@host.com"),
-            ("nonce", "dcd98b7102dd2f0e8b11d0f600bfb0c093"),
-            ("uri", "/dir/index.html"),
-            ("qop", "auth"),
-            ("nc", "00000001"),
-            ("cnonce", "0a4f113b"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let params = AuthParams::parse(
+            r#"username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, nc=00000001, cnonce="0a4f113b""#,
+        );
         assert_eq!(
             digest_response(&params, "Circle Of Life", "GET", "/dir/index.html", b"").as_deref(),
             Some("6629fae49393a05397450978507c4ef1")

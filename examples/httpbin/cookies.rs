@@ -2,10 +2,10 @@
 //! `/cookies/set/<name>/<value>` and `/cookies/delete?name`, each of the last three a
 //! `302` back to `/cookies`.
 //!
-//! Cookies are written with [`set_cookie`] / [`delete_cookie`] below (`Path=/`, `Secure`
-//! over HTTPS, as httpbin does); reading them is [`Request::cookies`]' job.
+//! Cookies are written with [`Response::set_cookie`] and [`Response::delete_cookie`] and
+//! read with [`Request::cookies`].
 
-use http::header::{HeaderValue, SET_COOKIE};
+use zeug::wrappers::CookieOptions;
 use zeug::{redirect, HttpException, Request, Response};
 
 use super::pyjson::{jsonify, Json};
@@ -22,52 +22,11 @@ pub const ENV_COOKIES: &[&str] = &[
     "__utmb",
 ];
 
-/// Characters a cookie value may carry without encoding (RFC 6265 `cookie-octet`).
-const COOKIE_VALUE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b',')
-    .add(b';')
-    .add(b'\\')
-    .add(b'%');
-
-/// Appends `Set-Cookie: name=value; Path=/` (plus `Secure` when asked). The value is
-/// percent-encoded where RFC 6265 does not allow it raw, which [`Request::cookies`]
-/// decodes again. A name that cannot be a header token is a 400.
-pub fn set_cookie(
-    res: &mut Response,
-    name: &str,
-    value: &str,
-    secure: bool,
-) -> Result<(), HttpException> {
-    let value = percent_encoding::utf8_percent_encode(value, COOKIE_VALUE);
-    let mut header = format!("{name}={value}; Path=/");
-    if secure {
-        header.push_str("; Secure");
-    }
-    append(res, name, header)
-}
-
-/// Appends a `Set-Cookie` that expires `name` at once.
-pub fn delete_cookie(res: &mut Response, name: &str) -> Result<(), HttpException> {
-    append(
-        res,
-        name,
-        format!("{name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/"),
-    )
-}
-
-fn append(res: &mut Response, name: &str, header: String) -> Result<(), HttpException> {
-    let valid_name = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
-    let value = HeaderValue::try_from(header)
-        .ok()
-        .filter(|_| valid_name)
-        .ok_or_else(|| HttpException::bad_request().with_description("Invalid cookie name."))?;
-    res.headers_mut().append(SET_COOKIE, value);
-    Ok(())
+/// Adds `Set-Cookie: name=value; Path=/` (plus `Secure` over HTTPS, as httpbin does).
+/// [`Response::set_cookie`] percent-encodes what RFC 6265 does not allow raw, and
+/// [`Request::cookies`] decodes it again.
+pub fn set_cookie(res: &mut Response, name: &str, value: &str, secure: bool) {
+    res.set_cookie(name, value, CookieOptions::new().secure(secure));
 }
 
 /// `GET /cookies`: `{"cookies": {name: value}}`, first value per name.
@@ -92,7 +51,7 @@ pub fn set_cookies(req: &Request) -> Result<Response, HttpException> {
     let mut res = back_to_cookies(req);
     for name in req.args().keys() {
         let value = req.args().get(name).unwrap_or_default();
-        set_cookie(&mut res, name, value, req.is_secure())?;
+        set_cookie(&mut res, name, value, req.is_secure());
     }
     Ok(res)
 }
@@ -100,7 +59,7 @@ pub fn set_cookies(req: &Request) -> Result<Response, HttpException> {
 /// `GET /cookies/set/<name>/<value>`.
 pub fn set_one_cookie(req: &Request, name: &str, value: &str) -> Result<Response, HttpException> {
     let mut res = back_to_cookies(req);
-    set_cookie(&mut res, name, value, req.is_secure())?;
+    set_cookie(&mut res, name, value, req.is_secure());
     Ok(res)
 }
 
@@ -108,7 +67,7 @@ pub fn set_one_cookie(req: &Request, name: &str, value: &str) -> Result<Response
 pub fn delete_cookies(req: &Request) -> Result<Response, HttpException> {
     let mut res = back_to_cookies(req);
     for name in req.args().keys() {
-        delete_cookie(&mut res, name)?;
+        res.delete_cookie(name);
     }
     Ok(res)
 }
