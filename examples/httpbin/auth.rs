@@ -233,7 +233,7 @@ pub fn digest_auth(
         uri.push_str(req.query_string());
     }
     let expected = digest_response(
-        &params,
+        params,
         passwd,
         req.method().as_str(),
         &uri,
