@@ -8,8 +8,8 @@ use http::Method;
 use minijinja::context;
 use zeug::{redirect, HttpException, Request, Response};
 
-use crate::storage::StoreError;
-use crate::Shortly;
+use super::storage::StoreError;
+use super::Shortly;
 
 /// `/`: the form, and on POST a new short link (then off to its details page).
 pub fn on_new_url(app: &Shortly, request: &Request) -> Result<Response, HttpException> {
