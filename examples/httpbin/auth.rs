@@ -232,13 +232,7 @@ pub fn digest_auth(
         uri.push('?');
         uri.push_str(req.query_string());
     }
-    let expected = digest_response(
-        params,
-        passwd,
-        req.method().as_str(),
-        &uri,
-        req.get_data()?,
-    );
+    let expected = digest_response(params, passwd, req.method().as_str(), &uri, req.get_data()?);
     let ok = get("username") == Some(user)
         && expected.is_some()
         && get("response") == expected.as_deref();

@@ -246,10 +246,8 @@ pub fn range(req: &Request, numbytes: i64) -> Result<Response, HttpException> {
         (Some(first), Some(last)) => (first, last),
     };
     if first > last || !(0..numbytes).contains(&first) || !(0..numbytes).contains(&last) {
-        let mut res = common(Response::new(Body::Empty).with_status(416))
-            .with_header("content-range", &format!("bytes */{numbytes}"));
-        res.headers_mut().remove(http::header::CONTENT_TYPE);
-        return Ok(res);
+        return Ok(common(Response::new(Body::Empty).with_status(416))
+            .with_header("content-range", &format!("bytes */{numbytes}")));
     }
     let pause_per_byte = duration.as_secs_f64() / numbytes as f64;
     let pause = move |bytes: usize| {

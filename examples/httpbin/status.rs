@@ -6,7 +6,7 @@
 //! challenge, `406` with the accepted media types, `418`); the random choice comes from
 //! `pyrandom`.
 
-use http::header::{HeaderValue, CONTENT_TYPE};
+use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use zeug::{HttpException, Request, Response};
 
 use super::pyjson::{self, Json};
@@ -88,6 +88,11 @@ pub fn status_response(code: u16) -> Option<Response> {
             );
         }
         _ => {}
+    }
+    if code < 200 || code == 204 || code == 304 {
+        // These responses have no body by definition; RFC 9110 forbids a Content-Length on
+        // 1xx and 204, and Werkzeug drops it from 304 too.
+        res.headers_mut().remove(CONTENT_LENGTH);
     }
     Some(res)
 }
