@@ -289,7 +289,9 @@ fn status_codes_and_their_special_cases() {
     assert!(res.bytes().is_empty());
 
     for method in ["POST", "PUT", "DELETE", "PATCH", "TRACE"] {
-        assert_eq!(client().request(method, "/status/204").send().status(), 204);
+        let res = client().request(method, "/status/204").send();
+        assert_eq!(res.status(), 204);
+        assert!(res.header("content-length").is_none(), "none on 204");
     }
     for bad in ["/status/abc", "/status/99", "/status/200:x", "/status/200,"] {
         let res = get(bad);
