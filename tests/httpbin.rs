@@ -1073,3 +1073,24 @@ fn post_shows_multipart_fields_and_first_file_per_field() {
         .unwrap()
         .starts_with("multipart/form-data; boundary="));
 }
+
+#[test]
+fn hostile_values_are_client_errors_not_panics() {
+    assert_eq!(get("/etag/a%0Ab").status(), 400);
+    assert_eq!(
+        get("/range/30?chunk_size=9223372036854775807").status(),
+        200
+    );
+    assert_eq!(
+        get("/stream-bytes/10?chunk_size=-5").bytes().len(),
+        10,
+        "chunk sizes below 1 are 1"
+    );
+    assert_eq!(get("/bytes/99999999999999999999999").status(), 404);
+    assert_eq!(get("/drip?numbytes=2&duration=nan").status(), 400);
+    assert_eq!(get("/drip?code=99").status(), 400);
+    assert_eq!(get("/cookies/set?a%3Bb=c%0D%0A").status(), 302);
+    assert_eq!(get("/redirect-to?url=/a%0D%0Ab").status(), 302);
+    assert_eq!(get("/links/5/-1").status(), 404);
+    assert_eq!(get("/base64/%FF%FE").status(), 200);
+}

@@ -64,19 +64,24 @@ pub fn parse_etags(header: Option<&str>) -> Vec<String> {
 /// `GET /etag/<etag>`: 304 when `If-None-Match` has the tag (or `*`), 412 when `If-Match`
 /// lacks it, else `/get`'s answer; every 200 and 304 carries `ETag: <etag>`.
 pub fn etag(req: &Request, etag: &str) -> Result<Response, HttpException> {
+    let tag = HeaderValue::try_from(etag).map_err(|_| {
+        HttpException::bad_request().with_description("The ETag is not a valid header value.")
+    })?;
+    let with_tag = |mut res: Response| {
+        res.headers_mut().insert(http::header::ETAG, tag.clone());
+        res
+    };
     let if_none_match = parse_etags(req.header("if-none-match"));
     let if_match = parse_etags(req.header("if-match"));
     let has = |tags: &[String]| tags.iter().any(|t| t == etag || t == "*");
     if !if_none_match.is_empty() {
         if has(&if_none_match) {
-            return Ok(status_response(304)
-                .expect("304 is a status")
-                .with_header("etag", etag));
+            return Ok(with_tag(status_response(304).expect("304 is a status")));
         }
     } else if !if_match.is_empty() && !has(&if_match) {
         return Ok(status_response(412).expect("412 is a status"));
     }
-    Ok(get_response(req)?.with_header("etag", etag))
+    Ok(with_tag(get_response(req)?))
 }
 
 /// Headers `/response-headers` refuses to set, because they decide where the response

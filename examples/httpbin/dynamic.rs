@@ -115,7 +115,7 @@ pub fn random_bytes(req: &Request, n: i64) -> Result<Response, HttpException> {
 pub fn stream_bytes(req: &Request, n: i64) -> Result<Response, HttpException> {
     let mut remaining = n.clamp(0, MAX_BYTES as i64) as usize;
     let chunk_size = arg::<i64>(req, "chunk_size")?
-        .map(|c| c.max(1) as usize)
+        .map(|c| c.clamp(1, MAX_BYTES as i64) as usize)
         .unwrap_or(DEFAULT_CHUNK_SIZE);
     let mut rng = rng_from_args(req)?;
     let chunks = std::iter::from_fn(move || {
@@ -236,7 +236,7 @@ pub fn range(req: &Request, numbytes: i64) -> Result<Response, HttpException> {
         ));
     }
     let chunk_size = arg::<i64>(req, "chunk_size")?
-        .map(|c| c.max(1) as usize)
+        .map(|c| c.clamp(1, MAX_BYTES as i64) as usize)
         .unwrap_or(DEFAULT_CHUNK_SIZE);
     let duration = capped_seconds(arg::<f64>(req, "duration")?.unwrap_or(0.0))?;
     let (first, last) = match parse_range(req.header("range")) {
