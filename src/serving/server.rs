@@ -464,6 +464,15 @@ impl Server {
         options: Options,
     ) -> io::Result<Server> {
         let addr = listener.local_addr()?;
+        let app: SharedApp = if options.static_files.is_empty() {
+            app
+        } else {
+            let mut shared_data = crate::middleware::SharedData::new(app);
+            for (prefix, dir) in &options.static_files {
+                shared_data = shared_data.mount(prefix, dir);
+            }
+            Arc::new(shared_data)
+        };
         let loops = if options.threaded {
             thread::available_parallelism().map_or(1, |n| n.get())
         } else {
