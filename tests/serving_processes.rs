@@ -404,6 +404,26 @@ fn a_killed_worker_is_replaced() {
     }
 }
 
+#[test]
+fn workers_stop_when_their_parent_is_killed() {
+    let mut server = ServerProcess::start(&example("dev_server"), &["--processes", "2"]);
+    let worker = server.answering_pid();
+    send_signal(server.pid(), libc::SIGKILL);
+    server.wait_exit(WAIT);
+    wait_until_gone(worker);
+}
+
+fn wait_until_gone(pid: u32) {
+    let deadline = Instant::now() + WAIT;
+    while alive(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} outlived its parent"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The reloader.
 
@@ -523,6 +543,16 @@ fn the_reloader_restarts_when_the_executable_is_rebuilt() {
     let second = wait_for_new_pid(&server, first);
     assert_ne!(second, server.pid());
     server.wait_for_log(" * Detected change in", 1);
+}
+
+#[test]
+fn the_child_stops_when_the_reloader_is_killed() {
+    let mut server = ServerProcess::start(&example("dev_server"), &["--reload"]);
+    let child = server.answering_pid();
+    assert_ne!(child, server.pid());
+    send_signal(server.pid(), libc::SIGKILL);
+    server.wait_exit(WAIT);
+    wait_until_gone(child);
 }
 
 #[test]
