@@ -63,8 +63,9 @@ pub(crate) fn run_workers(count: usize, serve: impl Fn() -> io::Result<()>) -> i
             if stopping.swap(true, Ordering::SeqCst) {
                 return;
             }
-            log::info!(
+            log::log!(
                 target: "zeug",
+                signals::quiet_under_reloader(),
                 " * {} received: stopping {} worker processes",
                 signal.name(),
                 pids.lock().map(|p| p.len()).unwrap_or(0)
