@@ -1251,3 +1251,38 @@ fn refuse(io: &mut ConnIo, info: &ConnInfo, received: &[u8], reject: &Reject) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banners_say_where_the_server_runs() {
+        let one = banner_lines(&ServerAddr::Inet("127.0.0.1:5000".parse().unwrap()), "http");
+        assert_eq!(one, [" * Running on http://127.0.0.1:5000"]);
+        let all = banner_lines(&ServerAddr::Inet("0.0.0.0:5000".parse().unwrap()), "https");
+        assert_eq!(all[0], " * Running on all addresses (0.0.0.0)");
+        assert_eq!(all[1], " * Running on https://127.0.0.1:5000");
+        let v6 = banner_lines(&ServerAddr::Inet("[::]:80".parse().unwrap()), "http");
+        assert_eq!(v6[1], " * Running on http://[::1]:80");
+        let unix = banner_lines(&ServerAddr::Unix("/tmp/a.sock".into()), "http");
+        assert_eq!(unix, [" * Running on unix:///tmp/a.sock"]);
+    }
+
+    #[test]
+    fn unix_binding_never_removes_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("not-a-socket");
+        std::fs::write(&path, "keep me").unwrap();
+        let host = format!("unix://{}", path.display());
+        let err = Listener::bind(&host, 0, &Options::new()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
+    }
+
+    #[test]
+    fn port_zero_picks_a_port() {
+        let listener = Listener::bind("127.0.0.1", 0, &Options::new()).unwrap();
+        assert_ne!(listener.local_addr().unwrap().port(), Some(0));
+    }
+}
