@@ -444,3 +444,41 @@ fn send_from_directory_serves_inside_and_refuses_outside() {
         assert!(!res.text().contains("TOP SECRET"), "{bad}");
     }
 }
+
+#[test]
+fn safe_join_never_escapes_on_random_input() {
+    use rand::{Rng, SeedableRng};
+    use std::path::Component;
+
+    let pieces = [
+        "..", ".", "/", "//", "\\", "%2e", "%2E", "%2f", "%5c", "%00", "a", "b.txt", "con", "Aux",
+        ":", "C:", "\0", " ", "~", "ü", "nul.x", "..%2f", "\n",
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
+    let base = Path::new("/srv/base");
+    for _ in 0..20_000 {
+        let n = rng.gen_range(1..8);
+        let untrusted: String = (0..n)
+            .map(|_| pieces[rng.gen_range(0..pieces.len())])
+            .collect();
+        let Some(joined) = safe_join(base, &untrusted) else {
+            continue;
+        };
+        let rest = joined
+            .strip_prefix(base)
+            .unwrap_or_else(|_| panic!("{untrusted:?} joined to {joined:?}, outside the base"));
+        for component in rest.components() {
+            assert!(
+                matches!(component, Component::Normal(_)),
+                "{untrusted:?} gave {joined:?}"
+            );
+            let s = component.as_os_str().to_string_lossy();
+            assert!(
+                !s.contains(['\\', '\0', '\n'])
+                    && !s.to_ascii_lowercase().contains("%2f")
+                    && !zeug::security::is_windows_device_name(&s),
+                "{untrusted:?} gave {joined:?}"
+            );
+        }
+    }
+}

@@ -307,6 +307,148 @@ fn proxy_fix_ipv6_and_ports_in_for() {
     assert_eq!(res["host"], "[2001:db8::2]");
 }
 
+/// One Werkzeug `ProxyFix` run: trust counts (for, proto, host, port, prefix), the
+/// `X-Forwarded-*` headers sent, and what Werkzeug 3.1's `ProxyFix` set: `REMOTE_ADDR`,
+/// `wsgi.url_scheme`, `HTTP_HOST`, `SERVER_NAME`, `SERVER_PORT`, `SCRIPT_NAME`. The
+/// environ started as `127.0.0.1`, `http`, `localhost`, port 80, no script name.
+/// (`SERVER_NAME` of IPv6 hosts is given without brackets, zeug's convention for
+/// `server_name`; Werkzeug keeps them.)
+type ProxyFixCase = (
+    [usize; 5],
+    &'static [(&'static str, &'static str)],
+    [&'static str; 6],
+);
+
+const WERKZEUG_PROXY_FIX: &[ProxyFixCase] = &[
+    (
+        [1, 1, 0, 0, 0],
+        &[
+            ("x-forwarded-for", "192.0.2.1"),
+            ("x-forwarded-proto", "https"),
+        ],
+        ["192.0.2.1", "https", "localhost", "localhost", "80", ""],
+    ),
+    (
+        [2, 1, 1, 0, 0],
+        &[
+            ("x-forwarded-for", "6.6.6.6, 192.0.2.1, 10.0.0.1"),
+            ("x-forwarded-host", "a.example, b.example"),
+        ],
+        ["192.0.2.1", "http", "b.example", "b.example", "80", ""],
+    ),
+    (
+        [3, 2, 0, 0, 0],
+        &[
+            ("x-forwarded-for", "192.0.2.1, 10.0.0.1"),
+            ("x-forwarded-proto", "https"),
+        ],
+        ["127.0.0.1", "http", "localhost", "localhost", "80", ""],
+    ),
+    (
+        [1, 1, 1, 1, 1],
+        &[
+            ("x-forwarded-host", "example.com:8080"),
+            ("x-forwarded-port", "8443"),
+            ("x-forwarded-prefix", "/shop"),
+            ("x-forwarded-proto", "https"),
+        ],
+        [
+            "127.0.0.1",
+            "https",
+            "example.com:8443",
+            "example.com",
+            "8443",
+            "/shop",
+        ],
+    ),
+    (
+        [1, 1, 1, 0, 0],
+        &[("x-forwarded-host", "example.com:8080")],
+        [
+            "127.0.0.1",
+            "http",
+            "example.com:8080",
+            "example.com",
+            "8080",
+            "",
+        ],
+    ),
+    (
+        [1, 1, 0, 1, 0],
+        &[("x-forwarded-port", "8443")],
+        [
+            "127.0.0.1",
+            "http",
+            "localhost:8443",
+            "localhost",
+            "8443",
+            "",
+        ],
+    ),
+    (
+        [1, 1, 1, 0, 0],
+        &[("x-forwarded-host", "[2001:db8::1]")],
+        [
+            "127.0.0.1",
+            "http",
+            "[2001:db8::1]",
+            "2001:db8::1",
+            "80",
+            "",
+        ],
+    ),
+    (
+        [1, 1, 1, 1, 0],
+        &[
+            ("x-forwarded-host", "[2001:db8::1]:81"),
+            ("x-forwarded-port", "444"),
+        ],
+        [
+            "127.0.0.1",
+            "http",
+            "[2001:db8::1]:444",
+            "2001:db8::1",
+            "444",
+            "",
+        ],
+    ),
+    (
+        [0, 0, 0, 0, 0],
+        &[
+            ("x-forwarded-for", "192.0.2.1"),
+            ("x-forwarded-proto", "https"),
+        ],
+        ["127.0.0.1", "http", "localhost", "localhost", "80", ""],
+    ),
+];
+
+#[test]
+fn proxy_fix_matches_werkzeug() {
+    for ([x_for, x_proto, x_host, x_port, x_prefix], headers, expected) in WERKZEUG_PROXY_FIX {
+        let fix = ProxyFix::new(|_: Environ| Response::new(""))
+            .x_for(*x_for)
+            .x_proto(*x_proto)
+            .x_host(*x_host)
+            .x_port(*x_port)
+            .x_prefix(*x_prefix);
+        let mut builder = EnvironBuilder::new("GET", "/");
+        for (k, v) in *headers {
+            builder = builder.header(k, v);
+        }
+        let mut environ = builder.build();
+        fix.fix_environ(&mut environ);
+        let got = [
+            environ.remote_addr.clone().unwrap_or_default(),
+            environ.url_scheme.clone(),
+            environ.headers["host"].to_str().unwrap().to_owned(),
+            environ.server_name.clone(),
+            environ.server_port.to_string(),
+            environ.script_name.clone(),
+        ];
+        assert_eq!(got, expected.map(str::to_owned), "{headers:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------- Dispatcher
 
 fn where_am_i(environ: Environ) -> Response {
@@ -657,4 +799,23 @@ fn compress_files_keep_working_with_ranges_disabled() {
     assert_eq!(res.header("accept-ranges"), None);
     assert!(res.header("etag").unwrap().starts_with("W/"));
     assert_eq!(gunzip(res.bytes()), "line of text\n".repeat(1000));
+}
+
+#[test]
+fn compress_streams_large_files() {
+    let dir = static_tree();
+    let line = "a line of a large log file, repeated\n";
+    let text = line.repeat((5 * 1024 * 1024) / line.len() + 1);
+    std::fs::write(dir.path().join("public/large.log"), &text).unwrap();
+    let app = Compress::new(SharedData::new(fallback).mount("/static", dir.path().join("public")));
+    let environ = EnvironBuilder::new("GET", "/static/large.log")
+        .header("accept-encoding", "gzip")
+        .build();
+    let res = app.call(environ);
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert!(res.content_length().is_none());
+    assert!(res.body().is_stream());
+    let compressed = res.into_body().into_bytes().unwrap();
+    assert!(compressed.len() < text.len() / 20, "{}", compressed.len());
+    assert_eq!(gunzip(&compressed), text);
 }

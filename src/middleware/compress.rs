@@ -233,9 +233,13 @@ impl<A: Application> Application for Compress<A> {
             }
             _ => {
                 headers.remove(CONTENT_LENGTH);
+                // A stream's chunks are meant to reach the client as they come (events,
+                // progress): flush each. A large file only needs the output bounded.
+                let flush_each = body.is_stream();
                 Body::Stream(Box::new(CompressStream {
                     inner: body.into_chunks(),
                     encoder: Some(self.encoder(coding)),
+                    flush_each,
                 }) as ChunkStream)
             }
         };
@@ -379,17 +383,21 @@ impl Encoder {
         }
     }
 
-    /// Flushes what was written so far into whole bytes a client can decode now, and
-    /// takes them.
-    fn flush_take(&mut self) -> io::Result<Bytes> {
+    /// Takes the compressed bytes produced so far; with `flush`, first flushes everything
+    /// written into whole bytes a client can decode now.
+    fn take(&mut self, flush: bool) -> io::Result<Bytes> {
         let buf = match self {
             Encoder::Gzip(e) => {
-                e.flush()?;
+                if flush {
+                    e.flush()?;
+                }
                 e.get_mut()
             }
             #[cfg(feature = "brotli")]
             Encoder::Brotli(e) => {
-                e.flush()?;
+                if flush {
+                    e.flush()?;
+                }
                 e.get_mut()
             }
         };
@@ -406,10 +414,11 @@ impl Encoder {
     }
 }
 
-/// Compresses a chunk stream, flushing after each input chunk.
+/// Compresses a chunk stream, flushing after each input chunk when `flush_each`.
 struct CompressStream {
     inner: ChunkStream,
     encoder: Option<Encoder>,
+    flush_each: bool,
 }
 
 impl Iterator for CompressStream {
@@ -423,7 +432,8 @@ impl Iterator for CompressStream {
                     if chunk.is_empty() {
                         continue;
                     }
-                    let out = encoder.write_all(&chunk).and_then(|_| encoder.flush_take());
+                    let flush = self.flush_each;
+                    let out = encoder.write_all(&chunk).and_then(|_| encoder.take(flush));
                     match out {
                         Ok(bytes) if bytes.is_empty() => continue,
                         Ok(bytes) => return Some(Ok(bytes)),
@@ -497,6 +507,7 @@ mod tests {
         use std::io::Read;
         let mut stream = CompressStream {
             inner: Body::from_iter(vec!["first ", "second"]).into_chunks(),
+            flush_each: true,
             encoder: Some(Encoder::Gzip(GzEncoder::new(
                 Vec::new(),
                 flate2::Compression::default(),

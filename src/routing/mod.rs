@@ -1,1 +1,86 @@
-//! (in progress)
+//! Routing with Werkzeug's semantics: a [`Map`] of [`Rule`]s matches a request's path to an
+//! endpoint with typed [`Values`], and builds URLs back from an endpoint and values.
+//!
+//! This module owns rule syntax (`/blog/<int:year>/<slug>`), converters, matching
+//! priorities, slash and default redirects, host and subdomain rules, and URL building. It
+//! does not own requests or responses: [`MapAdapter`] reads what it needs from an
+//! [`Environ`](crate::Environ), and errors convert into
+//! [`HttpException`](crate::HttpException)s. Paths are matched as WSGI hands them over:
+//! `path_info`, already percent-decoded.
+//!
+//! `matchit` is the path tree underneath; Werkzeug's state machine (static parts before
+//! dynamic ones, lighter converters first, backtracking) decides wherever the two could
+//! differ. See `docs/routing.md` for the guide.
+//!
+//! # Examples
+//!
+//! ```
+//! use zeug::routing::{Map, Method, Rule};
+//! use zeug::{HttpException, Request, Response};
+//!
+//! #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+//! enum View { NewUrl, FollowShortLink, ShortLinkDetails }
+//!
+//! let url_map = Map::new([
+//!     Rule::new("/", View::NewUrl),
+//!     Rule::new("/<short_id>", View::FollowShortLink),
+//!     Rule::new("/<short_id>+", View::ShortLinkDetails),
+//! ]);
+//!
+//! fn dispatch(map: &Map<View>, request: &Request) -> Result<Response, HttpException> {
+//!     let adapter = map.bind_to_environ(request.environ());
+//!     let (view, values) = adapter.match_(request.path(), request.method())?;
+//!     let id: &str = values.get("short_id").unwrap_or("");
+//!     Ok(match view {
+//!         View::NewUrl => Response::new("new url form"),
+//!         View::FollowShortLink => Response::new(format!("follow {id}")),
+//!         View::ShortLinkDetails => {
+//!             let link = adapter.build(&View::FollowShortLink, &[("short_id", id)])?;
+//!             Response::new(format!("details of {link}"))
+//!         }
+//!     })
+//! }
+//!
+//! let request = Request::new(zeug::test::EnvironBuilder::new("GET", "/foo+").build());
+//! assert_eq!(dispatch(&url_map, &request).unwrap().text().unwrap(), "details of /foo");
+//! ```
+
+mod adapter;
+mod converters;
+mod error;
+mod map;
+mod matcher;
+mod parser;
+mod rule;
+mod values;
+
+pub use adapter::{BuildOptions, MapAdapter};
+pub use converters::{
+    AnyConverter, Converter, FloatConverter, IntConverter, PathConverter, StringConverter,
+    UuidConverter,
+};
+pub use error::{BuildError, RoutingError, RuleError, RuleErrorKind};
+pub use http::Method;
+pub use map::{Endpoint, Map, MapBuilder};
+pub use parser::{ArgValue, ConverterArgs};
+pub use rule::{EndpointPrefix, RedirectFn, RedirectTo, Rule, Subdomain, Submount};
+pub use values::{BuildValues, FromValue, Value, Values};
+
+/// Hooks for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a rule string the way a map does, returning whether it was accepted.
+    pub fn parse_rule(rule: &str) -> bool {
+        super::Map::try_new([super::Rule::new(rule, 0u8)]).is_ok()
+    }
+
+    /// Matches with Werkzeug's state machine alone, bypassing the `matchit` fast path.
+    pub fn slow_match<E: super::Endpoint>(
+        map: &super::Map<E>,
+        server_name: &str,
+        path: &str,
+        method: &http::Method,
+    ) -> Result<(E, super::Values), super::RoutingError> {
+        map.bind(server_name, "").match_slow(path, method)
+    }
+}

@@ -1,0 +1,1161 @@
+//! [`MapAdapter`]: a [`Map`] bound to one request's host, script root and scheme. It matches
+//! paths (`match_`, `allowed_methods`, `dispatch`), turns Werkzeug's redirect cases into
+//! [`RoutingError::RequestRedirect`], and builds URLs (`build`, `url_for`). It borrows the
+//! map and, with `bind_to_environ`, the environ: binding costs no allocation in the common
+//! case.
+
+use std::borrow::Cow;
+
+use http::Method;
+use percent_encoding::{utf8_percent_encode, AsciiSet};
+use smallvec::SmallVec;
+
+use super::error::{BuildError, RoutingError};
+use super::map::{Endpoint, Map};
+use super::matcher::SmResult;
+use super::rule::{template_names, BuildOp, Compiled, RedirectTo, Rule};
+use super::values::{BuildValues, Value, Values};
+use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
+use crate::{Environ, HttpException, Request, Response};
+
+/// What Werkzeug's `url_encode` leaves alone in query values: it escapes `&`, `=`, `+`, `#`
+/// and spaces (written `+`), keeps `/`, `:`, `@`, `?`, `;` and `,`.
+const QUERY_VALUE_SET: &AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'+')
+    .add(b'<')
+    .add(b'=')
+    .add(b'>')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+impl<E: Endpoint> Map<E> {
+    /// Binds the map to a server name (`host[:port]`) and script name (where the app is
+    /// mounted, `""` at the root), for the default subdomain, `http` and `GET`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::routing::{Map, Rule};
+    /// let map = Map::new([Rule::new("/a", "a")]);
+    /// let a = map.bind("example.com", "/app");
+    /// assert_eq!(a.build(&"a", &()).unwrap(), "/app/a");
+    /// ```
+    pub fn bind<'a>(&'a self, server_name: &'a str, script_name: &'a str) -> MapAdapter<'a, E> {
+        MapAdapter {
+            map: self,
+            server_name: lower(server_name),
+            script_name: Cow::Borrowed(script_name.trim_end_matches('/')),
+            subdomain: if self.host_matching {
+                None
+            } else {
+                Some(Cow::Borrowed(self.default_subdomain.as_str()))
+            },
+            url_scheme: Cow::Borrowed("http"),
+            query_string: Cow::Borrowed(""),
+            default_method: Method::GET,
+        }
+    }
+
+    /// Like [`Map::bind`], for a given subdomain (`""` for none).
+    pub fn bind_with_subdomain<'a>(
+        &'a self,
+        server_name: &'a str,
+        script_name: &'a str,
+        subdomain: &'a str,
+    ) -> MapAdapter<'a, E> {
+        let mut a = self.bind(server_name, script_name);
+        if !self.host_matching {
+            a.subdomain = Some(Cow::Borrowed(subdomain));
+        }
+        a
+    }
+
+    /// Binds the map to a request's environ: its host (the `Host` header, default port
+    /// dropped), script name, scheme, method and query string (kept on redirects).
+    ///
+    /// The subdomain is empty; for subdomain rules use [`Map::bind_to_environ_with`] and
+    /// say what the server name is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::routing::{Map, Rule};
+    /// use zeug::test::EnvironBuilder;
+    ///
+    /// let map = Map::new([Rule::new("/items/", "items")]);
+    /// let environ = EnvironBuilder::new("GET", "/items?page=2").build();
+    /// let adapter = map.bind_to_environ(&environ);
+    /// let err = adapter.match_("/items", &environ.method).unwrap_err();
+    /// assert_eq!(err.redirect_location(), Some("http://localhost/items/?page=2"));
+    /// ```
+    pub fn bind_to_environ<'a>(&'a self, environ: &'a Environ) -> MapAdapter<'a, E> {
+        self.bind_to_environ_with(environ, None, None)
+    }
+
+    /// Binds to an environ with the configured `server_name` (so the part of the host
+    /// before it is the subdomain) and/or an explicit `subdomain`, as Werkzeug's
+    /// `bind_to_environ(environ, server_name, subdomain)`. A host outside `server_name`
+    /// gets the subdomain `"<invalid>"`, which only rules for any subdomain can match.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::routing::{Map, Method, Rule, Subdomain};
+    /// use zeug::test::EnvironBuilder;
+    ///
+    /// let map = Map::new(Subdomain::new("<user>", [Rule::new("/", "home")]));
+    /// let environ = EnvironBuilder::new("GET", "http://alice.example.com/").build();
+    /// let a = map.bind_to_environ_with(&environ, Some("example.com"), None);
+    /// let (_, values) = a.match_("/", &Method::GET).unwrap();
+    /// assert_eq!(values.get::<&str>("user"), Some("alice"));
+    /// ```
+    pub fn bind_to_environ_with<'a>(
+        &'a self,
+        environ: &'a Environ,
+        server_name: Option<&'a str>,
+        subdomain: Option<&'a str>,
+    ) -> MapAdapter<'a, E> {
+        let scheme = environ.url_scheme.as_str();
+        let host: Cow<'a, str> = match environ
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty())
+        {
+            Some(h) => {
+                let h = match (scheme, h.rsplit_once(':')) {
+                    ("http" | "ws", Some((name, "80")))
+                    | ("https" | "wss", Some((name, "443")))
+                        if !name.ends_with(']') || name.starts_with('[') =>
+                    {
+                        name
+                    }
+                    _ => h,
+                };
+                lower(h)
+            }
+            None => {
+                let default_port = if scheme == "https" { 443 } else { 80 };
+                if environ.server_port == default_port {
+                    lower(&environ.server_name)
+                } else {
+                    Cow::Owned(
+                        format!("{}:{}", environ.server_name, environ.server_port)
+                            .to_ascii_lowercase(),
+                    )
+                }
+            }
+        };
+        let (server_name, subdomain): (Cow<'a, str>, Option<Cow<'a, str>>) = if self.host_matching {
+            (server_name.map(lower).unwrap_or(host), None)
+        } else {
+            match (server_name, subdomain) {
+                (_, Some(sub)) => (
+                    server_name.map(lower).unwrap_or(host),
+                    Some(Cow::Borrowed(sub)),
+                ),
+                (None, None) => (host, Some(Cow::Borrowed(""))),
+                (Some(name), None) => {
+                    let name = lower(name);
+                    // Werkzeug compares the host without its port to the server name.
+                    let cur = host.split(':').next().unwrap_or("");
+                    let real = name.split(':').next().unwrap_or("");
+                    let sub = if cur == real {
+                        Cow::Borrowed("")
+                    } else if let Some(prefix) =
+                        cur.strip_suffix(real).and_then(|p| p.strip_suffix('.'))
+                    {
+                        Cow::Owned(prefix.to_owned())
+                    } else {
+                        log::warn!(
+                            "routing: current server name {cur:?} doesn't match configured server name {real:?}"
+                        );
+                        Cow::Borrowed("<invalid>")
+                    };
+                    (name, Some(sub))
+                }
+            }
+        };
+        MapAdapter {
+            map: self,
+            server_name,
+            script_name: Cow::Borrowed(environ.script_name.trim_end_matches('/')),
+            subdomain,
+            url_scheme: Cow::Borrowed(scheme),
+            query_string: Cow::Borrowed(environ.query_string.as_str()),
+            default_method: environ.method.clone(),
+        }
+    }
+
+    /// Builds a URL for `endpoint` as seen from `request` (its host and script root): the
+    /// `url_for` a view uses for the request it serves.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::routing::{Map, Rule};
+    /// use zeug::test::EnvironBuilder;
+    /// use zeug::Request;
+    ///
+    /// let map = Map::new([Rule::new("/<short_id>+", "details")]);
+    /// let request = Request::new(EnvironBuilder::new("GET", "/").script_name("/app").build());
+    /// assert_eq!(map.url_for(&request, &"details", &[("short_id", "abc")]).unwrap(), "/app/abc+");
+    /// ```
+    pub fn url_for(
+        &self,
+        request: &Request,
+        endpoint: &E,
+        values: &(impl BuildValues + ?Sized),
+    ) -> Result<String, BuildError> {
+        self.bind_to_environ(request.environ())
+            .build(endpoint, values)
+    }
+}
+
+/// Options for [`MapAdapter::build_with`], Werkzeug's `build` keyword arguments.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::routing::{BuildOptions, Map, Rule};
+/// let map = Map::new([Rule::new("/a", "a")]);
+/// let a = map.bind("example.com", "");
+/// let url = a.build_with(&"a", &[("q", "1")], &BuildOptions::new().force_external(true)).unwrap();
+/// assert_eq!(url, "http://example.com/a?q=1");
+/// ```
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    method: Option<Method>,
+    force_external: bool,
+    append_unknown: bool,
+    url_scheme: Option<String>,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            method: None,
+            force_external: false,
+            append_unknown: true,
+            url_scheme: None,
+        }
+    }
+}
+
+impl BuildOptions {
+    /// The defaults: any method, relative URL, unknown values as a query string.
+    pub fn new() -> Self {
+        BuildOptions::default()
+    }
+
+    /// Only rules accepting `method` (when an endpoint has several rules that differ by
+    /// method).
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = Some(method);
+        self
+    }
+
+    /// Always return an absolute URL (`scheme://host/...`).
+    pub fn force_external(mut self, yes: bool) -> Self {
+        self.force_external = yes;
+        self
+    }
+
+    /// Append values the rule does not use as a query string (default true).
+    pub fn append_unknown(mut self, yes: bool) -> Self {
+        self.append_unknown = yes;
+        self
+    }
+
+    /// The scheme of absolute URLs (default: the bound one).
+    pub fn url_scheme(mut self, scheme: &str) -> Self {
+        self.url_scheme = Some(scheme.to_owned());
+        self
+    }
+}
+
+/// A [`Map`] bound to a host, script name and scheme: matches paths and builds URLs.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::routing::{Map, Method, Rule};
+/// use zeug::{HttpException, Response};
+///
+/// let map = Map::new([Rule::new("/hello/<name>", "hello")]);
+/// let urls = map.bind("localhost", "");
+///
+/// fn view(urls: &zeug::routing::MapAdapter<'_, &'static str>, path: &str) -> Result<Response, HttpException> {
+///     let (_, values) = urls.match_(path, &Method::GET)?;
+///     Ok(Response::new(format!("Hello {}!", values.get::<&str>("name").unwrap())))
+/// }
+/// assert_eq!(view(&urls, "/hello/zeug").unwrap().text().unwrap(), "Hello zeug!");
+/// assert_eq!(view(&urls, "/nope").unwrap_err().status(), 404);
+/// ```
+pub struct MapAdapter<'a, E> {
+    map: &'a Map<E>,
+    server_name: Cow<'a, str>,
+    script_name: Cow<'a, str>,
+    subdomain: Option<Cow<'a, str>>,
+    url_scheme: Cow<'a, str>,
+    query_string: Cow<'a, str>,
+    default_method: Method,
+}
+
+impl<E> Clone for MapAdapter<'_, E> {
+    fn clone(&self) -> Self {
+        MapAdapter {
+            map: self.map,
+            server_name: self.server_name.clone(),
+            script_name: self.script_name.clone(),
+            subdomain: self.subdomain.clone(),
+            url_scheme: self.url_scheme.clone(),
+            query_string: self.query_string.clone(),
+            default_method: self.default_method.clone(),
+        }
+    }
+}
+
+impl<E> std::fmt::Debug for MapAdapter<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MapAdapter")
+            .field("server_name", &self.server_name)
+            .field("script_name", &self.script_name)
+            .field("subdomain", &self.subdomain)
+            .field("url_scheme", &self.url_scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+type Texts<'p> = SmallVec<[&'p str; 4]>;
+
+fn same_value(a: &Value, b: &Value) -> bool {
+    a == b || (!matches!(a, Value::Custom(_)) && a.to_string() == b.to_string())
+}
+
+impl<'a, E: Endpoint> MapAdapter<'a, E> {
+    /// The map.
+    pub fn map(&self) -> &'a Map<E> {
+        self.map
+    }
+
+    /// The bound server name (`host[:port]`, lowercase).
+    pub fn server_name(&self) -> &str {
+        &self.server_name
+    }
+
+    /// The bound script name, without a trailing slash.
+    pub fn script_name(&self) -> &str {
+        &self.script_name
+    }
+
+    /// The bound subdomain (`None` with host matching).
+    pub fn subdomain(&self) -> Option<&str> {
+        self.subdomain.as_deref()
+    }
+
+    /// The URL scheme of absolute URLs (default `http`).
+    pub fn url_scheme(&self) -> &str {
+        &self.url_scheme
+    }
+
+    /// Sets the URL scheme.
+    pub fn with_url_scheme(mut self, scheme: &'a str) -> Self {
+        self.url_scheme = Cow::Borrowed(scheme);
+        self
+    }
+
+    /// Sets the query string kept on redirects (`bind_to_environ` takes the request's).
+    pub fn with_query_string(mut self, query: &'a str) -> Self {
+        self.query_string = Cow::Borrowed(query);
+        self
+    }
+
+    /// Sets the method `build` prefers when given none (`bind_to_environ` takes the
+    /// request's; otherwise `GET`).
+    pub fn with_default_method(mut self, method: Method) -> Self {
+        self.default_method = method;
+        self
+    }
+
+    /// Matches a (decoded) path and method: the endpoint and the typed values, or why not
+    /// (404, 405 with the allowed methods, or a 308 redirect).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::routing::{Map, Method, Rule, RoutingError};
+    /// let map = Map::new([
+    ///     Rule::new("/page/<int:id>", "by_id"),
+    ///     Rule::new("/page/<name>", "by_name"),
+    /// ]);
+    /// let a = map.bind("localhost", "");
+    /// assert_eq!(a.match_("/page/3", &Method::GET).unwrap().0, "by_id");
+    /// assert_eq!(a.match_("/page/x", &Method::GET).unwrap().0, "by_name");
+    /// assert_eq!(a.match_("/pages", &Method::GET).unwrap_err(), RoutingError::NotFound);
+    /// ```
+    pub fn match_(&self, path: &str, method: &Method) -> Result<(E, Values), RoutingError> {
+        let (rule, values) = self.match_rule(path, method)?;
+        Ok((rule.endpoint.clone(), values))
+    }
+
+    /// Like [`match_`](Self::match_) but returns the matched [`Rule`].
+    pub fn match_rule(
+        &self,
+        path: &str,
+        method: &Method,
+    ) -> Result<(&'a Rule<E>, Values), RoutingError> {
+        let upper;
+        let method = if method.as_str().bytes().any(|b| b.is_ascii_lowercase()) {
+            upper = Method::from_bytes(method.as_str().to_ascii_uppercase().as_bytes())
+                .unwrap_or_else(|_| method.clone());
+            &upper
+        } else {
+            method
+        };
+        let (idx, values) = self.match_index(path, method)?;
+        Ok((&self.map.rules[idx].rule, values))
+    }
+
+    /// Whether `path` matches (a redirect counts as a match), as Werkzeug's `test`.
+    pub fn test(&self, path: &str, method: &Method) -> bool {
+        matches!(
+            self.match_(path, method),
+            Ok(_) | Err(RoutingError::RequestRedirect { .. })
+        )
+    }
+
+    /// The methods rules accept for `path`; empty when nothing matches or when a rule
+    /// for the path accepts every method (as Werkzeug's `allowed_methods`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::routing::{Map, Method, Rule};
+    /// let map = Map::new([
+    ///     Rule::new("/items", "list").methods(["GET"]),
+    ///     Rule::new("/items", "create").methods(["POST"]),
+    /// ]);
+    /// let a = map.bind("localhost", "");
+    /// assert_eq!(a.allowed_methods("/items"), [Method::GET, Method::HEAD, Method::POST]);
+    /// ```
+    pub fn allowed_methods(&self, path: &str) -> Vec<Method> {
+        let probe = Method::from_bytes(b"--").expect("a valid token");
+        match self.match_(path, &probe) {
+            Err(RoutingError::MethodNotAllowed { allowed }) => allowed,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Matches `path` and `method` and calls `view` with the endpoint and values; routing
+    /// errors become their responses (redirect pages for redirects), and so do errors the
+    /// view returns. Werkzeug's `MapAdapter.dispatch`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::routing::{Map, Method, Rule};
+    /// use zeug::{HttpException, Response};
+    ///
+    /// let map = Map::new([Rule::new("/hi/<name>", "hi")]);
+    /// let a = map.bind("localhost", "");
+    /// let view = |_, values: zeug::routing::Values| -> Result<Response, HttpException> {
+    ///     Ok(Response::new(format!("hi {}", values.get::<&str>("name").unwrap())))
+    /// };
+    /// assert_eq!(a.dispatch("/hi/you", &Method::GET, view).text().unwrap(), "hi you");
+    /// assert_eq!(a.dispatch("/nope", &Method::GET, view).status(), 404);
+    /// ```
+    pub fn dispatch<R: Into<Response>>(
+        &self,
+        path: &str,
+        method: &Method,
+        view: impl FnOnce(E, Values) -> R,
+    ) -> Response {
+        match self.match_(path, method) {
+            Ok((endpoint, values)) => view(endpoint, values).into(),
+            Err(e) => e.into_response(),
+        }
+    }
+
+    /// Matches with the state machine only (for tests and fuzzing the fast path).
+    pub(crate) fn match_slow(
+        &self,
+        path_info: &str,
+        method: &Method,
+    ) -> Result<(E, Values), RoutingError> {
+        let path = format!("/{}", path_info.trim_start_matches('/'));
+        let path = if path_info.is_empty() {
+            ""
+        } else {
+            path.as_str()
+        };
+        let (r, values) = self.slow_match(self.domain(), path, method)?;
+        Ok((self.map.rules[r].rule.endpoint.clone(), values))
+    }
+
+    fn domain(&self) -> &str {
+        match (&self.subdomain, self.map.host_matching) {
+            (Some(s), false) => s,
+            _ => &self.server_name,
+        }
+    }
+
+    fn match_index(
+        &self,
+        path_info: &str,
+        method: &Method,
+    ) -> Result<(usize, Values), RoutingError> {
+        let map = self.map;
+        let domain = self.domain();
+        // Werkzeug matches `"/" + path_info.lstrip("/")`.
+        let owned;
+        let path: &str = if path_info.is_empty() {
+            ""
+        } else if path_info.starts_with('/') && !path_info[1..].starts_with('/') {
+            path_info
+        } else {
+            owned = format!("/{}", path_info.trim_start_matches('/'));
+            &owned
+        };
+        if let Some(fast) = &map.fast {
+            let mut texts: Texts<'_> = SmallVec::new();
+            if let Some(r) = fast.lookup(&map.rules, domain, path, method, &mut texts) {
+                if let Some(values) = convert(&map.rules[r], texts.iter().copied()) {
+                    return self.finish(r, values, method);
+                }
+            }
+        }
+        self.slow_match(domain, path, method)
+    }
+
+    fn slow_match(
+        &self,
+        domain: &str,
+        path: &str,
+        method: &Method,
+    ) -> Result<(usize, Values), RoutingError> {
+        let map = self.map;
+        let mut have = Vec::new();
+        let no_match = |mut have: Vec<Method>| {
+            if have.is_empty() {
+                RoutingError::NotFound
+            } else {
+                have.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+                RoutingError::MethodNotAllowed { allowed: have }
+            }
+        };
+        match map
+            .sm
+            .match_path(&map.rules, domain, path, method, &mut have)
+        {
+            SmResult::Match(r, texts) => {
+                match convert(&map.rules[r], texts.iter().map(String::as_str)) {
+                    Some(values) => self.finish(r, values, method),
+                    None => Err(no_match(have)),
+                }
+            }
+            SmResult::SlashRequired => Err(self.redirect_to_path(&format!("{path}/"))),
+            SmResult::NoMatch => {
+                if !path.contains("//") {
+                    return Err(no_match(have));
+                }
+                let merged = merge_slashes(path);
+                match map
+                    .sm
+                    .match_path(&map.rules, domain, &merged, method, &mut have)
+                {
+                    SmResult::Match(r, _) if map.rules[r].merge_slashes => {
+                        Err(self.redirect_to_path(&merged))
+                    }
+                    SmResult::SlashRequired => Err(self.redirect_to_path(&format!("{merged}/"))),
+                    _ => Err(no_match(have)),
+                }
+            }
+        }
+    }
+
+    fn redirect_to_path(&self, path: &str) -> RoutingError {
+        let encoded = utf8_percent_encode(path, PATH_ENCODE_SET).to_string();
+        RoutingError::RequestRedirect {
+            location: self.make_redirect_url(&encoded, None),
+        }
+    }
+
+    /// `scheme://host/script/path?query` (Werkzeug's `make_redirect_url`).
+    fn make_redirect_url(&self, path: &str, domain_part: Option<&str>) -> String {
+        let host = self.get_host(domain_part);
+        let mut url = format!(
+            "{}://{}{}/{}",
+            self.url_scheme,
+            host,
+            self.script_name,
+            path.trim_start_matches('/')
+        );
+        if !self.query_string.is_empty() {
+            url.push('?');
+            url.push_str(&self.query_string);
+        }
+        url
+    }
+
+    fn get_host<'s>(&'s self, domain_part: Option<&'s str>) -> Cow<'s, str> {
+        if self.map.host_matching {
+            return Cow::Borrowed(domain_part.unwrap_or(&self.server_name));
+        }
+        let sub = domain_part.or(self.subdomain.as_deref()).unwrap_or("");
+        if sub.is_empty() {
+            Cow::Borrowed(&self.server_name)
+        } else {
+            Cow::Owned(format!("{sub}.{}", self.server_name))
+        }
+    }
+
+    /// Defaults, aliases, `redirect_defaults` and `redirect_to`, in Werkzeug's order.
+    fn finish(
+        &self,
+        r: usize,
+        mut values: Values,
+        method: &Method,
+    ) -> Result<(usize, Values), RoutingError> {
+        let map = self.map;
+        let rule = &map.rules[r];
+        for (k, v) in rule.rule.defaults.iter() {
+            values.insert(k.to_owned(), v.clone());
+        }
+        if rule.rule.alias && map.redirect_defaults {
+            let opts = BuildOptions::new()
+                .method(method.clone())
+                .append_unknown(false)
+                .force_external(true);
+            return match self.build_with(&rule.rule.endpoint, &values, &opts) {
+                Ok(mut url) => {
+                    if !self.query_string.is_empty() {
+                        url.push('?');
+                        url.push_str(&self.query_string);
+                    }
+                    Err(RoutingError::RequestRedirect { location: url })
+                }
+                Err(e) => {
+                    log::error!(
+                        "routing: alias rule {:?} has no canonical URL: {e}",
+                        rule.rule.path
+                    );
+                    Err(RoutingError::NotFound)
+                }
+            };
+        }
+        if map.redirect_defaults {
+            if let Some(url) = self.default_redirect(r, method, &values) {
+                return Err(RoutingError::RequestRedirect { location: url });
+            }
+        }
+        if let Some(target) = &rule.rule.redirect_to {
+            let url = match target {
+                RedirectTo::Template(t) => fill_template(rule, t, &values),
+                RedirectTo::Func(f) => f(self, &values),
+            };
+            let netloc = self.get_host(None);
+            let location = urljoin(&self.url_scheme, &netloc, &self.script_name, &url);
+            return Err(RoutingError::RequestRedirect { location });
+        }
+        Ok((r, values))
+    }
+
+    fn default_redirect(&self, r: usize, method: &Method, values: &Values) -> Option<String> {
+        let map = self.map;
+        let rule = &map.rules[r];
+        for &i in map.by_endpoint.get(&rule.rule.endpoint)? {
+            if i == r {
+                break;
+            }
+            let other = &map.rules[i];
+            let provides = !other.rule.build_only
+                && !other.rule.defaults.is_empty()
+                && other.arguments.len() == rule.arguments.len()
+                && other.arguments.iter().all(|a| rule.has_argument(a));
+            if provides && suitable_for(other, values, Some(method)) {
+                let mut values = values.clone();
+                for (k, v) in other.rule.defaults.iter() {
+                    values.insert(k.to_owned(), v.clone());
+                }
+                let (domain, path) = self.build_rule(other, &values, true, None)?;
+                return Some(self.make_redirect_url(&path, Some(&domain)));
+            }
+        }
+        None
+    }
+
+    /// Builds the URL for `endpoint` with `values`: relative to the host (`/script/path`)
+    /// unless the rule is on another subdomain or host. Values the rule does not use are
+    /// appended as a query string; text is percent-encoded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::routing::{Map, Rule};
+    /// let map = Map::new([Rule::new("/blog/<int:year>/<slug>", "post")]);
+    /// let a = map.bind("example.com", "");
+    /// let url = a.build(&"post", &[("year", "2024"), ("slug", "hello world"), ("ref", "a&b")]).unwrap();
+    /// assert_eq!(url, "/blog/2024/hello%20world?ref=a%26b");
+    /// ```
+    pub fn build(
+        &self,
+        endpoint: &E,
+        values: &(impl BuildValues + ?Sized),
+    ) -> Result<String, BuildError> {
+        self.build_impl(endpoint, values, &BuildOptions::default())
+    }
+
+    /// Alias of [`build`](Self::build), under the name views know from Flask.
+    pub fn url_for(
+        &self,
+        endpoint: &E,
+        values: &(impl BuildValues + ?Sized),
+    ) -> Result<String, BuildError> {
+        self.build(endpoint, values)
+    }
+
+    /// [`build`](Self::build) with options: method, `force_external`, `append_unknown`,
+    /// scheme.
+    pub fn build_with(
+        &self,
+        endpoint: &E,
+        values: &(impl BuildValues + ?Sized),
+        options: &BuildOptions,
+    ) -> Result<String, BuildError> {
+        self.build_impl(endpoint, values, options)
+    }
+
+    fn build_impl(
+        &self,
+        endpoint: &E,
+        values: &(impl BuildValues + ?Sized),
+        options: &BuildOptions,
+    ) -> Result<String, BuildError> {
+        let found = match &options.method {
+            None => self
+                .partial_build(endpoint, values, Some(&self.default_method), options)
+                .or_else(|| self.partial_build(endpoint, values, None, options)),
+            Some(m) => self.partial_build(endpoint, values, Some(m), options),
+        };
+        let Some((domain, path)) = found else {
+            return Err(self.build_error(endpoint, values, options.method.as_ref()));
+        };
+        let host = self.get_host(Some(&domain));
+        let relative = !options.force_external
+            && if self.map.host_matching {
+                *host == *self.server_name
+            } else {
+                Some(domain.as_ref()) == self.subdomain.as_deref()
+            };
+        if relative {
+            if self.script_name.is_empty() {
+                return Ok(path);
+            }
+            let mut url = String::with_capacity(self.script_name.len() + path.len());
+            url.push_str(&self.script_name);
+            url.push_str(&path);
+            return Ok(url);
+        }
+        let scheme = options.url_scheme.as_deref().unwrap_or(&self.url_scheme);
+        Ok(format!("{scheme}://{host}{}{path}", self.script_name))
+    }
+
+    fn partial_build(
+        &self,
+        endpoint: &E,
+        values: &(impl BuildValues + ?Sized),
+        method: Option<&Method>,
+        options: &BuildOptions,
+    ) -> Option<(Cow<'a, str>, String)> {
+        let map = self.map;
+        let mut first = None;
+        for &i in map.by_endpoint.get(endpoint)? {
+            let rule = &map.rules[i];
+            if !suitable_for(rule, values, method) {
+                continue;
+            }
+            if let Some((domain, path)) =
+                self.build_rule(rule, values, options.append_unknown, None)
+            {
+                if map.host_matching && *domain != *self.server_name {
+                    first.get_or_insert((domain, path));
+                    continue;
+                }
+                return Some((domain, path));
+            }
+        }
+        first
+    }
+
+    /// The domain part and the path (with query) of `rule` for `values`; `None` when a
+    /// converter cannot write a value.
+    fn build_rule(
+        &self,
+        rule: &'a Compiled<E>,
+        values: &(impl BuildValues + ?Sized),
+        append_unknown: bool,
+        _hint: Option<()>,
+    ) -> Option<(Cow<'a, str>, String)> {
+        let domain: Cow<'a, str> = match rule.domain_ops.as_slice() {
+            [] => Cow::Borrowed(""),
+            [BuildOp::Text(t)] => Cow::Borrowed(t.as_str()),
+            ops => {
+                let mut s = String::new();
+                write_ops(rule, ops, values, &mut s)?;
+                Cow::Owned(s)
+            }
+        };
+        let mut path = String::with_capacity(32);
+        write_ops(rule, &rule.path_ops, values, &mut path)?;
+        if append_unknown {
+            let mut query: SmallVec<[(String, String); 4]> = SmallVec::new();
+            values.each(&mut |name, v| {
+                if !rule.has_argument(name) && !rule.rule.defaults.contains(name) {
+                    query.push((name.to_owned(), v.to_string()));
+                }
+            });
+            if !query.is_empty() {
+                if self.map.sort_parameters {
+                    query.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+                for (i, (k, v)) in query.iter().enumerate() {
+                    path.push(if i == 0 { '?' } else { '&' });
+                    push_query_part(&mut path, k);
+                    path.push('=');
+                    push_query_part(&mut path, v);
+                }
+            }
+        }
+        Some((domain, path))
+    }
+
+    fn build_error(
+        &self,
+        endpoint: &E,
+        values: &(impl BuildValues + ?Sized),
+        method: Option<&Method>,
+    ) -> BuildError {
+        let wanted = format!("{endpoint:?}");
+        let mut names: Vec<String> = Vec::new();
+        values.each(&mut |k, _| {
+            if !names.iter().any(|n| n == k) {
+                names.push(k.to_owned());
+            }
+        });
+        names.sort();
+        // Werkzeug's closest_rule: mostly the endpoint name's similarity, then whether the
+        // values fit the rule's arguments and the method its methods.
+        let mut best: Option<(f64, &Compiled<E>)> = None;
+        for r in &self.map.rules {
+            let ratio = similarity(&format!("{:?}", r.rule.endpoint), &wanted);
+            let fits = names.iter().all(|n| r.has_argument(n));
+            let method_ok =
+                method.is_some_and(|m| r.methods.as_ref().is_some_and(|ms| ms.contains(m)));
+            let score = 0.98 * ratio
+                + 0.01 * f64::from(u8::from(fits))
+                + 0.01 * f64::from(u8::from(method_ok));
+            if best.is_none_or_lower(score) {
+                best = Some((score, r));
+            }
+        }
+        let suggestion = best.and_then(|(_, r)| {
+            if r.rule.endpoint == *endpoint {
+                if let (Some(m), Some(ms)) = (method, &r.methods) {
+                    if !ms.contains(m) {
+                        let mut list: Vec<&str> = ms.iter().map(Method::as_str).collect();
+                        list.sort_unstable();
+                        return Some(format!("Did you mean to use methods {list:?}?"));
+                    }
+                }
+                let mut missing: Vec<&str> = r
+                    .arguments
+                    .iter()
+                    .copied()
+                    .chain(r.rule.defaults.iter().map(|(k, _)| k))
+                    .filter(|a| !names.iter().any(|n| n == a))
+                    .collect();
+                missing.sort_unstable();
+                missing.dedup();
+                (!missing.is_empty())
+                    .then(|| format!("Did you forget to specify values {missing:?}?"))
+            } else if similarity(&format!("{:?}", r.rule.endpoint), &wanted) >= SUGGESTION_CUTOFF {
+                Some(format!("Did you mean {:?} instead?", r.rule.endpoint))
+            } else {
+                None
+            }
+        });
+        BuildError {
+            endpoint: wanted,
+            method: method.map(|m| m.as_str().to_owned()),
+            values: names,
+            suggestion,
+        }
+    }
+}
+
+/// How similar an endpoint name must be to be suggested (difflib's `get_close_matches`
+/// default).
+const SUGGESTION_CUTOFF: f64 = 0.6;
+
+trait BestScore {
+    fn is_none_or_lower(&self, score: f64) -> bool;
+}
+
+impl<T> BestScore for Option<(f64, T)> {
+    fn is_none_or_lower(&self, score: f64) -> bool {
+        match self {
+            None => true,
+            Some((s, _)) => *s < score,
+        }
+    }
+}
+
+/// `2 * LCS / (len(a) + len(b))`, close to difflib's `SequenceMatcher.ratio`.
+fn similarity(a: &str, b: &str) -> f64 {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let mut prev = vec![0usize; b.len() + 1];
+    let mut cur = vec![0usize; b.len() + 1];
+    for x in &a {
+        for (j, y) in b.iter().enumerate() {
+            cur[j + 1] = if x == y {
+                prev[j] + 1
+            } else {
+                cur[j].max(prev[j + 1])
+            };
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    2.0 * prev[b.len()] as f64 / (a.len() + b.len()) as f64
+}
+
+fn suitable_for<E>(
+    rule: &Compiled<E>,
+    values: &(impl BuildValues + ?Sized),
+    method: Option<&Method>,
+) -> bool {
+    if let (Some(m), Some(ms)) = (method, &rule.methods) {
+        if !ms.contains(m) {
+            return false;
+        }
+    }
+    for a in &rule.arguments {
+        if !rule.rule.defaults.contains(a) && values.value(a).is_none() {
+            return false;
+        }
+    }
+    for (k, v) in rule.rule.defaults.iter() {
+        if let Some(given) = values.value(k) {
+            if !same_value(&given, v) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+fn write_ops<E>(
+    rule: &Compiled<E>,
+    ops: &[BuildOp],
+    values: &(impl BuildValues + ?Sized),
+    out: &mut String,
+) -> Option<()> {
+    for op in ops {
+        match op {
+            BuildOp::Text(t) => out.push_str(t),
+            BuildOp::Var(i) => {
+                let var = &rule.vars[*i];
+                let value = values.value(var.name)?;
+                let start = out.len();
+                if !var.converter.to_url(&value, out) {
+                    return None;
+                }
+                let set = if var.converter.part_isolating() {
+                    SEGMENT_ENCODE_SET
+                } else {
+                    PATH_ENCODE_SET
+                };
+                encode_tail(out, start, set);
+            }
+        }
+    }
+    Some(())
+}
+
+/// Percent-encodes `out[start..]` in place, allocating only when something needs it.
+fn encode_tail(out: &mut String, start: usize, set: &'static AsciiSet) {
+    let tail = &out[start..];
+    let mut chunks = utf8_percent_encode(tail, set);
+    let clean = match chunks.next() {
+        None => true,
+        Some(first) => first.len() == tail.len(),
+    };
+    if !clean {
+        let raw = out.split_off(start);
+        out.extend(utf8_percent_encode(&raw, set));
+    }
+}
+
+fn push_query_part(out: &mut String, text: &str) {
+    for chunk in utf8_percent_encode(text, QUERY_VALUE_SET) {
+        if chunk == "%20" {
+            out.push('+');
+        } else {
+            out.push_str(chunk);
+        }
+    }
+}
+
+/// Converts the matched texts with the rule's converters; `None` if one refuses.
+fn convert<'t, E>(rule: &Compiled<E>, texts: impl Iterator<Item = &'t str>) -> Option<Values> {
+    let mut values = Values::new();
+    for (var, text) in rule.vars.iter().zip(texts) {
+        values.push_static(var.name, var.converter.to_value(text)?);
+    }
+    Some(values)
+}
+
+fn merge_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut last_slash = false;
+    for c in path.chars() {
+        if c == '/' {
+            if last_slash {
+                continue;
+            }
+            last_slash = true;
+        } else {
+            last_slash = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn fill_template<E>(rule: &Compiled<E>, template: &str, values: &Values) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    let names: Vec<&str> = template_names(template).collect();
+    let _ = names;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('>') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let name = &after[..close];
+        if let Some(v) = values.raw(name) {
+            let start = out.len();
+            match rule.vars.iter().find(|x| x.name == name) {
+                Some(var) => {
+                    if !var.converter.to_url(v, &mut out) {
+                        out.push_str(&v.to_string());
+                    }
+                    let set = if var.converter.part_isolating() {
+                        SEGMENT_ENCODE_SET
+                    } else {
+                        PATH_ENCODE_SET
+                    };
+                    encode_tail(&mut out, start, set);
+                }
+                None => {
+                    out.push_str(&v.to_string());
+                    encode_tail(&mut out, start, SEGMENT_ENCODE_SET);
+                }
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `urljoin(f"{scheme}://{netloc}{script_name}", target)` for the targets redirects use.
+fn urljoin(scheme: &str, netloc: &str, script_name: &str, target: &str) -> String {
+    if let Some((s, _)) = target.split_once("://") {
+        if !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            return target.to_owned();
+        }
+    }
+    if let Some(rest) = target.strip_prefix("//") {
+        return format!("{scheme}://{rest}");
+    }
+    if target.starts_with('/') {
+        return format!("{scheme}://{netloc}{target}");
+    }
+    // Relative: resolved against the application root (Werkzeug's base URL ends in the
+    // script name and a slash).
+    format!("{scheme}://{netloc}{script_name}/{target}")
+}
+
+impl<E: Endpoint> MapAdapter<'_, E> {
+    /// Matches and converts the error for `?` in views returning `HttpException`s.
+    #[doc(hidden)]
+    pub fn match_or_exception(
+        &self,
+        path: &str,
+        method: &Method,
+    ) -> Result<(E, Values), HttpException> {
+        self.match_(path, method).map_err(HttpException::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similarity_is_like_difflib() {
+        assert_eq!(similarity("abc", "abc"), 1.0);
+        assert!(similarity("user_show", "user_shwo") > 0.8);
+        assert!(similarity("index", "zzz") < 0.2);
+    }
+
+    #[test]
+    fn urljoin_cases() {
+        assert_eq!(urljoin("http", "h", "/app", "/x"), "http://h/x");
+        assert_eq!(urljoin("http", "h", "/app", "x"), "http://h/app/x");
+        assert_eq!(urljoin("http", "h", "", "x"), "http://h/x");
+        assert_eq!(urljoin("http", "h", "", "https://o/p"), "https://o/p");
+        assert_eq!(urljoin("https", "h", "", "//o/p"), "https://o/p");
+    }
+
+    #[test]
+    fn merges_slashes() {
+        assert_eq!(merge_slashes("//a///b/"), "/a/b/");
+    }
+
+    #[test]
+    fn query_encoding_like_werkzeug() {
+        let mut s = String::new();
+        push_query_part(&mut s, "a b&c=d/e:f+g");
+        assert_eq!(s, "a+b%26c%3Dd/e:f%2Bg");
+    }
+}

@@ -1,0 +1,496 @@
+//! Finding the rule for a path. Two engines give the same answers:
+//!
+//! - [`StateMachine`] is Werkzeug's `StateMachineMatcher` made Rust: a tree of parts (the
+//!   domain, then one per path segment) walked depth-first, static transitions before
+//!   dynamic ones, dynamic ones by weight, with backtracking, the strict-slash and
+//!   non-strict-slash cases, and methods checked at the leaves. It is the reference.
+//! - [`FastRouter`] is `matchit` over each rule's skeleton (`/user/{p1}/edit`), with the rules
+//!   that share a skeleton kept in Werkzeug's order and checked (converter shapes, methods)
+//!   after the tree lookup. It is used only for maps where it provably agrees with the state
+//!   machine (decided when the map is built), and only for successful matches: anything
+//!   else (no route, converters or methods refusing, slash cases) is answered by the state
+//!   machine, so errors and redirects are always Werkzeug's.
+//!
+//! What happens after a rule is found (conversion, defaults, redirects) is the adapter's.
+
+use std::collections::HashMap;
+
+use http::Method;
+use smallvec::SmallVec;
+
+use super::rule::{Compiled, Part, Piece, Var, Weighting};
+
+/// Byte spans of captured variables.
+pub(crate) type Spans = SmallVec<[(usize, usize); 4]>;
+
+/// Matches `pieces` against all of `text`, pushing each variable's span. Greedy
+/// converters try the longest text first, `path`-like ones the shortest, as the regexes
+/// Werkzeug builds would.
+pub(crate) fn match_pieces(
+    pieces: &[Piece],
+    vars: &[Var],
+    text: &str,
+    start: usize,
+    caps: &mut Spans,
+) -> bool {
+    let Some((first, rest)) = pieces.split_first() else {
+        return start == text.len();
+    };
+    match first {
+        Piece::Static(s) => {
+            text[start..].starts_with(s.as_str())
+                && match_pieces(rest, vars, text, start + s.len(), caps)
+        }
+        Piece::Var(i) => {
+            let conv = &vars[*i].converter;
+            if rest.is_empty() {
+                if conv.matches(&text[start..]) {
+                    caps.push((start, text.len()));
+                    return true;
+                }
+                return false;
+            }
+            let next_static = match rest.first() {
+                Some(Piece::Static(s)) => Some(s.as_str()),
+                _ => None,
+            };
+            let mut ends: SmallVec<[usize; 16]> = SmallVec::new();
+            for (off, _) in text[start..].char_indices().skip(1) {
+                ends.push(start + off);
+            }
+            ends.push(text.len());
+            if conv.part_isolating() {
+                ends.reverse();
+            }
+            for e in ends {
+                if let Some(s) = next_static {
+                    if !text[e..].starts_with(s) {
+                        continue;
+                    }
+                }
+                if conv.matches(&text[start..e]) {
+                    caps.push((start, e));
+                    if match_pieces(rest, vars, text, e, caps) {
+                        return true;
+                    }
+                    caps.pop();
+                }
+            }
+            false
+        }
+    }
+}
+
+#[derive(Default, Debug)]
+struct State {
+    statics: HashMap<String, usize>,
+    dynamic: Vec<Transition>,
+    rules: Vec<usize>,
+}
+
+#[derive(Debug)]
+struct Transition {
+    key: String,
+    /// A rule and part index whose pieces stand for this transition.
+    rule: usize,
+    part: usize,
+    weight: Weighting,
+    target: usize,
+}
+
+/// The outcome of the state machine.
+pub(crate) enum SmResult {
+    /// A rule and the texts of its variables, in order.
+    Match(usize, Vec<String>),
+    /// No rule; `have_match_for` lists methods that would have matched.
+    NoMatch,
+    /// A branch rule matches with a trailing slash added (strict slashes).
+    SlashRequired,
+}
+
+/// Werkzeug's state machine matcher.
+#[derive(Debug)]
+pub(crate) struct StateMachine {
+    states: Vec<State>,
+}
+
+impl StateMachine {
+    pub(crate) fn new<E>(rules: &[Compiled<E>]) -> Self {
+        let mut sm = StateMachine {
+            states: vec![State::default()],
+        };
+        for (i, r) in rules.iter().enumerate() {
+            if r.rule.build_only {
+                continue;
+            }
+            sm.add(i, &r.parts);
+        }
+        for s in &mut sm.states {
+            s.dynamic.sort_by(|a, b| a.weight.cmp(&b.weight));
+        }
+        sm
+    }
+
+    fn add(&mut self, rule: usize, parts: &[Part]) {
+        let mut state = 0;
+        for (pi, part) in parts.iter().enumerate() {
+            if part.is_static {
+                state = match self.states[state].statics.get(&part.text) {
+                    Some(&s) => s,
+                    None => {
+                        let s = self.states.len();
+                        self.states.push(State::default());
+                        self.states[state].statics.insert(part.text.clone(), s);
+                        s
+                    }
+                };
+            } else {
+                let found = self.states[state]
+                    .dynamic
+                    .iter()
+                    .find(|t| t.key == part.key && t.weight == part.weight)
+                    .map(|t| t.target);
+                state = match found {
+                    Some(s) => s,
+                    None => {
+                        let s = self.states.len();
+                        self.states.push(State::default());
+                        self.states[state].dynamic.push(Transition {
+                            key: part.key.clone(),
+                            rule,
+                            part: pi,
+                            weight: part.weight.clone(),
+                            target: s,
+                        });
+                        s
+                    }
+                };
+            }
+        }
+        self.states[state].rules.push(rule);
+    }
+
+    /// Whether, at every state, at most one single-segment dynamic transition leads on to
+    /// further segments. When two do, Werkzeug may backtrack between them in an order that
+    /// one merged `matchit` parameter cannot reproduce.
+    pub(crate) fn merges_cleanly<E>(&self, rules: &[Compiled<E>]) -> bool {
+        self.states.iter().all(|s| {
+            s.dynamic
+                .iter()
+                .filter(|t| {
+                    let part = &rules[t.rule].parts[t.part];
+                    let target = &self.states[t.target];
+                    !part.is_final
+                        && (!target.dynamic.is_empty()
+                            || target.statics.keys().any(|k| !k.is_empty()))
+                })
+                .count()
+                <= 1
+        })
+    }
+
+    /// Matches `domain` and `path` (which starts with `/`, or is empty) for `method`.
+    pub(crate) fn match_path<E>(
+        &self,
+        rules: &[Compiled<E>],
+        domain: &str,
+        path: &str,
+        method: &Method,
+        have_match_for: &mut Vec<Method>,
+    ) -> SmResult {
+        let mut parts: Vec<&str> = Vec::with_capacity(8);
+        parts.push(domain);
+        parts.extend(path.split('/'));
+        let mut values = Vec::new();
+        let mut ctx = Ctx {
+            sm: self,
+            rules,
+            method,
+            have_match_for,
+        };
+        match ctx.walk(0, &parts, &mut values) {
+            Ok(Some(rule)) => SmResult::Match(rule, values),
+            Ok(None) => SmResult::NoMatch,
+            Err(SlashRequired) => SmResult::SlashRequired,
+        }
+    }
+}
+
+struct SlashRequired;
+
+struct Ctx<'a, E> {
+    sm: &'a StateMachine,
+    rules: &'a [Compiled<E>],
+    method: &'a Method,
+    have_match_for: &'a mut Vec<Method>,
+}
+
+impl<E> Ctx<'_, E> {
+    fn note_methods(&mut self, rule: usize) {
+        if let Some(ms) = &self.rules[rule].methods {
+            for m in ms {
+                if !self.have_match_for.contains(m) {
+                    self.have_match_for.push(m.clone());
+                }
+            }
+        }
+    }
+
+    fn walk(
+        &mut self,
+        state: usize,
+        parts: &[&str],
+        values: &mut Vec<String>,
+    ) -> Result<Option<usize>, SlashRequired> {
+        let st = &self.sm.states[state];
+        if parts.is_empty() {
+            for &r in &st.rules {
+                if self.rules[r].allows(self.method) {
+                    return Ok(Some(r));
+                }
+                self.note_methods(r);
+            }
+            if let Some(&slash) = st.statics.get("") {
+                for &r in &self.sm.states[slash].rules {
+                    if self.rules[r].allows(self.method) {
+                        if self.rules[r].strict_slashes {
+                            return Err(SlashRequired);
+                        }
+                        return Ok(Some(r));
+                    }
+                }
+            }
+            return Ok(None);
+        }
+        let part = parts[0];
+        if let Some(&next) = st.statics.get(part) {
+            if let Some(r) = self.walk(next, &parts[1..], values)? {
+                return Ok(Some(r));
+            }
+        }
+        for t in &st.dynamic {
+            let tp = &self.rules[t.rule].parts[t.part];
+            let vars = &self.rules[t.rule].vars;
+            let joined;
+            let (target, mut remaining): (&str, &[&str]) = if tp.is_final {
+                joined = parts.join("/");
+                (&joined, &[])
+            } else {
+                (part, &parts[1..])
+            };
+            let mut caps = Spans::new();
+            let text = if tp.suffixed {
+                match target.strip_suffix('/') {
+                    Some(t) if !t.ends_with('/') => {
+                        remaining = &[""];
+                        t
+                    }
+                    Some(_) => continue,
+                    None => target,
+                }
+            } else {
+                target
+            };
+            if !match_pieces(&tp.pieces, vars, text, 0, &mut caps) {
+                continue;
+            }
+            let before = values.len();
+            values.extend(caps.iter().map(|&(a, b)| text[a..b].to_owned()));
+            if let Some(r) = self.walk(t.target, remaining, values)? {
+                return Ok(Some(r));
+            }
+            values.truncate(before);
+        }
+        if parts.len() == 1 && parts[0].is_empty() {
+            for &r in &st.rules {
+                if !self.rules[r].strict_slashes {
+                    if self.rules[r].allows(self.method) {
+                        return Ok(Some(r));
+                    }
+                    self.note_methods(r);
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// One `matchit` route: the rules sharing its skeleton, in Werkzeug's order.
+#[derive(Debug, Default)]
+pub(crate) struct Entry {
+    pub(crate) candidates: SmallVec<[u32; 2]>,
+    /// Slash cases live here: leave this path to the state machine.
+    pub(crate) fallback: bool,
+}
+
+/// `matchit` routers per (static) domain.
+#[derive(Debug)]
+pub(crate) struct FastRouter {
+    routers: Vec<(String, matchit::Router<Entry>)>,
+    /// Per rule: indices of its dynamic path parts, in the order of the route's parameters.
+    dyn_parts: Vec<SmallVec<[u16; 4]>>,
+}
+
+fn escape_static(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '{' => out.push_str("{{"),
+            '}' => out.push_str("}}"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// The `matchit` route for a rule's path parts, or `None` if a part cannot be one
+/// (a `path` variable with text around it, or followed by more of the rule).
+fn skeleton(parts: &[Part]) -> Option<String> {
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate().skip(1) {
+        if i > 1 {
+            out.push('/');
+        }
+        if p.is_static {
+            escape_static(&p.text, &mut out);
+        } else if p.is_final {
+            if p.suffixed || p.pieces.len() != 1 || i != parts.len() - 1 {
+                return None;
+            }
+            out.push_str(&format!("{{*p{i}}}"));
+        } else {
+            out.push_str(&format!("{{p{i}}}"));
+        }
+    }
+    Some(out)
+}
+
+impl FastRouter {
+    /// Builds the routers, or `None` when the map needs the state machine's full
+    /// backtracking (see the module docs).
+    pub(crate) fn new<E>(rules: &[Compiled<E>], sm: &StateMachine) -> Option<FastRouter> {
+        if !sm.merges_cleanly(rules) {
+            return None;
+        }
+        let mut by_route: Vec<(String, String, Vec<usize>)> = Vec::new();
+        let mut markers: Vec<(String, String)> = Vec::new();
+        let mut dyn_parts = Vec::with_capacity(rules.len());
+        for (i, r) in rules.iter().enumerate() {
+            dyn_parts.push(
+                r.parts
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .filter(|(_, p)| !p.is_static)
+                    .map(|(i, _)| i as u16)
+                    .collect(),
+            );
+            if r.rule.build_only {
+                continue;
+            }
+            let domain = &r.parts[0];
+            if !domain.is_static {
+                return None;
+            }
+            let route = skeleton(&r.parts)?;
+            let domain = domain.text.clone();
+            // Slash cases: a branch rule's route without the slash, and a non-strict
+            // rule's route with one, are answered by the state machine.
+            if r.parts
+                .last()
+                .is_some_and(|p| p.is_static && p.text.is_empty())
+                && r.parts.len() > 2
+            {
+                let bare = route[..route.len() - 1].to_owned();
+                if !bare.is_empty() {
+                    markers.push((domain.clone(), bare));
+                }
+            }
+            if !r.strict_slashes {
+                markers.push((domain.clone(), format!("{route}/")));
+            }
+            match by_route
+                .iter_mut()
+                .find(|(d, rt, _)| *d == domain && *rt == route)
+            {
+                Some((_, _, list)) => list.push(i),
+                None => by_route.push((domain, route, vec![i])),
+            }
+        }
+        let mut routers: Vec<(String, matchit::Router<Entry>)> = Vec::new();
+        let mut entries: HashMap<(String, String), Entry> = HashMap::new();
+        for (domain, route, mut list) in by_route {
+            list.sort_by(|&a, &b| {
+                let wa = rules[a].parts.iter().map(|p| &p.weight);
+                let wb = rules[b].parts.iter().map(|p| &p.weight);
+                wa.cmp(wb).then(a.cmp(&b))
+            });
+            let entry = entries.entry((domain, route)).or_default();
+            entry.candidates = list.into_iter().map(|i| i as u32).collect();
+        }
+        for key in markers {
+            entries.entry(key).or_default().fallback = true;
+        }
+        for ((domain, route), entry) in entries {
+            let pos = match routers.iter().position(|(d, _)| *d == domain) {
+                Some(p) => p,
+                None => {
+                    routers.push((domain, matchit::Router::new()));
+                    routers.len() - 1
+                }
+            };
+            if let Err(e) = routers[pos].1.insert(route, entry) {
+                log::debug!("routing: matchit refused a route ({e}); using the state machine");
+                return None;
+            }
+        }
+        Some(FastRouter { routers, dyn_parts })
+    }
+
+    /// The first rule that matches `path` with `method`, and its variables' texts; `None`
+    /// leaves the answer to the state machine.
+    #[inline]
+    pub(crate) fn lookup<'p, E>(
+        &self,
+        rules: &[Compiled<E>],
+        domain: &str,
+        path: &'p str,
+        method: &Method,
+        out: &mut SmallVec<[&'p str; 4]>,
+    ) -> Option<usize> {
+        let router = match self.routers.as_slice() {
+            [(d, r)] if d == domain => r,
+            _ => &self.routers.iter().find(|(d, _)| d == domain)?.1,
+        };
+        let m = router.at(path).ok()?;
+        if m.value.fallback {
+            return None;
+        }
+        'candidates: for &c in &m.value.candidates {
+            let rule = &rules[c as usize];
+            if !rule.allows(method) {
+                // Werkzeug notes the methods and goes on to the next rule in order.
+                continue;
+            }
+            out.clear();
+            for (&pi, (_, text)) in self.dyn_parts[c as usize].iter().zip(m.params.iter()) {
+                let part = &rule.parts[pi as usize];
+                match part.pieces.as_slice() {
+                    [Piece::Var(v)] => {
+                        if !rule.vars[*v].converter.matches(text) {
+                            continue 'candidates;
+                        }
+                        out.push(text);
+                    }
+                    pieces => {
+                        let mut caps = Spans::new();
+                        if !match_pieces(pieces, &rule.vars, text, 0, &mut caps) {
+                            continue 'candidates;
+                        }
+                        out.extend(caps.iter().map(|&(a, b)| &text[a..b]));
+                    }
+                }
+            }
+            return Some(c as usize);
+        }
+        None
+    }
+}

@@ -1,0 +1,910 @@
+//! Routing across modules: rules, converters, priorities, redirects, hosts and building.
+//! Expected values marked "Werkzeug" were produced by running the same case through
+//! `werkzeug.routing` 3.1 (`pip install werkzeug`).
+
+use zeug::routing::{
+    BuildOptions, EndpointPrefix, Map, MapAdapter, Method, RoutingError, Rule, RuleErrorKind,
+    Subdomain, Submount, Value,
+};
+use zeug::test::{Client, EnvironBuilder};
+use zeug::{Environ, HttpException, Request, Response};
+
+type Ep = &'static str;
+
+fn m(map: &Map<Ep>, path: &str) -> Result<(Ep, Vec<(String, String)>), String> {
+    m_method(map.bind("example.com", ""), path, "GET")
+}
+
+fn m_method(
+    a: MapAdapter<'_, Ep>,
+    path: &str,
+    method: &str,
+) -> Result<(Ep, Vec<(String, String)>), String> {
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    match a.match_(path, &method) {
+        Ok((ep, values)) => Ok((
+            ep,
+            values
+                .iter()
+                .map(|(k, v)| (k.to_owned(), format!("{v:?}")))
+                .collect(),
+        )),
+        Err(RoutingError::RequestRedirect { location }) => Err(format!("redirect {location}")),
+        Err(RoutingError::MethodNotAllowed { allowed }) => Err(format!(
+            "405 {}",
+            allowed
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        )),
+        Err(e) => Err(e.status().as_u16().to_string()),
+    }
+}
+
+fn ep(r: Result<(Ep, Vec<(String, String)>), String>) -> String {
+    match r {
+        Ok((e, _)) => e.to_owned(),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn shortly_rules() {
+    // Werkzeug: '/abc++' is short_link_details with 'abc+', '/+' and '/a+b' follow links.
+    let map = Map::new([
+        Rule::new("/", "new_url"),
+        Rule::new("/<short_id>", "follow_short_link"),
+        Rule::new("/<short_id>+", "short_link_details"),
+    ]);
+    assert!(map.uses_fast_path());
+    let a = map.bind("example.com", "");
+    let get = |p: &str| a.match_(p, &Method::GET).unwrap();
+    assert_eq!(get("/").0, "new_url");
+    assert_eq!(get("/abc").0, "follow_short_link");
+    assert_eq!(get("/abc").1.get::<&str>("short_id"), Some("abc"));
+    assert_eq!(get("/abc+").0, "short_link_details");
+    assert_eq!(get("/abc+").1.get::<&str>("short_id"), Some("abc"));
+    assert_eq!(get("/abc++").1.get::<&str>("short_id"), Some("abc+"));
+    assert_eq!(get("/+").0, "follow_short_link");
+    assert_eq!(get("/a+b").0, "follow_short_link");
+    assert_eq!(
+        a.build(&"short_link_details", &[("short_id", "x y")])
+            .unwrap(),
+        "/x%20y+"
+    );
+}
+
+#[test]
+fn branch_and_leaf_slashes() {
+    // Werkzeug: strict branch redirects, leaf with a slash is 404, non-strict accepts both.
+    let map = Map::new([
+        Rule::new("/foo/", "foo"),
+        Rule::new("/bar", "bar"),
+        Rule::new("/baz/", "baz").strict_slashes(false),
+        Rule::new("/qux", "qux").strict_slashes(false),
+    ]);
+    assert_eq!(ep(m(&map, "/foo")), "redirect http://example.com/foo/");
+    assert_eq!(ep(m(&map, "/foo/")), "foo");
+    assert_eq!(ep(m(&map, "/bar")), "bar");
+    assert_eq!(ep(m(&map, "/bar/")), "404");
+    assert_eq!(ep(m(&map, "/baz")), "baz");
+    assert_eq!(ep(m(&map, "/baz/")), "baz");
+    assert_eq!(ep(m(&map, "/qux")), "qux");
+    assert_eq!(ep(m(&map, "/qux/")), "qux");
+    let a = map.bind("example.com", "").with_query_string("a=1&b=2");
+    assert_eq!(
+        a.match_("/foo", &Method::GET)
+            .unwrap_err()
+            .redirect_location(),
+        Some("http://example.com/foo/?a=1&b=2")
+    );
+    // The map-wide default.
+    let map = Map::builder()
+        .strict_slashes(false)
+        .build([Rule::new("/foo/", "foo")]);
+    assert_eq!(ep(m(&map, "/foo")), "foo");
+}
+
+#[test]
+fn merge_slashes() {
+    // Werkzeug: all of these, including the leading '//', as below.
+    let map = Map::new([
+        Rule::new("/a/b", "ab"),
+        Rule::new("/c/<path:p>", "c"),
+        Rule::new("/d/e", "de").merge_slashes(false),
+        Rule::new("/f/", "f"),
+    ]);
+    assert_eq!(ep(m(&map, "//a//b")), "redirect http://example.com/a/b");
+    assert_eq!(ep(m(&map, "/a//b")), "redirect http://example.com/a/b");
+    assert_eq!(ep(m(&map, "/c//x//y")), "redirect http://example.com/c/x/y");
+    assert_eq!(ep(m(&map, "/d//e")), "404");
+    assert_eq!(ep(m(&map, "/f")), "redirect http://example.com/f/");
+    assert_eq!(ep(m(&map, "//f")), "redirect http://example.com/f/");
+    assert_eq!(ep(m(&map, "/f//")), "redirect http://example.com/f/");
+    assert_eq!(ep(m(&map, "/a/b/")), "404");
+    let map = Map::builder()
+        .merge_slashes(false)
+        .build([Rule::new("/a/b", "ab")]);
+    assert_eq!(ep(m(&map, "/a//b")), "404");
+}
+
+#[test]
+fn priorities_static_then_light_converters() {
+    // Werkzeug: matchit alone refuses /page/<int:id> next to /page/<name>.
+    let map = Map::new([
+        Rule::new("/page/<name>", "name"),
+        Rule::new("/page/<int:id>", "id"),
+        Rule::new("/page/new", "new"),
+        Rule::new("/page/<float:f>", "float"),
+    ]);
+    assert!(map.uses_fast_path());
+    assert_eq!(
+        m(&map, "/page/3").unwrap(),
+        ("id", vec![("id".into(), "Int(3)".into())])
+    );
+    assert_eq!(ep(m(&map, "/page/new")), "new");
+    assert_eq!(ep(m(&map, "/page/x")), "name");
+    assert_eq!(
+        m(&map, "/page/3.5").unwrap(),
+        ("float", vec![("f".into(), "Float(3.5)".into())])
+    );
+    // Leading zeros are an int; a sign is not (without signed=True).
+    assert_eq!(
+        m(&map, "/page/007").unwrap(),
+        ("id", vec![("id".into(), "Int(7)".into())])
+    );
+    assert_eq!(
+        m(&map, "/page/-1").unwrap(),
+        ("name", vec![("name".into(), "Str(\"-1\")".into())])
+    );
+}
+
+#[test]
+fn path_converter_is_greedy_to_the_end_and_lazy_before_static_text() {
+    // Werkzeug: the same answers for every path here.
+    let map = Map::new([
+        Rule::new("/<path:p>/edit", "edit"),
+        Rule::new("/<path:p>", "page"),
+        Rule::new("/files/<path:f>", "files"),
+        Rule::new("/x/<path:a>/y/<path:b>", "xy"),
+    ]);
+    let v = |p: &str| m(&map, p).unwrap();
+    assert_eq!(
+        v("/a/b/edit"),
+        ("edit", vec![("p".into(), "Str(\"a/b\")".into())])
+    );
+    assert_eq!(
+        v("/a/edit/edit"),
+        ("edit", vec![("p".into(), "Str(\"a/edit\")".into())])
+    );
+    assert_eq!(
+        v("/files/a/b"),
+        ("files", vec![("f".into(), "Str(\"a/b\")".into())])
+    );
+    assert_eq!(
+        v("/files/"),
+        ("page", vec![("p".into(), "Str(\"files/\")".into())])
+    );
+    assert_eq!(
+        v("/x/1/y/2/y/3"),
+        (
+            "xy",
+            vec![
+                ("a".into(), "Str(\"1\")".into()),
+                ("b".into(), "Str(\"2/y/3\")".into())
+            ]
+        )
+    );
+    assert_eq!(
+        v("/a//b"),
+        ("page", vec![("p".into(), "Str(\"a//b\")".into())])
+    );
+    assert_eq!(v("/edit").0, "page");
+}
+
+#[test]
+fn mixed_segments() {
+    // Werkzeug: greedy `<a>` takes "x-y"; `page-<int:n>` has more static text and wins.
+    let map = Map::new([
+        Rule::new("/<a>-<b>", "ab"),
+        Rule::new("/<int:x>.<int:y>", "xy"),
+        Rule::new("/page-<int:n>", "pn"),
+    ]);
+    assert_eq!(
+        m(&map, "/x-y-z").unwrap(),
+        (
+            "ab",
+            vec![
+                ("a".into(), "Str(\"x-y\")".into()),
+                ("b".into(), "Str(\"z\")".into())
+            ]
+        )
+    );
+    assert_eq!(ep(m(&map, "/1.2")), "xy");
+    assert_eq!(ep(m(&map, "/page-3")), "pn");
+    assert_eq!(ep(m(&map, "/page-x")), "ab");
+}
+
+#[test]
+fn converters_edge_cases() {
+    // Werkzeug: each line below.
+    let map = Map::new([
+        Rule::new("/i/<int(fixed_digits=3):n>", "fd"),
+        Rule::new("/s/<int(signed=True):n>", "s"),
+        Rule::new("/m/<int(min=2,max=5):n>", "m"),
+        Rule::new("/f/<float:x>", "f"),
+        Rule::new("/fs/<float(signed=True, min=-2.5):x>", "fs"),
+        Rule::new("/u/<uuid:u>", "u"),
+        Rule::new("/a/<any(x, y, \"z w\"):v>", "a"),
+        Rule::new("/l/<string(length=2):lang>", "lang"),
+        Rule::new("/r/<string(minlength=2, maxlength=3):r>", "range"),
+    ]);
+    assert_eq!(ep(m(&map, "/i/007")), "fd");
+    assert_eq!(ep(m(&map, "/i/7")), "404");
+    assert_eq!(ep(m(&map, "/i/0007")), "404");
+    assert_eq!(m(&map, "/s/-3").unwrap().1[0].1, "Int(-3)");
+    assert_eq!(ep(m(&map, "/s/3")), "s");
+    assert_eq!(ep(m(&map, "/m/1")), "404");
+    assert_eq!(ep(m(&map, "/m/5")), "m");
+    assert_eq!(ep(m(&map, "/m/6")), "404");
+    assert_eq!(ep(m(&map, "/f/1.5")), "f");
+    assert_eq!(ep(m(&map, "/f/1")), "404");
+    assert_eq!(ep(m(&map, "/f/-1.5")), "404");
+    assert_eq!(m(&map, "/f/01.50").unwrap().1[0].1, "Float(1.5)");
+    assert_eq!(m(&map, "/fs/-1.5").unwrap().1[0].1, "Float(-1.5)");
+    assert_eq!(ep(m(&map, "/fs/-3.0")), "404");
+    let (_, values) = map
+        .bind("x", "")
+        .match_("/u/A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", &Method::GET)
+        .unwrap();
+    assert_eq!(
+        values.get::<uuid::Uuid>("u").unwrap().to_string(),
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    );
+    assert_eq!(ep(m(&map, "/u/a0eebc999c0b4ef8bb6d6bb9bd380a11")), "404");
+    assert_eq!(ep(m(&map, "/a/x")), "a");
+    assert_eq!(ep(m(&map, "/a/z w")), "a");
+    assert_eq!(ep(m(&map, "/a/q")), "404");
+    assert_eq!(ep(m(&map, "/l/de")), "lang");
+    assert_eq!(ep(m(&map, "/l/deu")), "404");
+    assert_eq!(ep(m(&map, "/r/a")), "404");
+    assert_eq!(ep(m(&map, "/r/abc")), "range");
+    // Building: Werkzeug gives /i/007 /s/-3 /f/1.0 /f/0.1.
+    let a = map.bind("x", "");
+    assert_eq!(a.build(&"fd", &[("n", 7)]).unwrap(), "/i/007");
+    assert_eq!(a.build(&"s", &[("n", -3)]).unwrap(), "/s/-3");
+    assert_eq!(a.build(&"f", &[("x", 1)]).unwrap(), "/f/1.0");
+    assert_eq!(a.build(&"f", &[("x", 0.1)]).unwrap(), "/f/0.1");
+    assert!(a.build(&"a", &[("v", "q")]).is_err());
+    assert_eq!(a.build(&"a", &[("v", "z w")]).unwrap(), "/a/z%20w");
+}
+
+#[test]
+fn typed_values() {
+    let map = Map::new([Rule::new("/blog/<int:year>/<slug>", "post")]);
+    let (_, values) = map
+        .bind("x", "")
+        .match_("/blog/2024/hello", &Method::GET)
+        .unwrap();
+    assert_eq!(values.get::<i64>("year"), Some(2024));
+    assert_eq!(values.get::<u16>("year"), Some(2024));
+    assert_eq!(values.get::<&str>("slug"), Some("hello"));
+    assert_eq!(values.get::<i64>("slug"), None);
+    assert_eq!(values.get::<i64>("missing"), None);
+}
+
+#[test]
+fn methods_and_405() {
+    // Werkzeug: GET /user/new falls through to /user/<name>; PUT lists every method seen.
+    let map = Map::new([
+        Rule::new("/items", "list").methods(["GET"]),
+        Rule::new("/items", "create").methods(["POST"]),
+        Rule::new("/user/new", "new").methods(["POST"]),
+        Rule::new("/user/<name>", "show").methods(["GET"]),
+    ]);
+    let a = || map.bind("x", "");
+    assert_eq!(ep(m_method(a(), "/items", "GET")), "list");
+    assert_eq!(ep(m_method(a(), "/items", "HEAD")), "list");
+    assert_eq!(ep(m_method(a(), "/items", "POST")), "create");
+    assert_eq!(ep(m_method(a(), "/items", "PUT")), "405 GET,HEAD,POST");
+    assert_eq!(ep(m_method(a(), "/user/new", "GET")), "show");
+    assert_eq!(ep(m_method(a(), "/user/new", "POST")), "new");
+    assert_eq!(ep(m_method(a(), "/user/new", "PUT")), "405 GET,HEAD,POST");
+    assert_eq!(ep(m_method(a(), "/items", "get")), "list");
+    assert_eq!(
+        a().allowed_methods("/items"),
+        [Method::GET, Method::HEAD, Method::POST]
+    );
+    assert!(a().allowed_methods("/nothing").is_empty());
+    let e: HttpException = a().match_("/items", &Method::PUT).unwrap_err().into();
+    assert_eq!(e.status(), 405);
+    assert_eq!(e.headers()["allow"], "GET, HEAD, POST");
+}
+
+#[test]
+fn defaults_and_redirect_defaults() {
+    // Werkzeug: /users/page/1 redirects to /users/; building picks the rule by values.
+    let map = Map::new([
+        Rule::new("/users/", "users").default("page", 1),
+        Rule::new("/users/page/<int:page>", "users"),
+    ]);
+    let a = map.bind("example.com", "");
+    let (_, v) = a.match_("/users/", &Method::GET).unwrap();
+    assert_eq!(v.get::<i64>("page"), Some(1));
+    assert_eq!(
+        ep(m(&map, "/users/page/1")),
+        "redirect http://example.com/users/"
+    );
+    assert_eq!(m(&map, "/users/page/2").unwrap().1[0].1, "Int(2)");
+    assert_eq!(a.build(&"users", &[("page", 1)]).unwrap(), "/users/");
+    assert_eq!(a.build(&"users", &[("page", 2)]).unwrap(), "/users/page/2");
+    assert_eq!(a.build(&"users", &()).unwrap(), "/users/");
+    // Werkzeug: /users/page/2?x=a+b&y=1&y=2
+    assert_eq!(
+        a.build(
+            &"users",
+            &[("page", "2"), ("x", "a b"), ("y", "1"), ("y", "2")]
+        )
+        .unwrap(),
+        "/users/page/2?x=a+b&y=1&y=2"
+    );
+    let map = Map::builder().redirect_defaults(false).build([
+        Rule::new("/users/", "users").default("page", 1),
+        Rule::new("/users/page/<int:page>", "users"),
+    ]);
+    assert_eq!(ep(m(&map, "/users/page/1")), "users");
+}
+
+#[test]
+fn alias_and_redirect_to() {
+    // Werkzeug (script name /app, query x=1): the results below.
+    let map = Map::new([
+        Rule::new("/old/<int:id>", "old").redirect_to("/new/<id>"),
+        Rule::new("/new/<int:id>", "new"),
+        Rule::new("/about", "about"),
+        Rule::new("/about-us", "about").alias(true),
+        Rule::new("/rel", "rel").redirect_to("somewhere/else"),
+        Rule::new("/fn/<int:id>", "fn").redirect_to_fn(|a, v| {
+            a.build(&"new", &[("id", v.get::<i64>("id").unwrap() * 2)])
+                .unwrap()
+        }),
+    ]);
+    let a = map.bind("example.com", "/app").with_query_string("x=1");
+    let loc = |p: &str| {
+        a.match_(p, &Method::GET)
+            .unwrap_err()
+            .redirect_location()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(loc("/old/3"), "http://example.com/new/3");
+    assert_eq!(loc("/old/007"), "http://example.com/new/7");
+    assert_eq!(loc("/about-us"), "http://example.com/app/about?x=1");
+    assert_eq!(loc("/rel"), "http://example.com/app/somewhere/else");
+    assert_eq!(loc("/fn/2"), "http://example.com/app/new/4");
+    // Building never picks the alias.
+    assert_eq!(a.build(&"about", &()).unwrap(), "/app/about");
+    assert_eq!(
+        Map::try_new([Rule::new("/a", "a").alias(true)])
+            .unwrap_err()
+            .kind(),
+        &RuleErrorKind::AliasWithoutCanonical
+    );
+}
+
+#[test]
+fn host_matching() {
+    // Werkzeug: the same matches and URLs.
+    let map = Map::builder().host_matching(true).build([
+        Rule::new("/", "www").host("www.example.com"),
+        Rule::new("/", "user").host("<user>.example.com"),
+        Rule::new("/x", "x").host("other.org"),
+    ]);
+    assert!(map.is_host_matching());
+    let mm = |host: &str| ep(m_method(map.bind(host, ""), "/", "GET"));
+    assert_eq!(mm("www.example.com"), "www");
+    assert_eq!(mm("alice.example.com"), "user");
+    assert_eq!(mm("other.org"), "404");
+    assert_eq!(mm("nope.net"), "404");
+    let a = map.bind("www.example.com", "");
+    assert_eq!(
+        a.build(&"user", &[("user", "bob")]).unwrap(),
+        "http://bob.example.com/"
+    );
+    assert_eq!(a.build(&"www", &()).unwrap(), "/");
+    assert_eq!(a.build(&"x", &()).unwrap(), "http://other.org/x");
+    assert_eq!(
+        a.build_with(&"www", &(), &BuildOptions::new().force_external(true))
+            .unwrap(),
+        "http://www.example.com/"
+    );
+}
+
+#[test]
+fn subdomains() {
+    // Werkzeug: the same matches and URLs.
+    let rules = [Rule::new("/", "home")]
+        .into_iter()
+        .chain(Subdomain::new(
+            "<user>",
+            [Rule::new("/", "user_home"), Rule::new("/about", "about")],
+        ))
+        .chain(Subdomain::new("api", [Rule::new("/v1", "api")]));
+    let map = Map::new(rules);
+    let mm = |sub: &str, p: &str| {
+        ep(m_method(
+            map.bind_with_subdomain("example.com", "", sub),
+            p,
+            "GET",
+        ))
+    };
+    assert_eq!(mm("", "/"), "home");
+    assert_eq!(mm("", "/v1"), "404");
+    assert_eq!(mm("alice", "/"), "user_home");
+    assert_eq!(mm("api", "/"), "user_home");
+    assert_eq!(mm("api", "/v1"), "api");
+    let a = map.bind_with_subdomain("example.com", "", "alice");
+    assert_eq!(a.build(&"home", &()).unwrap(), "http://example.com/");
+    assert_eq!(a.build(&"user_home", &[("user", "alice")]).unwrap(), "/");
+    assert_eq!(
+        a.build(&"user_home", &[("user", "bob")]).unwrap(),
+        "http://bob.example.com/"
+    );
+    assert_eq!(a.build(&"api", &()).unwrap(), "http://api.example.com/v1");
+
+    // From an environ, with the configured server name.
+    let env = EnvironBuilder::new("GET", "http://bob.example.com/about").build();
+    let a = map.bind_to_environ_with(&env, Some("example.com"), None);
+    assert_eq!(a.subdomain(), Some("bob"));
+    let (e, v) = a.match_("/about", &Method::GET).unwrap();
+    assert_eq!((e, v.get::<&str>("user")), ("about", Some("bob")));
+    let env = EnvironBuilder::new("GET", "http://elsewhere.org/").build();
+    let a = map.bind_to_environ_with(&env, Some("example.com"), None);
+    assert_eq!(a.subdomain(), Some("<invalid>"));
+}
+
+#[test]
+fn factories_nest() {
+    let map: Map<String> = Map::new([Rule::new("/", "index".to_string())].into_iter().chain(
+        EndpointPrefix::new(
+            "blog/",
+            Submount::new(
+                "/blog/",
+                [
+                    Rule::new("/", "index".to_string()),
+                    Rule::new("/entry/<slug>", "show".to_string()),
+                ],
+            ),
+        ),
+    ));
+    let a = map.bind("x", "");
+    assert_eq!(a.match_("/blog/", &Method::GET).unwrap().0, "blog/index");
+    assert_eq!(
+        a.match_("/blog/entry/hi", &Method::GET).unwrap().0,
+        "blog/show"
+    );
+    assert_eq!(
+        a.build(&"blog/show".to_string(), &[("slug", "hi")])
+            .unwrap(),
+        "/blog/entry/hi"
+    );
+}
+
+#[test]
+fn build_only_and_building() {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    enum V {
+        Static,
+        Page,
+        Item,
+    }
+    let map = Map::new([
+        Rule::new("/static/<path:filename>", V::Static).build_only(true),
+        Rule::new("/p/<path:p>", V::Page),
+        Rule::new("/item/<int:id>", V::Item).methods(["GET"]),
+        Rule::new("/item", V::Item).methods(["POST"]),
+    ]);
+    let a = map.bind("example.com", "/app/");
+    assert_eq!(ep_of(a.match_("/static/x.css", &Method::GET)), "404");
+    assert_eq!(
+        a.build(&V::Static, &[("filename", "css/a b.css")]).unwrap(),
+        "/app/static/css/a%20b.css"
+    );
+    assert_eq!(
+        a.build(&V::Page, &[("p", "a b/c?d")]).unwrap(),
+        "/app/p/a%20b/c%3Fd"
+    );
+    // The rule is chosen by method and values.
+    assert_eq!(a.build(&V::Item, &[("id", 3)]).unwrap(), "/app/item/3");
+    assert_eq!(
+        a.build_with(&V::Item, &(), &BuildOptions::new().method(Method::POST))
+            .unwrap(),
+        "/app/item"
+    );
+    assert_eq!(
+        a.build_with(
+            &V::Item,
+            &[("id", 3)],
+            &BuildOptions::new().force_external(true)
+        )
+        .unwrap(),
+        "http://example.com/app/item/3"
+    );
+    assert_eq!(
+        a.build_with(
+            &V::Item,
+            &[("id", 3)],
+            &BuildOptions::new().force_external(true).url_scheme("https")
+        )
+        .unwrap(),
+        "https://example.com/app/item/3"
+    );
+    assert_eq!(
+        a.build_with(
+            &V::Item,
+            &[("id", "3"), ("x", "1")],
+            &BuildOptions::new().append_unknown(false)
+        )
+        .unwrap(),
+        "/app/item/3"
+    );
+}
+
+fn ep_of<E: std::fmt::Debug>(r: Result<(E, zeug::routing::Values), RoutingError>) -> String {
+    match r {
+        Ok((e, _)) => format!("{e:?}"),
+        Err(e) => e.status().as_u16().to_string(),
+    }
+}
+
+#[test]
+fn build_encoding_like_werkzeug_except_slashes_in_segments() {
+    // Werkzeug writes a '/' inside a `string` value as is; zeug encodes it (%2F) so the
+    // value stays one segment. Everything else matches Werkzeug's output.
+    let map = Map::new([
+        Rule::new("/s/<name>", "s"),
+        Rule::new("/p/<path:p>", "p"),
+        Rule::new("/ü/<name>", "u"),
+    ]);
+    let a = map.bind("x", "");
+    assert_eq!(
+        a.build(&"s", &[("name", "a b/c?d#é")]).unwrap(),
+        "/s/a%20b%2Fc%3Fd%23%C3%A9"
+    );
+    assert_eq!(
+        a.build(&"p", &[("p", "a b/c?d")]).unwrap(),
+        "/p/a%20b/c%3Fd"
+    );
+    assert_eq!(
+        a.build(&"u", &[("name", "x"), ("q", "a&b=c d/e")]).unwrap(),
+        "/%C3%BC/x?q=a%26b%3Dc+d/e"
+    );
+    // Matching is on the decoded path.
+    assert_eq!(
+        a.match_("/s/a b", &Method::GET)
+            .unwrap()
+            .1
+            .get::<&str>("name"),
+        Some("a b")
+    );
+    assert_eq!(a.match_("/ü/x", &Method::GET).unwrap().0, "u");
+}
+
+#[test]
+fn build_errors_explain() {
+    let map = Map::new([
+        Rule::new("/user/<int:id>", "user_show"),
+        Rule::new("/items", "items").methods(["POST"]),
+    ]);
+    let a = map.bind("x", "");
+    let e = a.build(&"user_show", &()).unwrap_err();
+    assert_eq!(
+        e.suggestion(),
+        Some("Did you forget to specify values [\"id\"]?")
+    );
+    let e = a.build(&"user_shwo", &[("id", 1)]).unwrap_err();
+    assert_eq!(e.suggestion(), Some("Did you mean \"user_show\" instead?"));
+    let e = a
+        .build_with(&"items", &(), &BuildOptions::new().method(Method::GET))
+        .unwrap_err();
+    assert_eq!(
+        e.suggestion(),
+        Some("Did you mean to use methods [\"POST\"]?")
+    );
+    assert!(e
+        .to_string()
+        .starts_with("Could not build url for endpoint \"items\" (\"GET\")."));
+    let e = a.build(&"zzz", &()).unwrap_err();
+    assert_eq!(e.suggestion(), None);
+    let e = a.build(&"user_show", &[("id", "abc")]).unwrap_err();
+    assert!(e.to_string().contains("with values [\"id\"]"));
+    assert_eq!(HttpException::from(e).status(), 500);
+}
+
+#[test]
+fn malformed_rules_fail_with_the_rule_named() {
+    let bad: &[(&str, &str)] = &[
+        ("/users/<int:id", "never closed"),
+        ("users", "must start with '/'"),
+        ("/<nope:x>", "unknown converter 'nope'"),
+        ("/<int(max='x'):x>", "bad arguments for converter 'int'"),
+        ("/<int(bogus=1):x>", "has no argument 'bogus'"),
+        ("/<any():x>", "at least one item"),
+        ("/<a>/<int:a>", "variable 'a' is used twice"),
+        ("/users/{id}", "'{id}' looks like another router's syntax"),
+        ("/users/:id", "':id' looks like another router's syntax"),
+        ("/files/*rest", "'*rest' looks like another router's syntax"),
+        ("/<1x>", "malformed variable"),
+        ("/<int:>", "malformed variable"),
+        ("/<int(3:x>", "missing their ')'"),
+    ];
+    for (rule, msg) in bad {
+        let err = Map::try_new([Rule::new(*rule, "e")]).unwrap_err();
+        assert_eq!(err.rule(), *rule);
+        let text = err.to_string();
+        assert!(text.contains(msg), "{rule}: {text}");
+        assert!(text.contains(rule), "{rule}: {text}");
+    }
+    let err = Map::try_new([Rule::new("/x", "e").methods(["GE T"])]).unwrap_err();
+    assert!(matches!(err.kind(), RuleErrorKind::InvalidMethod(_)));
+    let err = Map::try_new([Rule::new("/x", "e").redirect_to("/y/<id>")]).unwrap_err();
+    assert!(err.to_string().contains("'<id>'"));
+}
+
+#[test]
+fn duplicate_rules_are_an_error() {
+    let err =
+        Map::try_new([Rule::new("/a/<int:x>", "a"), Rule::new("/a/<int:y>", "b")]).unwrap_err();
+    assert_eq!(err.kind(), &RuleErrorKind::Duplicate);
+    assert_eq!(err.rule(), "/a/<int:y>");
+    // Same path, different methods: fine. Overlapping methods: not.
+    assert!(Map::try_new([
+        Rule::new("/a", "a").methods(["GET"]),
+        Rule::new("/a", "b").methods(["POST"]),
+    ])
+    .is_ok());
+    assert!(Map::try_new([
+        Rule::new("/a", "a").methods(["GET"]),
+        Rule::new("/a", "b").methods(["GET", "POST"]),
+    ])
+    .is_err());
+    // Different subdomains: fine.
+    assert!(Map::try_new([Rule::new("/a", "a"), Rule::new("/a", "b").subdomain("api")]).is_ok());
+}
+
+#[test]
+#[should_panic(expected = "invalid rule \"/<int:id\"")]
+fn map_new_panics_with_the_rule() {
+    let _ = Map::new([Rule::new("/<int:id", "x")]);
+}
+
+#[test]
+fn custom_converter() {
+    use zeug::routing::Converter;
+    struct Slug {
+        max: usize,
+    }
+    impl Converter for Slug {
+        fn matches(&self, text: &str) -> bool {
+            !text.is_empty()
+                && text.len() <= self.max
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        }
+        fn to_value(&self, text: &str) -> Option<Value> {
+            Some(Value::Str(text.to_owned()))
+        }
+        fn to_url(&self, value: &Value, out: &mut String) -> bool {
+            match value.as_str() {
+                Some(s) if self.matches(s) => {
+                    out.push_str(s);
+                    true
+                }
+                _ => false,
+            }
+        }
+        fn weight(&self) -> u32 {
+            60
+        }
+    }
+    let map = Map::builder()
+        .converter("slug", |args| {
+            args.expect(&["max"], 1)?;
+            let max = match args.arg("max", 0) {
+                Some(zeug::routing::ArgValue::Int(n)) if *n > 0 => *n as usize,
+                None => 50,
+                Some(v) => return Err(format!("max must be a positive integer, got {v}")),
+            };
+            Ok(Slug { max })
+        })
+        .build([
+            Rule::new("/<slug(max=5):s>", "slug"),
+            Rule::new("/<other>", "other"),
+        ]);
+    assert_eq!(ep(m(&map, "/ab-c")), "slug");
+    assert_eq!(ep(m(&map, "/AB")), "other");
+    assert_eq!(ep(m(&map, "/abcdef")), "other");
+    let a = map.bind("x", "");
+    assert_eq!(a.build(&"slug", &[("s", "ok")]).unwrap(), "/ok");
+    let err = Map::builder()
+        .converter("slug", |_| Ok(Slug { max: 1 }))
+        .try_build([Rule::new("/<sluggish:s>", "x")])
+        .unwrap_err();
+    assert!(matches!(err.kind(), RuleErrorKind::UnknownConverter(_)));
+}
+
+#[test]
+fn routing_errors_are_http_exceptions() {
+    let map = Map::new([Rule::new("/a/", "a")]);
+    fn view(map: &Map<Ep>, req: &Request) -> Result<Response, HttpException> {
+        let a = map.bind_to_environ(req.environ());
+        let (e, _) = a.match_(req.path(), req.method())?;
+        Ok(Response::new(e))
+    }
+    let req = Request::new(EnvironBuilder::new("GET", "/a?x=1").build());
+    let e = view(&map, &req).unwrap_err();
+    assert_eq!(e.status(), 308);
+    assert_eq!(e.headers()["location"], "http://localhost/a/?x=1");
+    let res = map
+        .bind_to_environ(req.environ())
+        .match_("/a", &Method::GET)
+        .unwrap_err()
+        .into_response();
+    assert_eq!(res.status(), 308);
+    assert!(res.text().unwrap().contains("http://localhost/a/?x=1"));
+}
+
+#[test]
+fn dispatch_and_url_for_in_an_app() {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    enum View {
+        Index,
+        Show,
+    }
+    struct App {
+        map: Map<View>,
+    }
+    impl zeug::Application for App {
+        fn call(&self, environ: Environ) -> Response {
+            let request = Request::new(environ);
+            let urls = self.map.bind_to_environ(request.environ());
+            urls.dispatch(
+                request.path(),
+                request.method(),
+                |view, values| -> Result<Response, HttpException> {
+                    match view {
+                        View::Index => {
+                            let link = self.map.url_for(&request, &View::Show, &[("id", 7)])?;
+                            Ok(Response::new(link))
+                        }
+                        View::Show => Ok(Response::new(format!(
+                            "item {}",
+                            values.get::<i64>("id").unwrap()
+                        ))),
+                    }
+                },
+            )
+        }
+    }
+    let client = Client::new(App {
+        map: Map::new([
+            Rule::new("/", View::Index),
+            Rule::new("/items/<int:id>/", View::Show),
+        ]),
+    });
+    assert_eq!(client.get("/").send().text(), "/items/7/");
+    assert_eq!(client.get("/items/7/").send().text(), "item 7");
+    let res = client.get("/items/7?x=1").send();
+    assert_eq!(res.status(), 308);
+    assert_eq!(
+        res.header("location"),
+        Some("http://localhost/items/7/?x=1")
+    );
+    assert_eq!(client.get("/nope").send().status(), 404);
+}
+
+#[test]
+fn bind_to_environ_reads_host_and_script_name() {
+    let map = Map::new([Rule::new("/a", "a")]);
+    let env = EnvironBuilder::new("GET", "https://Example.COM:443/a")
+        .script_name("/app")
+        .build();
+    let a = map.bind_to_environ(&env);
+    assert_eq!(a.server_name(), "example.com");
+    assert_eq!(a.url_scheme(), "https");
+    assert_eq!(
+        a.build_with(&"a", &(), &BuildOptions::new().force_external(true))
+            .unwrap(),
+        "https://example.com/app/a"
+    );
+    let env = EnvironBuilder::new("GET", "http://example.com:8080/a").build();
+    assert_eq!(map.bind_to_environ(&env).server_name(), "example.com:8080");
+}
+
+#[test]
+fn map_is_send_sync_and_adapter_is_cheap() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Map<Ep>>();
+    let map = std::sync::Arc::new(Map::new([Rule::new("/<int:n>", "n")]));
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let map = map.clone();
+            std::thread::spawn(move || {
+                let a = map.bind("x", "");
+                a.match_(&format!("/{i}"), &Method::GET)
+                    .unwrap()
+                    .1
+                    .get::<i64>("n")
+            })
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.join().unwrap(), Some(i as i64));
+    }
+}
+
+#[test]
+fn hostile_paths_do_not_panic() {
+    let map = Map::new([
+        Rule::new("/", "i"),
+        Rule::new("/<a>-<b>-<c>", "abc"),
+        Rule::new("/<path:p>/edit", "e"),
+        Rule::new("/x/<int:n>", "n"),
+    ]);
+    let a = map.bind("x", "");
+    let long = format!("/{}", "-".repeat(2000));
+    for p in [
+        "",
+        "/",
+        "//",
+        "///",
+        "/x/99999999999999999999999",
+        "/\u{0}",
+        "/é/ü",
+        &long,
+        "/x/%",
+        "/a/../b",
+    ] {
+        let _ = a.match_(p, &Method::GET);
+        let _ = a.allowed_methods(p);
+    }
+}
+
+#[test]
+fn fast_path_and_state_machine_agree_on_the_workload() {
+    // Every path of the benchmark workload, matched by both engines.
+    let rules = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/data/routing/rules.txt"
+    ))
+    .unwrap();
+    let paths = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/data/routing/paths.txt"
+    ))
+    .unwrap();
+    let map: Map<String> = Map::new(rules.lines().filter(|l| !l.trim().is_empty()).map(|l| {
+        let mut it = l.split_whitespace();
+        let (path, endpoint, methods) =
+            (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+        Rule::new(path, endpoint.to_owned()).methods(methods.split(','))
+    }));
+    assert!(map.uses_fast_path());
+    let a = map.bind("localhost", "");
+    for line in paths.lines().filter(|l| !l.trim().is_empty()) {
+        let mut it = line.split_whitespace();
+        let (method, path, want) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let (got, values) = a.match_(path, &method).unwrap();
+        assert_eq!(got, want, "{path}");
+        let built = a
+            .build_with(&got, &values, &BuildOptions::new().method(method.clone()))
+            .unwrap();
+        assert_eq!(built, path, "{path}");
+        let (again, _) =
+            zeug::routing::fuzzing::slow_match(&map, "localhost", path, &method).unwrap();
+        assert_eq!(again, want, "{path}");
+    }
+}
