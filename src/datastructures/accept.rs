@@ -1,6 +1,10 @@
 //! [`Accept`]: a parsed `Accept`, `Accept-Language`, `Accept-Encoding` or `Accept-Charset`
 //! header with quality values.
 
+/// The most items kept from one `Accept*` header (browsers send a dozen); the rest are
+/// ignored so a hostile header cannot make negotiation slow.
+pub const MAX_ACCEPT_ITEMS: usize = 128;
+
 /// A parsed `Accept*` header: values with their quality, best first.
 ///
 /// Malformed items are skipped and a bad `q` counts as 0, so hostile headers never fail.
@@ -26,7 +30,7 @@ impl Accept {
     /// equal qualities keep header order). An item with `q=0` is recorded as refused.
     pub fn parse(header: &str) -> Self {
         let mut values = Vec::new();
-        for item in header.split(',') {
+        for item in header.split(',').take(MAX_ACCEPT_ITEMS) {
             let mut parts = item.split(';');
             let value = parts.next().unwrap_or("").trim();
             if value.is_empty() || value.len() > 256 {
@@ -106,31 +110,41 @@ impl Accept {
     }
 }
 
-/// How specifically `pattern` matches `offer`; `None` if it does not.
+/// How specifically `pattern` matches `offer`; `None` if it does not. Compares without
+/// allocating: ASCII case is ignored and `_` equals `-` (for `en_US` / `en-US`).
 fn specificity(pattern: &str, offer: &str) -> Option<u8> {
-    let pattern = pattern.to_ascii_lowercase();
-    let offer = offer.to_ascii_lowercase();
     if pattern == "*" || pattern == "*/*" {
         return Some(0);
     }
-    if pattern == offer {
+    let same = |a: &[u8], b: &[u8]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(&x, &y)| norm(x) == norm(y))
+    };
+    if same(pattern.as_bytes(), offer.as_bytes()) {
         return Some(3);
     }
-    if let (Some((pt, ps)), Some((ot, _))) = (pattern.split_once('/'), offer.split_once('/')) {
-        if ps == "*" && pt == ot {
-            return Some(1);
-        }
+    match (pattern.split_once('/'), offer.split_once('/')) {
+        (Some((pt, "*")), Some((ot, _))) if pt.eq_ignore_ascii_case(ot) => return Some(1),
+        (Some(_), _) | (_, Some(_)) => return None,
+        _ => {}
     }
-    // Languages: `en` matches `en-US` and `en-us` matches `en_US`.
-    let norm = |s: &str| s.replace('_', "-");
-    let (p, o) = (norm(&pattern), norm(&offer));
-    if p == o {
-        return Some(3);
-    }
-    if !p.contains('/') && (o.starts_with(&format!("{p}-")) || p.starts_with(&format!("{o}-"))) {
+    // Languages: `en` matches `en-US`, and `en-US` matches `en`.
+    let (short, long) = if pattern.len() < offer.len() {
+        (pattern, offer)
+    } else {
+        (offer, pattern)
+    };
+    let (short, long) = (short.as_bytes(), long.as_bytes());
+    if same(short, &long[..short.len()]) && norm(long[short.len()]) == b'-' {
         return Some(2);
     }
     None
+}
+
+fn norm(b: u8) -> u8 {
+    match b {
+        b'_' => b'-',
+        b => b.to_ascii_lowercase(),
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +164,20 @@ mod tests {
         assert_eq!(a.best_match(&["en-US", "fr"]), Some("en-US"));
         assert_eq!(a.best_match(&["fr"]), None);
         assert_eq!(a.best_match(&["de", "en"]), Some("de"));
+    }
+
+    #[test]
+    fn matching_ignores_case_and_underscores() {
+        let a = Accept::parse("EN_us, Text/*;q=0.5");
+        assert_eq!(a.quality("en-US"), 1.0);
+        assert_eq!(a.quality("en"), 1.0);
+        assert_eq!(a.quality("text/HTML"), 0.5);
+        assert_eq!(a.quality("e"), 0.0);
+        assert_eq!(Accept::parse("ab").quality("aé"), 0.0);
+        assert_eq!(Accept::parse("aé-x").quality("a\u{e9}"), 1.0);
+        assert_eq!(a.quality("image/png"), 0.0);
+        let many = "x, ".repeat(10_000);
+        assert_eq!(Accept::parse(&many).values().count(), MAX_ACCEPT_ITEMS);
     }
 
     #[test]

@@ -315,12 +315,7 @@ impl Response {
         }
         let mut intervals = range.resolve(length);
         if intervals.is_empty() {
-            let mut res = HttpException::requested_range_not_satisfiable().into_response();
-            let cr = ContentRange::unsatisfied(length).to_string();
-            res.headers_mut().insert(
-                CONTENT_RANGE,
-                HeaderValue::try_from(cr).expect("a content range is a valid header"),
-            );
+            let mut res = HttpException::range_not_satisfiable(length).into_response();
             for name in [ETAG, LAST_MODIFIED, DATE, ACCEPT_RANGES] {
                 if let Some(v) = self.headers().get(&name) {
                     res.headers_mut().insert(name, v.clone());
