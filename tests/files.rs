@@ -58,6 +58,12 @@ const WERKZEUG_SECURE_FILENAMES: &[(&str, &str)] = &[
     ("CONOUT$.txt", "CONOUT.txt"),
     ("prn", "_prn"),
     ("com0", "com0"),
+    ("a ( b", "a__b"),
+    ("(((", ""),
+    ("  (x)  y ", "x_y"),
+    ("a\u{1c}b", "a_b"),
+    ("..__..a", "a"),
+    ("x/(/y", "x__y"),
 ];
 
 #[test]
