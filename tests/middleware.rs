@@ -819,3 +819,17 @@ fn compress_streams_large_files() {
     assert!(compressed.len() < text.len() / 20, "{}", compressed.len());
     assert_eq!(gunzip(&compressed), text);
 }
+
+#[test]
+fn proxy_fix_refuses_values_that_would_rewrite_urls() {
+    let client = Client::new(ProxyFix::new(report).x_host(1).x_prefix(1));
+    let res: serde_json::Value = client
+        .get("/x")
+        .header("x-forwarded-host", "evil.example/phish")
+        .header("x-forwarded-prefix", "//evil.example/")
+        .send()
+        .json();
+    assert_eq!(res["host"], "localhost");
+    assert_eq!(res["script_root"], "/evil.example");
+    assert_eq!(res["url"], "http://localhost/evil.example/x");
+}
