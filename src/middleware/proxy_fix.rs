@@ -61,7 +61,10 @@ pub struct ProxyFixOriginal {
 /// | `X-Forwarded-Port` | the port in `Host`, `server_port` |
 /// | `X-Forwarded-Prefix` | `script_name` |
 ///
-/// The values before the rewrite are kept as a [`ProxyFixOriginal`] in the extensions.
+/// A forwarded host with characters that would change a URL (`/`, `@`, spaces) is
+/// ignored, an `X-Forwarded-Proto` other than `http`/`https` too, and a prefix gets exactly
+/// one leading `/`. The values before the rewrite are kept as a [`ProxyFixOriginal`] in
+/// the extensions.
 /// Set the counts to match your proxies exactly: trusting more than you have lets a client
 /// choose its own address. `docs/deployment.md` shows the nginx side.
 ///
