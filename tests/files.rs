@@ -444,6 +444,7 @@ fn send_from_directory_serves_inside_and_refuses_outside() {
         "/files/aux.txt",
         "/files/sub/con",
         "/files/ok.txt%00",
+        "/files/ok.txt/x",
     ] {
         let res = client.get(bad).send();
         assert_eq!(res.status(), 404, "{bad}");

@@ -329,10 +329,11 @@ pub fn send_from_directory_with(
 }
 
 fn open_error(path: &Path, e: &io::Error) -> HttpException {
+    // `a-file.txt/x` (ENOTDIR) and directories (EISDIR) are as missing as a missing file.
+    let not_a_file = matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::EISDIR));
     match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::IsADirectory => {
-            HttpException::not_found()
-        }
+        io::ErrorKind::NotFound => HttpException::not_found(),
+        _ if not_a_file => HttpException::not_found(),
         io::ErrorKind::PermissionDenied => HttpException::forbidden(),
         _ => {
             log::error!(target: "zeug", "could not open {}: {e}", path.display());
