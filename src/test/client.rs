@@ -252,7 +252,13 @@ impl Client {
             .get(HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("localhost");
-        let url = format!("{}://{}{}", environ.url_scheme, host, environ.request_uri);
+        let mut url = String::with_capacity(
+            environ.url_scheme.len() + 3 + host.len() + environ.request_uri.len(),
+        );
+        url.push_str(&environ.url_scheme);
+        url.push_str("://");
+        url.push_str(host);
+        url.push_str(&environ.request_uri);
         let response = self.app.call(environ);
         if let Some(jar) = &self.jar {
             let mut set_cookies = response.headers().get_all(SET_COOKIE).iter().peekable();
