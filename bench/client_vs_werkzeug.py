@@ -96,6 +96,7 @@ def zeug_means():
         cwd=ROOT,
         check=True,
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     out = {}
     for name in ("parse_request", "client_roundtrip"):

@@ -41,7 +41,9 @@ const SLOW_MS: u64 = 400;
 
 #[test]
 fn behind_proxy_example_reports_what_proxy_fix_rebuilt() {
-    let client = zeug::test::Client::new(behind_proxy::app());
+    let warnings = zeug::middleware::LintWarnings::new();
+    let app = zeug::middleware::Lint::new(behind_proxy::app()).collect_into(warnings.clone());
+    let client = zeug::test::Client::new(app);
     let res = client
         .get("/some/where?x=1")
         .header("x-forwarded-for", "6.6.6.6, 203.0.113.9")
@@ -58,6 +60,7 @@ fn behind_proxy_example_reports_what_proxy_fix_rebuilt() {
     assert_eq!(seen["script_root"], "/shop");
     assert_eq!(seen["url"], "https://shop.example/shop/some/where?x=1");
     assert_eq!(seen["original_remote_addr"], "127.0.0.1");
+    assert!(warnings.is_empty(), "{:?}", warnings.all());
 }
 
 // ------------------------------------------------------------------ the deployment

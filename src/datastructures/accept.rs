@@ -8,6 +8,9 @@ pub const MAX_ACCEPT_ITEMS: usize = 128;
 /// A parsed `Accept*` header: values with their quality, best first.
 ///
 /// Malformed items are skipped and a bad `q` counts as 0, so hostile headers never fail.
+/// Language tags match across subtags both ways (`en` accepts `en-US`, and `de-DE` accepts
+/// `de`, as RFC 4647 lookup does; Werkzeug tries that only when nothing matches exactly),
+/// ignoring case and `_`/`-`.
 ///
 /// # Examples
 ///
@@ -69,6 +72,11 @@ impl Accept {
     /// The quality the client gives `offer` (0 when not accepted). The most specific
     /// matching item decides: `text/html` over `text/*` over `*/*`.
     pub fn quality(&self, offer: &str) -> f32 {
+        self.match_offer(offer).map_or(0.0, |(_, q)| q)
+    }
+
+    /// The most specific item matching `offer`: its specificity and quality.
+    fn match_offer(&self, offer: &str) -> Option<(u8, f32)> {
         let mut best: Option<(u8, f32)> = None;
         for (value, q) in &self.values {
             if let Some(spec) = specificity(value, offer) {
@@ -77,7 +85,7 @@ impl Accept {
                 }
             }
         }
-        best.map_or(0.0, |(_, q)| q)
+        best
     }
 
     /// Whether `offer` is acceptable (quality above 0).
@@ -85,20 +93,23 @@ impl Accept {
         self.quality(offer) > 0.0
     }
 
-    /// The offer the client likes best (ties go to the earlier offer); `None` when none is
-    /// acceptable. An empty header accepts the first offer.
+    /// The offer the client likes best: the highest quality, then the most specific match
+    /// (`text/html` over `text/*`), then the earlier offer, as Werkzeug. `None` when none is
+    /// acceptable. An empty (or missing) header accepts anything, so the first offer wins.
     pub fn best_match<'a>(&self, offers: &[&'a str]) -> Option<&'a str> {
         if self.values.is_empty() {
             return offers.first().copied();
         }
-        let mut best: Option<(&'a str, f32)> = None;
+        let mut best: Option<(&'a str, f32, u8)> = None;
         for offer in offers {
-            let q = self.quality(offer);
-            if q > 0.0 && best.map_or(true, |(_, bq)| q > bq) {
-                best = Some((offer, q));
+            if let Some((spec, q)) = self.match_offer(offer) {
+                let better = best.map_or(true, |(_, bq, bs)| q > bq || (q == bq && spec > bs));
+                if q > 0.0 && better {
+                    best = Some((offer, q, spec));
+                }
             }
         }
-        best.map(|(o, _)| o)
+        best.map(|(o, _, _)| o)
     }
 
     /// The client's most preferred value.
@@ -178,6 +189,22 @@ mod tests {
         assert_eq!(a.quality("image/png"), 0.0);
         let many = "x, ".repeat(10_000);
         assert_eq!(Accept::parse(&many).values().count(), MAX_ACCEPT_ITEMS);
+    }
+
+    #[test]
+    fn ties_go_to_the_more_specific_match_like_werkzeug() {
+        let a = Accept::parse("application/json;q=0.5, text/*;q=0.5");
+        assert_eq!(
+            a.best_match(&["text/plain", "application/json"]),
+            Some("application/json")
+        );
+        let a = Accept::parse("en");
+        assert_eq!(a.best_match(&["en-US", "en"]), Some("en"));
+        let a = Accept::parse("text/plain, text/html");
+        assert_eq!(
+            a.best_match(&["text/html", "text/plain"]),
+            Some("text/html")
+        );
     }
 
     #[test]
