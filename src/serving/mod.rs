@@ -10,9 +10,9 @@
 //! zeug::serving::run_simple("127.0.0.1", 5000, hello).unwrap();
 //! ```
 //!
-//! One event-loop thread per server reads requests without blocking and calls the app
-//! inline; a watchdog hands the loop to a fresh thread when a view is slow, so neither idle
-//! connections nor slow views hold up other clients (see `server.rs`). HTTP/1.1 is parsed
+//! Event loops (one per core) read requests without blocking and call the app inline; a
+//! watchdog hands a loop to a fresh thread when a view is slow, so neither idle connections
+//! nor slow views hold up other clients (see `server.rs`). HTTP/1.1 is parsed
 //! with `httparse` and framed strictly (`http1.rs`); a request's life, from its body to the
 //! access log line, is in `conn.rs`. `docs/serving.md` is the guide.
 //!

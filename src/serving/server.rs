@@ -1,13 +1,15 @@
-//! [`Server`]: the listening socket, the event loop and the watchdog that keeps a slow view
+//! [`Server`]: the listening socket, the event loops and the watchdog that keeps a slow view
 //! from holding everyone up.
 //!
-//! One thread at a time owns the loop (a `mio` poller, the connection table and one read
-//! buffer). It reads request heads without blocking and calls the application inline, which
-//! costs no context switch per request. Before calling the app it puts the loop where the
-//! watchdog can reach it; when a request has run longer than `slow_handler_threshold`, the
-//! watchdog hands the loop to a fresh thread, and the slow thread, once its response is
-//! written, hands its connection back and ends. Idle connections cost a table entry and a
-//! socket, never a thread.
+//! A threaded server runs one event loop per core (one loop otherwise). A loop is a `mio`
+//! poller, its connection table and one read buffer; all loops watch the listening socket
+//! and a loop leaves new connections to another that has clearly fewer. A loop reads
+//! request heads without blocking and calls the application inline, which costs no context
+//! switch per request. Before calling the app it puts itself where the watchdog can reach
+//! it; when a request has run longer than `slow_handler_threshold`, the watchdog hands the
+//! loop to a fresh thread, and the slow thread, once its response is written, hands its
+//! connection back and ends. Idle connections cost a table entry and a socket, never a
+//! thread.
 //!
 //! This module owns binding, accepting, timeouts and shutdown. Request heads are parsed in
 //! `http1.rs`; a request's life (body, app, response) is in `conn.rs`.
