@@ -475,8 +475,10 @@ impl Server {
             }
             Arc::new(shared_data)
         };
+        // One loop per core, shared out between worker processes.
         let loops = if options.threaded {
-            thread::available_parallelism().map_or(1, |n| n.get())
+            let cores = thread::available_parallelism().map_or(1, |n| n.get());
+            (cores / options.processes.max(1)).max(1)
         } else {
             1
         };
