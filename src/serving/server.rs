@@ -1074,6 +1074,17 @@ impl LoopState {
             if io.drained {
                 break;
             }
+            if len == buf.len() {
+                // Only empty lines fill the buffer without hitting a limit first.
+                let reject = Reject {
+                    status: http::StatusCode::BAD_REQUEST,
+                    reason: "No request line.",
+                };
+                refuse(&mut io, &conn.info, &buf[..0], &reject);
+                drop(io);
+                self.close(token);
+                return Drive::Idle;
+            }
             match io.read_nonblocking(&mut buf[len..]) {
                 Ok(0) => {
                     if len > 0 {
