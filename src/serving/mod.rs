@@ -112,6 +112,12 @@ pub fn run_simple_with(
         return serve_listener(listener, app, options);
     }
     let listener = Listener::bind(host, port, &options)?;
+    // Workers and reloader children build their own TLS config; a bad certificate must
+    // fail here, once, not in every child (which would crash-loop or wait for a change).
+    #[cfg(feature = "tls")]
+    if let Some(context) = &options.ssl_context {
+        tls::server_config(context)?;
+    }
     logging::banner(&server::banner_lines(
         &listener.local_addr()?,
         options.url_scheme(),
