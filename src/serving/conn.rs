@@ -798,7 +798,9 @@ fn write_response(
             (None, None) => ResponseFraming::Close,
         }
     };
-    if framing == ResponseFraming::Close {
+    // A 1xx as the final answer (an app trying `101 Switching Protocols`) leaves the
+    // connection in a state this server does not speak: close it afterwards.
+    if framing == ResponseFraming::Close || status.is_informational() {
         *keep_alive = false;
     }
     if status.is_informational() || status == StatusCode::NO_CONTENT {
