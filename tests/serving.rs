@@ -935,3 +935,26 @@ fn the_debugger_shows_local_clients_the_panic() {
     );
     assert_eq!(server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
 }
+
+#[test]
+fn a_flood_of_empty_lines_is_refused() {
+    let server = serve(app);
+    let mut conn = server.connect();
+    let flood = "\r\n".repeat(60_000);
+    let writer = {
+        let mut stream = conn.reader.get_ref().try_clone().unwrap();
+        thread::spawn(move || {
+            let _ = stream.write_all(flood.as_bytes());
+        })
+    };
+    let res = conn.response();
+    assert_eq!(res.status, 400);
+    writer.join().unwrap();
+    // Leading empty lines before a request are fine (RFC 9112 §2.2).
+    assert_eq!(
+        server
+            .send("\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            .status,
+        200
+    );
+}

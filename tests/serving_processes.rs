@@ -821,20 +821,26 @@ mod tls {
 
     #[test]
     fn a_missing_certificate_fails_at_start_up() {
-        let out = Command::new(example("dev_server"))
-            .args([
-                "--cert",
-                "/nonexistent/cert.pem",
-                "--key",
-                "/nonexistent/key.pem",
-            ])
-            .env("HOST", "127.0.0.1")
-            .env("PORT", free_port().to_string())
-            .env_remove("ZEUG_RUN_MAIN")
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("/nonexistent/cert.pem"), "{stderr}");
+        // Alone, with worker processes and with the reloader: one error, at once.
+        for extra in [&[][..], &["--processes", "2"][..], &["--reload"][..]] {
+            let started = Instant::now();
+            let out = Command::new(example("dev_server"))
+                .args(["--cert", "/nonexistent/cert.pem"])
+                .args(["--key", "/nonexistent/key.pem"])
+                .args(extra)
+                .env("HOST", "127.0.0.1")
+                .env("PORT", free_port().to_string())
+                .env_remove("ZEUG_RUN_MAIN")
+                .output()
+                .unwrap();
+            assert!(!out.status.success(), "{extra:?}");
+            assert!(started.elapsed() < Duration::from_secs(5), "{extra:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("/nonexistent/cert.pem"),
+                "{extra:?}: {stderr}"
+            );
+            assert!(!stderr.contains("Running on"), "{extra:?}: {stderr}");
+        }
     }
 }

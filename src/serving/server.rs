@@ -1,13 +1,15 @@
-//! [`Server`]: the listening socket, the event loop and the watchdog that keeps a slow view
+//! [`Server`]: the listening socket, the event loops and the watchdog that keeps a slow view
 //! from holding everyone up.
 //!
-//! One thread at a time owns the loop (a `mio` poller, the connection table and one read
-//! buffer). It reads request heads without blocking and calls the application inline, which
-//! costs no context switch per request. Before calling the app it puts the loop where the
-//! watchdog can reach it; when a request has run longer than `slow_handler_threshold`, the
-//! watchdog hands the loop to a fresh thread, and the slow thread, once its response is
-//! written, hands its connection back and ends. Idle connections cost a table entry and a
-//! socket, never a thread.
+//! A threaded server runs one event loop per core (one loop otherwise). A loop is a `mio`
+//! poller, its connection table and one read buffer; all loops watch the listening socket
+//! and a loop leaves new connections to another that has clearly fewer. A loop reads
+//! request heads without blocking and calls the application inline, which costs no context
+//! switch per request. Before calling the app it puts itself where the watchdog can reach
+//! it; when a request has run longer than `slow_handler_threshold`, the watchdog hands the
+//! loop to a fresh thread, and the slow thread, once its response is written, hands its
+//! connection back and ends. Idle connections cost a table entry and a socket, never a
+//! thread.
 //!
 //! This module owns binding, accepting, timeouts and shutdown. Request heads are parsed in
 //! `http1.rs`; a request's life (body, app, response) is in `conn.rs`.
@@ -420,9 +422,11 @@ struct LoopState {
 }
 
 /// What looking at a connection produced.
+// Not boxed, like `Parsed`: one move per request instead of one allocation.
+#[allow(clippy::large_enum_variant)]
 enum Drive {
     Idle,
-    Dispatch(Token, Arc<Mutex<ConnIo>>, Arc<ConnInfo>, Box<Head>),
+    Dispatch(Token, Arc<Mutex<ConnIo>>, Arc<ConnInfo>, Head),
 }
 
 enum LoopExit {
@@ -473,8 +477,10 @@ impl Server {
             }
             Arc::new(shared_data)
         };
+        // One loop per core, shared out between worker processes.
         let loops = if options.threaded {
-            thread::available_parallelism().map_or(1, |n| n.get())
+            let cores = thread::available_parallelism().map_or(1, |n| n.get());
+            (cores / options.processes.max(1)).max(1)
         } else {
             1
         };
@@ -823,7 +829,7 @@ fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopExit {
                     if let Drive::Dispatch(token, io, info, head) =
                         state.drive(shared, token, ready)
                     {
-                        match dispatch(shared, state, token, &io, &info, *head) {
+                        match dispatch(shared, state, token, &io, &info, head) {
                             Some(s) => state = s,
                             None => {
                                 logging::flush();
@@ -1069,6 +1075,17 @@ impl LoopState {
             }
             if io.drained {
                 break;
+            }
+            if len == buf.len() {
+                // Only empty lines fill the buffer without hitting a limit first.
+                let reject = Reject {
+                    status: http::StatusCode::BAD_REQUEST,
+                    reason: "No request line.",
+                };
+                refuse(&mut io, &conn.info, &buf[..0], &reject);
+                drop(io);
+                self.close(token);
+                return Drive::Idle;
             }
             match io.read_nonblocking(&mut buf[len..]) {
                 Ok(0) => {
