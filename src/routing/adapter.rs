@@ -39,12 +39,31 @@ const QUERY_VALUE_SET: &AsciiSet = &percent_encoding::CONTROLS
     .add(b'|')
     .add(b'}');
 
+/// Whether `s` has an ASCII capital, eight bytes at a time: binding (which lower-cases the
+/// host, as Werkzeug does) happens on every request.
+fn has_upper(s: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+        if v & HIGH != 0 {
+            if c.iter().any(u8::is_ascii_uppercase) {
+                return true;
+            }
+            continue;
+        }
+        // For ASCII bytes, the high bit of b + 0x3f says b >= 'A', of b + 0x25 b >= '['.
+        let ge_a = v.wrapping_add(0x3f3f_3f3f_3f3f_3f3f);
+        let ge_bracket = v.wrapping_add(0x2525_2525_2525_2525);
+        if ge_a & !ge_bracket & HIGH != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(u8::is_ascii_uppercase)
+}
+
 fn lower(s: &str) -> Cow<'_, str> {
-    // A branch-free fold the compiler vectorizes: binding happens on every request.
-    let upper = s
-        .bytes()
-        .fold(false, |acc, b| acc | (b.wrapping_sub(b'A') < 26));
-    if upper {
+    if has_upper(s.as_bytes()) {
         Cow::Owned(s.to_ascii_lowercase())
     } else {
         Cow::Borrowed(s)
@@ -66,7 +85,13 @@ impl<E: Endpoint> Map<E> {
     pub fn bind<'a>(&'a self, server_name: &'a str, script_name: &'a str) -> MapAdapter<'a, E> {
         MapAdapter {
             map: self,
-            server_name: lower(server_name),
+            // Without host matching the server name only appears in built URLs: it is
+            // lower-cased there, so binding (once per request) does not scan it.
+            server_name: if self.host_matching {
+                lower(server_name)
+            } else {
+                Cow::Borrowed(server_name)
+            },
             script_name: script_name.trim_end_matches('/'),
             subdomain: if self.host_matching {
                 None
@@ -369,8 +394,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     }
 
     /// The bound server name (`host[:port]`, lowercase).
-    pub fn server_name(&self) -> &str {
-        &self.server_name
+    pub fn server_name(&self) -> Cow<'_, str> {
+        lower(&self.server_name)
     }
 
     /// The bound script name, without a trailing slash.
@@ -449,7 +474,9 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         method: &Method,
         values: &mut Values,
     ) -> Result<usize, RoutingError> {
-        if method.as_str().bytes().any(|b| b.is_ascii_lowercase()) {
+        if super::matcher::method_bit(method) == 0
+            && method.as_str().bytes().any(|b| b.is_ascii_lowercase())
+        {
             // Werkzeug upper-cases the method.
             let upper = Method::from_bytes(method.as_str().to_ascii_uppercase().as_bytes())
                 .unwrap_or_else(|_| method.clone());
@@ -645,11 +672,12 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         if self.map.host_matching {
             return Cow::Borrowed(domain_part.unwrap_or(&self.server_name));
         }
+        let server_name = lower(&self.server_name);
         let sub = domain_part.or(self.subdomain.as_deref()).unwrap_or("");
         if sub.is_empty() {
-            Cow::Borrowed(&self.server_name)
+            server_name
         } else {
-            Cow::Owned(format!("{sub}.{}", self.server_name))
+            Cow::Owned(format!("{sub}.{server_name}"))
         }
     }
 
@@ -847,7 +875,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 Cow::Owned(s)
             }
         };
-        let mut path = String::with_capacity(32);
+        let mut path = String::with_capacity(rule.build_len_hint);
         write_ops(rule, &rule.path_ops, values, &mut path)?;
         if append_unknown {
             let mut query: SmallVec<[(String, String); 4]> = SmallVec::new();
@@ -1213,6 +1241,33 @@ mod tests {
                 let encoded = utf8_percent_encode(&s, set).to_string();
                 assert_eq!(is_clean(&s, set), encoded == s, "{b}");
             }
+        }
+    }
+
+    #[test]
+    fn finds_capitals_like_the_plain_loop() {
+        for s in [
+            "",
+            "localhost",
+            "LOCALHOST",
+            "example.com:8080",
+            "exAmple.com",
+            "a.b.c.d.e.f.g.Z",
+            "ü.example.Com",
+            "@[`{",
+            "abcdefgh",
+            "abcdefgH",
+            "Ωmega",
+        ] {
+            assert_eq!(
+                has_upper(s.as_bytes()),
+                s.bytes().any(|b| b.is_ascii_uppercase()),
+                "{s}"
+            );
+        }
+        for b in 0u8..=255 {
+            let s = [b'a', b'b', b'c', b'd', b'e', b'f', b'g', b];
+            assert_eq!(has_upper(&s), b.is_ascii_uppercase(), "{b}");
         }
     }
 

@@ -24,15 +24,27 @@ use super::values::Values;
 /// Byte spans of captured variables.
 pub(crate) type Spans = SmallVec<[(usize, usize); 4]>;
 
+/// How many converter checks matching one part may make. A part with several variables
+/// (`<a>-<b>-<int:c>`) backtracks over split points, which on a hostile segment of many
+/// separators is polynomial in its length; past this budget the part does not match.
+/// Ordinary parts use a handful of checks.
+pub const MAX_PART_CHECKS: usize = 10_000;
+
 /// Matches `pieces` against all of `text`, pushing each variable's span. Greedy
 /// converters try the longest text first, `path`-like ones the shortest, as the regexes
 /// Werkzeug builds would.
-pub(crate) fn match_pieces(
+pub(crate) fn match_pieces(pieces: &[Piece], vars: &[Var], text: &str, caps: &mut Spans) -> bool {
+    let mut budget = MAX_PART_CHECKS;
+    match_from(pieces, vars, text, 0, caps, &mut budget)
+}
+
+fn match_from(
     pieces: &[Piece],
     vars: &[Var],
     text: &str,
     start: usize,
     caps: &mut Spans,
+    budget: &mut usize,
 ) -> bool {
     let Some((first, rest)) = pieces.split_first() else {
         return start == text.len();
@@ -40,7 +52,7 @@ pub(crate) fn match_pieces(
     match first {
         Piece::Static(s) => {
             text[start..].starts_with(s.as_str())
-                && match_pieces(rest, vars, text, start + s.len(), caps)
+                && match_from(rest, vars, text, start + s.len(), caps, budget)
         }
         Piece::Var(i) => {
             let conv = &vars[*i].converter;
@@ -69,9 +81,13 @@ pub(crate) fn match_pieces(
                         continue;
                     }
                 }
+                if *budget == 0 {
+                    return false;
+                }
+                *budget -= 1;
                 if conv.matches(&text[start..e]) {
                     caps.push((start, e));
-                    if match_pieces(rest, vars, text, e, caps) {
+                    if match_from(rest, vars, text, e, caps, budget) {
                         return true;
                     }
                     caps.pop();
@@ -80,6 +96,29 @@ pub(crate) fn match_pieces(
             false
         }
     }
+}
+
+/// The first `/` in `bytes`, eight bytes at a time (segments are short: a `memchr` call
+/// costs more than it saves).
+#[inline]
+fn find_slash(bytes: &[u8]) -> Option<usize> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().unwrap_or([0; 8])) ^ (LOW * u64::from(b'/'));
+        let found = v.wrapping_sub(LOW) & !v & HIGH;
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'/')
+        .map(|i| offset + i)
 }
 
 #[derive(Default, Debug)]
@@ -292,7 +331,7 @@ impl<E> Ctx<'_, E> {
             } else {
                 target
             };
-            if !match_pieces(&tp.pieces, vars, text, 0, &mut caps) {
+            if !match_pieces(&tp.pieces, vars, text, &mut caps) {
                 continue;
             }
             let before = values.len();
@@ -394,7 +433,19 @@ struct Candidate {
     /// No defaults, alias, redirects: a match needs no further work.
     plain: bool,
     methods: MethodSet,
-    params: SmallVec<[ParamCheck; 3]>,
+    params: SmallVec<[Param; 3]>,
+}
+
+/// A route parameter: which path segment it is (a catch-all takes the rest of the path),
+/// and how to check it. Reading segments off the path directly is cheaper than matchit's
+/// parameter iterator, which re-validates names and values as UTF-8.
+#[derive(Debug)]
+struct Param {
+    /// Bytes from the end of the previous parameter (or the start of the path) to this
+    /// one: the static segments between are fixed text, so no scanning is needed.
+    skip: u32,
+    rest: bool,
+    check: ParamCheck,
 }
 
 /// One `matchit` route: the rules sharing its skeleton, in Werkzeug's order.
@@ -444,20 +495,32 @@ fn skeleton(parts: &[Part]) -> Option<String> {
 }
 
 fn candidate<E>(i: usize, r: &Compiled<E>, plain: bool) -> Candidate {
-    let params = r
-        .parts
-        .iter()
-        .enumerate()
-        .skip(1)
-        .filter(|(_, p)| !p.is_static)
-        .map(|(pi, p)| match p.pieces.as_slice() {
-            [Piece::Var(v)] => ParamCheck::Var {
-                converter: r.vars[*v].converter.clone(),
-                name: r.vars[*v].name,
+    let mut params = SmallVec::new();
+    // Bytes since the previous parameter's end: its '/' plus each static segment and '/'.
+    let mut skip = 0u32;
+    let mut first = true;
+    for (pi, p) in r.parts.iter().enumerate().skip(1) {
+        if p.is_static {
+            skip += p.text.len() as u32 + 1;
+            continue;
+        }
+        if !first {
+            skip += 1;
+        }
+        first = false;
+        params.push(Param {
+            skip,
+            rest: p.is_final,
+            check: match p.pieces.as_slice() {
+                [Piece::Var(v)] => ParamCheck::Var {
+                    converter: r.vars[*v].converter.clone(),
+                    name: r.vars[*v].name,
+                },
+                _ => ParamCheck::Pieces { part: pi as u16 },
             },
-            _ => ParamCheck::Pieces { part: pi as u16 },
-        })
-        .collect();
+        });
+        skip = 0;
+    }
     Candidate {
         rule: i as u32,
         plain,
@@ -570,6 +633,7 @@ impl FastRouter {
             return None;
         }
         let bit = method_bit(method);
+        let bytes = path.as_bytes();
         let mut texts: SmallVec<[&str; 4]> = SmallVec::new();
         'candidates: for c in &m.value.candidates {
             if !c.methods.allows(method, bit) {
@@ -578,8 +642,21 @@ impl FastRouter {
             }
             // Check every shape first (the rule is chosen by shapes), then convert.
             texts.clear();
-            for (check, (_, text)) in c.params.iter().zip(m.params.iter()) {
-                match check {
+            // Each parameter starts a fixed number of bytes after the previous one ends
+            // (matchit matched the static text between); only its own bytes are scanned.
+            let mut end = 0usize;
+            for p in &c.params {
+                let start = end + p.skip as usize;
+                let text = if p.rest {
+                    end = bytes.len();
+                    path.get(start..)?
+                } else {
+                    let tail = bytes.get(start..)?;
+                    let len = find_slash(tail).unwrap_or(tail.len());
+                    end = start + len;
+                    path.get(start..end)?
+                };
+                match &p.check {
                     ParamCheck::Var { converter, .. } => {
                         if !converter.matches(text) {
                             continue 'candidates;
@@ -590,17 +667,20 @@ impl FastRouter {
                         let rule = &rules[c.rule as usize];
                         let mut caps = Spans::new();
                         let pieces = &rule.parts[*part as usize].pieces;
-                        if !match_pieces(pieces, &rule.vars, text, 0, &mut caps) {
+                        if !match_pieces(pieces, &rule.vars, text, &mut caps) {
                             continue 'candidates;
                         }
                         texts.extend(caps.iter().map(|&(a, b)| &text[a..b]));
                     }
                 }
             }
-            let simple = c.params.iter().all(|p| matches!(p, ParamCheck::Var { .. }));
+            let simple = c
+                .params
+                .iter()
+                .all(|p| matches!(p.check, ParamCheck::Var { .. }));
             if simple {
-                for (check, text) in c.params.iter().zip(&texts) {
-                    if let ParamCheck::Var { converter, name } = check {
+                for (p, text) in c.params.iter().zip(&texts) {
+                    if let ParamCheck::Var { converter, name } = &p.check {
                         values.push_static(name, converter.to_value(text)?);
                     }
                 }
@@ -613,5 +693,36 @@ impl FastRouter {
             return Some((c.rule as usize, c.plain));
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_slash;
+
+    #[test]
+    fn find_slash_agrees_with_position() {
+        let samples: [&[u8]; 9] = [
+            b"",
+            b"/",
+            b"abc",
+            b"abcdefgh/",
+            b"abcdefg/h",
+            b"a/b/c",
+            b"\xff\x2f",
+            b"0123456789abcdef/x",
+            "ééééé/é".as_bytes(),
+        ];
+        for s in samples {
+            assert_eq!(find_slash(s), s.iter().position(|&b| b == b'/'), "{s:?}");
+        }
+        for len in 0..24 {
+            for at in 0..len {
+                let mut v = vec![b'x'; len];
+                v[at] = b'/';
+                assert_eq!(find_slash(&v), Some(at));
+            }
+            assert_eq!(find_slash(&vec![0x2e; len]), None);
+        }
     }
 }

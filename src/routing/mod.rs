@@ -62,6 +62,7 @@ pub use converters::{
 pub use error::{BuildError, RoutingError, RuleError, RuleErrorKind};
 pub use http::Method;
 pub use map::{Endpoint, Map, MapBuilder};
+pub use matcher::MAX_PART_CHECKS;
 pub use parser::{ArgValue, ConverterArgs};
 pub use rule::{EndpointPrefix, RedirectFn, RedirectTo, Rule, Subdomain, Submount};
 pub use values::{BuildValues, FromValue, Value, Values};

@@ -479,6 +479,8 @@ pub(crate) struct Compiled<E> {
     pub(crate) arguments: Vec<&'static str>,
     /// Rule identity for duplicate detection.
     pub(crate) identity: String,
+    /// A starting capacity for built paths: the static text plus room for the values.
+    pub(crate) build_len_hint: usize,
 }
 
 impl<E> Compiled<E> {
@@ -660,7 +662,16 @@ pub(crate) fn compile<E>(
             arguments.push(intern(k));
         }
     }
+    let build_len_hint = path_ops
+        .iter()
+        .map(|op| match op {
+            BuildOp::Text(t) => t.len(),
+            BuildOp::Var(_) => 32,
+        })
+        .sum::<usize>()
+        .max(16);
     Ok(Compiled {
+        build_len_hint,
         strict_slashes: rule.strict_slashes.unwrap_or(opts.strict_slashes),
         merge_slashes: rule.merge_slashes.unwrap_or(opts.merge_slashes),
         rule,

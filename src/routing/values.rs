@@ -303,7 +303,9 @@ pub(crate) fn intern(name: &str) -> &'static str {
 /// ```
 #[derive(Clone, Default, PartialEq)]
 pub struct Values {
-    items: SmallVec<[(Cow<'static, str>, Value); 3]>,
+    // Two pairs inline keep `Values` at 120 bytes, which moves without a `memcpy` call;
+    // more spill to the heap.
+    items: SmallVec<[(Cow<'static, str>, Value); 2]>,
 }
 
 impl fmt::Debug for Values {
