@@ -64,11 +64,12 @@ fuzz_target!(|data: &[u8]| {
         reader.set_limits(&limits);
         let mut files = Vec::new();
         while let Ok(Some(mut part)) = reader.next_part() {
+            let headers = part.take_headers();
             let mut builder = FileStorage::builder(
                 part.name().unwrap_or(""),
                 part.filename(),
                 part.content_type(),
-                part.take_headers(),
+                headers,
                 threshold,
             );
             let mut failed = false;

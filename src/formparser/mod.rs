@@ -57,6 +57,34 @@ pub const MAX_IN_MEMORY_FILES: u64 = 4 * 1024 * 1024;
 /// let limits = Limits { max_content_length: Some(16 * 1024 * 1024), ..Limits::default() };
 /// assert_eq!(limits.max_form_parts, Some(1000));
 /// ```
+///
+/// Per app: wrap the application so every environ carries the limits.
+///
+/// ```
+/// use zeug::formparser::Limits;
+/// use zeug::{test::Client, Application, Environ, Request, Response};
+///
+/// fn with_limits(app: impl Application, limits: Limits) -> impl Application {
+///     move |mut environ: Environ| {
+///         environ.extensions.insert(limits);
+///         app.call(environ)
+///     }
+/// }
+///
+/// let app = with_limits(
+///     |environ: Environ| {
+///         let request = Request::new(environ);
+///         match request.form() {
+///             Ok(form) => Response::new(format!("{} fields", form.len())),
+///             Err(e) => e.into_response(),
+///         }
+///     },
+///     Limits { max_form_memory_size: Some(10), ..Limits::default() },
+/// );
+/// let client = Client::new(app);
+/// assert_eq!(client.post("/").form(&[("a", "1")]).send().text(), "1 fields");
+/// assert_eq!(client.post("/").form(&[("a", "0123456789")]).send().status(), 413);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The largest body accepted at all (413 beyond it, checked against `Content-Length`

@@ -7,8 +7,8 @@
 //! memory. It does not decide where the bytes go: [`super::parse_multipart`] builds
 //! fields and [`FileStorage`](crate::datastructures::FileStorage)s from it.
 //!
-//! Delimiters are found with [`memchr::memmem`] (SIMD, linear whatever the data holds:
-//! bodies full of `\r\n--` lookalikes cost no more than others); part headers are parsed
+//! Delimiters are found with [`memchr::memmem`] (SIMD, linear in the input whatever it
+//! holds, bodies full of `\r\n--` lookalikes included); part headers are parsed
 //! with [`httparse::parse_headers`] once their blank line has been seen, so a header block
 //! that trickles in byte by byte is still scanned once.
 
@@ -247,6 +247,19 @@ impl<R: Read> MultipartReader<R> {
 
     /// Applies `max_content_length` (bytes read from the input), `max_form_memory_size`
     /// (one part's header block) and `max_form_parts`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::formparser::{Limits, MultipartReader};
+    ///
+    /// let body = "--b\r\n\r\none\r\n--b\r\n\r\ntwo\r\n--b--";
+    /// let mut reader = MultipartReader::new(body.as_bytes(), "b").unwrap();
+    /// reader.set_limits(&Limits { max_form_parts: Some(1), ..Limits::default() });
+    /// assert!(reader.next_part().unwrap().is_some());
+    /// assert_eq!(reader.next_part().unwrap_err().status(), 413);
+    /// assert_eq!(reader.parts(), 2);
+    /// ```
     pub fn set_limits(&mut self, limits: &Limits) {
         self.max_body = limits.max_content_length;
         self.max_header = limits

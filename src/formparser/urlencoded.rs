@@ -9,7 +9,10 @@ use crate::datastructures::MultiDict;
 /// Parses a urlencoded body.
 pub(crate) fn parse(body: &[u8]) -> MultiDict {
     let mut pairs = Vec::with_capacity(memchr::memchr_iter(b'&', body).count() + 1);
-    for pair in body.split(|&b| b == b'&') {
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'&', body).chain(std::iter::once(body.len())) {
+        let pair = &body[start..end];
+        start = end + 1;
         if pair.is_empty() {
             continue;
         }
@@ -19,9 +22,7 @@ pub(crate) fn parse(body: &[u8]) -> MultiDict {
         };
         pairs.push((decode(key), decode(value)));
     }
-    let mut out = MultiDict::new();
-    out.extend(pairs);
-    out
+    pairs.into_iter().collect()
 }
 
 fn hex(b: u8) -> Option<u8> {
