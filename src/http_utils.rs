@@ -367,7 +367,7 @@ fn unescape_python_cookie(s: &str) -> String {
 /// What a request's conditional headers decide for a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Condition {
-    /// Serve the response as it is (with the range, if [`RangeDecision`] says so).
+    /// Serve the response as it is (with its range, if [`if_range_holds`] allows one).
     Proceed,
     /// `304 Not Modified`: the client's copy is current (GET and HEAD only).
     NotModified,
