@@ -958,3 +958,29 @@ fn a_flood_of_empty_lines_is_refused() {
         200
     );
 }
+
+#[test]
+fn a_panic_while_streaming_ends_that_response_only() {
+    let server = serve(|_: Environ| {
+        Response::from(Body::from_iter((0..3).map(|i| {
+            if i == 2 {
+                panic!("the stream failed on purpose");
+            }
+            format!("chunk {i}\n")
+        })))
+    });
+    for _ in 0..3 {
+        let mut conn = server.connect();
+        conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        let head = conn.head();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        // The body is cut short: no terminating chunk, then the connection closes.
+        let mut rest = String::new();
+        let _ = conn.reader.read_to_string(&mut rest);
+        assert!(
+            rest.contains("chunk 1") && !rest.ends_with("0\r\n\r\n"),
+            "{rest:?}"
+        );
+    }
+    wait_for_log(&["the response body panicked", "the stream failed on purpose"]);
+}

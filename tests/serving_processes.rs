@@ -153,14 +153,14 @@ impl ServerProcess {
     fn wait_until_serving(&self) {
         let deadline = Instant::now() + WAIT;
         loop {
-            if let Ok(res) = get(self.port, "/") {
-                if res.status == 200 {
-                    return;
-                }
-            }
+            let last = match get(self.port, "/") {
+                Ok(res) if res.status == 200 => return,
+                Ok(res) => format!("status {}", res.status),
+                Err(e) => e.to_string(),
+            };
             assert!(
                 Instant::now() < deadline,
-                "the server did not start; its log:\n{}",
+                "the server did not start (last attempt: {last}); its log:\n{}",
                 self.log()
             );
             thread::sleep(Duration::from_millis(20));

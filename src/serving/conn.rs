@@ -684,7 +684,28 @@ pub(crate) fn handle(
         }
     }
 
-    let written = write_response(io, response, version, is_head, &mut keep_alive);
+    // A streamed body runs app code while it is written: a panic there ends this response
+    // (the client sees a truncated body and a closed connection), not the server.
+    let written = catch_unwind(AssertUnwindSafe(|| {
+        write_response(io, response, version, is_head, &mut keep_alive)
+    }));
+    let written = match written {
+        Ok(written) => written,
+        Err(payload) => {
+            REQUEST_LINE.with(|line| {
+                log::error!(
+                    target: logging::LOG_TARGET,
+                    "Error on request \"{}\": the response body panicked: {}",
+                    line.borrow(),
+                    panic_message(&*payload)
+                );
+            });
+            if handler.passthrough_errors {
+                return Outcome::Panic(payload);
+            }
+            return Outcome::Close;
+        }
+    };
     let (status, sent) = match written {
         Ok(r) => r,
         Err((status, e)) => {

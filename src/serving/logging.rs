@@ -56,7 +56,10 @@ impl Log for StderrLogger {
                     buf.len() > MAX_BUFFERED_LOG
                 }
                 None => {
-                    let _ = writeln!(std::io::stderr().lock(), "{}", record.args());
+                    // One `write` per line: stderr is unbuffered, and worker processes
+                    // share it, so a line written in pieces would interleave with theirs.
+                    let line = format!("{}\n", record.args());
+                    let _ = std::io::stderr().lock().write_all(line.as_bytes());
                     false
                 }
             }

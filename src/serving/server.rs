@@ -437,7 +437,9 @@ enum LoopExit {
 /// Binds `host`/`port` and makes a [`Server`] for `app` without serving yet: the serving
 /// tests' way in, and Werkzeug's `make_server`.
 ///
-/// Port 0 picks a free port; [`Server::local_addr`] says which.
+/// Port 0 picks a free port; [`Server::local_addr`] says which. Unlike
+/// [`run_simple`](crate::serving::run_simple), it prints no banner and installs no stderr
+/// logger: records go to whatever logger the program (or test) installed.
 ///
 /// # Examples
 ///
