@@ -267,7 +267,16 @@ fn peak_rss_growth() -> Option<u64> {
     Some(peak.saturating_sub(before))
 }
 
+/// Whether the one-off reports are skipped (set `FORMS_BENCH_NO_REPORTS=1`, e.g. to count
+/// instructions of one benchmark under callgrind).
+fn skip_reports() -> bool {
+    std::env::var_os("FORMS_BENCH_NO_REPORTS").is_some()
+}
+
 fn report_memory(_: &mut Criterion) {
+    if skip_reports() {
+        return;
+    }
     if let Some(kib) = peak_rss_growth() {
         println!("forms/multipart_50mb_spool peak RSS growth: {kib} KiB (streamed body)");
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion/forms");
@@ -301,6 +310,9 @@ fn interleaved(rounds: usize, a: &mut dyn FnMut(), b: &mut dyn FnMut()) -> (f64,
 /// The two ratios the targets are about, measured alternately (see [`interleaved`]):
 /// spooling against the plain write, and the 80 MiB lookalike body against the 20 MiB one.
 fn report_ratios(_: &mut Criterion) {
+    if skip_reports() {
+        return;
+    }
     let data = random_bytes(50 * MIB);
     let body = file_body(&data);
     let (write, spool) = interleaved(
