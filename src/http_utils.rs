@@ -333,12 +333,7 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
 }
 
 fn percent_decode(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_owned();
-    }
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
+    crate::urls::decode_component(s.as_bytes(), false)
 }
 
 /// Undoes `http.cookies`' quoting: `\ooo` octal escapes and `\c` escapes.

@@ -58,6 +58,12 @@ const WERKZEUG_SECURE_FILENAMES: &[(&str, &str)] = &[
     ("CONOUT$.txt", "CONOUT.txt"),
     ("prn", "_prn"),
     ("com0", "com0"),
+    ("a ( b", "a__b"),
+    ("(((", ""),
+    ("  (x)  y ", "x_y"),
+    ("a\u{1c}b", "a_b"),
+    ("..__..a", "a"),
+    ("x/(/y", "x__y"),
 ];
 
 #[test]
@@ -173,7 +179,7 @@ fn send_file_guesses_the_mimetype_and_sets_caching_headers() {
     assert_eq!(res.header("content-length"), Some("8"));
     assert_eq!(
         res.header("content-disposition"),
-        Some("inline; filename=\"report.csv\"")
+        Some("inline; filename=report.csv")
     );
     assert_eq!(res.header("cache-control"), Some("no-cache"));
     assert_eq!(res.header("accept-ranges"), Some("bytes"));
@@ -237,7 +243,7 @@ fn send_file_attachments_use_rfc6266_names() {
     .send();
     assert_eq!(
         res.header("content-disposition"),
-        Some("attachment; filename=\"data.json\"")
+        Some("attachment; filename=data.json")
     );
     assert_eq!(res.header("content-type"), Some("application/vnd.api+json"));
 }
@@ -438,6 +444,7 @@ fn send_from_directory_serves_inside_and_refuses_outside() {
         "/files/aux.txt",
         "/files/sub/con",
         "/files/ok.txt%00",
+        "/files/ok.txt/x",
     ] {
         let res = client.get(bad).send();
         assert_eq!(res.status(), 404, "{bad}");
@@ -480,5 +487,48 @@ fn safe_join_never_escapes_on_random_input() {
                 "{untrusted:?} gave {joined:?}"
             );
         }
+    }
+}
+
+/// `Content-Disposition` values of Werkzeug 3.1's `send_file(..., download_name=NAME)`
+/// (inline; `as_attachment=True` gives the same with `attachment`). zeug differs only
+/// where it is stricter: control characters are dropped, and an empty ASCII fallback is
+/// left out rather than sent as `filename=""`.
+const WERKZEUG_DISPOSITIONS: &[(&str, &str)] = &[
+    ("report.pdf", "inline; filename=report.pdf"),
+    ("my report.pdf", "inline; filename=\"my report.pdf\""),
+    ("a\"b.txt", "inline; filename=\"a\\\"b.txt\""),
+    (
+        "na\u{ef}ve caf\u{e9}.txt",
+        "inline; filename=\"naive cafe.txt\"; filename*=UTF-8''na%C3%AFve%20caf%C3%A9.txt",
+    ),
+    (
+        "\u{65e5}\u{672c}\u{8a9e}.txt",
+        "inline; filename=.txt; filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.txt",
+    ),
+    (
+        "\u{20ac} rates.csv",
+        "inline; filename=\" rates.csv\"; filename*=UTF-8''%E2%82%AC%20rates.csv",
+    ),
+    ("a;b=c.txt", "inline; filename=\"a;b=c.txt\""),
+    ("back\\slash.txt", "inline; filename=\"back\\\\slash.txt\""),
+    ("x,y.txt", "inline; filename=\"x,y.txt\""),
+    ("it's.txt", "inline; filename=it's.txt"),
+    ("a=b", "inline; filename=\"a=b\""),
+];
+
+#[test]
+fn content_disposition_matches_werkzeug() {
+    for (name, expected) in WERKZEUG_DISPOSITIONS {
+        assert_eq!(
+            zeug::utils::content_disposition("inline", name),
+            *expected,
+            "{name:?}"
+        );
+        assert_eq!(
+            zeug::utils::content_disposition("attachment", name),
+            expected.replacen("inline", "attachment", 1),
+            "{name:?}"
+        );
     }
 }

@@ -819,3 +819,53 @@ fn compress_streams_large_files() {
     assert!(compressed.len() < text.len() / 20, "{}", compressed.len());
     assert_eq!(gunzip(&compressed), text);
 }
+
+#[test]
+fn proxy_fix_refuses_values_that_would_rewrite_urls() {
+    let client = Client::new(ProxyFix::new(report).x_host(1).x_prefix(1));
+    let res: serde_json::Value = client
+        .get("/x")
+        .header("x-forwarded-host", "evil.example/phish")
+        .header("x-forwarded-prefix", "//evil.example/")
+        .send()
+        .json();
+    assert_eq!(res["host"], "localhost");
+    assert_eq!(res["script_root"], "/evil.example");
+    assert_eq!(res["url"], "http://localhost/evil.example/x");
+}
+
+/// Werkzeug 3.1's `DispatcherMiddleware(default, {"/api": api, "/api/v2": v2,
+/// "/static/files": files})` called with `SCRIPT_NAME="/root"` and these `PATH_INFO`s:
+/// which app answered, and the `SCRIPT_NAME` / `PATH_INFO` it saw.
+const WERKZEUG_DISPATCH: &[(&str, [&str; 3])] = &[
+    ("/", ["default", "/root", "/"]),
+    ("", ["default", "/root", ""]),
+    ("/api", ["api", "/root/api", ""]),
+    ("/api/", ["api", "/root/api", "/"]),
+    ("/api/users/1", ["api", "/root/api", "/users/1"]),
+    ("/apix", ["default", "/root", "/apix"]),
+    ("/api/v2", ["v2", "/root/api/v2", ""]),
+    ("/api/v2/", ["v2", "/root/api/v2", "/"]),
+    ("/api/v2x/y", ["api", "/root/api", "/v2x/y"]),
+    ("/api//x", ["api", "/root/api", "//x"]),
+    ("/static", ["default", "/root", "/static"]),
+    ("/static/files/a/b", ["files", "/root/static/files", "/a/b"]),
+    ("/API", ["default", "/root", "/API"]),
+];
+
+#[test]
+fn dispatcher_matches_werkzeug() {
+    fn named(name: &'static str) -> impl Fn(Environ) -> Response + Send + Sync {
+        move |e: Environ| Response::new(format!("{name}|{}|{}", e.script_name, e.path_info))
+    }
+    let app = Dispatcher::new(named("default"))
+        .mount("/api", named("api"))
+        .mount("/api/v2", named("v2"))
+        .mount("/static/files", named("files"));
+    for (path, expected) in WERKZEUG_DISPATCH {
+        let mut environ = EnvironBuilder::new("GET", "/").script_name("/root").build();
+        environ.path_info = (*path).to_owned();
+        let res = app.call(environ);
+        assert_eq!(res.text().unwrap(), expected.join("|"), "{path:?}");
+    }
+}

@@ -901,3 +901,60 @@ fn hostile_byte_streams_get_http_answers_or_nothing() {
     let out = String::from_utf8(serve_bytes(seeds[0])).unwrap();
     assert_eq!(out.matches("HTTP/1.").count(), 2, "{out}");
 }
+
+#[test]
+fn static_files_are_served_before_the_app() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("style.css"), "body{}").unwrap();
+    let server = serve_with(app, Options::new().static_files([("/static", dir.path())]));
+    let res = server.send("GET /static/style.css HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text(), "body{}");
+    assert!(res.header("content-type").unwrap().starts_with("text/css"));
+    assert_eq!(
+        server
+            .send("GET /static/../Cargo.toml HTTP/1.1\r\nHost: h\r\n\r\n")
+            .status,
+        404
+    );
+    assert_eq!(
+        server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").text(),
+        "Hello World!"
+    );
+}
+
+#[test]
+fn the_debugger_shows_local_clients_the_panic() {
+    let server = serve_with(app, Options::new().use_debugger(true));
+    let res = server.send("GET /panic HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(res.status, 500);
+    assert!(
+        res.text().contains("the view failed on purpose"),
+        "{}",
+        res.text()
+    );
+    assert_eq!(server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+}
+
+#[test]
+fn a_flood_of_empty_lines_is_refused() {
+    let server = serve(app);
+    let mut conn = server.connect();
+    let flood = "\r\n".repeat(60_000);
+    let writer = {
+        let mut stream = conn.reader.get_ref().try_clone().unwrap();
+        thread::spawn(move || {
+            let _ = stream.write_all(flood.as_bytes());
+        })
+    };
+    let res = conn.response();
+    assert_eq!(res.status, 400);
+    writer.join().unwrap();
+    // Leading empty lines before a request are fine (RFC 9112 §2.2).
+    assert_eq!(
+        server
+            .send("\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            .status,
+        200
+    );
+}

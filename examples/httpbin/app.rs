@@ -29,6 +29,7 @@ pub mod status;
 
 use http::header::HeaderValue;
 use http::Method;
+use zeug::routing::{Map, Rule, Values};
 use zeug::{Application, Environ, HttpException, Request, Response};
 
 /// Every view of httpbin.
@@ -198,34 +199,14 @@ pub fn rules() -> Vec<(&'static str, Endpoint, &'static [&'static str])> {
     ]
 }
 
-/// The values a rule matched, by name.
-#[derive(Debug, Default, Clone)]
-pub struct Values(Vec<(&'static str, String)>);
+/// A text value the rule matched (`""` for a variable the rule does not have).
+fn text<'a>(values: &'a Values, name: &str) -> &'a str {
+    values.get::<&str>(name).unwrap_or("")
+}
 
-impl Values {
-    /// A text value (`""` when the rule has no such variable).
-    pub fn str(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    }
-
-    /// An optional text value.
-    pub fn opt(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// An `int` value; 404 when it does not fit (as a rule that did not match).
-    pub fn int(&self, name: &str) -> Result<i64, HttpException> {
-        self.str(name)
-            .parse()
-            .map_err(|_| HttpException::not_found())
-    }
+/// An `int` value the rule matched.
+fn int(values: &Values, name: &str) -> Result<i64, HttpException> {
+    values.get::<i64>(name).ok_or_else(HttpException::not_found)
 }
 
 /// The httpbin application.
@@ -237,7 +218,7 @@ impl Values {
 /// assert_eq!(client.get("/status/418").send().status(), 418);
 /// ```
 pub struct HttpBin {
-    router: Router,
+    map: Map<Endpoint>,
 }
 
 impl Default for HttpBin {
@@ -247,34 +228,31 @@ impl Default for HttpBin {
 }
 
 impl HttpBin {
-    /// Builds the application and its URL map.
+    /// Builds the application and its URL map. Every rule also accepts `OPTIONS`, which
+    /// [`handle`](Self::handle) answers itself, as Flask does.
     pub fn new() -> Self {
+        let rules = rules().into_iter().map(|(path, endpoint, methods)| {
+            Rule::new(path, endpoint).methods(methods.iter().copied().chain(["OPTIONS"]))
+        });
         HttpBin {
-            router: Router::new(rules()),
+            map: Map::new(rules),
         }
     }
 
-    /// Routes and answers one request, without the CORS headers.
+    /// Routes and answers one request, without the CORS headers: 404 for unknown URLs,
+    /// 405 with `Allow` for a method a rule does not take, and `OPTIONS` answered with the
+    /// allowed methods.
     pub fn handle(&self, req: &Request) -> Response {
-        let path = req.path();
-        let method = req.method();
-        let Some((endpoint, methods, values)) = self.router.find(path) else {
-            return HttpException::not_found().into_response();
-        };
-        if method == Method::OPTIONS {
-            return options_response(methods);
+        let adapter = self.map.bind_to_environ(req.environ());
+        match adapter.match_(req.path(), req.method()) {
+            Ok(_) if req.method() == Method::OPTIONS => {
+                options_response(&adapter.allowed_methods(req.path()))
+            }
+            Ok((endpoint, values)) => {
+                dispatch(req, endpoint, &values).unwrap_or_else(HttpException::into_response)
+            }
+            Err(e) => HttpException::from(e).into_response(),
         }
-        let allowed = methods.iter().any(|m| *m == method.as_str())
-            || (method == Method::HEAD && methods.contains(&"GET"));
-        if !allowed {
-            let mut list: Vec<Method> = methods
-                .iter()
-                .filter_map(|m| Method::from_bytes(m.as_bytes()).ok())
-                .collect();
-            list.push(Method::OPTIONS);
-            return HttpException::method_not_allowed(&list).into_response();
-        }
-        dispatch(req, endpoint, &values).unwrap_or_else(HttpException::into_response)
     }
 }
 
@@ -299,35 +277,35 @@ pub fn dispatch(req: &Request, endpoint: Endpoint, v: &Values) -> Result<Respons
         E::Ip => inspect::ip(req),
         E::UserAgent => inspect::user_agent(req),
         E::Uuid => dynamic::uuid(req),
-        E::Status => status::status(req, v.str("codes")),
-        E::Redirect => redirects::redirect_n(req, v.int("n")?),
-        E::RelativeRedirect => redirects::relative_redirect(req, v.int("n")?),
-        E::AbsoluteRedirect => redirects::absolute_redirect(req, v.int("n")?),
+        E::Status => status::status(req, text(v, "codes")),
+        E::Redirect => redirects::redirect_n(req, int(v, "n")?),
+        E::RelativeRedirect => redirects::relative_redirect(req, int(v, "n")?),
+        E::AbsoluteRedirect => redirects::absolute_redirect(req, int(v, "n")?),
         E::RedirectTo => redirects::redirect_to(req),
         E::Cookies => cookies::cookies(req),
         E::SetCookies => cookies::set_cookies(req),
-        E::SetCookie => cookies::set_one_cookie(req, v.str("name"), v.str("value")),
+        E::SetCookie => cookies::set_one_cookie(req, text(v, "name"), text(v, "value")),
         E::DeleteCookies => cookies::delete_cookies(req),
-        E::BasicAuth => auth::basic_auth(req, v.str("user"), v.str("passwd")),
-        E::HiddenBasicAuth => auth::hidden_basic_auth(req, v.str("user"), v.str("passwd")),
+        E::BasicAuth => auth::basic_auth(req, text(v, "user"), text(v, "passwd")),
+        E::HiddenBasicAuth => auth::hidden_basic_auth(req, text(v, "user"), text(v, "passwd")),
         E::Bearer => auth::bearer(req),
         E::DigestAuth => auth::digest_auth(
             req,
-            v.str("qop"),
-            v.str("user"),
-            v.str("passwd"),
-            v.opt("algorithm").unwrap_or("MD5"),
-            v.opt("stale_after").unwrap_or("never"),
+            text(v, "qop"),
+            text(v, "user"),
+            text(v, "passwd"),
+            v.get::<&str>("algorithm").unwrap_or("MD5"),
+            v.get::<&str>("stale_after").unwrap_or("never"),
         ),
-        E::Stream => dynamic::stream(req, v.int("n")?),
-        E::StreamBytes => dynamic::stream_bytes(req, v.int("n")?),
-        E::Delay => dynamic::delay(req, v.str("delay")),
+        E::Stream => dynamic::stream(req, int(v, "n")?),
+        E::StreamBytes => dynamic::stream_bytes(req, int(v, "n")?),
+        E::Delay => dynamic::delay(req, text(v, "delay")),
         E::Drip => dynamic::drip(req),
-        E::Bytes => dynamic::random_bytes(req, v.int("n")?),
-        E::Range => dynamic::range(req, v.int("numbytes")?),
-        E::Links => dynamic::links(req, v.int("n")?, v.int("offset")?),
-        E::LinksStart => dynamic::links_start(req, v.int("n")?),
-        E::Base64 => dynamic::base64_decode(req, v.str("value")),
+        E::Bytes => dynamic::random_bytes(req, int(v, "n")?),
+        E::Range => dynamic::range(req, int(v, "numbytes")?),
+        E::Links => dynamic::links(req, int(v, "n")?, int(v, "offset")?),
+        E::LinksStart => dynamic::links_start(req, int(v, "n")?),
+        E::Base64 => dynamic::base64_decode(req, text(v, "value")),
         E::Gzip => formats::gzip(req),
         E::Deflate => formats::deflate(req),
         E::Brotli => formats::brotli(req),
@@ -338,20 +316,16 @@ pub fn dispatch(req: &Request, endpoint: Endpoint, v: &Values) -> Result<Respons
         E::Robots => formats::robots_txt(req),
         E::Deny => formats::deny(req),
         E::Cache => caching::cache(req),
-        E::CacheControl => caching::cache_control(req, v.int("value")?),
-        E::Etag => caching::etag(req, v.str("etag")),
+        E::CacheControl => caching::cache_control(req, int(v, "value")?),
+        E::Etag => caching::etag(req, text(v, "etag")),
         E::ResponseHeaders => caching::response_headers(req),
         E::FormsPost => formats::forms_post(req),
     }
 }
 
 /// Flask's automatic `OPTIONS` answer: empty, with `Allow`.
-fn options_response(methods: &[&str]) -> Response {
-    let mut list: Vec<&str> = methods.to_vec();
-    if list.contains(&"GET") {
-        list.push("HEAD");
-    }
-    list.push("OPTIONS");
+fn options_response(allowed: &[Method]) -> Response {
+    let mut list: Vec<&str> = allowed.iter().map(Method::as_str).collect();
     list.sort_unstable();
     list.dedup();
     Response::html("").with_header("allow", &list.join(", "))
@@ -380,88 +354,5 @@ pub fn add_cors_headers(req: &Request, res: &mut Response) {
         if let Some(requested) = req.headers().get("access-control-request-headers") {
             headers.insert("access-control-allow-headers", requested.clone());
         }
-    }
-}
-
-/// A minimal matcher for the rule table, until `zeug::routing` takes over: static
-/// segments, `<name>` (one non-empty segment), `<int:name>` (digits) and `<path:name>`
-/// (the rest). Static rules win over dynamic ones, as in Werkzeug.
-struct Router {
-    rules: Vec<(Vec<Segment>, Endpoint, &'static [&'static str])>,
-}
-
-enum Segment {
-    Static(&'static str),
-    Str(&'static str),
-    Int(&'static str),
-    Path(&'static str),
-}
-
-impl Router {
-    fn new(rules: Vec<(&'static str, Endpoint, &'static [&'static str])>) -> Self {
-        let mut parsed: Vec<_> = rules
-            .into_iter()
-            .map(|(path, ep, methods)| {
-                let segments = path
-                    .trim_start_matches('/')
-                    .split('/')
-                    .filter(|s| !s.is_empty())
-                    .map(
-                        |s| match s.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
-                            None => Segment::Static(s),
-                            Some(var) => match var.split_once(':') {
-                                Some(("int", name)) => Segment::Int(name),
-                                Some(("path", name)) => Segment::Path(name),
-                                Some((other, _)) => panic!("unknown converter {other} in {path}"),
-                                None => Segment::Str(var),
-                            },
-                        },
-                    )
-                    .collect::<Vec<_>>();
-                (segments, ep, methods)
-            })
-            .collect();
-        // Rules with fewer variables first, so `/cookies/set` beats `/cookies/<x>`-like rules.
-        parsed.sort_by_key(|(segs, _, _)| {
-            segs.iter()
-                .filter(|s| !matches!(s, Segment::Static(_)))
-                .count()
-        });
-        Router { rules: parsed }
-    }
-
-    fn find(&self, path: &str) -> Option<(Endpoint, &'static [&'static str], Values)> {
-        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        let parts: Vec<&str> = if parts == [""] { vec![] } else { parts };
-        'rules: for (segments, ep, methods) in &self.rules {
-            let mut values = Vec::new();
-            for (i, seg) in segments.iter().enumerate() {
-                match seg {
-                    Segment::Path(name) => {
-                        let rest = parts.get(i..).unwrap_or(&[]).join("/");
-                        if rest.is_empty() {
-                            continue 'rules;
-                        }
-                        values.push((*name, rest));
-                        return Some((*ep, methods, Values(values)));
-                    }
-                    _ if i >= parts.len() => continue 'rules,
-                    Segment::Static(s) if *s == parts[i] => {}
-                    Segment::Str(name) if !parts[i].is_empty() => {
-                        values.push((*name, parts[i].to_owned()))
-                    }
-                    Segment::Int(name)
-                        if !parts[i].is_empty() && parts[i].bytes().all(|b| b.is_ascii_digit()) =>
-                    {
-                        values.push((*name, parts[i].to_owned()))
-                    }
-                    _ => continue 'rules,
-                }
-            }
-            if segments.len() == parts.len() {
-                return Some((*ep, methods, Values(values)));
-            }
-        }
-        None
     }
 }

@@ -14,7 +14,7 @@ mod file_storage;
 mod multidict;
 mod range;
 
-pub use accept::Accept;
+pub use accept::{Accept, MAX_ACCEPT_ITEMS};
 pub use authorization::{AuthParams, Authorization, MAX_AUTHORIZATION_LEN};
 pub use cache_control::CacheControl;
 pub use etags::{ETags, MAX_ETAGS};

@@ -182,10 +182,10 @@ impl<A: Application> Compress<A> {
 
     fn encoder(&self, coding: Coding) -> Encoder {
         match coding {
-            Coding::Gzip => Encoder::Gzip(GzEncoder::new(
+            Coding::Gzip => Encoder::Gzip(Box::new(GzEncoder::new(
                 Vec::new(),
                 flate2::Compression::new(self.gzip_level),
-            )),
+            ))),
             #[cfg(feature = "brotli")]
             Coding::Brotli => Encoder::Brotli(Box::new(brotli::CompressorWriter::new(
                 Vec::new(),
@@ -364,7 +364,7 @@ fn weaken_etag(headers: &mut HeaderMap) {
 
 /// A compressor writing into a buffer that is drained after every flush.
 enum Encoder {
-    Gzip(GzEncoder<Vec<u8>>),
+    Gzip(Box<GzEncoder<Vec<u8>>>),
     #[cfg(feature = "brotli")]
     Brotli(Box<brotli::CompressorWriter<Vec<u8>>>),
 }
@@ -406,7 +406,7 @@ impl Encoder {
 
     fn finish(self) -> io::Result<Bytes> {
         let buf = match self {
-            Encoder::Gzip(e) => e.finish()?,
+            Encoder::Gzip(e) => (*e).finish()?,
             #[cfg(feature = "brotli")]
             Encoder::Brotli(e) => e.into_inner(),
         };
@@ -508,10 +508,10 @@ mod tests {
         let mut stream = CompressStream {
             inner: Body::from_iter(vec!["first ", "second"]).into_chunks(),
             flush_each: true,
-            encoder: Some(Encoder::Gzip(GzEncoder::new(
+            encoder: Some(Encoder::Gzip(Box::new(GzEncoder::new(
                 Vec::new(),
                 flate2::Compression::default(),
-            ))),
+            )))),
         };
         let first = stream.next().unwrap().unwrap();
         // The first chunk alone already decodes to the first input (sync flush).

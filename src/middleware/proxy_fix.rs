@@ -61,7 +61,10 @@ pub struct ProxyFixOriginal {
 /// | `X-Forwarded-Port` | the port in `Host`, `server_port` |
 /// | `X-Forwarded-Prefix` | `script_name` |
 ///
-/// The values before the rewrite are kept as a [`ProxyFixOriginal`] in the extensions.
+/// A forwarded host with characters that would change a URL (`/`, `@`, spaces) is
+/// ignored, an `X-Forwarded-Proto` other than `http`/`https` too, and a prefix gets exactly
+/// one leading `/`. The values before the rewrite are kept as a [`ProxyFixOriginal`] in
+/// the extensions.
 /// Set the counts to match your proxies exactly: trusting more than you have lets a client
 /// choose its own address. `docs/deployment.md` shows the nginx side.
 ///
@@ -177,7 +180,9 @@ impl<A: Application> ProxyFix<A> {
                 environ.url_scheme = proto;
             }
         }
-        if let Some(host) = trusted_value(&environ.headers, "x-forwarded-host", self.x_host) {
+        if let Some(host) =
+            trusted_value(&environ.headers, "x-forwarded-host", self.x_host).filter(|h| is_host(h))
+        {
             if let Ok(value) = HeaderValue::try_from(host.as_str()) {
                 environ.headers.insert(HOST, value);
                 let default_port = if environ.url_scheme == "https" {
@@ -210,10 +215,12 @@ impl<A: Application> ProxyFix<A> {
             }
         }
         if let Some(prefix) = trusted_value(&environ.headers, "x-forwarded-prefix", self.x_prefix) {
+            // One leading slash, none trailing: `//evil.example` must not become a
+            // scheme-relative URL root.
             let prefix = crate::environ::decode_path(&prefix);
-            let prefix = prefix.trim_end_matches('/');
-            environ.script_name = if prefix.is_empty() || prefix.starts_with('/') {
-                prefix.to_owned()
+            let prefix = prefix.trim_matches('/');
+            environ.script_name = if prefix.is_empty() {
+                String::new()
             } else {
                 format!("/{prefix}")
             };
@@ -247,6 +254,16 @@ fn trusted_value(headers: &HeaderMap, name: &str, trusted: usize) -> Option<Stri
     }
     let value = values[values.len() - trusted];
     (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// Whether `value` looks like `host[:port]` (a name, an IPv4 address or a bracketed IPv6
+/// address): no `/`, `@`, spaces or other characters that would change a URL built from it.
+fn is_host(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 255
+        && value.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
+        })
 }
 
 /// `203.0.113.7:5000` → `203.0.113.7`, `[2001:db8::1]:5000` → `2001:db8::1`; a bare IPv6
@@ -294,5 +311,15 @@ mod tests {
         assert_eq!(strip_addr_port("[::1]:80"), "::1");
         assert_eq!(strip_addr_port("2001:db8::1"), "2001:db8::1");
         assert_eq!(strip_addr_port("unknown"), "unknown");
+    }
+
+    #[test]
+    fn hosts_that_would_change_a_url_are_refused() {
+        assert!(is_host("example.com:8080"));
+        assert!(is_host("[2001:db8::1]:443"));
+        assert!(!is_host("evil.example/path"));
+        assert!(!is_host("user@evil.example"));
+        assert!(!is_host("a b"));
+        assert!(!is_host(""));
     }
 }

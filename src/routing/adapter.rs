@@ -11,7 +11,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet};
 use smallvec::SmallVec;
 
 use super::error::{BuildError, RoutingError};
-use super::map::{Endpoint, Map};
+use super::map::{provides_defaults_for, Endpoint, Map};
 use super::matcher::SmResult;
 use super::rule::{template_names, BuildOp, Compiled, RedirectTo, Rule};
 use super::values::{BuildValues, Value, Values};
@@ -40,7 +40,11 @@ const QUERY_VALUE_SET: &AsciiSet = &percent_encoding::CONTROLS
     .add(b'}');
 
 fn lower(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+    // A branch-free fold the compiler vectorizes: binding happens on every request.
+    let upper = s
+        .bytes()
+        .fold(false, |acc, b| acc | (b.wrapping_sub(b'A') < 26));
+    if upper {
         Cow::Owned(s.to_ascii_lowercase())
     } else {
         Cow::Borrowed(s)
@@ -63,14 +67,14 @@ impl<E: Endpoint> Map<E> {
         MapAdapter {
             map: self,
             server_name: lower(server_name),
-            script_name: Cow::Borrowed(script_name.trim_end_matches('/')),
+            script_name: script_name.trim_end_matches('/'),
             subdomain: if self.host_matching {
                 None
             } else {
                 Some(Cow::Borrowed(self.default_subdomain.as_str()))
             },
-            url_scheme: Cow::Borrowed("http"),
-            query_string: Cow::Borrowed(""),
+            url_scheme: "http",
+            query_string: "",
             default_method: Method::GET,
         }
     }
@@ -198,10 +202,10 @@ impl<E: Endpoint> Map<E> {
         MapAdapter {
             map: self,
             server_name,
-            script_name: Cow::Borrowed(environ.script_name.trim_end_matches('/')),
+            script_name: environ.script_name.trim_end_matches('/'),
             subdomain,
-            url_scheme: Cow::Borrowed(scheme),
-            query_string: Cow::Borrowed(environ.query_string.as_str()),
+            url_scheme: scheme,
+            query_string: environ.query_string.as_str(),
             default_method: environ.method.clone(),
         }
     }
@@ -314,10 +318,10 @@ impl BuildOptions {
 pub struct MapAdapter<'a, E> {
     map: &'a Map<E>,
     server_name: Cow<'a, str>,
-    script_name: Cow<'a, str>,
+    script_name: &'a str,
     subdomain: Option<Cow<'a, str>>,
-    url_scheme: Cow<'a, str>,
-    query_string: Cow<'a, str>,
+    url_scheme: &'a str,
+    query_string: &'a str,
     default_method: Method,
 }
 
@@ -326,10 +330,10 @@ impl<E> Clone for MapAdapter<'_, E> {
         MapAdapter {
             map: self.map,
             server_name: self.server_name.clone(),
-            script_name: self.script_name.clone(),
+            script_name: self.script_name,
             subdomain: self.subdomain.clone(),
-            url_scheme: self.url_scheme.clone(),
-            query_string: self.query_string.clone(),
+            url_scheme: self.url_scheme,
+            query_string: self.query_string,
             default_method: self.default_method.clone(),
         }
     }
@@ -346,7 +350,13 @@ impl<E> std::fmt::Debug for MapAdapter<'_, E> {
     }
 }
 
-type Texts<'p> = SmallVec<[&'p str; 4]>;
+/// String equality that never calls `memcmp` for empty strings: glibc's AVX-512 `memcmp`
+/// takes a slow microcode assist on the dangling pointer of an empty `String`, which cost
+/// more than a whole match here.
+#[inline]
+pub(crate) fn same_str(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.is_empty() || a == b)
+}
 
 fn same_value(a: &Value, b: &Value) -> bool {
     a == b || (!matches!(a, Value::Custom(_)) && a.to_string() == b.to_string())
@@ -365,7 +375,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
 
     /// The bound script name, without a trailing slash.
     pub fn script_name(&self) -> &str {
-        &self.script_name
+        self.script_name
     }
 
     /// The bound subdomain (`None` with host matching).
@@ -375,18 +385,18 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
 
     /// The URL scheme of absolute URLs (default `http`).
     pub fn url_scheme(&self) -> &str {
-        &self.url_scheme
+        self.url_scheme
     }
 
     /// Sets the URL scheme.
     pub fn with_url_scheme(mut self, scheme: &'a str) -> Self {
-        self.url_scheme = Cow::Borrowed(scheme);
+        self.url_scheme = scheme;
         self
     }
 
     /// Sets the query string kept on redirects (`bind_to_environ` takes the request's).
     pub fn with_query_string(mut self, query: &'a str) -> Self {
-        self.query_string = Cow::Borrowed(query);
+        self.query_string = query;
         self
     }
 
@@ -414,8 +424,11 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     /// assert_eq!(a.match_("/pages", &Method::GET).unwrap_err(), RoutingError::NotFound);
     /// ```
     pub fn match_(&self, path: &str, method: &Method) -> Result<(E, Values), RoutingError> {
-        let (rule, values) = self.match_rule(path, method)?;
-        Ok((rule.endpoint.clone(), values))
+        // Values are filled in place: they are a few hundred bytes, and moving them through
+        // every layer cost more than the tree lookup.
+        let mut values = Values::new();
+        let idx = self.match_checked(path, method, &mut values)?;
+        Ok((self.map.rules[idx].rule.endpoint.clone(), values))
     }
 
     /// Like [`match_`](Self::match_) but returns the matched [`Rule`].
@@ -424,16 +437,25 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         path: &str,
         method: &Method,
     ) -> Result<(&'a Rule<E>, Values), RoutingError> {
-        let upper;
-        let method = if method.as_str().bytes().any(|b| b.is_ascii_lowercase()) {
-            upper = Method::from_bytes(method.as_str().to_ascii_uppercase().as_bytes())
-                .unwrap_or_else(|_| method.clone());
-            &upper
-        } else {
-            method
-        };
-        let (idx, values) = self.match_index(path, method)?;
+        let mut values = Values::new();
+        let idx = self.match_checked(path, method, &mut values)?;
         Ok((&self.map.rules[idx].rule, values))
+    }
+
+    #[inline]
+    fn match_checked(
+        &self,
+        path: &str,
+        method: &Method,
+        values: &mut Values,
+    ) -> Result<usize, RoutingError> {
+        if method.as_str().bytes().any(|b| b.is_ascii_lowercase()) {
+            // Werkzeug upper-cases the method.
+            let upper = Method::from_bytes(method.as_str().to_ascii_uppercase().as_bytes())
+                .unwrap_or_else(|_| method.clone());
+            return self.match_index(path, &upper, values);
+        }
+        self.match_index(path, method, values)
     }
 
     /// Whether `path` matches (a redirect counts as a match), as Werkzeug's `test`.
@@ -508,7 +530,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         } else {
             path.as_str()
         };
-        let (r, values) = self.slow_match(self.domain(), path, method)?;
+        let mut values = Values::new();
+        let r = self.slow_match(self.domain(), path, method, &mut values)?;
         Ok((self.map.rules[r].rule.endpoint.clone(), values))
     }
 
@@ -523,7 +546,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         &self,
         path_info: &str,
         method: &Method,
-    ) -> Result<(usize, Values), RoutingError> {
+        values: &mut Values,
+    ) -> Result<usize, RoutingError> {
         let map = self.map;
         let domain = self.domain();
         // Werkzeug matches `"/" + path_info.lstrip("/")`.
@@ -537,14 +561,13 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             &owned
         };
         if let Some(fast) = &map.fast {
-            let mut texts: Texts<'_> = SmallVec::new();
-            if let Some(r) = fast.lookup(&map.rules, domain, path, method, &mut texts) {
-                if let Some(values) = convert(&map.rules[r], texts.iter().copied()) {
-                    return self.finish(r, values, method);
-                }
+            match fast.lookup(&map.rules, domain, path, method, values) {
+                Some((r, true)) => return Ok(r),
+                Some((r, false)) => return self.finish(r, values, method),
+                None => values.clear(),
             }
         }
-        self.slow_match(domain, path, method)
+        self.slow_match(domain, path, method, values)
     }
 
     fn slow_match(
@@ -552,7 +575,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         domain: &str,
         path: &str,
         method: &Method,
-    ) -> Result<(usize, Values), RoutingError> {
+        values: &mut Values,
+    ) -> Result<usize, RoutingError> {
         let map = self.map;
         let mut have = Vec::new();
         let no_match = |mut have: Vec<Method>| {
@@ -568,9 +592,9 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             .match_path(&map.rules, domain, path, method, &mut have)
         {
             SmResult::Match(r, texts) => {
-                match convert(&map.rules[r], texts.iter().map(String::as_str)) {
-                    Some(values) => self.finish(r, values, method),
-                    None => Err(no_match(have)),
+                match convert(&map.rules[r], texts.iter().map(String::as_str), values) {
+                    true => self.finish(r, values, method),
+                    false => Err(no_match(have)),
                 }
             }
             SmResult::SlashRequired => Err(self.redirect_to_path(&format!("{path}/"))),
@@ -612,7 +636,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         );
         if !self.query_string.is_empty() {
             url.push('?');
-            url.push_str(&self.query_string);
+            url.push_str(self.query_string);
         }
         url
     }
@@ -633,9 +657,9 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     fn finish(
         &self,
         r: usize,
-        mut values: Values,
+        values: &mut Values,
         method: &Method,
-    ) -> Result<(usize, Values), RoutingError> {
+    ) -> Result<usize, RoutingError> {
         let map = self.map;
         let rule = &map.rules[r];
         for (k, v) in rule.rule.defaults.iter() {
@@ -646,11 +670,11 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 .method(method.clone())
                 .append_unknown(false)
                 .force_external(true);
-            return match self.build_with(&rule.rule.endpoint, &values, &opts) {
+            return match self.build_with(&rule.rule.endpoint, &*values, &opts) {
                 Ok(mut url) => {
                     if !self.query_string.is_empty() {
                         url.push('?');
-                        url.push_str(&self.query_string);
+                        url.push_str(self.query_string);
                     }
                     Err(RoutingError::RequestRedirect { location: url })
                 }
@@ -663,21 +687,21 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 }
             };
         }
-        if map.redirect_defaults {
-            if let Some(url) = self.default_redirect(r, method, &values) {
+        if map.redirect_defaults && map.default_redirect_candidates[r] {
+            if let Some(url) = self.default_redirect(r, method, values) {
                 return Err(RoutingError::RequestRedirect { location: url });
             }
         }
         if let Some(target) = &rule.rule.redirect_to {
             let url = match target {
-                RedirectTo::Template(t) => fill_template(rule, t, &values),
-                RedirectTo::Func(f) => f(self, &values),
+                RedirectTo::Template(t) => fill_template(rule, t, values),
+                RedirectTo::Func(f) => f(self, values),
             };
             let netloc = self.get_host(None);
-            let location = urljoin(&self.url_scheme, &netloc, &self.script_name, &url);
+            let location = urljoin(self.url_scheme, &netloc, self.script_name, &url);
             return Err(RoutingError::RequestRedirect { location });
         }
-        Ok((r, values))
+        Ok(r)
     }
 
     fn default_redirect(&self, r: usize, method: &Method, values: &Values) -> Option<String> {
@@ -688,11 +712,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 break;
             }
             let other = &map.rules[i];
-            let provides = !other.rule.build_only
-                && !other.rule.defaults.is_empty()
-                && other.arguments.len() == rule.arguments.len()
-                && other.arguments.iter().all(|a| rule.has_argument(a));
-            if provides && suitable_for(other, values, Some(method)) {
+            if provides_defaults_for(other, rule) && suitable_for(other, values, Some(method)) {
                 let mut values = values.clone();
                 for (k, v) in other.rule.defaults.iter() {
                     values.insert(k.to_owned(), v.clone());
@@ -763,20 +783,22 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         let host = self.get_host(Some(&domain));
         let relative = !options.force_external
             && if self.map.host_matching {
-                *host == *self.server_name
+                same_str(&host, &self.server_name)
             } else {
-                Some(domain.as_ref()) == self.subdomain.as_deref()
+                self.subdomain
+                    .as_deref()
+                    .is_some_and(|s| same_str(&domain, s))
             };
         if relative {
             if self.script_name.is_empty() {
                 return Ok(path);
             }
             let mut url = String::with_capacity(self.script_name.len() + path.len());
-            url.push_str(&self.script_name);
+            url.push_str(self.script_name);
             url.push_str(&path);
             return Ok(url);
         }
-        let scheme = options.url_scheme.as_deref().unwrap_or(&self.url_scheme);
+        let scheme = options.url_scheme.as_deref().unwrap_or(self.url_scheme);
         Ok(format!("{scheme}://{host}{}{path}", self.script_name))
     }
 
@@ -797,7 +819,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             if let Some((domain, path)) =
                 self.build_rule(rule, values, options.append_unknown, None)
             {
-                if map.host_matching && *domain != *self.server_name {
+                if map.host_matching && !same_str(&domain, &self.server_name) {
                     first.get_or_insert((domain, path));
                     continue;
                 }
@@ -1005,15 +1027,45 @@ fn write_ops<E>(
     Some(())
 }
 
+/// Bytes that [`PATH_ENCODE_SET`] leaves alone (`SEGMENT_ENCODE_SET` also escapes `/`):
+/// a table, so the common case (nothing to escape) is one pass with no iterator.
+const PATH_SAFE: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = !matches!(
+            b as u8,
+            b'"' | b'#'
+                | b'%'
+                | b'<'
+                | b'>'
+                | b'?'
+                | b'['
+                | b'\\'
+                | b']'
+                | b'^'
+                | b'`'
+                | b'{'
+                | b'|'
+                | b'}'
+        );
+        b += 1;
+    }
+    t
+};
+
+fn is_clean(text: &str, set: &'static AsciiSet) -> bool {
+    let segment = std::ptr::eq(set, SEGMENT_ENCODE_SET);
+    if !segment && !std::ptr::eq(set, PATH_ENCODE_SET) {
+        return utf8_percent_encode(text, set).to_string() == text;
+    }
+    text.bytes()
+        .all(|b| b < 128 && PATH_SAFE[b as usize] && !(segment && b == b'/'))
+}
+
 /// Percent-encodes `out[start..]` in place, allocating only when something needs it.
 fn encode_tail(out: &mut String, start: usize, set: &'static AsciiSet) {
-    let tail = &out[start..];
-    let mut chunks = utf8_percent_encode(tail, set);
-    let clean = match chunks.next() {
-        None => true,
-        Some(first) => first.len() == tail.len(),
-    };
-    if !clean {
+    if !is_clean(&out[start..], set) {
         let raw = out.split_off(start);
         out.extend(utf8_percent_encode(&raw, set));
     }
@@ -1030,12 +1082,18 @@ fn push_query_part(out: &mut String, text: &str) {
 }
 
 /// Converts the matched texts with the rule's converters; `None` if one refuses.
-fn convert<'t, E>(rule: &Compiled<E>, texts: impl Iterator<Item = &'t str>) -> Option<Values> {
-    let mut values = Values::new();
+fn convert<'t, E>(
+    rule: &Compiled<E>,
+    texts: impl Iterator<Item = &'t str>,
+    values: &mut Values,
+) -> bool {
     for (var, text) in rule.vars.iter().zip(texts) {
-        values.push_static(var.name, var.converter.to_value(text)?);
+        match var.converter.to_value(text) {
+            Some(v) => values.push_static(var.name, v),
+            None => return false,
+        }
     }
-    Some(values)
+    true
 }
 
 fn merge_slashes(path: &str) -> String {
@@ -1145,6 +1203,17 @@ mod tests {
         assert_eq!(urljoin("http", "h", "", "x"), "http://h/x");
         assert_eq!(urljoin("http", "h", "", "https://o/p"), "https://o/p");
         assert_eq!(urljoin("https", "h", "", "//o/p"), "https://o/p");
+    }
+
+    #[test]
+    fn clean_check_agrees_with_percent_encoding() {
+        for set in [PATH_ENCODE_SET, SEGMENT_ENCODE_SET] {
+            for b in 0u8..=255 {
+                let s = String::from_utf8_lossy(&[b]).into_owned();
+                let encoded = utf8_percent_encode(&s, set).to_string();
+                assert_eq!(is_clean(&s, set), encoded == s, "{b}");
+            }
+        }
     }
 
     #[test]

@@ -44,7 +44,10 @@ impl<T: Eq + Hash + Clone + fmt::Debug + Send + Sync + 'static> Endpoint for T {
 /// ```
 pub struct Map<E> {
     pub(crate) rules: Vec<Compiled<E>>,
-    pub(crate) by_endpoint: HashMap<E, Vec<usize>>,
+    pub(crate) by_endpoint: HashMap<E, Vec<usize>, FastHash>,
+    /// Per rule: whether an earlier rule of its endpoint could provide its values as
+    /// defaults (so `redirect_defaults` has something to check).
+    pub(crate) default_redirect_candidates: Vec<bool>,
     pub(crate) sm: StateMachine,
     pub(crate) fast: Option<FastRouter>,
     pub(crate) host_matching: bool,
@@ -245,7 +248,7 @@ impl MapBuilder {
             }
             compiled.push(c);
         }
-        let mut by_endpoint: HashMap<E, Vec<usize>> = HashMap::new();
+        let mut by_endpoint: HashMap<E, Vec<usize>, FastHash> = HashMap::default();
         for (i, c) in compiled.iter().enumerate() {
             by_endpoint
                 .entry(c.rule.endpoint.clone())
@@ -276,11 +279,30 @@ impl MapBuilder {
                 ));
             }
         }
+        let mut default_redirect_candidates = vec![false; compiled.len()];
+        for list in by_endpoint.values() {
+            for (pos, &r) in list.iter().enumerate() {
+                default_redirect_candidates[r] = list[..pos]
+                    .iter()
+                    .any(|&i| provides_defaults_for(&compiled[i], &compiled[r]));
+            }
+        }
         let sm = StateMachine::new(&compiled);
-        let fast = FastRouter::new(&compiled, &sm);
+        let plain: Vec<bool> = compiled
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                c.rule.defaults.is_empty()
+                    && !c.rule.alias
+                    && c.rule.redirect_to.is_none()
+                    && !default_redirect_candidates[i]
+            })
+            .collect();
+        let fast = FastRouter::new(&compiled, &sm, &plain);
         Ok(Map {
             rules: compiled,
             by_endpoint,
+            default_redirect_candidates,
             sm,
             fast,
             host_matching: self.host_matching,
@@ -288,5 +310,57 @@ impl MapBuilder {
             default_subdomain: self.default_subdomain.clone(),
             sort_parameters: self.sort_parameters,
         })
+    }
+}
+
+/// Werkzeug's `Rule.provides_defaults_for`: `other` has defaults and the same arguments as
+/// `rule` (both rules of one endpoint).
+pub(crate) fn provides_defaults_for<E>(other: &Compiled<E>, rule: &Compiled<E>) -> bool {
+    !other.rule.build_only
+        && !other.rule.defaults.is_empty()
+        && other.arguments.len() == rule.arguments.len()
+        && other.arguments.iter().all(|a| rule.has_argument(a))
+}
+
+/// A small, fast hasher for endpoint lookups (FxHash's multiply-rotate). Endpoints are the
+/// application's own values, so collision attacks are not a concern here.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+pub(crate) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
     }
 }

@@ -19,6 +19,7 @@ use http::Method;
 use smallvec::SmallVec;
 
 use super::rule::{Compiled, Part, Piece, Var, Weighting};
+use super::values::Values;
 
 /// Byte spans of captured variables.
 pub(crate) type Spans = SmallVec<[(usize, usize); 4]>;
@@ -315,20 +316,99 @@ impl<E> Ctx<'_, E> {
     }
 }
 
+/// A set of methods as bits for the standard ones, so checking one is a mask test.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MethodSet {
+    any: bool,
+    bits: u16,
+    others: Vec<Method>,
+}
+
+/// The bit of a standard method, 0 for extension methods.
+#[inline]
+pub(crate) fn method_bit(m: &Method) -> u16 {
+    const METHODS: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::CONNECT,
+    ];
+    METHODS.iter().position(|x| x == m).map_or(0, |i| 1 << i)
+}
+
+impl MethodSet {
+    fn new(methods: Option<&[Method]>) -> Self {
+        match methods {
+            None => MethodSet {
+                any: true,
+                ..Default::default()
+            },
+            Some(list) => {
+                let mut set = MethodSet::default();
+                for m in list {
+                    match method_bit(m) {
+                        0 => set.others.push(m.clone()),
+                        b => set.bits |= b,
+                    }
+                }
+                set
+            }
+        }
+    }
+
+    #[inline]
+    fn allows(&self, method: &Method, bit: u16) -> bool {
+        self.any || self.bits & bit != 0 || (bit == 0 && self.others.contains(method))
+    }
+}
+
+/// How one route parameter of a candidate is checked and converted.
+enum ParamCheck {
+    /// The whole segment is one variable.
+    Var {
+        converter: std::sync::Arc<dyn super::converters::Converter>,
+        name: &'static str,
+    },
+    /// A segment with static text or several variables: the rule's part `part`.
+    Pieces { part: u16 },
+}
+
+impl std::fmt::Debug for ParamCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamCheck::Var { name, .. } => write!(f, "Var({name})"),
+            ParamCheck::Pieces { part } => write!(f, "Pieces({part})"),
+        }
+    }
+}
+
+/// A rule at a route, with what checking it needs kept together (one cache line or two).
+#[derive(Debug)]
+struct Candidate {
+    rule: u32,
+    /// No defaults, alias, redirects: a match needs no further work.
+    plain: bool,
+    methods: MethodSet,
+    params: SmallVec<[ParamCheck; 3]>,
+}
+
 /// One `matchit` route: the rules sharing its skeleton, in Werkzeug's order.
 #[derive(Debug, Default)]
 pub(crate) struct Entry {
-    pub(crate) candidates: SmallVec<[u32; 2]>,
+    candidates: SmallVec<[Candidate; 1]>,
     /// Slash cases live here: leave this path to the state machine.
-    pub(crate) fallback: bool,
+    fallback: bool,
 }
 
 /// `matchit` routers per (static) domain.
 #[derive(Debug)]
 pub(crate) struct FastRouter {
     routers: Vec<(String, matchit::Router<Entry>)>,
-    /// Per rule: indices of its dynamic path parts, in the order of the route's parameters.
-    dyn_parts: Vec<SmallVec<[u16; 4]>>,
 }
 
 fn escape_static(s: &str, out: &mut String) {
@@ -363,26 +443,44 @@ fn skeleton(parts: &[Part]) -> Option<String> {
     Some(out)
 }
 
+fn candidate<E>(i: usize, r: &Compiled<E>, plain: bool) -> Candidate {
+    let params = r
+        .parts
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, p)| !p.is_static)
+        .map(|(pi, p)| match p.pieces.as_slice() {
+            [Piece::Var(v)] => ParamCheck::Var {
+                converter: r.vars[*v].converter.clone(),
+                name: r.vars[*v].name,
+            },
+            _ => ParamCheck::Pieces { part: pi as u16 },
+        })
+        .collect();
+    Candidate {
+        rule: i as u32,
+        plain,
+        methods: MethodSet::new(r.methods.as_deref()),
+        params,
+    }
+}
+
 impl FastRouter {
     /// Builds the routers, or `None` when the map needs the state machine's full
-    /// backtracking (see the module docs).
-    pub(crate) fn new<E>(rules: &[Compiled<E>], sm: &StateMachine) -> Option<FastRouter> {
+    /// backtracking (see the module docs). `plain[i]` says rule `i` needs no work after
+    /// matching.
+    pub(crate) fn new<E>(
+        rules: &[Compiled<E>],
+        sm: &StateMachine,
+        plain: &[bool],
+    ) -> Option<FastRouter> {
         if !sm.merges_cleanly(rules) {
             return None;
         }
         let mut by_route: Vec<(String, String, Vec<usize>)> = Vec::new();
         let mut markers: Vec<(String, String)> = Vec::new();
-        let mut dyn_parts = Vec::with_capacity(rules.len());
         for (i, r) in rules.iter().enumerate() {
-            dyn_parts.push(
-                r.parts
-                    .iter()
-                    .enumerate()
-                    .skip(1)
-                    .filter(|(_, p)| !p.is_static)
-                    .map(|(i, _)| i as u16)
-                    .collect(),
-            );
             if r.rule.build_only {
                 continue;
             }
@@ -424,7 +522,10 @@ impl FastRouter {
                 wa.cmp(wb).then(a.cmp(&b))
             });
             let entry = entries.entry((domain, route)).or_default();
-            entry.candidates = list.into_iter().map(|i| i as u32).collect();
+            entry.candidates = list
+                .into_iter()
+                .map(|i| candidate(i, &rules[i], plain[i]))
+                .collect();
         }
         for key in markers {
             entries.entry(key).or_default().fallback = true;
@@ -442,54 +543,74 @@ impl FastRouter {
                 return None;
             }
         }
-        Some(FastRouter { routers, dyn_parts })
+        Some(FastRouter { routers })
     }
 
-    /// The first rule that matches `path` with `method`, and its variables' texts; `None`
-    /// leaves the answer to the state machine.
+    /// The first rule that matches `path` with `method`, its converted variables pushed to
+    /// `values`, and whether it is plain. `None` (with `values` possibly partly filled)
+    /// leaves the answer to the state machine: no route, no candidate, a slash case, or a
+    /// converter refusing a value (where Werkzeug's answer depends on methods seen).
     #[inline]
-    pub(crate) fn lookup<'p, E>(
+    pub(crate) fn lookup<E>(
         &self,
         rules: &[Compiled<E>],
         domain: &str,
-        path: &'p str,
+        path: &str,
         method: &Method,
-        out: &mut SmallVec<[&'p str; 4]>,
-    ) -> Option<usize> {
+        values: &mut Values,
+    ) -> Option<(usize, bool)> {
+        // Most maps have one domain, usually "" (see `same_str` on why not `==`).
+        let same = |d: &str| super::adapter::same_str(d, domain);
         let router = match self.routers.as_slice() {
-            [(d, r)] if d == domain => r,
-            _ => &self.routers.iter().find(|(d, _)| d == domain)?.1,
+            [(d, r)] if same(d) => r,
+            _ => &self.routers.iter().find(|(d, _)| same(d))?.1,
         };
         let m = router.at(path).ok()?;
         if m.value.fallback {
             return None;
         }
-        'candidates: for &c in &m.value.candidates {
-            let rule = &rules[c as usize];
-            if !rule.allows(method) {
+        let bit = method_bit(method);
+        let mut texts: SmallVec<[&str; 4]> = SmallVec::new();
+        'candidates: for c in &m.value.candidates {
+            if !c.methods.allows(method, bit) {
                 // Werkzeug notes the methods and goes on to the next rule in order.
                 continue;
             }
-            out.clear();
-            for (&pi, (_, text)) in self.dyn_parts[c as usize].iter().zip(m.params.iter()) {
-                let part = &rule.parts[pi as usize];
-                match part.pieces.as_slice() {
-                    [Piece::Var(v)] => {
-                        if !rule.vars[*v].converter.matches(text) {
+            // Check every shape first (the rule is chosen by shapes), then convert.
+            texts.clear();
+            for (check, (_, text)) in c.params.iter().zip(m.params.iter()) {
+                match check {
+                    ParamCheck::Var { converter, .. } => {
+                        if !converter.matches(text) {
                             continue 'candidates;
                         }
-                        out.push(text);
+                        texts.push(text);
                     }
-                    pieces => {
+                    ParamCheck::Pieces { part } => {
+                        let rule = &rules[c.rule as usize];
                         let mut caps = Spans::new();
+                        let pieces = &rule.parts[*part as usize].pieces;
                         if !match_pieces(pieces, &rule.vars, text, 0, &mut caps) {
                             continue 'candidates;
                         }
-                        out.extend(caps.iter().map(|&(a, b)| &text[a..b]));
+                        texts.extend(caps.iter().map(|&(a, b)| &text[a..b]));
                     }
                 }
             }
-            return Some(c as usize);
+            let simple = c.params.iter().all(|p| matches!(p, ParamCheck::Var { .. }));
+            if simple {
+                for (check, text) in c.params.iter().zip(&texts) {
+                    if let ParamCheck::Var { converter, name } = check {
+                        values.push_static(name, converter.to_value(text)?);
+                    }
+                }
+            } else {
+                let rule = &rules[c.rule as usize];
+                for (var, text) in rule.vars.iter().zip(&texts) {
+                    values.push_static(var.name, var.converter.to_value(text)?);
+                }
+            }
+            return Some((c.rule as usize, c.plain));
         }
         None
     }

@@ -69,18 +69,134 @@ pub use values::{BuildValues, FromValue, Value, Values};
 /// Hooks for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]
 pub mod fuzzing {
-    /// Parses a rule string the way a map does, returning whether it was accepted.
+    use super::{Map, Method, RoutingError, Rule, Values};
+
+    /// Compiles a rule string the way a map does; when it compiles, matches and builds with
+    /// it. Returns whether the rule was accepted. Must never panic.
     pub fn parse_rule(rule: &str) -> bool {
-        super::Map::try_new([super::Rule::new(rule, 0u8)]).is_ok()
+        let Ok(map) = Map::try_new([Rule::new(rule, 0u8)]) else {
+            return false;
+        };
+        let adapter = map.bind("example.com", "");
+        let _ = adapter.match_(rule, &Method::GET);
+        let _ = adapter.allowed_methods(rule);
+        if let Ok((_, values)) = adapter.match_(rule, &Method::GET) {
+            let _ = adapter.build(&0, &values);
+        }
+        true
     }
 
     /// Matches with Werkzeug's state machine alone, bypassing the `matchit` fast path.
     pub fn slow_match<E: super::Endpoint>(
-        map: &super::Map<E>,
+        map: &Map<E>,
         server_name: &str,
         path: &str,
-        method: &http::Method,
-    ) -> Result<(E, super::Values), super::RoutingError> {
+        method: &Method,
+    ) -> Result<(E, Values), RoutingError> {
         map.bind(server_name, "").match_slow(path, method)
+    }
+
+    /// A map with every kind of rule the fast path serves.
+    pub fn sample_map() -> Map<&'static str> {
+        Map::new([
+            Rule::new("/", "index"),
+            Rule::new("/<short_id>", "follow"),
+            Rule::new("/<short_id>+", "details"),
+            Rule::new("/page/<int:id>", "page_id"),
+            Rule::new("/page/<name>", "page_name"),
+            Rule::new("/page/new", "page_new").methods(["POST"]),
+            Rule::new("/page/<float:f>", "page_float"),
+            Rule::new("/f/<int(fixed_digits=3, max=500):n>", "fixed"),
+            Rule::new("/blog/", "blog"),
+            Rule::new("/blog/<int:year>/", "year"),
+            Rule::new("/blog/<int:year>/<slug>", "post").methods(["GET", "PUT"]),
+            Rule::new("/files/<path:p>", "files"),
+            Rule::new("/u/<uuid:u>", "uuid"),
+            Rule::new("/a/<any(x, y, 'z w'):v>", "any"),
+            Rule::new("/x-<a>.<int:b>", "mixed"),
+            Rule::new("/loose", "loose").strict_slashes(false),
+            Rule::new("/users/", "users").default("page", 1),
+            Rule::new("/users/page/<int:page>", "users"),
+        ])
+    }
+
+    /// Matches `path` with both engines of [`sample_map`] and panics if they disagree.
+    pub fn check_path(map: &Map<&'static str>, path: &str, method: &Method) {
+        let adapter = map.bind("example.com", "");
+        let fast = adapter.match_(path, method);
+        let slow = slow_match(map, "example.com", path, method);
+        assert_eq!(fast, slow, "engines disagree on {method} {path:?}");
+        if let Ok((endpoint, values)) = fast {
+            // Building the match back must work and must not panic.
+            assert!(adapter.build(&endpoint, &values).is_ok(), "{path:?}");
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn engines_agree_on_tricky_paths() {
+            let map = sample_map();
+            assert!(map.uses_fast_path());
+            for path in [
+                "",
+                "/",
+                "//",
+                "/abc",
+                "/abc+",
+                "/abc++",
+                "/+",
+                "/page/3",
+                "/page/007",
+                "/page/new",
+                "/page/x",
+                "/page/1.5",
+                "/page/",
+                "/page",
+                "/f/007",
+                "/f/7",
+                "/f/600",
+                "/blog",
+                "/blog/",
+                "/blog/2024",
+                "/blog/2024/",
+                "/blog/2024/x",
+                "/blog/x/y",
+                "/files/a/b",
+                "/files/",
+                "/files//a",
+                "/u/a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                "/u/nope",
+                "/a/x",
+                "/a/z w",
+                "/a/q",
+                "/x-a.1",
+                "/x-a.b",
+                "/loose/",
+                "/loose",
+                "/users/",
+                "/users/page/1",
+                "/users/page/2",
+                "//blog//2024//x",
+                "/é",
+                "/%",
+            ] {
+                for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
+                    check_path(&map, path, &method);
+                }
+            }
+            for rule in [
+                "/<a",
+                "/x/<int(:a>",
+                "/{x}",
+                "/<path:p>/<q>",
+                "/<any(a,b):x>",
+                "x",
+            ] {
+                let _ = parse_rule(rule);
+            }
+        }
     }
 }

@@ -490,7 +490,9 @@ impl<E> Compiled<E> {
     }
 
     pub(crate) fn has_argument(&self, name: &str) -> bool {
-        self.arguments.contains(&name)
+        self.arguments
+            .iter()
+            .any(|a| super::values::name_eq(a, name))
     }
 }
 

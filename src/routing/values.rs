@@ -263,6 +263,13 @@ impl FromValue<'_> for Uuid {
     }
 }
 
+/// Name equality with a pointer check first: names from rules are interned, so the
+/// common case needs no byte comparison.
+#[inline]
+pub(crate) fn name_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
+}
+
 /// A name interned for the life of the process, so matching never allocates names.
 /// Rule variable names are few and fixed at start-up.
 pub(crate) fn intern(name: &str) -> &'static str {
@@ -296,7 +303,7 @@ pub(crate) fn intern(name: &str) -> &'static str {
 /// ```
 #[derive(Clone, Default, PartialEq)]
 pub struct Values {
-    items: SmallVec<[(Cow<'static, str>, Value); 4]>,
+    items: SmallVec<[(Cow<'static, str>, Value); 3]>,
 }
 
 impl fmt::Debug for Values {
@@ -334,7 +341,10 @@ impl Values {
 
     /// The untyped value `name`.
     pub fn raw(&self, name: &str) -> Option<&Value> {
-        self.items.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.items
+            .iter()
+            .find(|(k, _)| name_eq(k, name))
+            .map(|(_, v)| v)
     }
 
     /// Whether `name` is present.
@@ -352,8 +362,13 @@ impl Values {
         }
     }
 
+    #[inline]
     pub(crate) fn push_static(&mut self, name: &'static str, value: Value) {
         self.items.push((Cow::Borrowed(name), value));
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
     }
 
     /// Removes `name`, returning its value.

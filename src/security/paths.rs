@@ -31,12 +31,20 @@ const WINDOWS_DEVICE_NAMES: &[&str] = &[
 /// ```
 pub fn is_windows_device_name(segment: &str) -> bool {
     let stem = segment.split('.').next().unwrap_or("").trim();
-    if stem.is_empty() || stem.len() > 8 {
+    if stem.len() < 3 || stem.len() > 8 {
         return false;
     }
-    let upper = stem.to_uppercase();
-    WINDOWS_DEVICE_NAMES.contains(&upper.as_str())
-        || WINDOWS_DEVICE_NAMES.contains(&upper.nfkd().collect::<String>().as_str())
+    if stem.is_ascii() {
+        return WINDOWS_DEVICE_NAMES
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(stem));
+    }
+    // Superscript digits (`LPT¹`) and other compatibility forms.
+    let upper: String = stem.to_uppercase();
+    let folded: String = upper.nfkd().collect();
+    WINDOWS_DEVICE_NAMES
+        .iter()
+        .any(|name| *name == upper || *name == folded)
 }
 
 /// Joins an untrusted, `/`-separated path (from a URL) below a trusted `base` directory,
@@ -80,18 +88,14 @@ pub fn safe_join(base: impl AsRef<Path>, untrusted: &str) -> Option<PathBuf> {
 
 /// The normalised segments of an untrusted path, or `None` if it is refused.
 fn safe_segments(untrusted: &str) -> Option<Vec<&str>> {
-    if untrusted.starts_with('/')
-        || untrusted
-            .chars()
-            .any(|c| c == '\\' || c.is_control() || c == '\u{FEFF}')
+    let bytes = untrusted.as_bytes();
+    if bytes.first() == Some(&b'/')
+        || bytes.iter().any(|&b| b == b'\\' || b < 0x20 || b == 0x7f)
+        || (!untrusted.is_ascii() && untrusted.chars().any(|c| c.is_control() || c == '\u{FEFF}'))
     {
         return None;
     }
-    let lower = untrusted.to_ascii_lowercase();
-    if ["%2f", "%5c", "%00", "%2e%2e", "%2e.", ".%2e"]
-        .iter()
-        .any(|enc| lower.contains(enc))
-    {
+    if memchr::memchr(b'%', bytes).is_some() && has_encoded_traversal(bytes) {
         return None;
     }
     let mut out: Vec<&str> = Vec::new();
@@ -115,6 +119,17 @@ fn safe_segments(untrusted: &str) -> Option<Vec<&str>> {
         out.push(segment);
     }
     Some(out)
+}
+
+/// Whether `bytes` holds percent-encodings that a second decoding would turn into a
+/// separator, a NUL or a `..` segment: `%2f`, `%5c`, `%00`, `%2e%2e`, `%2e.`, `.%2e`.
+fn has_encoded_traversal(bytes: &[u8]) -> bool {
+    let has = |needle: &[u8]| {
+        bytes
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    has(b"%2f") || has(b"%5c") || has(b"%00") || has(b"%2e%2e") || has(b"%2e.") || has(b".%2e")
 }
 
 /// `C:` / `c:anything`: a Windows drive (absolute or drive-relative).
@@ -143,30 +158,50 @@ fn is_drive(segment: &str) -> bool {
 /// assert_eq!(secure_filename("日本語"), "");
 /// ```
 pub fn secure_filename(filename: &str) -> String {
-    let ascii: String = filename
-        .nfkd()
-        .filter(char::is_ascii)
-        .map(|c| if c == '/' || c == '\\' { ' ' } else { c })
-        .collect();
-    // Python's `str.split()` whitespace, restricted to ASCII.
-    let is_space = |c: char| {
-        matches!(
+    // Werkzeug: NFKD, drop non-ASCII, separators to spaces, split on whitespace, join the
+    // words with `_`, then drop characters outside `[A-Za-z0-9_.-]`. Done in one pass: a
+    // word made only of dropped characters still gets its `_` (`a ( b` is `a__b`).
+    fn push_folded(c: char, out: &mut String, in_word: &mut bool, any_word: &mut bool) {
+        if !c.is_ascii() {
+            return;
+        }
+        // Python's `str.split()` whitespace, restricted to ASCII, and the separators.
+        if matches!(
             c,
-            ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' | '\x1c'..='\x1f'
-        )
-    };
-    let joined = ascii
-        .split(is_space)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("_");
-    let kept: String = joined
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        .collect();
-    let name = kept.trim_matches(['.', '_']);
+            ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' | '\x1c'..='\x1f' | '/' | '\\'
+        ) {
+            *in_word = false;
+            return;
+        }
+        if !*in_word {
+            if *any_word {
+                out.push('_');
+            }
+            *in_word = true;
+            *any_word = true;
+        }
+        if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+            out.push(c);
+        }
+    }
+    let mut out = String::with_capacity(filename.len());
+    let (mut in_word, mut any_word) = (false, false);
+    for c in filename.chars() {
+        if c.is_ascii() {
+            push_folded(c, &mut out, &mut in_word, &mut any_word);
+        } else {
+            // NFKD one character at a time gives the same ASCII as NFKD of the whole string:
+            // canonical reordering only moves combining marks, which are dropped anyway.
+            unicode_normalization::char::decompose_compatible(c, |d| {
+                push_folded(d, &mut out, &mut in_word, &mut any_word)
+            });
+        }
+    }
+    let name = out.trim_matches(['.', '_']);
     if !name.is_empty() && is_windows_device_name(name) {
         format!("_{name}")
+    } else if name.len() == out.len() {
+        out
     } else {
         name.to_owned()
     }

@@ -798,7 +798,9 @@ fn write_response(
             (None, None) => ResponseFraming::Close,
         }
     };
-    if framing == ResponseFraming::Close {
+    // A 1xx as the final answer (an app trying `101 Switching Protocols`) leaves the
+    // connection in a state this server does not speak: close it afterwards.
+    if framing == ResponseFraming::Close || status.is_informational() {
         *keep_alive = false;
     }
     if status.is_informational() || status == StatusCode::NO_CONTENT {
@@ -974,5 +976,25 @@ fn send_file(conn: &mut ConnIo, file: &std::fs::File, offset: u64, len: u64) -> 
         }
         conn.write_all(&chunk[..n])?;
         sent += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_size_lines_are_hex() {
+        let mut buf = [0u8; 20];
+        assert_eq!(chunk_size_line(&mut buf, 0), b"0\r\n");
+        assert_eq!(chunk_size_line(&mut buf, 255), b"ff\r\n");
+        assert_eq!(chunk_size_line(&mut buf, usize::MAX).len(), 18);
+    }
+
+    #[test]
+    fn panic_messages_are_read_from_str_and_string_payloads() {
+        assert_eq!(panic_message(&"static"), "static");
+        assert_eq!(panic_message(&String::from("owned")), "owned");
+        assert_eq!(panic_message(&42), "Box<dyn Any>");
     }
 }

@@ -58,10 +58,12 @@ static INSTALL: Once = Once::new();
 
 /// Installs (once per process) a panic hook that records every panic's message, location
 /// and backtrace for [`take_report`], then calls the hook that was installed before (so
-/// the usual `thread '…' panicked at …` line still reaches stderr).
+/// the usual `thread '…' panicked at …` line still reaches stderr). Logs
+/// ` * Debugger is active!`, as Werkzeug does.
 // hook for server core: call when `use_debugger` is on, before serving.
 pub(crate) fn install_panic_hook() {
     INSTALL.call_once(|| {
+        log::info!(target: "zeug", " * Debugger is active!");
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             let report = PanicReport {
@@ -108,9 +110,10 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Drops the frames of the panic machinery (the hook, `std::panicking`, `core::panicking`)
-/// from the top of a rendered backtrace, so the first frame shown is the code that
-/// panicked.
+/// Keeps the frames that matter from a rendered backtrace: from the code that panicked
+/// (the panic machinery above it — the hook, `std::panicking`, `core::panicking`,
+/// `unwrap_failed` — is dropped) down to where the server called the application (the
+/// server's own frames below are summed up in one line).
 fn trim_backtrace(rendered: &str) -> String {
     // A rendered frame is "  N: function" followed by "      at file:line:col" lines.
     let mut frames: Vec<(String, Vec<&str>)> = Vec::new();
@@ -130,21 +133,43 @@ fn trim_backtrace(rendered: &str) -> String {
             last.1.push(line);
         }
     }
-    let machinery = |f: &str| {
-        f.starts_with("std::")
-            || f.starts_with("core::")
-            || f.starts_with("<alloc::boxed::Box<F,A> as core::ops::function::Fn")
-            || f.starts_with("rust_begin_unwind")
-            || f.starts_with("__rustc")
-            || f.starts_with("zeug::serving::debugger::")
-            || f.starts_with("<unknown>")
-    };
+    const MACHINERY: [&str; 10] = [
+        "std::",
+        "core::",
+        "alloc::",
+        "<std::",
+        "<core::",
+        "<alloc::",
+        "__rust",
+        "rust_begin_unwind",
+        "zeug::serving::debugger::",
+        "<unknown>",
+    ];
+    let machinery = |f: &str| MACHINERY.iter().any(|m| f.starts_with(m));
     let first_own = frames.iter().position(|(f, _)| !machinery(f)).unwrap_or(0);
-    frames[first_own..]
+    let server = frames[first_own..]
+        .iter()
+        .position(|(f, _)| f.starts_with("zeug::serving::"))
+        .map(|i| first_own + i);
+    // Frames between the app and the server's own frames are `catch_unwind`'s.
+    let last_own = match server {
+        Some(end) => frames[first_own..end]
+            .iter()
+            .rposition(|(f, _)| !machinery(f))
+            .map_or(end, |i| first_own + i + 1),
+        None => frames.len(),
+    };
+    let mut out: Vec<&str> = frames[first_own..last_own]
         .iter()
         .flat_map(|(_, lines)| lines.iter().copied())
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    let omitted = frames.len() - last_own;
+    let note;
+    if omitted > 0 && server.is_some() {
+        note = format!("      ({omitted} frames of the server and the runtime omitted)");
+        out.push(&note);
+    }
+    out.join("\n")
 }
 
 /// What the page shows about the request; captured before the environ is handed to the

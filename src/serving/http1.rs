@@ -61,10 +61,12 @@ impl Reject {
 }
 
 /// The outcome of looking at the bytes received so far.
+// Not boxed: it is moved once per request, and a box would be one allocation per request.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Parsed {
     /// A whole head of this many bytes.
-    Complete(Box<Head>, usize),
+    Complete(Head, usize),
     /// Not a whole head yet, and within the limits.
     Partial,
     /// A head the server refuses.
@@ -153,8 +155,8 @@ fn parse_with<'b>(
             if len - line_end > limits.max_header_size + 2 {
                 return too_big();
             }
-            match build_head(&req, info) {
-                Ok(head) => Parsed::Complete(Box::new(head), len),
+            match build_head(&req, &buf[..len], info) {
+                Ok(head) => Parsed::Complete(head, len),
                 Err(reject) => Parsed::Error(reject),
             }
         }
@@ -202,7 +204,12 @@ fn looks_like_other_version(line: &[u8]) -> bool {
     }
 }
 
-fn build_head(req: &httparse::Request<'_, '_>, info: &ConnInfo) -> Result<Head, Reject> {
+/// Builds the head from what `httparse` found in `raw` (the head's bytes).
+fn build_head(
+    req: &httparse::Request<'_, '_>,
+    raw: &[u8],
+    info: &ConnInfo,
+) -> Result<Head, Reject> {
     let version = match req.version {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
@@ -211,12 +218,16 @@ fn build_head(req: &httparse::Request<'_, '_>, info: &ConnInfo) -> Result<Head, 
         .map_err(|_| Reject::bad("Invalid method."))?;
     let target = req.path.unwrap_or("");
 
+    // One copy of the head backs every header value (one allocation, not one per field).
+    let shared = bytes::Bytes::copy_from_slice(raw);
     let mut headers = HeaderMap::with_capacity(req.headers.len());
     for h in req.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes())
             .map_err(|_| Reject::bad("Invalid header name."))?;
-        let value =
-            HeaderValue::from_bytes(h.value).map_err(|_| Reject::bad("Invalid header value."))?;
+        // `h.value` points into `raw`: the same bytes sit at the same offset in `shared`.
+        let start = h.value.as_ptr() as usize - raw.as_ptr() as usize;
+        let value = HeaderValue::from_maybe_shared(shared.slice(start..start + h.value.len()))
+            .map_err(|_| Reject::bad("Invalid header value."))?;
         headers.append(name, value);
     }
 
@@ -694,7 +705,7 @@ mod tests {
 
     fn parse(raw: &str) -> Result<(Head, usize), Reject> {
         match parse_head(raw.as_bytes(), &LIMITS, &ConnInfo::default()) {
-            Parsed::Complete(head, n) => Ok((*head, n)),
+            Parsed::Complete(head, n) => Ok((head, n)),
             Parsed::Partial => panic!("partial: {raw:?}"),
             Parsed::Error(r) => Err(r),
         }

@@ -10,9 +10,9 @@
 //! zeug::serving::run_simple("127.0.0.1", 5000, hello).unwrap();
 //! ```
 //!
-//! One event-loop thread per server reads requests without blocking and calls the app
-//! inline; a watchdog hands the loop to a fresh thread when a view is slow, so neither idle
-//! connections nor slow views hold up other clients (see `server.rs`). HTTP/1.1 is parsed
+//! Event loops (one per core) read requests without blocking and call the app inline; a
+//! watchdog hands a loop to a fresh thread when a view is slow, so neither idle connections
+//! nor slow views hold up other clients (see `server.rs`). HTTP/1.1 is parsed
 //! with `httparse` and framed strictly (`http1.rs`); a request's life, from its body to the
 //! access log line, is in `conn.rs`. `docs/serving.md` is the guide.
 //!
@@ -112,6 +112,12 @@ pub fn run_simple_with(
         return serve_listener(listener, app, options);
     }
     let listener = Listener::bind(host, port, &options)?;
+    // Workers and reloader children build their own TLS config; a bad certificate must
+    // fail here, once, not in every child (which would crash-loop or wait for a change).
+    #[cfg(feature = "tls")]
+    if let Some(context) = &options.ssl_context {
+        tls::server_config(context)?;
+    }
     logging::banner(&server::banner_lines(
         &listener.local_addr()?,
         options.url_scheme(),

@@ -176,12 +176,32 @@ pub(crate) fn run_with_reloader(listener_fd: RawFd, options: &Options) -> io::Re
 /// Retries while the executable is being replaced.
 fn spawn_retrying(exe: &Path, args: &[OsString], fd: RawFd) -> io::Result<Child> {
     let deadline = Instant::now() + SPAWN_RETRY_FOR;
+    let parent = std::process::id();
     loop {
-        let result = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .args(args)
             .env(RUN_MAIN_ENV, "true")
-            .env(SERVER_FD_ENV, fd.to_string())
-            .spawn();
+            .env(SERVER_FD_ENV, fd.to_string());
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: the closure runs between `fork` and `exec` and only makes system
+            // calls (`prctl`, `getppid`, `_exit` on failure), which are async-signal-safe;
+            // it allocates nothing and takes no locks.
+            unsafe {
+                command.pre_exec(move || {
+                    // A reloader killed with SIGKILL takes its child along instead of
+                    // leaving it serving on the port as an orphan.
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                        libc::_exit(0);
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let result = command.spawn();
         match result {
             Ok(child) => return Ok(child),
             Err(e)

@@ -118,8 +118,9 @@ pub(crate) fn shutdown_on_signal(
             log::debug!(target: "zeug", " * {} received again; still shutting down", signal.name());
             return;
         }
-        log::info!(
+        log::log!(
             target: "zeug",
+            quiet_under_reloader(),
             " * {} received: no longer accepting connections, finishing requests in flight (up to {:?})",
             signal.name(),
             grace
@@ -134,6 +135,16 @@ pub(crate) fn shutdown_on_signal(
                 std::process::exit(0);
             });
     })
+}
+
+/// The level for "stopping" lines: under the reloader a restart stops the server every
+/// time a file changes, and the reloader's own lines already say so.
+pub(crate) fn quiet_under_reloader() -> log::Level {
+    if super::reloader::is_running_from_reloader() {
+        log::Level::Debug
+    } else {
+        log::Level::Info
+    }
 }
 
 /// The watcher thread: reads signal numbers from the self-pipe and calls the current

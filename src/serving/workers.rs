@@ -63,8 +63,9 @@ pub(crate) fn run_workers(count: usize, serve: impl Fn() -> io::Result<()>) -> i
             if stopping.swap(true, Ordering::SeqCst) {
                 return;
             }
-            log::info!(
+            log::log!(
                 target: "zeug",
+                signals::quiet_under_reloader(),
                 " * {} received: stopping {} worker processes",
                 signal.name(),
                 pids.lock().map(|p| p.len()).unwrap_or(0)
@@ -127,6 +128,7 @@ pub(crate) fn run_workers(count: usize, serve: impl Fn() -> io::Result<()>) -> i
 /// the parent, returns the child's pid.
 fn fork_worker(serve: &impl Fn() -> io::Result<()>) -> io::Result<u32> {
     flush_stdio();
+    let parent = std::process::id();
     // SAFETY: after `fork` the child has only this thread. It goes on to run the server,
     // which starts fresh threads and never returns here: it leaves by `process::exit`.
     // Locks other parent threads held at the fork stay held in the child, which is why
@@ -135,6 +137,7 @@ fn fork_worker(serve: &impl Fn() -> io::Result<()>) -> io::Result<u32> {
     match pid {
         -1 => Err(io::Error::last_os_error()),
         0 => {
+            stop_with_parent(parent);
             let code = match panic::catch_unwind(AssertUnwindSafe(serve)) {
                 Ok(Ok(())) => 0,
                 Ok(Err(e)) => {
@@ -147,6 +150,29 @@ fn fork_worker(serve: &impl Fn() -> io::Result<()>) -> io::Result<u32> {
             std::process::exit(code)
         }
         pid => Ok(u32::try_from(pid).expect("fork returns a positive pid to the parent")),
+    }
+}
+
+/// Makes the kernel send this process SIGTERM when its parent dies (Linux), so workers of
+/// a supervisor killed with SIGKILL stop instead of serving on as orphans; exits at once
+/// if the parent is already gone.
+pub(crate) fn stop_with_parent(parent: u32) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: PR_SET_PDEATHSIG takes a signal number and no pointers. It only affects
+        // this process, and is async-signal-safe (a plain system call), so it is also
+        // fine between `fork` and `exec`.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+        }
+    }
+    // SAFETY: `getppid` has no preconditions.
+    let current_parent = unsafe { libc::getppid() };
+    if u32::try_from(current_parent).ok() != Some(parent) {
+        // The parent died before the death signal was armed. `_exit`: nothing of the
+        // parent's (buffers, atexit handlers) is this process's to run.
+        // SAFETY: `_exit` has no preconditions.
+        unsafe { libc::_exit(0) };
     }
 }
 

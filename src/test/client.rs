@@ -78,6 +78,16 @@ impl Client {
     }
 
     /// Whether to keep cookies at all (default true; Werkzeug's `use_cookies`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let client = zeug::test::Client::new(|_env: zeug::Environ| {
+    ///     zeug::Response::new("").with_header("set-cookie", "a=1")
+    /// }).use_cookies(false);
+    /// client.get("/").send();
+    /// assert!(client.cookies().is_empty());
+    /// ```
     pub fn use_cookies(mut self, use_cookies: bool) -> Self {
         self.jar = use_cookies.then(|| Arc::new(Mutex::new(CookieJar::default())));
         self
@@ -92,6 +102,14 @@ impl Client {
 
     /// How many redirects one request may follow before the client panics (default
     /// [`DEFAULT_MAX_REDIRECTS`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let client = zeug::test::Client::new(|_env: zeug::Environ| zeug::redirect("/", 302)).max_redirects(3);
+    /// let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| client.get("/x").follow_redirects().send()));
+    /// assert!(result.is_err()); // "/" redirects to itself: a loop
+    /// ```
     pub fn max_redirects(mut self, max: usize) -> Self {
         self.max_redirects = max;
         self
@@ -234,7 +252,13 @@ impl Client {
             .get(HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("localhost");
-        let url = format!("{}://{}{}", environ.url_scheme, host, environ.request_uri);
+        let mut url = String::with_capacity(
+            environ.url_scheme.len() + 3 + host.len() + environ.request_uri.len(),
+        );
+        url.push_str(&environ.url_scheme);
+        url.push_str("://");
+        url.push_str(host);
+        url.push_str(&environ.request_uri);
         let response = self.app.call(environ);
         if let Some(jar) = &self.jar {
             let mut set_cookies = response.headers().get_all(SET_COOKIE).iter().peekable();

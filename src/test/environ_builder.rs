@@ -437,7 +437,11 @@ impl EnvironBuilder {
             }
             (None, None) => Input::empty(),
         };
-        let mut request_uri = crate::urls::quote_path(&self.script_name);
+        let mut request_uri = if self.script_name.is_empty() {
+            String::with_capacity(path.len() + 1 + query.len())
+        } else {
+            crate::urls::quote_path(&self.script_name)
+        };
         request_uri.push_str(&path);
         if !query.is_empty() {
             request_uri.push('?');
@@ -445,7 +449,11 @@ impl EnvironBuilder {
         }
         Environ {
             method: self.method,
-            script_name: decode_path(&self.script_name),
+            script_name: if self.script_name.is_empty() {
+                String::new()
+            } else {
+                decode_path(&self.script_name)
+            },
             path_info: decode_path(&path),
             query_string: query,
             request_uri,

@@ -177,7 +177,7 @@ pub fn send_file(path: impl AsRef<Path>, request: &Request) -> Result<Response, 
 /// let res = Client::new(app).get("/").send();
 /// assert_eq!(
 ///     res.header("content-disposition"),
-///     Some("attachment; filename=\"naive.toml\"; filename*=UTF-8''na%C3%AFve.toml"),
+///     Some("attachment; filename=naive.toml; filename*=UTF-8''na%C3%AFve.toml"),
 /// );
 /// ```
 pub fn send_file_with(
@@ -329,10 +329,11 @@ pub fn send_from_directory_with(
 }
 
 fn open_error(path: &Path, e: &io::Error) -> HttpException {
+    // `a-file.txt/x` (ENOTDIR) and directories (EISDIR) are as missing as a missing file.
+    let not_a_file = matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::EISDIR));
     match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::IsADirectory => {
-            HttpException::not_found()
-        }
+        io::ErrorKind::NotFound => HttpException::not_found(),
+        _ if not_a_file => HttpException::not_found(),
         io::ErrorKind::PermissionDenied => HttpException::forbidden(),
         _ => {
             log::error!(target: "zeug", "could not open {}: {e}", path.display());
@@ -412,16 +413,18 @@ const ATTR_CHAR_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// A `Content-Disposition` value (RFC 6266) for `kind` (`"attachment"` or `"inline"`) and a
-/// file name. An ASCII name is sent as a quoted `filename`; any other gets an ASCII
-/// fallback (accents folded, the rest dropped) and `filename*=UTF-8''…`, percent-encoded.
-/// Control characters are removed, so the value is always a valid header.
+/// file name, written as Werkzeug writes it: an ASCII name as `filename=`, quoted only when
+/// it is not a token; any other name with an ASCII fallback (accents folded, the rest
+/// dropped) and `filename*=UTF-8''…`, percent-encoded. Control characters are removed, so
+/// the value is always a valid header.
 ///
 /// # Examples
 ///
 /// ```
 /// use zeug::utils::content_disposition;
 ///
-/// assert_eq!(content_disposition("attachment", "report.pdf"), "attachment; filename=\"report.pdf\"");
+/// assert_eq!(content_disposition("attachment", "report.pdf"), "attachment; filename=report.pdf");
+/// assert_eq!(content_disposition("inline", "my report.pdf"), "inline; filename=\"my report.pdf\"");
 /// assert_eq!(
 ///     content_disposition("inline", "€ rates.csv"),
 ///     "inline; filename=\" rates.csv\"; filename*=UTF-8''%E2%82%AC%20rates.csv",
@@ -429,19 +432,32 @@ const ATTR_CHAR_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
 /// ```
 pub fn content_disposition(kind: &str, filename: &str) -> String {
     let name: String = filename.chars().filter(|c| !c.is_control()).collect();
-    let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     if name.is_ascii() {
-        return format!("{kind}; filename=\"{}\"", quote(&name));
+        return format!("{kind}; filename={}", quote_if_needed(&name));
     }
     let fallback: String = name.nfkd().filter(char::is_ascii).collect();
     let encoded = percent_encoding::utf8_percent_encode(&name, ATTR_CHAR_ESCAPES);
-    if fallback.trim().is_empty() {
+    if fallback.is_empty() {
         format!("{kind}; filename*=UTF-8''{encoded}")
     } else {
         format!(
-            "{kind}; filename=\"{}\"; filename*=UTF-8''{encoded}",
-            quote(&fallback)
+            "{kind}; filename={}; filename*=UTF-8''{encoded}",
+            quote_if_needed(&fallback)
         )
+    }
+}
+
+/// A header parameter value: as is when it is a token (RFC 9110 `tchar`s), else a quoted
+/// string with `\` and `"` escaped.
+fn quote_if_needed(value: &str) -> String {
+    let is_token = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if is_token {
+        value.to_owned()
+    } else {
+        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
     }
 }
 
@@ -471,7 +487,7 @@ mod tests {
         );
         assert_eq!(
             content_disposition("attachment", "日本.txt"),
-            "attachment; filename=\".txt\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.txt"
+            "attachment; filename=.txt; filename*=UTF-8''%E6%97%A5%E6%9C%AC.txt"
         );
         assert_eq!(
             content_disposition("attachment", "日本"),
@@ -479,7 +495,7 @@ mod tests {
         );
         assert_eq!(
             content_disposition("inline", "a\r\nb.txt"),
-            "inline; filename=\"ab.txt\""
+            "inline; filename=ab.txt"
         );
     }
 }

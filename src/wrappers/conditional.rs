@@ -90,6 +90,16 @@ impl Response {
     }
 
     /// The `Last-Modified` date.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let mut res = zeug::Response::new("x");
+    /// let t = UNIX_EPOCH + Duration::from_secs(784111777);
+    /// res.set_last_modified(t);
+    /// assert_eq!(res.last_modified(), Some(t));
+    /// ```
     pub fn last_modified(&self) -> Option<SystemTime> {
         self.date_header(LAST_MODIFIED)
     }
@@ -129,6 +139,13 @@ impl Response {
     }
 
     /// The response's `Cache-Control` header, parsed (empty when absent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let res = zeug::Response::new("x").with_header("cache-control", "no-store");
+    /// assert!(res.cache_control().no_store);
+    /// ```
     pub fn cache_control(&self) -> CacheControl {
         crate::http_utils::joined_header(self.headers(), CACHE_CONTROL)
             .map(|v| CacheControl::parse(&v))
@@ -198,6 +215,13 @@ impl Response {
     }
 
     /// The `Content-Range` header, parsed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let res = zeug::Response::new("x").with_header("content-range", "bytes 0-0/10");
+    /// assert_eq!(res.content_range().unwrap().range(), Some((0, 1)));
+    /// ```
     pub fn content_range(&self) -> Option<ContentRange> {
         ContentRange::parse(self.headers().get(CONTENT_RANGE)?.to_str().ok()?)
     }
@@ -249,6 +273,15 @@ impl Response {
 
     /// [`make_conditional`](Self::make_conditional) from a method and request headers, for
     /// middleware that holds an [`Environ`](crate::Environ) rather than a [`Request`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{test::EnvironBuilder, Response};
+    /// let environ = EnvironBuilder::new("GET", "/").header("range", "bytes=1-").build();
+    /// let res = Response::new("abc").make_conditional_for(&environ.method, &environ.headers);
+    /// assert_eq!(res.text().unwrap(), "bc");
+    /// ```
     pub fn make_conditional_for(
         mut self,
         method: &Method,
@@ -315,12 +348,7 @@ impl Response {
         }
         let mut intervals = range.resolve(length);
         if intervals.is_empty() {
-            let mut res = HttpException::requested_range_not_satisfiable().into_response();
-            let cr = ContentRange::unsatisfied(length).to_string();
-            res.headers_mut().insert(
-                CONTENT_RANGE,
-                HeaderValue::try_from(cr).expect("a content range is a valid header"),
-            );
+            let mut res = HttpException::range_not_satisfiable(length).into_response();
             for name in [ETAG, LAST_MODIFIED, DATE, ACCEPT_RANGES] {
                 if let Some(v) = self.headers().get(&name) {
                     res.headers_mut().insert(name, v.clone());

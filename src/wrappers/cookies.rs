@@ -219,6 +219,14 @@ impl Response {
     }
 
     /// [`set_cookie`](Self::set_cookie), returning the response (for builder chains).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{wrappers::CookieOptions, Response};
+    /// let res = Response::new("hi").with_cookie("a", "1", CookieOptions::new()).with_cookie("b", "2", CookieOptions::new());
+    /// assert_eq!(res.headers().get_all("set-cookie").iter().count(), 2);
+    /// ```
     pub fn with_cookie(mut self, name: &str, value: &str, options: CookieOptions) -> Self {
         self.set_cookie(name, value, options);
         self
@@ -258,6 +266,16 @@ impl Response {
 
     /// Deletes a cookie that was set with other attributes: the path and domain (and
     /// `Secure`, `SameSite`, `Partitioned`) must match the ones it was set with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::wrappers::CookieOptions;
+    /// let mut res = zeug::Response::new("bye");
+    /// res.delete_cookie_with("sid", CookieOptions::new().path(Some("/app")).domain("example.com"));
+    /// let h = res.headers()["set-cookie"].to_str().unwrap();
+    /// assert!(h.contains("Path=/app") && h.contains("Domain=example.com") && h.contains("Max-Age=0"));
+    /// ```
     pub fn delete_cookie_with(&mut self, name: &str, options: CookieOptions) {
         let options = options.max_age(Duration::ZERO).expires(UNIX_EPOCH);
         self.set_cookie(name, "", options);

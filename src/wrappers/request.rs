@@ -316,7 +316,14 @@ impl Request {
     /// ```
     pub fn cookies(&self) -> &MultiDict {
         self.cookies.get_or_init(|| {
-            let mut out = MultiDict::new();
+            let pairs: usize = self
+                .environ
+                .headers
+                .get_all(COOKIE)
+                .iter()
+                .map(|h| memchr::memchr_iter(b';', h.as_bytes()).count() + 1)
+                .sum();
+            let mut out = MultiDict::with_capacity(pairs);
             for header in self.environ.headers.get_all(COOKIE) {
                 match header.to_str() {
                     Ok(text) => crate::http_utils::parse_cookie_into(text, &mut out),

@@ -84,6 +84,14 @@ impl Request {
     }
 
     /// The `Accept-Charset` header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{test::EnvironBuilder, Request};
+    /// let req = Request::new(EnvironBuilder::new("GET", "/").header("accept-charset", "utf-8, iso-8859-1;q=0.5").build());
+    /// assert_eq!(req.accept_charsets().best(), Some("utf-8"));
+    /// ```
     pub fn accept_charsets(&self) -> &Accept {
         self.accept_header(&self.parsed.accept_charsets, ACCEPT_CHARSET)
     }
@@ -163,6 +171,14 @@ impl Request {
     }
 
     /// The `If-Unmodified-Since` date; `None` when absent or invalid.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{test::EnvironBuilder, Request};
+    /// let req = Request::new(EnvironBuilder::new("PUT", "/").header("if-unmodified-since", "Sun, 06 Nov 1994 08:49:37 GMT").build());
+    /// assert!(req.if_unmodified_since().is_some());
+    /// ```
     pub fn if_unmodified_since(&self) -> Option<SystemTime> {
         self.date_header(IF_UNMODIFIED_SINCE)
     }
@@ -215,6 +231,14 @@ impl Request {
     }
 
     /// The `Referer` header as text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{test::EnvironBuilder, Request};
+    /// let req = Request::new(EnvironBuilder::new("GET", "/").header("referer", "https://example.com/").build());
+    /// assert_eq!(req.referrer(), Some("https://example.com/"));
+    /// ```
     pub fn referrer(&self) -> Option<&str> {
         self.headers().get(REFERER)?.to_str().ok()
     }

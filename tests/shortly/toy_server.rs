@@ -24,7 +24,11 @@ fn serve(app: impl Application, listener: TcpListener) -> std::io::Result<()> {
         let environ = Environ::from(builder.body(bytes::Bytes::new()).unwrap());
         let (status, headers, body) = app.call(environ).into_parts();
         let body = body.into_bytes()?;
-        write!(stream, "HTTP/1.1 {status}\r\ncontent-length: {}\r\n", body.len())?;
+        write!(
+            stream,
+            "HTTP/1.1 {status}\r\ncontent-length: {}\r\n",
+            body.len()
+        )?;
         for (name, value) in &headers {
             stream.write_all(name.as_str().as_bytes())?;
             stream.write_all(b": ")?;
@@ -36,7 +40,6 @@ fn serve(app: impl Application, listener: TcpListener) -> std::io::Result<()> {
     }
     Ok(())
 }
-
 
 #[test]
 fn serves_shortly_over_a_socket() {
@@ -61,6 +64,8 @@ fn serves_shortly_over_a_socket() {
     assert!(answer.contains("<title>Create a short URL | shortly</title>"));
     let answer = get("/static/style.css");
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("content-type: text/css"));
+    assert!(answer
+        .to_ascii_lowercase()
+        .contains("content-type: text/css"));
     assert!(get("/nope+").starts_with("HTTP/1.1 404 Not Found\r\n"));
 }
