@@ -17,7 +17,9 @@
 //!
 //! Before the benchmarks run, the peak RSS growth of spooling a 50 MiB upload streamed
 //! from a generator (never whole in memory) is printed and written to
-//! `target/criterion/forms/peak_rss.json`.
+//! `target/criterion/forms/peak_rss.json`; then the spool/write and 80/20 MiB lookalike
+//! ratios are measured alternately (medians of a few rounds, robust to drifting load from
+//! other processes) and written to `target/criterion/forms/interleaved.json`.
 
 use std::hint::black_box;
 use std::io::{self, Read, Write};
@@ -265,7 +267,16 @@ fn peak_rss_growth() -> Option<u64> {
     Some(peak.saturating_sub(before))
 }
 
+/// Whether the one-off reports are skipped (set `FORMS_BENCH_NO_REPORTS=1`, e.g. to count
+/// instructions of one benchmark under callgrind).
+fn skip_reports() -> bool {
+    std::env::var_os("FORMS_BENCH_NO_REPORTS").is_some()
+}
+
 fn report_memory(_: &mut Criterion) {
+    if skip_reports() {
+        return;
+    }
     if let Some(kib) = peak_rss_growth() {
         println!("forms/multipart_50mb_spool peak RSS growth: {kib} KiB (streamed body)");
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion/forms");
@@ -277,6 +288,79 @@ fn report_memory(_: &mut Criterion) {
     }
 }
 
+/// Median of `rounds` timings of each closure, run alternately so that drifting load from
+/// other processes (and the page cache's writeback) hits both alike.
+fn interleaved(rounds: usize, a: &mut dyn FnMut(), b: &mut dyn FnMut()) -> (f64, f64) {
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let t = std::time::Instant::now();
+        a();
+        ta.push(t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        b();
+        tb.push(t.elapsed().as_secs_f64());
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|x, y| x.total_cmp(y));
+        v[v.len() / 2]
+    };
+    (median(&mut ta), median(&mut tb))
+}
+
+/// The two ratios the targets are about, measured alternately (see [`interleaved`]):
+/// spooling against the plain write, and the 80 MiB lookalike body against the 20 MiB one.
+fn report_ratios(_: &mut Criterion) {
+    if skip_reports() {
+        return;
+    }
+    let data = random_bytes(50 * MIB);
+    let body = file_body(&data);
+    let (write, spool) = interleaved(
+        11,
+        &mut || drop(black_box(write_blocks(&data).unwrap())),
+        &mut || {
+            let form = parse_multipart(&mut &body[..], BOUNDARY, &unlimited()).unwrap();
+            black_box(form);
+        },
+    );
+    drop(body);
+    let small = file_body(&lookalike_data(20 * MIB));
+    let large = file_body(&lookalike_data(80 * MIB));
+    let mut sink = Vec::with_capacity(81 * MIB);
+    let mut sink2 = Vec::with_capacity(81 * MIB);
+    let (t20, t80) = interleaved(
+        7,
+        &mut || {
+            black_box(parse_into_sink(&small, &mut sink));
+        },
+        &mut || {
+            black_box(parse_into_sink(&large, &mut sink2));
+        },
+    );
+    let spool_vs_write = write / spool;
+    let crlf_80_vs_20 = t80 / t20;
+    println!(
+        "interleaved medians: write_50mb {:.1} ms, multipart_50mb_spool {:.1} ms \
+         (spooling at {:.0}% of the plain write's speed); multipart_crlf 20 MiB {:.1} ms, \
+         80 MiB {:.1} ms (time ratio {:.2} for 4x the bytes)",
+        write * 1e3,
+        spool * 1e3,
+        spool_vs_write * 100.0,
+        t20 * 1e3,
+        t80 * 1e3,
+        crlf_80_vs_20
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion/forms");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(
+        dir.join("interleaved.json"),
+        format!(
+            "{{\"write_50mb_s\": {write}, \"multipart_50mb_spool_s\": {spool}, \
+             \"crlf_20mb_s\": {t20}, \"crlf_80mb_s\": {t80}}}\n"
+        ),
+    );
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -286,6 +370,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = report_memory, bench_large, bench_fields
+    targets = report_memory, report_ratios, bench_large, bench_fields
 }
 criterion_main!(benches);

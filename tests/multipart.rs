@@ -632,11 +632,55 @@ fn small_files_stay_in_memory_until_their_total_is_large() {
         ));
     }
     body.push_str("--b--");
+    let before = open_fds();
     let req = request("multipart/form-data; boundary=b", body);
     let files = req.files().unwrap();
     let spooled = files.get_all("f").filter(|f| f.is_spooled()).count();
     assert!(spooled >= 10, "{spooled} of 20 spooled");
-    assert!(files.get_all("f").all(|f| f.size() == 400 * 1024));
+    // The spooled files share one temporary file.
+    assert_eq!(open_fds(), before + 1);
+    for (i, f) in files.get_all("f").enumerate() {
+        assert_eq!(f.filename(), Some(i.to_string().as_str()));
+        assert_eq!(f.to_vec().unwrap(), "d".repeat(400 * 1024).as_bytes());
+    }
+    drop(req);
+    assert_eq!(open_fds(), before);
+}
+
+#[test]
+fn many_spooled_files_share_one_descriptor_and_keep_their_bytes() {
+    let _g = lock();
+    let mut body = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..12u8 {
+        let data: Vec<u8> = (0..(700 * 1024 + i as usize * 4099))
+            .map(|k| (k as u8).wrapping_mul(31).wrapping_add(i))
+            .collect();
+        body.extend_from_slice(
+            format!("--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"{i}\"\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(&data);
+        body.extend_from_slice(b"\r\n");
+        expected.push(data);
+    }
+    body.extend_from_slice(b"--b--");
+    let before = open_fds();
+    let req = request("multipart/form-data; boundary=b", body);
+    let files = req.files().unwrap();
+    assert_eq!(open_fds(), before + 1);
+    let got: Vec<Vec<u8>> = files.get_all("f").map(|f| f.to_vec().unwrap()).collect();
+    assert_eq!(got.len(), 12);
+    for (g, e) in got.iter().zip(&expected) {
+        assert!(g == e);
+    }
+    // Saving reads each file's own region.
+    let dir = tempfile::tempdir().unwrap();
+    let third = files.get_all("f").nth(3).unwrap();
+    third.save(dir.path().join("3")).unwrap();
+    assert!(std::fs::read(dir.path().join("3")).unwrap() == expected[3]);
+    drop(req);
+    assert_eq!(open_fds(), before);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 //! thresholds must never panic, and every temporary file must be gone once the parsed
 //! form (or the error) is dropped.
 //!
-//! Input layout: byte 0 = boundary length, byte 1 = read size, byte 2 = spool threshold,
-//! then the boundary, then the body.
+//! Input layout: byte 0 = boundary length, byte 1 = read size, byte 2 = spool threshold
+//! (its top bit: files share one spool file), then the boundary, then the body.
 #![no_main]
 
 use std::io::{self, Read};
@@ -63,15 +63,16 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(mut reader) = MultipartReader::new(Trickle { data: body, step }, &boundary) {
         reader.set_limits(&limits);
         let mut files = Vec::new();
+        let mut spool = FileStorage::spool();
+        let shared = data[2] & 0x80 != 0;
         while let Ok(Some(mut part)) = reader.next_part() {
             let headers = part.take_headers();
-            let mut builder = FileStorage::builder(
-                part.name().unwrap_or(""),
-                part.filename(),
-                part.content_type(),
-                headers,
-                threshold,
-            );
+            let (name, filename, ct) = (part.name().unwrap_or(""), part.filename(), part.content_type());
+            let mut builder = if shared {
+                FileStorage::builder_in(&mut spool, name, filename, ct, headers, threshold)
+            } else {
+                FileStorage::builder(name, filename, ct, headers, threshold)
+            };
             let mut failed = false;
             loop {
                 match reader.read_chunk() {

@@ -6,13 +6,16 @@
 //! file names (that is [`crate::security::secure_filename`]).
 //!
 //! Temporary files are created with [`tempfile::tempfile`]: on Unix they are unlinked at
-//! once, so the operating system removes them when the [`FileStorage`] (or a builder
-//! abandoned on an error path) is dropped, even if the process is killed.
+//! once, so the operating system removes them when the last [`FileStorage`] using them (or
+//! a builder abandoned on an error path) is dropped, even if the process is killed. The
+//! files of one form share one temporary file (each in its own 64 KiB-aligned region), so a
+//! form of many files costs one file descriptor, not one per file.
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use http::HeaderMap;
 
@@ -47,7 +50,12 @@ pub struct FileStorage {
 
 enum Storage {
     Memory(Vec<u8>),
-    Spooled { file: File, size: u64 },
+    /// `size` bytes at `offset` of a temporary file, maybe shared with other uploads.
+    Spooled {
+        file: Arc<File>,
+        offset: u64,
+        size: u64,
+    },
 }
 
 impl FileStorage {
@@ -89,7 +97,7 @@ impl FileStorage {
         content_type: Option<&str>,
         headers: HeaderMap,
         spool_threshold: u64,
-    ) -> FileStorageBuilder {
+    ) -> FileStorageBuilder<'static> {
         FileStorageBuilder {
             storage: FileStorage {
                 name: name.to_owned(),
@@ -100,7 +108,46 @@ impl FileStorage {
             },
             block: Vec::new(),
             threshold: spool_threshold,
+            spool: None,
+            write_pos: 0,
         }
+    }
+
+    /// A temporary file that several [`builder_in`](Self::builder_in)s fill one after the
+    /// other; it is created on first use and removed when the last file in it is dropped.
+    pub fn spool() -> SpoolFile {
+        SpoolFile::default()
+    }
+
+    /// [`builder`](Self::builder), spooling into `spool` (shared with the other files of
+    /// a form) instead of a temporary file of its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::datastructures::FileStorage;
+    ///
+    /// let mut spool = FileStorage::spool();
+    /// let mut files = Vec::new();
+    /// for name in ["a", "b"] {
+    ///     let mut b = FileStorage::builder_in(&mut spool, name, Some(name), None, Default::default(), 0);
+    ///     b.write_chunk(name.repeat(3).as_bytes()).unwrap();
+    ///     files.push(b.finish().unwrap());
+    /// }
+    /// assert!(files.iter().all(|f| f.is_spooled()));
+    /// assert_eq!(files[1].to_vec().unwrap(), b"bbb");
+    /// ```
+    pub fn builder_in<'s>(
+        spool: &'s mut SpoolFile,
+        name: &str,
+        filename: Option<&str>,
+        content_type: Option<&str>,
+        headers: HeaderMap,
+        spool_threshold: u64,
+    ) -> FileStorageBuilder<'s> {
+        let mut builder = Self::builder(name, filename, content_type, headers, spool_threshold);
+        builder.spool = Some(spool);
+        builder
     }
 
     /// The form field name.
@@ -236,13 +283,13 @@ impl Read for FileStorageReader<'_> {
                 self.pos += n as u64;
                 Ok(n)
             }
-            Storage::Spooled { file, size } => {
+            Storage::Spooled { file, offset, size } => {
                 let left = size.saturating_sub(self.pos);
                 let want = (buf.len() as u64).min(left) as usize;
                 if want == 0 {
                     return Ok(0);
                 }
-                let n = read_at(file, &mut buf[..want], self.pos)?;
+                let n = read_at(file, &mut buf[..want], offset + self.pos)?;
                 self.pos += n as u64;
                 Ok(n)
             }
@@ -268,17 +315,72 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     f.read(buf)
 }
 
+#[cfg(unix)]
+fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_write(file, buf, offset)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        buf = &buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+#[cfg(not(any(unix, windows)))]
+fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    use std::io::Seek;
+    let mut f = file.try_clone()?;
+    f.seek(io::SeekFrom::Start(offset))?;
+    f.write_all(buf)
+}
+
+/// A temporary file shared by the spooled uploads of one form, from
+/// [`FileStorage::spool`]: each file gets the next 64 KiB-aligned region.
+#[derive(Debug, Default)]
+pub struct SpoolFile {
+    file: Option<Arc<File>>,
+    /// End of the last finished region.
+    end: u64,
+}
+
+impl SpoolFile {
+    /// The file (created on first use) and where the next region starts.
+    fn claim(&mut self) -> io::Result<(Arc<File>, u64)> {
+        let file = match &self.file {
+            Some(f) => f.clone(),
+            None => {
+                let f = Arc::new(tempfile::tempfile()?);
+                self.file = Some(f.clone());
+                f
+            }
+        };
+        let block = SPOOL_BLOCK_SIZE as u64;
+        Ok((file, self.end.div_ceil(block) * block))
+    }
+}
+
 /// Fills a [`FileStorage`] chunk by chunk, moving it to a temporary file once it grows
 /// past the threshold; see [`FileStorage::builder`]. Dropping an unfinished builder
 /// removes its temporary file.
-pub struct FileStorageBuilder {
+pub struct FileStorageBuilder<'s> {
     storage: FileStorage,
     /// The pending, not yet written tail of a spooled file (less than one block).
     block: Vec<u8>,
     threshold: u64,
+    /// The shared spool file, if any; else the builder makes a temporary file of its own.
+    spool: Option<&'s mut SpoolFile>,
+    /// Where the next block goes in the temporary file.
+    write_pos: u64,
 }
 
-impl fmt::Debug for FileStorageBuilder {
+impl fmt::Debug for FileStorageBuilder<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FileStorageBuilder")
             .field("storage", &self.storage)
@@ -286,7 +388,7 @@ impl fmt::Debug for FileStorageBuilder {
     }
 }
 
-impl FileStorageBuilder {
+impl FileStorageBuilder<'_> {
     /// Bytes received so far.
     pub fn size(&self) -> u64 {
         match &self.storage.data {
@@ -306,18 +408,25 @@ impl FileStorageBuilder {
                     v.extend_from_slice(chunk);
                     return Ok(());
                 }
-                let mut file = tempfile::tempfile()?;
+                let (file, offset) = match self.spool.as_deref_mut() {
+                    Some(spool) => spool.claim()?,
+                    None => (Arc::new(tempfile::tempfile()?), 0),
+                };
                 let held = std::mem::take(v);
-                let size = held.len() as u64;
                 // Write the whole blocks already held; keep the rest as the pending block.
                 let whole = held.len() / SPOOL_BLOCK_SIZE * SPOOL_BLOCK_SIZE;
-                file.write_all(&held[..whole])?;
+                write_all_at(&file, &held[..whole], offset)?;
+                self.write_pos = offset + whole as u64;
                 self.block.reserve_exact(SPOOL_BLOCK_SIZE);
                 self.block.extend_from_slice(&held[whole..]);
-                self.storage.data = Storage::Spooled { file, size };
+                self.storage.data = Storage::Spooled {
+                    file,
+                    offset,
+                    size: held.len() as u64,
+                };
                 self.write_chunk(chunk)
             }
-            Storage::Spooled { file, size } => {
+            Storage::Spooled { file, size, .. } => {
                 *size += chunk.len() as u64;
                 let mut chunk = chunk;
                 if !self.block.is_empty() {
@@ -327,12 +436,14 @@ impl FileStorageBuilder {
                     if self.block.len() < SPOOL_BLOCK_SIZE {
                         return Ok(());
                     }
-                    file.write_all(&self.block)?;
+                    write_all_at(file, &self.block, self.write_pos)?;
+                    self.write_pos += SPOOL_BLOCK_SIZE as u64;
                     self.block.clear();
                 }
                 let whole = chunk.len() / SPOOL_BLOCK_SIZE * SPOOL_BLOCK_SIZE;
                 if whole > 0 {
-                    file.write_all(&chunk[..whole])?;
+                    write_all_at(file, &chunk[..whole], self.write_pos)?;
+                    self.write_pos += whole as u64;
                 }
                 self.block.extend_from_slice(&chunk[whole..]);
                 Ok(())
@@ -342,9 +453,15 @@ impl FileStorageBuilder {
 
     /// Writes what is pending and returns the finished [`FileStorage`].
     pub fn finish(mut self) -> io::Result<FileStorage> {
-        if let Storage::Spooled { file, .. } = &mut self.storage.data {
+        if let Storage::Spooled {
+            file, offset, size, ..
+        } = &self.storage.data
+        {
             if !self.block.is_empty() {
-                file.write_all(&self.block)?;
+                write_all_at(file, &self.block, self.write_pos)?;
+            }
+            if let Some(spool) = self.spool.as_deref_mut() {
+                spool.end = offset + size;
             }
         }
         if let Storage::Memory(v) = &mut self.storage.data {
@@ -365,6 +482,30 @@ mod tests {
         let f = b.finish().unwrap();
         assert!(!f.is_spooled());
         assert_eq!(f.to_vec().unwrap(), b"0123456789");
+    }
+
+    #[test]
+    fn a_shared_spool_survives_an_abandoned_builder() {
+        let mut spool = FileStorage::spool();
+        let mut b = FileStorage::builder_in(&mut spool, "a", None, None, HeaderMap::new(), 0);
+        b.write_chunk(&[1u8; 100_000]).unwrap();
+        let a = b.finish().unwrap();
+        // An upload cut off half way: its region is reused by the next one.
+        let mut b = FileStorage::builder_in(&mut spool, "x", None, None, HeaderMap::new(), 0);
+        b.write_chunk(&[9u8; 70_000]).unwrap();
+        drop(b);
+        let mut b = FileStorage::builder_in(&mut spool, "c", None, None, HeaderMap::new(), 0);
+        b.write_chunk(&[3u8; 5]).unwrap();
+        let c = b.finish().unwrap();
+        assert_eq!(a.to_vec().unwrap(), vec![1u8; 100_000]);
+        assert_eq!(c.to_vec().unwrap(), vec![3u8; 5]);
+        if let (Storage::Spooled { offset: oa, .. }, Storage::Spooled { offset: oc, .. }) =
+            (&a.data, &c.data)
+        {
+            assert_eq!((*oa, *oc), (0, 2 * SPOOL_BLOCK_SIZE as u64));
+        } else {
+            panic!("both spooled");
+        }
     }
 
     #[test]

@@ -171,7 +171,7 @@ pub fn parse_form(
 /// Parses a `multipart/form-data` body with the given boundary into text fields and
 /// files, streaming: text fields are collected within `max_form_memory_size`, files are
 /// kept in memory up to [`DEFAULT_SPOOL_THRESHOLD`] and spooled to temporary files above
-/// it. A `_charset_` field (which browsers fill in for a hidden input of that name) sets
+/// it (all of them in one temporary file). A `_charset_` field (which browsers fill in for a hidden input of that name) sets
 /// the charset of text fields whose part names none; UTF-8 and Latin-1 are decoded,
 /// others read as UTF-8. Parts without a name are skipped. On any error every temporary
 /// file made so far is removed.
@@ -212,6 +212,8 @@ pub fn parse_multipart(
     let mut file_memory: u64 = 0;
     let mut fields: Vec<(String, Vec<u8>, Option<Charset>)> = Vec::new();
     let mut files = MultiDict::new();
+    // Every spooled file of this form goes into one temporary file: one descriptor.
+    let mut spool = FileStorage::spool();
     reader.set_field_headers(false);
     while let Some(mut part) = reader.next_part()? {
         memory += part.header_size() as u64;
@@ -226,7 +228,8 @@ pub fn parse_multipart(
         if let Some(filename) = filename {
             let threshold =
                 DEFAULT_SPOOL_THRESHOLD.min(MAX_IN_MEMORY_FILES.saturating_sub(file_memory));
-            let mut builder = FileStorage::builder(
+            let mut builder = FileStorage::builder_in(
+                &mut spool,
                 &name,
                 Some(&filename),
                 content_type.as_deref(),
