@@ -181,6 +181,7 @@ impl Body {
     pub fn from_reader(reader: impl Read + Send + 'static) -> Self {
         Body::Stream(Box::new(ReaderChunks {
             reader,
+            remaining: None,
             done: false,
         }))
     }
@@ -240,13 +241,17 @@ impl Body {
             Body::Empty => Box::new(std::iter::empty()),
             Body::Bytes(b) => Box::new(std::iter::once(Ok(b))),
             Body::Stream(s) => s,
-            Body::File(f) => match f.into_reader() {
-                Ok(r) => Box::new(ReaderChunks {
-                    reader: r,
-                    done: false,
-                }),
-                Err(e) => Box::new(std::iter::once(Err(e))),
-            },
+            Body::File(f) => {
+                let len = f.len;
+                match f.into_reader() {
+                    Ok(r) => Box::new(ReaderChunks {
+                        reader: r,
+                        remaining: Some(len),
+                        done: false,
+                    }),
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                }
+            }
         }
     }
 }
@@ -256,6 +261,8 @@ pub const CHUNK_SIZE: usize = 64 * 1024;
 
 struct ReaderChunks<R> {
     reader: R,
+    /// Bytes left when known (file regions), so small files get small buffers.
+    remaining: Option<u64>,
     done: bool,
 }
 
@@ -266,7 +273,15 @@ impl<R: Read> Iterator for ReaderChunks<R> {
         if self.done {
             return None;
         }
-        let mut buf = vec![0; CHUNK_SIZE];
+        let size = match self.remaining {
+            Some(0) => {
+                self.done = true;
+                return None;
+            }
+            Some(left) => left.min(CHUNK_SIZE as u64) as usize,
+            None => CHUNK_SIZE,
+        };
+        let mut buf = vec![0; size];
         loop {
             match self.reader.read(&mut buf) {
                 Ok(0) => {
@@ -274,6 +289,9 @@ impl<R: Read> Iterator for ReaderChunks<R> {
                     return None;
                 }
                 Ok(n) => {
+                    if let Some(left) = &mut self.remaining {
+                        *left = left.saturating_sub(n as u64);
+                    }
                     buf.truncate(n);
                     return Some(Ok(Bytes::from(buf)));
                 }
@@ -358,6 +376,16 @@ mod tests {
         f.write_all(b"0123456789").unwrap();
         let body = FileBody::whole(f).unwrap().narrow(2, 3);
         assert_eq!(Body::File(body).into_bytes().unwrap(), "234");
+    }
+
+    #[test]
+    fn small_file_regions_get_small_chunks() {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(&[1u8; 100]).unwrap();
+        let body = FileBody::whole(f).unwrap().narrow(10, 20);
+        let chunks: Vec<Bytes> = Body::File(body).into_chunks().map(|c| c.unwrap()).collect();
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].len(), 20);
     }
 
     #[test]

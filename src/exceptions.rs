@@ -158,6 +158,24 @@ impl HttpException {
         e
     }
 
+    /// 416 with `Content-Range: bytes */length`, the answer to a `Range` that starts past the
+    /// end of a `length`-byte representation (Werkzeug's `RequestedRangeNotSatisfiable(length)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = zeug::HttpException::range_not_satisfiable(1000);
+    /// assert_eq!(e.status(), 416);
+    /// assert_eq!(e.headers()["content-range"], "bytes */1000");
+    /// ```
+    pub fn range_not_satisfiable(length: u64) -> Self {
+        let mut e = Self::new(StatusCode::RANGE_NOT_SATISFIABLE);
+        if let Ok(v) = HeaderValue::try_from(format!("bytes */{length}")) {
+            e.inner.headers.insert(http::header::CONTENT_RANGE, v);
+        }
+        e
+    }
+
     /// The status code.
     pub fn status(&self) -> StatusCode {
         self.inner.status

@@ -1,1 +1,634 @@
-//! HTTP value parsing and formatting: dates, ETags, ranges, cache control (in progress).
+//! HTTP value helpers, as Werkzeug's `werkzeug.http`: dates, entity tags, ranges, header
+//! parameter lists, cookies and the conditional-request logic ([`evaluate_conditions`],
+//! [`is_resource_modified`]).
+//!
+//! Everything here is a pure function of strings and headers: it owns no request or
+//! response. The parsed value types live in [`crate::datastructures`]; the `Request` and
+//! `Response` accessors call into this module.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::header::{
+    IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
+};
+use http::{HeaderMap, Method};
+
+pub use crate::datastructures::IfRange;
+use crate::datastructures::{ContentRange, ETags, MultiDict, Range};
+
+/// The longest header value the list parsers here look at; longer values parse as empty.
+pub const MAX_HEADER_VALUE_LEN: usize = 64 * 1024;
+
+/// Formats a time as an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`). Times before 1970
+/// format as the epoch.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let t = UNIX_EPOCH + Duration::from_secs(784111777);
+/// assert_eq!(zeug::http_utils::http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+/// ```
+pub fn http_date(time: SystemTime) -> String {
+    httpdate::fmt_http_date(time.max(UNIX_EPOCH))
+}
+
+/// Parses an HTTP date in any of the three formats RFC 9110 accepts (IMF-fixdate, RFC 850,
+/// asctime); `None` when it does not parse.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::http_utils::{http_date, parse_date};
+/// let t = parse_date("Sunday, 06-Nov-94 08:49:37 GMT").unwrap();
+/// assert_eq!(http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+/// assert!(parse_date("yesterday").is_none());
+/// ```
+pub fn parse_date(value: &str) -> Option<SystemTime> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > 64 {
+        return None;
+    }
+    httpdate::parse_http_date(value).ok()
+}
+
+/// Truncates a time to whole seconds, the precision of HTTP dates.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let t = UNIX_EPOCH + Duration::from_millis(1500);
+/// assert_eq!(zeug::http_utils::truncate_to_seconds(t), UNIX_EPOCH + Duration::from_secs(1));
+/// ```
+pub fn truncate_to_seconds(time: SystemTime) -> SystemTime {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(d) => UNIX_EPOCH + Duration::from_secs(d.as_secs()),
+        Err(_) => UNIX_EPOCH,
+    }
+}
+
+/// Quotes an entity tag for an `ETag` header: `"tag"` or `W/"tag"`.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(zeug::http_utils::quote_etag("abc", false), "\"abc\"");
+/// assert_eq!(zeug::http_utils::quote_etag("abc", true), "W/\"abc\"");
+/// ```
+pub fn quote_etag(etag: &str, weak: bool) -> String {
+    if weak {
+        format!("W/\"{etag}\"")
+    } else {
+        format!("\"{etag}\"")
+    }
+}
+
+/// Splits a quoted entity tag into the tag and whether it is weak. Unquoted tags are
+/// accepted as strong (as Werkzeug does); `None` for an empty value or `*`.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::http_utils::unquote_etag;
+/// assert_eq!(unquote_etag("W/\"abc\""), Some(("abc", true)));
+/// assert_eq!(unquote_etag("\"abc\""), Some(("abc", false)));
+/// assert_eq!(unquote_etag("abc"), Some(("abc", false)));
+/// assert_eq!(unquote_etag(""), None);
+/// ```
+pub fn unquote_etag(value: &str) -> Option<(&str, bool)> {
+    let value = value.trim();
+    let (weak, rest) = match value
+        .strip_prefix("W/")
+        .or_else(|| value.strip_prefix("w/"))
+    {
+        Some(r) => (true, r),
+        None => (false, value),
+    };
+    let tag = match rest.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(t) => t,
+        None => rest,
+    };
+    if (tag.is_empty() && !rest.starts_with('"')) || tag == "*" {
+        return None;
+    }
+    Some((tag, weak))
+}
+
+/// A strong entity tag for `data`: the SHA-1 hex digest, as Werkzeug's `generate_etag`.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(zeug::http_utils::generate_etag(b"hello"), "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
+/// ```
+pub fn generate_etag(data: &[u8]) -> String {
+    sha1_smol::Sha1::from(data).digest().to_string()
+}
+
+/// Parses an `If-Match` / `If-None-Match` value; see [`ETags::parse`].
+pub fn parse_etags(value: &str) -> ETags {
+    ETags::parse(value)
+}
+
+/// Parses a `Range` header; see [`Range::parse`].
+pub fn parse_range_header(value: &str) -> Option<Range> {
+    Range::parse(value)
+}
+
+/// Parses a `Content-Range` header; see [`ContentRange::parse`].
+pub fn parse_content_range_header(value: &str) -> Option<ContentRange> {
+    ContentRange::parse(value)
+}
+
+/// Parses an `If-Range` header: an HTTP date or an entity tag.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::http_utils::{parse_if_range_header, IfRange};
+/// assert_eq!(parse_if_range_header("\"v1\""), Some(IfRange::ETag("v1".into(), false)));
+/// assert!(matches!(parse_if_range_header("Sun, 06 Nov 1994 08:49:37 GMT"), Some(IfRange::Date(_))));
+/// assert_eq!(parse_if_range_header(""), None);
+/// ```
+pub fn parse_if_range_header(value: &str) -> Option<IfRange> {
+    if let Some(date) = parse_date(value) {
+        return Some(IfRange::Date(date));
+    }
+    let (tag, weak) = unquote_etag(value)?;
+    Some(IfRange::ETag(tag.to_owned(), weak))
+}
+
+/// Splits a comma-separated header list, ignoring commas inside quoted strings; empty
+/// items are dropped.
+///
+/// # Examples
+///
+/// ```
+/// let items: Vec<_> = zeug::http_utils::split_header_list(r#"a, b="x,y", ,c"#).collect();
+/// assert_eq!(items, ["a", r#"b="x,y""#, "c"]);
+/// ```
+pub fn split_header_list(value: &str) -> impl Iterator<Item = &str> {
+    let value = if value.len() > MAX_HEADER_VALUE_LEN {
+        ""
+    } else {
+        value
+    };
+    let mut rest = value;
+    std::iter::from_fn(move || loop {
+        if rest.is_empty() {
+            return None;
+        }
+        let bytes = rest.as_bytes();
+        let mut in_quotes = false;
+        let mut escaped = false;
+        let mut end = bytes.len();
+        for (i, &b) in bytes.iter().enumerate() {
+            if escaped {
+                escaped = false;
+            } else if in_quotes && b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_quotes = !in_quotes;
+            } else if b == b',' && !in_quotes {
+                end = i;
+                break;
+            }
+        }
+        let item = rest[..end].trim();
+        rest = if end < rest.len() {
+            &rest[end + 1..]
+        } else {
+            ""
+        };
+        if !item.is_empty() {
+            return Some(item);
+        }
+    })
+}
+
+/// Parses `key=value` parameters separated by commas (as in `WWW-Authenticate`, Digest
+/// credentials and `Cache-Control`): keys lower-cased, quoted values unescaped. Items
+/// without `=` or with an empty key are skipped.
+///
+/// # Examples
+///
+/// ```
+/// let p = zeug::http_utils::parse_header_params(r#"Realm="a, b", qop=auth, bad"#);
+/// assert_eq!(p, [("realm".to_string(), "a, b".to_string()), ("qop".into(), "auth".into())]);
+/// ```
+pub fn parse_header_params(value: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for item in split_header_list(value) {
+        let Some((key, val)) = item.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            continue;
+        }
+        out.push((key.to_ascii_lowercase(), unquote_header_value(val.trim())));
+    }
+    out
+}
+
+/// Removes the quotes and backslash escapes of a quoted-string; other values are returned
+/// as they are.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(zeug::http_utils::unquote_header_value(r#""a\"b""#), "a\"b");
+/// assert_eq!(zeug::http_utils::unquote_header_value("token"), "token");
+/// ```
+pub fn unquote_header_value(value: &str) -> String {
+    let Some(inner) = value
+        .strip_prefix('"')
+        .map(|v| v.strip_suffix('"').unwrap_or(v))
+    else {
+        return value.to_owned();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Quotes a header parameter value when it is not a plain token.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::http_utils::quote_header_value;
+/// assert_eq!(quote_header_value("auth"), "auth");
+/// assert_eq!(quote_header_value("a b\"c"), r#""a b\"c""#);
+/// ```
+pub fn quote_header_value(value: &str) -> String {
+    let is_token = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if is_token {
+        return value.to_owned();
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// Parses `Cookie` header values into `out`: `name=value` pairs separated by `;`.
+///
+/// Values are percent-decoded (what [`Response::set_cookie`](crate::Response::set_cookie)
+/// encodes) and, when quoted, unescaped the way Python's `http.cookies` (and so Werkzeug)
+/// quotes them (`"a\054b"` is `a,b`). Invalid UTF-8 becomes U+FFFD; pairs without `=` or
+/// with an empty name are skipped. Never fails.
+///
+/// # Examples
+///
+/// ```
+/// let mut jar = zeug::datastructures::MultiDict::new();
+/// zeug::http_utils::parse_cookie_into("a=1; b=%E2%9C%93; c=\"x\\054y\"; junk", &mut jar);
+/// assert_eq!(jar.get("a"), Some("1"));
+/// assert_eq!(jar.get("b"), Some("✓"));
+/// assert_eq!(jar.get("c"), Some("x,y"));
+/// assert_eq!(jar.len(), 3);
+/// ```
+pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
+    for pair in header.split(';') {
+        let Some((name, value)) = pair.split_once('=') else {
+            continue;
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        let value = value.trim();
+        let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Some(quoted) if quoted.contains('\\') => unescape_python_cookie(quoted),
+            Some(quoted) => percent_decode(quoted),
+            None => percent_decode(value),
+        };
+        let name = if name.contains('%') {
+            percent_decode(name)
+        } else {
+            name.to_owned()
+        };
+        out.add(name, value);
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    crate::urls::decode_component(s.as_bytes(), false)
+}
+
+/// Undoes `http.cookies`' quoting: `\ooo` octal escapes and `\c` escapes.
+fn unescape_python_cookie(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 1 < bytes.len() {
+            let oct = &bytes[i + 1..(i + 4).min(bytes.len())];
+            if oct.len() == 3 && oct.iter().all(|b| (b'0'..=b'7').contains(b)) {
+                let v = (oct[0] - b'0') as u32 * 64
+                    + (oct[1] - b'0') as u32 * 8
+                    + (oct[2] - b'0') as u32;
+                if let Ok(b) = u8::try_from(v) {
+                    out.push(b);
+                    i += 4;
+                    continue;
+                }
+            }
+            out.push(bytes[i + 1]);
+            i += 2;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What a request's conditional headers decide for a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// Serve the response as it is (with its range, if [`if_range_holds`] allows one).
+    Proceed,
+    /// `304 Not Modified`: the client's copy is current (GET and HEAD only).
+    NotModified,
+    /// `412 Precondition Failed`: `If-Match` or `If-Unmodified-Since` did not hold.
+    PreconditionFailed,
+}
+
+/// Evaluates `If-Match`, `If-Unmodified-Since`, `If-None-Match` and `If-Modified-Since` in
+/// the order RFC 9110 §13.2.2 gives, for a resource whose current entity tag (as sent in
+/// `ETag`, quoted) and modification time are given.
+///
+/// Strong comparison for `If-Match`, weak for `If-None-Match`; `If-Unmodified-Since` is
+/// ignored when `If-Match` is present and `If-Modified-Since` when `If-None-Match` is, or
+/// when the method is not GET or HEAD. A failing `If-None-Match` on other methods is a 412.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::http_utils::{evaluate_conditions, Condition};
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("if-none-match", "W/\"v1\"".parse().unwrap());
+/// assert_eq!(evaluate_conditions(&http::Method::GET, &headers, Some("\"v1\""), None), Condition::NotModified);
+/// headers.insert("if-match", "\"v2\"".parse().unwrap());
+/// assert_eq!(evaluate_conditions(&http::Method::GET, &headers, Some("\"v1\""), None), Condition::PreconditionFailed);
+/// ```
+pub fn evaluate_conditions(
+    method: &Method,
+    headers: &HeaderMap,
+    etag: Option<&str>,
+    last_modified: Option<SystemTime>,
+) -> Condition {
+    let etag = etag.and_then(unquote_etag);
+    let last_modified = last_modified.map(truncate_to_seconds);
+    let header = |name| joined_header(headers, name);
+
+    // Step 1 and 2: If-Match, else If-Unmodified-Since.
+    if let Some(if_match) = header(IF_MATCH) {
+        let tags = ETags::parse(&if_match);
+        let ok = if tags.is_any() {
+            true
+        } else {
+            matches!(etag, Some((tag, false)) if tags.is_strong(tag))
+        };
+        if !ok {
+            return Condition::PreconditionFailed;
+        }
+    } else if let (Some(since), Some(lm)) = (
+        headers
+            .get(IF_UNMODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_date),
+        last_modified,
+    ) {
+        if lm > since {
+            return Condition::PreconditionFailed;
+        }
+    }
+
+    let safe = *method == Method::GET || *method == Method::HEAD;
+    // Step 3 and 4: If-None-Match, else If-Modified-Since.
+    if let Some(if_none_match) = header(IF_NONE_MATCH) {
+        let tags = ETags::parse(&if_none_match);
+        let matched = tags.is_any() || etag.is_some_and(|(tag, _)| tags.contains_weak(tag));
+        if matched {
+            return if safe {
+                Condition::NotModified
+            } else {
+                Condition::PreconditionFailed
+            };
+        }
+    } else if safe {
+        if let (Some(since), Some(lm)) = (
+            headers
+                .get(IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_date),
+            last_modified,
+        ) {
+            if lm <= since {
+                return Condition::NotModified;
+            }
+        }
+    }
+    Condition::Proceed
+}
+
+/// Whether the `Range` header should be honoured given `If-Range` (RFC 9110 §13.1.5): true
+/// without `If-Range`; with an entity tag, only when it strongly matches `etag`; with a date,
+/// only when it equals `last_modified` exactly.
+///
+/// # Examples
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("if-range", "\"v1\"".parse().unwrap());
+/// assert!(zeug::http_utils::if_range_holds(&headers, Some("\"v1\""), None));
+/// assert!(!zeug::http_utils::if_range_holds(&headers, Some("W/\"v1\""), None));
+/// ```
+pub fn if_range_holds(
+    headers: &HeaderMap,
+    etag: Option<&str>,
+    last_modified: Option<SystemTime>,
+) -> bool {
+    let Some(value) = headers.get(IF_RANGE) else {
+        return true;
+    };
+    let Some(if_range) = value.to_str().ok().and_then(parse_if_range_header) else {
+        return false;
+    };
+    match if_range {
+        IfRange::ETag(tag, false) => {
+            matches!(etag.and_then(unquote_etag), Some((current, false)) if current == tag)
+        }
+        IfRange::ETag(_, true) => false,
+        IfRange::Date(date) => last_modified.map(truncate_to_seconds) == Some(date),
+    }
+}
+
+/// Werkzeug's `is_resource_modified`: whether a GET for a resource with this `etag`
+/// (quoted, as in the `ETag` header) and `last_modified` must be answered in full, i.e. the
+/// client's `If-None-Match` / `If-Modified-Since` do not show its copy is current. With
+/// `ignore_if_range` false and a `Range` present, a failing `If-Range` also counts as
+/// modified.
+///
+/// # Examples
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("if-none-match", "\"abc\"".parse().unwrap());
+/// assert!(!zeug::http_utils::is_resource_modified(&headers, Some("\"abc\""), None, true));
+/// assert!(zeug::http_utils::is_resource_modified(&headers, Some("\"xyz\""), None, true));
+/// ```
+pub fn is_resource_modified(
+    headers: &HeaderMap,
+    etag: Option<&str>,
+    last_modified: Option<SystemTime>,
+    ignore_if_range: bool,
+) -> bool {
+    if !ignore_if_range && headers.contains_key(RANGE) && headers.contains_key(IF_RANGE) {
+        return !if_range_holds(headers, etag, last_modified);
+    }
+    evaluate_conditions(&Method::GET, headers, etag, last_modified) == Condition::Proceed
+}
+
+/// All values of a header joined with `", "` (lists may be split over several lines);
+/// `None` when absent. Values that are not visible ASCII are skipped.
+pub(crate) fn joined_header(headers: &HeaderMap, name: http::header::HeaderName) -> Option<String> {
+    let mut values = headers.get_all(name).iter().filter_map(|v| v.to_str().ok());
+    let first = values.next()?;
+    let mut out = first.to_owned();
+    for v in values {
+        out.push_str(", ");
+        out.push_str(v);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                http::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn conditions_follow_rfc_order() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let date = http_date(t);
+        let earlier = http_date(t - Duration::from_secs(10));
+        let get = Method::GET;
+        let tag = Some("\"v1\"");
+        // If-None-Match wins over If-Modified-Since.
+        let h = headers(&[("if-none-match", "\"v2\""), ("if-modified-since", &date)]);
+        assert_eq!(
+            evaluate_conditions(&get, &h, tag, Some(t)),
+            Condition::Proceed
+        );
+        let h = headers(&[("if-modified-since", &date)]);
+        assert_eq!(
+            evaluate_conditions(&get, &h, tag, Some(t)),
+            Condition::NotModified
+        );
+        let h = headers(&[("if-modified-since", &earlier)]);
+        assert_eq!(
+            evaluate_conditions(&get, &h, tag, Some(t)),
+            Condition::Proceed
+        );
+        let h = headers(&[("if-unmodified-since", &earlier)]);
+        assert_eq!(
+            evaluate_conditions(&get, &h, tag, Some(t)),
+            Condition::PreconditionFailed
+        );
+        let h = headers(&[("if-match", "*")]);
+        assert_eq!(
+            evaluate_conditions(&get, &h, tag, Some(t)),
+            Condition::Proceed
+        );
+        let h = headers(&[("if-match", "W/\"v1\"")]);
+        assert_eq!(
+            evaluate_conditions(&get, &h, Some("W/\"v1\""), None),
+            Condition::PreconditionFailed
+        );
+        let h = headers(&[("if-none-match", "*")]);
+        assert_eq!(
+            evaluate_conditions(&Method::PUT, &h, tag, None),
+            Condition::PreconditionFailed
+        );
+        // Several header lines form one list.
+        let h = headers(&[("if-none-match", "\"a\""), ("if-none-match", "\"v1\"")]);
+        assert_eq!(
+            evaluate_conditions(&get, &h, tag, None),
+            Condition::NotModified
+        );
+        // Bad dates are ignored.
+        let h = headers(&[("if-modified-since", "garbage")]);
+        assert_eq!(
+            evaluate_conditions(&get, &h, tag, Some(t)),
+            Condition::Proceed
+        );
+    }
+
+    #[test]
+    fn if_range_dates_must_match_exactly() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let h = headers(&[("if-range", &http_date(t))]);
+        assert!(if_range_holds(
+            &h,
+            None,
+            Some(t + Duration::from_millis(300))
+        ));
+        assert!(!if_range_holds(&h, None, Some(t + Duration::from_secs(1))));
+        let h = headers(&[("if-range", "garbage\"")]);
+        assert!(!if_range_holds(&h, Some("\"x\""), None));
+    }
+
+    #[test]
+    fn python_quoted_cookies() {
+        let mut jar = MultiDict::new();
+        parse_cookie_into(r#"a="\"q\"\\"; b="\777\0"; c="""#, &mut jar);
+        assert_eq!(jar.get("a"), Some("\"q\"\\"));
+        assert_eq!(jar.get("c"), Some(""));
+        assert!(jar.get("b").is_some());
+        let mut jar = MultiDict::new();
+        parse_cookie_into("x=%ZZ%; y=%ff", &mut jar);
+        assert_eq!(jar.get("x"), Some("%ZZ%"));
+        assert_eq!(jar.get("y"), Some("\u{fffd}"));
+    }
+
+    #[test]
+    fn header_lists_tolerate_garbage() {
+        assert_eq!(split_header_list("\"unterminated, x").count(), 1);
+        assert!(parse_header_params("=,=,\"").is_empty());
+        assert_eq!(unquote_header_value("\"\\"), "");
+        assert_eq!(unquote_etag("W/"), None);
+    }
+}

@@ -21,6 +21,37 @@
 //! assert_eq!(client.get("/?name=zeug").send().text(), "Hello zeug!");
 //! ```
 //!
+//! ## Routing
+//!
+//! ```
+//! use zeug::{Map, Request, Rule};
+//!
+//! #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+//! enum View { Index, Post }
+//!
+//! let url_map = Map::new([
+//!     Rule::new("/", View::Index),
+//!     Rule::new("/blog/<int:year>/<slug>", View::Post),
+//! ]);
+//!
+//! let request = Request::new(zeug::test::EnvironBuilder::new("GET", "/blog/2026/hello").build());
+//! let adapter = url_map.bind_to_environ(request.environ());
+//! let (view, values) = adapter.match_(request.path(), request.method()).unwrap();
+//! assert_eq!(view, View::Post);
+//! assert_eq!(values.get::<i64>("year"), Some(2026));
+//! assert_eq!(adapter.build(&View::Post, &[("year", "2027"), ("slug", "next")]).unwrap(), "/blog/2027/next");
+//! ```
+//!
+//! ## Serving
+//!
+//! ```no_run
+//! fn hello(_: zeug::Environ) -> zeug::Response {
+//!     zeug::Response::new("Hello World!")
+//! }
+//!
+//! zeug::run_simple("127.0.0.1", 5000, hello).unwrap();
+//! ```
+//!
 //! ## Errors are values
 //!
 //! ```
@@ -72,5 +103,8 @@ pub use app::Application;
 pub use body::Body;
 pub use environ::Environ;
 pub use exceptions::{abort, HttpException};
+pub use routing::{Map, Rule};
+pub use serving::run_simple;
+pub use test::Client;
 pub use utils::redirect;
 pub use wrappers::{Request, Response};

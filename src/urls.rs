@@ -65,3 +65,122 @@ pub fn urlencode<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (
     }
     ser.finish()
 }
+
+/// Decodes one `application/x-www-form-urlencoded` component (or, with `plus_as_space`
+/// false, one percent-encoded value such as a cookie): `%XX` escapes become bytes, `+` a
+/// space, malformed escapes are kept as written and invalid UTF-8 becomes U+FFFD. Never
+/// fails; text without escapes is copied once.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::urls::decode_component;
+/// assert_eq!(decode_component(b"a+b%20c", true), "a b c");
+/// assert_eq!(decode_component(b"a+b", false), "a+b");
+/// assert_eq!(decode_component(b"100%+%zz%4", true), "100% %zz%4");
+/// assert_eq!(decode_component(b"%ff", true), "\u{fffd}");
+/// ```
+pub fn decode_component(input: &[u8], plus_as_space: bool) -> String {
+    // Components are short: a plain scan beats a vectorised search set up per call.
+    let special = |b: u8| b == b'%' || (plus_as_space && b == b'+');
+    let Some(first) = input.iter().position(|&b| special(b)) else {
+        return match std::str::from_utf8(input) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(input).into_owned(),
+        };
+    };
+    let mut out = Vec::with_capacity(input.len());
+    out.extend_from_slice(&input[..first]);
+    let mut i = first;
+    while i < input.len() {
+        let b = input[i];
+        if !special(b) {
+            out.push(b);
+            i += 1;
+        } else if b == b'+' {
+            out.push(b' ');
+            i += 1;
+        } else {
+            match (
+                input.get(i + 1).and_then(|&b| hex(b)),
+                input.get(i + 2).and_then(|&b| hex(b)),
+            ) {
+                (Some(hi), Some(lo)) => {
+                    out.push((hi << 4) | lo);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            }
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Splits urlencoded bytes into decoded `(name, value)` pairs, as
+/// [`form_urlencoded::parse`] does (pairs split on `&`, empty pieces skipped, a piece without
+/// `=` is a name with an empty value), with [`decode_component`] for each part.
+///
+/// # Examples
+///
+/// ```
+/// let pairs: Vec<_> = zeug::urls::parse_urlencoded(b"a=1&&b&c=x+y=z").collect();
+/// assert_eq!(pairs, [("a".into(), "1".into()), ("b".into(), "".into()), ("c".into(), "x y=z".into())]);
+/// ```
+pub fn parse_urlencoded(input: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+    input
+        .split(|&b| b == b'&')
+        .filter(|p| !p.is_empty())
+        .map(|piece| match memchr::memchr(b'=', piece) {
+            Some(eq) => (
+                decode_component(&piece[..eq], true),
+                decode_component(&piece[eq + 1..], true),
+            ),
+            None => (decode_component(piece, true), String::new()),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_agrees_with_form_urlencoded() {
+        let samples: &[&[u8]] = &[
+            b"a=1&b=%20x+y",
+            b"%zz=%&=%%41",
+            b"k=%e2%9c%93&k2=%E2%9C",
+            b"\xff\xfe=\x00",
+            b"&&&=&a",
+            b"x=%2",
+            b"%C3%A9t%C3%A9=ok",
+        ];
+        for s in samples {
+            let ours: Vec<(String, String)> = parse_urlencoded(s).collect();
+            let theirs: Vec<(String, String)> = form_urlencoded::parse(s)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(s));
+        }
+        let raw: Vec<u8> = (0..=255u8).collect();
+        let ours: Vec<_> = parse_urlencoded(&raw).collect();
+        let theirs: Vec<(String, String)> = form_urlencoded::parse(&raw)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        assert_eq!(ours, theirs);
+    }
+}

@@ -1,10 +1,23 @@
-//! Data structures for HTTP values: [`MultiDict`], [`Accept`], [`FileStorage`] and the
-//! parsed forms of `Authorization`, `ETag`s and `Range`.
+//! Data structures for HTTP values: [`MultiDict`], [`Accept`], [`FileStorage`], and the
+//! parsed forms of `Authorization` ([`Authorization`]), entity tags ([`ETags`]), ranges
+//! ([`Range`], [`ContentRange`], [`IfRange`]) and `Cache-Control` ([`CacheControl`]).
+//!
+//! Each type parses leniently (hostile input gives an empty or `None` value, never a panic)
+//! and formats back to a header value with `Display`. The functions that combine them with
+//! requests and responses are in [`crate::http_utils`].
 
 mod accept;
+mod authorization;
+mod cache_control;
+mod etags;
 mod file_storage;
 mod multidict;
+mod range;
 
-pub use accept::Accept;
+pub use accept::{Accept, MAX_ACCEPT_ITEMS};
+pub use authorization::{AuthParams, Authorization, MAX_AUTHORIZATION_LEN};
+pub use cache_control::CacheControl;
+pub use etags::{ETags, MAX_ETAGS};
 pub use file_storage::FileStorage;
 pub use multidict::MultiDict;
+pub use range::{ByteRange, ContentRange, IfRange, Range, MAX_RANGES};

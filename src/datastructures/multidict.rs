@@ -41,11 +41,10 @@ impl MultiDict<String> {
 
     /// Parses urlencoded bytes; see [`Self::from_query`].
     pub fn from_urlencoded(bytes: &[u8]) -> Self {
-        MultiDict {
-            items: form_urlencoded::parse(bytes)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        }
+        // One allocation for the item list instead of repeated growth.
+        let mut items = Vec::with_capacity(memchr::memchr_iter(b'&', bytes).count() + 1);
+        items.extend(crate::urls::parse_urlencoded(bytes));
+        MultiDict { items }
     }
 
     /// The first value for `key`, as text.
@@ -76,6 +75,13 @@ impl<V> MultiDict<V> {
     /// An empty dict.
     pub fn new() -> Self {
         MultiDict { items: Vec::new() }
+    }
+
+    /// An empty dict with room for `capacity` pairs.
+    pub fn with_capacity(capacity: usize) -> Self {
+        MultiDict {
+            items: Vec::with_capacity(capacity),
+        }
     }
 
     /// The first value for `key`.

@@ -2,8 +2,7 @@
 //! feature) Werkzeug-compatible password hashing.
 
 mod paths;
-#[allow(unused_imports)] // until the module has items
-pub use paths::*;
+pub use paths::{is_windows_device_name, safe_join, secure_filename};
 
 #[cfg(feature = "security")]
 mod passwords;

@@ -2,11 +2,17 @@
 //! socket, the way Werkzeug's and Flask's test clients do.
 //!
 //! [`Client`] keeps a cookie jar and can follow redirects; [`EnvironBuilder`] builds an
-//! [`Environ`](crate::Environ) by hand. "The test client is just another server": it
-//! turns a request into an environ, calls the app and collects the response.
+//! [`Environ`](crate::Environ) by hand (forms, multipart files, JSON, streams, auth).
+//! "The test client is just another server": it turns a request into an environ, calls the
+//! app and collects the response into a [`TestResponse`]. It owns no parsing of its own:
+//! responses are read with the same `http_utils` and `cookie` code the app uses.
 
 mod client;
+mod cookie_jar;
 mod environ_builder;
 
-pub use client::{Client, RequestBuilder, TestResponse};
+pub use client::{
+    resolve_url, Client, RequestBuilder, RequestInfo, TestResponse, DEFAULT_MAX_REDIRECTS,
+};
+pub use cookie_jar::StoredCookie;
 pub use environ_builder::EnvironBuilder;

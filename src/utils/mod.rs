@@ -1,4 +1,4 @@
-//! Helpers a view reaches for: [`redirect`], and (with files) `send_file`.
+//! Helpers a view reaches for: [`redirect`], [`send_file`] and [`send_from_directory`].
 
 use http::header::{HeaderValue, LOCATION};
 
@@ -53,5 +53,7 @@ pub fn iri_to_uri(iri: &str) -> String {
 }
 
 mod send_file;
-#[allow(unused_imports)] // until the module has items
-pub use send_file::*;
+pub use send_file::{
+    content_disposition, guess_type, send_file, send_file_with, send_from_directory,
+    send_from_directory_with, FileOptions,
+};

@@ -1,8 +1,16 @@
 //! Request and response wrappers: [`Request`] reads an [`Environ`](crate::Environ),
 //! [`Response`] is what an application returns.
+//!
+//! `request.rs` and `response.rs` hold the core of each; `request_headers.rs` the
+//! header-derived request accessors, `cookies.rs` cookie setting and `conditional.rs`
+//! ETags, caching headers and conditional/range responses, as further `impl` blocks.
 
+mod conditional;
+mod cookies;
 mod request;
+mod request_headers;
 mod response;
 
+pub use cookies::{CookieOptions, SameSite};
 pub use request::Request;
 pub use response::{IntoStatus, Response, DEFAULT_MIMETYPE};

@@ -45,6 +45,7 @@ pub struct Request {
     cookies: OnceLock<MultiDict>,
     data: OnceLock<Result<Bytes, HttpException>>,
     form: OnceLock<Result<FormData, HttpException>>,
+    pub(super) parsed: super::request_headers::ParsedHeaders,
 }
 
 impl std::fmt::Debug for Request {
@@ -71,6 +72,7 @@ impl Request {
             cookies: OnceLock::new(),
             data: OnceLock::new(),
             form: OnceLock::new(),
+            parsed: Default::default(),
         }
     }
 
@@ -301,30 +303,34 @@ impl Request {
     }
 
     /// The cookies the client sent. Values are percent-decoded (what
-    /// [`Response::set_cookie`](crate::Response::set_cookie) encodes), quotes removed;
-    /// malformed pairs are skipped.
+    /// [`Response::set_cookie`](crate::Response::set_cookie) encodes) and Python-style
+    /// quoted values unescaped; malformed pairs are skipped (see
+    /// [`http_utils::parse_cookie_into`](crate::http_utils::parse_cookie_into)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{test::EnvironBuilder, Request};
+    /// let req = Request::new(EnvironBuilder::new("GET", "/").header("cookie", "theme=dark%3B%20bold; n=1").build());
+    /// assert_eq!(req.cookies().get("theme"), Some("dark; bold"));
+    /// ```
     pub fn cookies(&self) -> &MultiDict {
         self.cookies.get_or_init(|| {
-            let mut out = MultiDict::new();
+            let pairs: usize = self
+                .environ
+                .headers
+                .get_all(COOKIE)
+                .iter()
+                .map(|h| memchr::memchr_iter(b';', h.as_bytes()).count() + 1)
+                .sum();
+            let mut out = MultiDict::with_capacity(pairs);
             for header in self.environ.headers.get_all(COOKIE) {
-                let text = String::from_utf8_lossy(header.as_bytes());
-                for pair in text.split(';') {
-                    let Some((name, value)) = pair.split_once('=') else {
-                        continue;
-                    };
-                    let name = name.trim();
-                    if name.is_empty() {
-                        continue;
-                    }
-                    let value = value.trim();
-                    let value = value
-                        .strip_prefix('"')
-                        .and_then(|v| v.strip_suffix('"'))
-                        .unwrap_or(value);
-                    let value = percent_encoding::percent_decode_str(value)
-                        .decode_utf8_lossy()
-                        .into_owned();
-                    out.add(name, value);
+                match header.to_str() {
+                    Ok(text) => crate::http_utils::parse_cookie_into(text, &mut out),
+                    Err(_) => crate::http_utils::parse_cookie_into(
+                        &String::from_utf8_lossy(header.as_bytes()),
+                        &mut out,
+                    ),
                 }
             }
             out

@@ -1,0 +1,332 @@
+//! [`SharedData`]: serves static files under URL prefixes, in front of an application.
+//!
+//! This module owns matching URL prefixes to directories or files, refusing traversal and
+//! disallowed names, and its cache settings. Building the file response (mimetype, ETag,
+//! Last-Modified, 304, ranges) is [`crate::utils::send_file_with`]'s job.
+
+use std::path::{Path, PathBuf};
+
+use http::header::CONTENT_DISPOSITION;
+use http::Method;
+
+use crate::security::safe_join;
+use crate::utils::{send_file_with, FileOptions};
+use crate::{Application, Environ, HttpException, Request, Response};
+
+/// How long browsers and caches may keep a static file by default: 12 hours, as
+/// Werkzeug's `SharedData`.
+pub const DEFAULT_CACHE_TIMEOUT: u64 = 12 * 60 * 60;
+
+/// Serves files from directories (or single files) mounted under URL prefixes, and passes
+/// every other request to the wrapped application — Werkzeug's `SharedData`.
+///
+/// GET and HEAD requests whose `path_info` falls under a mounted prefix are answered with
+/// the file when it exists: mimetype guessed from the name, `ETag`, `Last-Modified`,
+/// `Cache-Control: public, max-age=…` (see [`cache_timeout`](Self::cache_timeout)), `304
+/// Not Modified`, byte ranges (`206`/`416`) — the body stays a file region so the server
+/// can `sendfile` it. Anything that is not a regular file (missing, a directory) and any
+/// name matching a [`disallow`](Self::disallow) pattern falls through to the application.
+///
+/// The path below the prefix is resolved with [`safe_join`]: `..` that climbs out,
+/// absolute and drive paths, backslashes, NUL bytes, Windows device names, and encoded
+/// slashes (`%2f`, `%5c` in the raw request target) are answered `404 Not Found` without
+/// touching the disk. Symbolic links inside a mounted directory are followed, as by any
+/// web server: do not put links to private files there.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::middleware::SharedData;
+/// use zeug::{test::Client, Environ, Response};
+///
+/// let app = SharedData::new(|_: Environ| Response::new("the app"))
+///     .mount("/static", "src")            // a directory
+///     .mount("/robots.txt", "Cargo.toml") // a single file
+///     .disallow("*.toml.bak");
+/// let client = Client::new(app);
+/// let res = client.get("/static/lib.rs").send();
+/// assert_eq!(res.status(), 200);
+/// assert!(res.header("etag").is_some());
+/// assert_eq!(res.header("cache-control"), Some("public, max-age=43200"));
+/// assert_eq!(client.get("/robots.txt").send().status(), 200);
+/// assert_eq!(client.get("/static/missing.css").send().text(), "the app");
+/// assert_eq!(client.get("/static/../Cargo.toml").send().status(), 404);
+/// ```
+pub struct SharedData<A> {
+    app: A,
+    /// Sorted longest prefix first.
+    mounts: Vec<(String, Export)>,
+    cache: bool,
+    cache_timeout: u64,
+    disallow: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Export {
+    Directory(PathBuf),
+    File(PathBuf),
+}
+
+impl<A: Application> SharedData<A> {
+    /// Wraps `app`, with nothing mounted yet.
+    pub fn new(app: A) -> Self {
+        SharedData {
+            app,
+            mounts: Vec::new(),
+            cache: true,
+            cache_timeout: DEFAULT_CACHE_TIMEOUT,
+            disallow: Vec::new(),
+        }
+    }
+
+    /// Serves `path` under the URL `prefix` (decoded, like `path_info`; a trailing `/` is
+    /// ignored). If `path` is a file when this is called, exactly `prefix` serves it;
+    /// otherwise `path` is a directory and `prefix/name` serves `path/name`.
+    ///
+    /// # Panics
+    ///
+    /// When `prefix` does not start with `/` (a set-up mistake).
+    pub fn mount(mut self, prefix: &str, path: impl AsRef<Path>) -> Self {
+        assert!(
+            prefix.starts_with('/'),
+            "SharedData::mount: prefix {prefix:?} must start with '/'"
+        );
+        let prefix = prefix.trim_end_matches('/').to_owned();
+        let path = path.as_ref().to_path_buf();
+        let export = if path.is_file() {
+            Export::File(path)
+        } else {
+            Export::Directory(path)
+        };
+        self.mounts.retain(|(p, _)| *p != prefix);
+        self.mounts.push((prefix, export));
+        self.mounts.sort_by_key(|m| std::cmp::Reverse(m.0.len()));
+        self
+    }
+
+    /// How long (seconds) caches may keep a file without asking again (default
+    /// [`DEFAULT_CACHE_TIMEOUT`]).
+    pub fn cache_timeout(mut self, seconds: u64) -> Self {
+        self.cache_timeout = seconds;
+        self
+    }
+
+    /// Whether to let caches keep files at all (default on). Off sends
+    /// `Cache-Control: no-cache` and no `ETag`.
+    pub fn cache(mut self, yes: bool) -> Self {
+        self.cache = yes;
+        self
+    }
+
+    /// Never serves names matching `pattern`; such requests fall through to the
+    /// application. The pattern is matched against the path below the prefix
+    /// (`secret/key.pem`) and against the file name alone (`key.pem`); `*` matches any run
+    /// of characters (`/` included), `?` one character, `[abc]`/`[a-z]`/`[!abc]` one of a
+    /// set, as Python's `fnmatch`.
+    pub fn disallow(mut self, pattern: &str) -> Self {
+        self.disallow.push(pattern.to_owned());
+        self
+    }
+
+    fn is_disallowed(&self, relative: &str) -> bool {
+        let name = relative.rsplit('/').next().unwrap_or(relative);
+        self.disallow
+            .iter()
+            .any(|p| glob_match(p, relative) || glob_match(p, name))
+    }
+
+    /// What the request asks for: `None` when it is not ours, `Some(Err)` when it is ours
+    /// but refused, `Some(Ok(path))` for a file to serve.
+    fn resolve(&self, environ: &Environ) -> Option<Result<PathBuf, HttpException>> {
+        let path = environ.path_info.as_str();
+        for (prefix, export) in &self.mounts {
+            let Some(rest) = path.strip_prefix(prefix.as_str()) else {
+                continue;
+            };
+            let resolved = match export {
+                Export::File(file) if rest.is_empty() || rest == "/" => {
+                    let name = file
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    if self.is_disallowed(&name) {
+                        return None;
+                    }
+                    file.clone()
+                }
+                Export::File(_) => continue,
+                Export::Directory(dir) => {
+                    let Some(relative) = rest.strip_prefix('/') else {
+                        continue;
+                    };
+                    if has_encoded_separator(&environ.request_uri) {
+                        return Some(Err(HttpException::not_found()));
+                    }
+                    let Some(full) = safe_join(dir, relative) else {
+                        return Some(Err(HttpException::not_found()));
+                    };
+                    if relative.is_empty() || self.is_disallowed(relative) {
+                        return None;
+                    }
+                    full
+                }
+            };
+            return resolved.is_file().then_some(Ok(resolved));
+        }
+        None
+    }
+}
+
+/// Whether the raw request target's path holds an encoded `/`, `\` or NUL: after
+/// decoding these would look like separators (or end a C string) that the client did not
+/// send as such.
+fn has_encoded_separator(request_uri: &str) -> bool {
+    let path = request_uri.split('?').next().unwrap_or("");
+    let lower = path.to_ascii_lowercase();
+    lower.contains("%2f") || lower.contains("%5c") || lower.contains("%00")
+}
+
+impl<A: Application> Application for SharedData<A> {
+    fn call(&self, environ: Environ) -> Response {
+        if environ.method != Method::GET && environ.method != Method::HEAD {
+            return self.app.call(environ);
+        }
+        let path = match self.resolve(&environ) {
+            None => return self.app.call(environ),
+            Some(Err(e)) => return e.into_response(),
+            Some(Ok(path)) => path,
+        };
+        let request = Request::new(environ);
+        let options = if self.cache {
+            FileOptions::new().max_age(self.cache_timeout)
+        } else {
+            FileOptions::new().etag(false)
+        };
+        match send_file_with(&path, &request, &options) {
+            Ok(mut response) => {
+                response.headers_mut().remove(CONTENT_DISPOSITION);
+                response
+            }
+            Err(e) => e.into_response_for(request.headers()),
+        }
+    }
+}
+
+/// `fnmatch`-style matching: `*`, `?`, `[set]`, `[!set]`, ranges in sets.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::middleware::glob_match;
+///
+/// assert!(glob_match("*.py", "app/views.py"));
+/// assert!(glob_match("secret/*", "secret/key.pem"));
+/// assert!(glob_match("file?.[ch]", "file1.c"));
+/// assert!(!glob_match("*.py", "views.pyc"));
+/// ```
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() {
+            match p[pi] {
+                '*' => {
+                    star = Some((pi, ti));
+                    pi += 1;
+                    continue;
+                }
+                '?' => {
+                    pi += 1;
+                    ti += 1;
+                    continue;
+                }
+                '[' => {
+                    if let Some((matched, next)) = match_set(&p, pi, t[ti]) {
+                        if matched {
+                            pi = next;
+                            ti += 1;
+                            continue;
+                        }
+                    } else if t[ti] == '[' {
+                        pi += 1;
+                        ti += 1;
+                        continue;
+                    }
+                }
+                c if c == t[ti] => {
+                    pi += 1;
+                    ti += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        match star {
+            Some((sp, st)) => {
+                pi = sp + 1;
+                ti = st + 1;
+                star = Some((sp, st + 1));
+            }
+            None => return false,
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Matches `c` against the set starting at `p[start] == '['`; returns whether it matched
+/// and the index after the set, or `None` for an unclosed `[` (a literal then).
+fn match_set(p: &[char], start: usize, c: char) -> Option<(bool, usize)> {
+    let mut i = start + 1;
+    let negate = matches!(p.get(i), Some('!') | Some('^'));
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    while i < p.len() && (p[i] != ']' || first) {
+        first = false;
+        if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
+            if p[i] <= c && c <= p[i + 2] {
+                matched = true;
+            }
+            i += 3;
+        } else {
+            if p[i] == c {
+                matched = true;
+            }
+            i += 1;
+        }
+    }
+    if i >= p.len() {
+        return None;
+    }
+    Some((matched != negate, i + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_like_fnmatch() {
+        assert!(glob_match("*", ""));
+        assert!(glob_match("*.tar.gz", "a/b.tar.gz"));
+        assert!(glob_match("[!.]*", "visible"));
+        assert!(!glob_match("[!.]*", ".hidden"));
+        assert!(glob_match("[a-c]x", "bx"));
+        assert!(!glob_match("[a-c]x", "dx"));
+        assert!(glob_match("[]]", "]"));
+        assert!(glob_match("a[", "a["));
+        assert!(glob_match("*a*b*c*", "xxaxxbxxcxx"));
+        assert!(!glob_match("*a*b*c", "xxaxxbxxcxx"));
+    }
+
+    #[test]
+    fn spots_encoded_separators() {
+        assert!(has_encoded_separator("/static/a%2F..%2Fb"));
+        assert!(has_encoded_separator("/static/a%5cb"));
+        assert!(!has_encoded_separator("/static/a%20b?x=%2f"));
+    }
+}

@@ -1,0 +1,208 @@
+//! What a person sees: the start-up banner and one access line per request, in Werkzeug's
+//! format, through the `log` facade with target `zeug`.
+//!
+//! When the program installed no logger, the server installs a small one that prints
+//! `zeug` records at info level and above to stderr (as Werkzeug adds a stream handler to
+//! its logger), colouring access lines by status when stderr is a terminal. That logger
+//! batches the lines a loop thread writes between two waits, so a busy server does not
+//! pay one `write` per request. This module owns none of the decisions about what happened
+//! to a request; the connection code tells it.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
+
+use http::StatusCode;
+use log::{Level, LevelFilter, Log, Metadata, Record};
+
+use super::http1::Clock;
+
+/// The `log` target of every server record.
+pub const LOG_TARGET: &str = "zeug";
+
+/// Above this many buffered bytes a loop thread writes its log lines at once.
+const MAX_BUFFERED_LOG: usize = 32 * 1024;
+
+static INIT: Once = Once::new();
+static FALLBACK: AtomicBool = AtomicBool::new(false);
+static COLOUR: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static CLOCK: RefCell<Clock> = const { RefCell::new(Clock::new()) };
+    /// Lines the fallback logger holds for this thread until [`flush`]; `None` when this
+    /// thread writes through.
+    static BUFFER: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+struct StderrLogger;
+
+impl Log for StderrLogger {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.level() <= Level::Info && metadata.target().starts_with(LOG_TARGET)
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let buffered = BUFFER.with(|b| {
+            let mut b = b.borrow_mut();
+            match b.as_mut() {
+                Some(buf) => {
+                    let _ = writeln!(buf, "{}", record.args());
+                    buf.len() > MAX_BUFFERED_LOG
+                }
+                None => {
+                    // One `write` per line: stderr is unbuffered, and worker processes
+                    // share it, so a line written in pieces would interleave with theirs.
+                    let line = format!("{}\n", record.args());
+                    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+                    false
+                }
+            }
+        });
+        if buffered {
+            flush();
+        }
+    }
+
+    fn flush(&self) {
+        flush();
+    }
+}
+
+/// Installs the stderr logger if the program has none (once per process).
+pub(crate) fn init() {
+    INIT.call_once(|| {
+        if log::set_logger(&StderrLogger).is_ok() {
+            log::set_max_level(LevelFilter::Info);
+            FALLBACK.store(true, Ordering::Relaxed);
+            COLOUR.store(std::io::stderr().is_terminal(), Ordering::Relaxed);
+        }
+    });
+}
+
+/// Makes the fallback logger hold this thread's lines until [`flush`] (loop threads).
+pub(crate) fn buffer_this_thread() {
+    if FALLBACK.load(Ordering::Relaxed) {
+        BUFFER.with(|b| *b.borrow_mut() = Some(Vec::new()));
+    }
+}
+
+/// Writes the lines this thread holds.
+pub(crate) fn flush() {
+    BUFFER.with(|b| {
+        if let Some(buf) = b.borrow_mut().as_mut() {
+            if !buf.is_empty() {
+                let _ = std::io::stderr().lock().write_all(buf);
+                buf.clear();
+            }
+        }
+    });
+}
+
+/// Whether access lines are logged at all (skips formatting them when not).
+pub(crate) fn access_enabled() -> bool {
+    log::log_enabled!(target: LOG_TARGET, Level::Info)
+}
+
+/// The client part of a log line: the IP address, or `<local>` for Unix sockets.
+fn client(remote_addr: Option<&str>) -> &str {
+    remote_addr.unwrap_or("<local>")
+}
+
+/// Logs `127.0.0.1 - - [24/Nov/2026 10:00:00] "GET / HTTP/1.1" 200 13`.
+pub(crate) fn access(
+    remote_addr: Option<&str>,
+    request_line: &str,
+    status: StatusCode,
+    size: Option<u64>,
+) {
+    if !access_enabled() {
+        return;
+    }
+    LINE.with(|line| {
+        let mut line = line.borrow_mut();
+        line.clear();
+        let code = status.as_u16();
+        let style = if COLOUR.load(Ordering::Relaxed) {
+            match code {
+                100..=199 => "\x1b[1m",
+                200 => "",
+                304 => "\x1b[36m",
+                300..=399 => "\x1b[32m",
+                404 => "\x1b[33m",
+                400..=499 => "\x1b[1m\x1b[31m",
+                _ => "\x1b[1m\x1b[35m",
+            }
+        } else {
+            ""
+        };
+        let _ = write!(line, "{} - - [", client(remote_addr));
+        CLOCK.with(|c| line.push_str(c.borrow_mut().log_stamp()));
+        line.push_str("] \"");
+        line.push_str(style);
+        push_escaped(&mut line, request_line);
+        if !style.is_empty() {
+            line.push_str("\x1b[0m");
+        }
+        let _ = match size {
+            Some(n) => write!(line, "\" {code} {n}"),
+            None => write!(line, "\" {code} -"),
+        };
+        log::info!(target: LOG_TARGET, "{line}");
+    });
+}
+
+/// Logs a message about one client at `level`, in the access line's prefix format
+/// (Werkzeug's `log_error`: `127.0.0.1 - - [date] code 400, message ...`).
+pub(crate) fn client_message(level: Level, remote_addr: Option<&str>, message: &str) {
+    if !log::log_enabled!(target: LOG_TARGET, level) {
+        return;
+    }
+    let stamp = CLOCK.with(|c| c.borrow_mut().log_stamp().to_owned());
+    let mut escaped = String::with_capacity(message.len());
+    push_escaped(&mut escaped, message);
+    log::log!(target: LOG_TARGET, level, "{} - - [{stamp}] {escaped}", client(remote_addr));
+}
+
+/// Control characters in client-supplied text are shown as `\xNN`, so a request cannot
+/// forge log lines or terminal escapes.
+fn push_escaped(out: &mut String, s: &str) {
+    for c in s.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// The start-up banner lines (` * Running on …`), Werkzeug's wording.
+pub(crate) fn banner(lines: &[String]) {
+    for line in lines {
+        log::info!(target: LOG_TARGET, "{line}");
+    }
+    if COLOUR.load(Ordering::Relaxed) {
+        log::info!(target: LOG_TARGET, "\x1b[33mPress CTRL+C to quit\x1b[0m");
+    } else {
+        log::info!(target: LOG_TARGET, "Press CTRL+C to quit");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_control_characters() {
+        let mut s = String::new();
+        push_escaped(&mut s, "GET /\x1b[31m\\ HTTP/1.1");
+        assert_eq!(s, "GET /\\x1b[31m\\\\ HTTP/1.1");
+    }
+}

@@ -1,0 +1,531 @@
+//! Entity tags, caching headers and conditional responses on [`Response`]: `add_etag`,
+//! `set_etag`, `last_modified`, `cache_control`, and `make_conditional`, which answers
+//! `304 Not Modified`, `412 Precondition Failed`, `206 Partial Content` or
+//! `416 Range Not Satisfiable` from the request's `If-*` and `Range` headers.
+//!
+//! The rules themselves (RFC 9110 §13 and §14) are in [`crate::http_utils`]; this file
+//! applies them to a response, narrowing file bodies without reading them.
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::header::{
+    HeaderName, HeaderValue, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LANGUAGE,
+    CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, DATE, ETAG, EXPIRES, LAST_MODIFIED, RANGE, VARY,
+};
+use http::{HeaderMap, Method, StatusCode};
+
+use super::{Request, Response};
+use crate::body::Body;
+use crate::datastructures::{CacheControl, ContentRange, Range};
+use crate::http_utils::{self, Condition};
+use crate::HttpException;
+
+impl Response {
+    /// The entity tag from the `ETag` header, unquoted, and whether it is weak.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut res = zeug::Response::new("x");
+    /// res.set_etag("v1", true);
+    /// assert_eq!(res.headers()["etag"], "W/\"v1\"");
+    /// assert_eq!(res.get_etag(), Some(("v1".to_string(), true)));
+    /// ```
+    pub fn get_etag(&self) -> Option<(String, bool)> {
+        let value = self.headers().get(ETAG)?.to_str().ok()?;
+        http_utils::unquote_etag(value).map(|(t, w)| (t.to_owned(), w))
+    }
+
+    /// Sets the `ETag` header to `etag` (quoted here; pass it unquoted).
+    ///
+    /// # Panics
+    ///
+    /// When `etag` contains `"` or characters not allowed in a header (a programming error).
+    pub fn set_etag(&mut self, etag: &str, weak: bool) {
+        assert!(
+            !etag.contains('"'),
+            "an entity tag may not contain '\"': {etag:?}"
+        );
+        let value = HeaderValue::try_from(http_utils::quote_etag(etag, weak))
+            .unwrap_or_else(|_| panic!("invalid entity tag {etag:?}"));
+        self.headers_mut().insert(ETAG, value);
+    }
+
+    /// Adds a strong `ETag` (the SHA-1 of the body, as Werkzeug) unless one is set. Only
+    /// bodies held in memory are hashed; streams and files are left alone (give files an
+    /// ETag from their size and modification time, as `send_file` does).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut res = zeug::Response::new("hello");
+    /// res.add_etag();
+    /// assert_eq!(res.headers()["etag"], "\"aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\"");
+    /// ```
+    pub fn add_etag(&mut self) {
+        self.add_etag_with(false, false);
+    }
+
+    /// [`add_etag`](Self::add_etag) with Werkzeug's options: replace an existing tag
+    /// (`overwrite`) and mark it weak.
+    pub fn add_etag_with(&mut self, overwrite: bool, weak: bool) {
+        if !overwrite && self.headers().contains_key(ETAG) {
+            return;
+        }
+        if let Some(bytes) = self.body().as_bytes() {
+            let tag = http_utils::generate_etag(bytes);
+            self.set_etag(&tag, weak);
+        }
+    }
+
+    fn date_header(&self, name: HeaderName) -> Option<SystemTime> {
+        http_utils::parse_date(self.headers().get(name)?.to_str().ok()?)
+    }
+
+    fn set_date_header(&mut self, name: HeaderName, time: SystemTime) {
+        let value = HeaderValue::try_from(http_utils::http_date(time))
+            .expect("HTTP dates are valid header values");
+        self.headers_mut().insert(name, value);
+    }
+
+    /// The `Last-Modified` date.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let mut res = zeug::Response::new("x");
+    /// let t = UNIX_EPOCH + Duration::from_secs(784111777);
+    /// res.set_last_modified(t);
+    /// assert_eq!(res.last_modified(), Some(t));
+    /// ```
+    pub fn last_modified(&self) -> Option<SystemTime> {
+        self.date_header(LAST_MODIFIED)
+    }
+
+    /// Sets `Last-Modified` (to whole seconds, the precision of HTTP dates).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let mut res = zeug::Response::new("x");
+    /// res.set_last_modified(UNIX_EPOCH + Duration::from_secs(784111777));
+    /// assert_eq!(res.headers()["last-modified"], "Sun, 06 Nov 1994 08:49:37 GMT");
+    /// ```
+    pub fn set_last_modified(&mut self, time: SystemTime) {
+        self.set_date_header(LAST_MODIFIED, time);
+    }
+
+    /// The `Expires` date.
+    pub fn expires(&self) -> Option<SystemTime> {
+        self.date_header(EXPIRES)
+    }
+
+    /// Sets `Expires`.
+    pub fn set_expires(&mut self, time: SystemTime) {
+        self.set_date_header(EXPIRES, time);
+    }
+
+    /// The `Date` header.
+    pub fn date(&self) -> Option<SystemTime> {
+        self.date_header(DATE)
+    }
+
+    /// Sets the `Date` header.
+    pub fn set_date(&mut self, time: SystemTime) {
+        self.set_date_header(DATE, time);
+    }
+
+    /// The response's `Cache-Control` header, parsed (empty when absent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let res = zeug::Response::new("x").with_header("cache-control", "no-store");
+    /// assert!(res.cache_control().no_store);
+    /// ```
+    pub fn cache_control(&self) -> CacheControl {
+        crate::http_utils::joined_header(self.headers(), CACHE_CONTROL)
+            .map(|v| CacheControl::parse(&v))
+            .unwrap_or_default()
+    }
+
+    /// Replaces `Cache-Control` (removes it when `cc` is empty).
+    pub fn set_cache_control(&mut self, cc: &CacheControl) {
+        if cc.is_empty() {
+            self.headers_mut().remove(CACHE_CONTROL);
+            return;
+        }
+        match HeaderValue::try_from(cc.to_string()) {
+            Ok(v) => {
+                self.headers_mut().insert(CACHE_CONTROL, v);
+            }
+            Err(_) => panic!("invalid Cache-Control extension in {cc:?}"),
+        }
+    }
+
+    /// Changes `Cache-Control` in place, the way Werkzeug users write
+    /// `response.cache_control.max_age = 300`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut res = zeug::Response::new("x");
+    /// res.update_cache_control(|cc| { cc.public = true; cc.max_age = Some(300); });
+    /// assert_eq!(res.headers()["cache-control"], "public, max-age=300");
+    /// ```
+    pub fn update_cache_control(&mut self, change: impl FnOnce(&mut CacheControl)) {
+        let mut cc = self.cache_control();
+        change(&mut cc);
+        self.set_cache_control(&cc);
+    }
+
+    /// Adds a header name to `Vary` unless it is listed already.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut res = zeug::Response::new("x");
+    /// res.add_vary("Accept-Encoding");
+    /// res.add_vary("accept-encoding");
+    /// res.add_vary("Cookie");
+    /// assert_eq!(res.headers()["vary"], "Accept-Encoding, Cookie");
+    /// ```
+    pub fn add_vary(&mut self, header: &str) {
+        let current = crate::http_utils::joined_header(self.headers(), VARY).unwrap_or_default();
+        if current
+            .split(',')
+            .any(|v| v.trim() == "*" || v.trim().eq_ignore_ascii_case(header))
+        {
+            return;
+        }
+        let value = if current.is_empty() {
+            header.to_owned()
+        } else {
+            format!("{current}, {header}")
+        };
+        match HeaderValue::try_from(value) {
+            Ok(v) => {
+                self.headers_mut().insert(VARY, v);
+            }
+            Err(_) => panic!("invalid Vary header name {header:?}"),
+        }
+    }
+
+    /// The `Content-Range` header, parsed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let res = zeug::Response::new("x").with_header("content-range", "bytes 0-0/10");
+    /// assert_eq!(res.content_range().unwrap().range(), Some((0, 1)));
+    /// ```
+    pub fn content_range(&self) -> Option<ContentRange> {
+        ContentRange::parse(self.headers().get(CONTENT_RANGE)?.to_str().ok()?)
+    }
+
+    /// Makes the response conditional on the request, for GET and HEAD (other methods get
+    /// it back unchanged; check their preconditions before acting with
+    /// [`Request::check_preconditions`]):
+    ///
+    /// - adds `Date` if missing;
+    /// - `412 Precondition Failed` when `If-Match` does not strongly match the `ETag`, or the
+    ///   resource changed after `If-Unmodified-Since`;
+    /// - `304 Not Modified` (no body; `ETag`, `Cache-Control`, `Expires`, `Vary`, `Date`,
+    ///   `Content-Location` and cookies kept, content headers dropped) when `If-None-Match`
+    ///   matches weakly, or, without it, nothing changed since `If-Modified-Since`;
+    /// - for a `200` GET whose body length is known (bytes or a file): `Accept-Ranges:
+    ///   bytes`, and with a `bytes` `Range` (and a holding `If-Range`), `206 Partial Content`
+    ///   with `Content-Range` for one satisfiable range — a file body is narrowed without
+    ///   being read, bytes are sliced — or `416 Range Not Satisfiable` with
+    ///   `Content-Range: bytes */length` when no range can be served. Several ranges that
+    ///   join into one are served as one; disjoint ranges get the whole body with `200`
+    ///   (RFC 9110 §14.2 lets a server ignore `Range`; multipart/byteranges is not
+    ///   generated). Malformed `Range` headers and other units are ignored.
+    ///
+    /// The `ETag` and `Last-Modified` headers set on the response are what the request is
+    /// compared with, so set them (or call [`add_etag`](Self::add_etag)) first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{test::EnvironBuilder, Request, Response};
+    ///
+    /// let req = Request::new(EnvironBuilder::new("GET", "/").header("range", "bytes=0-4").build());
+    /// let res = Response::new("hello world").make_conditional(&req);
+    /// assert_eq!(res.status(), 206);
+    /// assert_eq!(res.headers()["content-range"], "bytes 0-4/11");
+    /// assert_eq!(res.text().unwrap(), "hello");
+    ///
+    /// let mut res = Response::new("hello world");
+    /// res.add_etag();
+    /// let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    /// let req = Request::new(EnvironBuilder::new("GET", "/").header("if-none-match", &etag).build());
+    /// let res = res.make_conditional(&req);
+    /// assert_eq!(res.status(), 304);
+    /// assert!(res.body().is_empty());
+    /// ```
+    pub fn make_conditional(self, request: &Request) -> Response {
+        self.make_conditional_for(request.method(), request.headers())
+    }
+
+    /// [`make_conditional`](Self::make_conditional) from a method and request headers, for
+    /// middleware that holds an [`Environ`](crate::Environ) rather than a [`Request`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{test::EnvironBuilder, Response};
+    /// let environ = EnvironBuilder::new("GET", "/").header("range", "bytes=1-").build();
+    /// let res = Response::new("abc").make_conditional_for(&environ.method, &environ.headers);
+    /// assert_eq!(res.text().unwrap(), "bc");
+    /// ```
+    pub fn make_conditional_for(
+        mut self,
+        method: &Method,
+        request_headers: &HeaderMap,
+    ) -> Response {
+        if *method != Method::GET && *method != Method::HEAD {
+            return self;
+        }
+        if !self.headers().contains_key(DATE) {
+            self.set_date(SystemTime::now());
+        }
+        if !self.status().is_success() {
+            return self;
+        }
+        let etag = self
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let last_modified = self.last_modified();
+        match http_utils::evaluate_conditions(
+            method,
+            request_headers,
+            etag.as_deref(),
+            last_modified,
+        ) {
+            Condition::NotModified => return self.into_not_modified(),
+            Condition::PreconditionFailed => {
+                let mut res = HttpException::precondition_failed().into_response();
+                for name in [ETAG, LAST_MODIFIED, DATE] {
+                    if let Some(v) = self.headers().get(&name) {
+                        res.headers_mut().insert(name, v.clone());
+                    }
+                }
+                return res;
+            }
+            Condition::Proceed => {}
+        }
+        let rangeable = self.status() == StatusCode::OK
+            && matches!(self.body(), Body::Bytes(_) | Body::File(_))
+            && !self.headers().contains_key(CONTENT_RANGE);
+        if !rangeable {
+            return self;
+        }
+        let Some(length) = self.body().len().filter(|&n| n > 0) else {
+            return self;
+        };
+        self.headers_mut()
+            .insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if *method != Method::GET {
+            return self;
+        }
+        let Some(range) = request_headers
+            .get(RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Range::parse)
+        else {
+            return self;
+        };
+        if !range.is_bytes()
+            || !http_utils::if_range_holds(request_headers, etag.as_deref(), last_modified)
+        {
+            return self;
+        }
+        let mut intervals = range.resolve(length);
+        if intervals.is_empty() {
+            let mut res = HttpException::range_not_satisfiable(length).into_response();
+            for name in [ETAG, LAST_MODIFIED, DATE, ACCEPT_RANGES] {
+                if let Some(v) = self.headers().get(&name) {
+                    res.headers_mut().insert(name, v.clone());
+                }
+            }
+            return res;
+        }
+        let Some((start, stop)) = coalesce(&mut intervals) else {
+            return self;
+        };
+        self.into_partial(start, stop, length)
+    }
+
+    /// Turns the response into a `206` for `start..stop` of `length` bytes.
+    fn into_partial(mut self, start: u64, stop: u64, length: u64) -> Response {
+        let body = match self.take_body() {
+            Body::Bytes(b) => Body::Bytes(slice(b, start, stop)),
+            Body::File(f) => Body::File(f.narrow(start, stop - start)),
+            other => other,
+        };
+        self.set_body(body);
+        self.set_status(StatusCode::PARTIAL_CONTENT);
+        let cr = ContentRange::new(start, stop, Some(length)).to_string();
+        self.headers_mut().insert(
+            CONTENT_RANGE,
+            HeaderValue::try_from(cr).expect("a content range is a valid header"),
+        );
+        self
+    }
+
+    /// Turns the response into a bodiless `304`, keeping the headers RFC 9110 §15.4.5 asks for.
+    fn into_not_modified(mut self) -> Response {
+        self.set_status(StatusCode::NOT_MODIFIED);
+        drop(self.take_body());
+        let has_etag = self.headers().contains_key(ETAG);
+        let headers = self.headers_mut();
+        for name in [
+            CONTENT_TYPE,
+            CONTENT_LENGTH,
+            CONTENT_RANGE,
+            CONTENT_ENCODING,
+            CONTENT_LANGUAGE,
+            ACCEPT_RANGES,
+        ] {
+            headers.remove(name);
+        }
+        headers.remove("content-md5");
+        if has_etag {
+            headers.remove(LAST_MODIFIED);
+        }
+        self
+    }
+}
+
+fn slice(bytes: Bytes, start: u64, stop: u64) -> Bytes {
+    let len = bytes.len() as u64;
+    let (start, stop) = (start.min(len) as usize, stop.min(len) as usize);
+    bytes.slice(start..stop.max(start))
+}
+
+/// Sorts and joins overlapping or adjacent intervals; `Some` when they form one interval.
+fn coalesce(intervals: &mut [(u64, u64)]) -> Option<(u64, u64)> {
+    intervals.sort_unstable();
+    let mut iter = intervals.iter().copied();
+    let (start, mut stop) = iter.next()?;
+    for (a, b) in iter {
+        if a > stop {
+            return None;
+        }
+        stop = stop.max(b);
+    }
+    Some((start, stop))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::body::FileBody;
+    use crate::test::EnvironBuilder;
+
+    fn req(method: &str, headers: &[(&str, &str)]) -> Request {
+        let mut b = EnvironBuilder::new(method, "/");
+        for (k, v) in headers {
+            b = b.header(k, v);
+        }
+        Request::new(b.build())
+    }
+
+    fn res() -> Response {
+        let mut r = Response::new("0123456789");
+        r.set_etag("v1", false);
+        r.set_last_modified(UNIX_EPOCH + Duration::from_secs(1_000_000));
+        r.update_cache_control(|c| c.max_age = Some(60));
+        r
+    }
+
+    #[test]
+    fn not_modified_keeps_validators_and_drops_content_headers() {
+        let r = res().make_conditional(&req("GET", &[("if-none-match", "\"v1\"")]));
+        assert_eq!(r.status(), 304);
+        assert!(r.body().is_empty());
+        let h = r.headers();
+        assert!(
+            h.contains_key("etag") && h.contains_key("cache-control") && h.contains_key("date")
+        );
+        assert!(!h.contains_key("content-type") && !h.contains_key("content-length"));
+        let date = http_utils::http_date(UNIX_EPOCH + Duration::from_secs(1_000_000));
+        assert_eq!(
+            res()
+                .make_conditional(&req("HEAD", &[("if-modified-since", &date)]))
+                .status(),
+            304
+        );
+    }
+
+    #[test]
+    fn failing_if_match_is_412_and_post_is_untouched() {
+        let r = res().make_conditional(&req("GET", &[("if-match", "\"v2\"")]));
+        assert_eq!(r.status(), 412);
+        assert_eq!(r.headers()["etag"], "\"v1\"");
+        let r = res().make_conditional(&req("POST", &[("if-match", "\"v2\"")]));
+        assert_eq!(r.status(), 200);
+    }
+
+    #[test]
+    fn ranges() {
+        let r = res().make_conditional(&req("GET", &[("range", "bytes=-3")]));
+        assert_eq!(r.status(), 206);
+        assert_eq!(r.text().unwrap(), "789");
+        assert_eq!(r.headers()["content-length"], "3");
+        assert_eq!(r.headers()["accept-ranges"], "bytes");
+        let r = res().make_conditional(&req("GET", &[("range", "bytes=20-")]));
+        assert_eq!(r.status(), 416);
+        assert_eq!(r.headers()["content-range"], "bytes */10");
+        let r = res().make_conditional(&req("GET", &[("range", "bytes=0-1,2-3")]));
+        assert_eq!(
+            (r.status().as_u16(), r.text().unwrap()),
+            (206, "0123".into())
+        );
+        let r = res().make_conditional(&req("GET", &[("range", "bytes=0-1,5-6")]));
+        assert_eq!(r.status(), 200);
+        let r = res().make_conditional(&req("GET", &[("range", "bytes=x")]));
+        assert_eq!(r.status(), 200);
+        // If-Range with another tag: the whole body.
+        let r = res().make_conditional(&req(
+            "GET",
+            &[("range", "bytes=0-1"), ("if-range", "\"v0\"")],
+        ));
+        assert_eq!(r.status(), 200);
+        let r = res().make_conditional(&req(
+            "GET",
+            &[("range", "bytes=0-1"), ("if-range", "\"v1\"")],
+        ));
+        assert_eq!(r.status(), 206);
+        // HEAD never gets a 206.
+        let r = res().make_conditional(&req("HEAD", &[("range", "bytes=0-1")]));
+        assert_eq!(r.status(), 200);
+        // Streams are not ranged.
+        let r =
+            Response::stream(vec!["abc"]).make_conditional(&req("GET", &[("range", "bytes=0-1")]));
+        assert_eq!(r.status(), 200);
+    }
+
+    #[test]
+    fn file_bodies_are_narrowed_not_read() {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b"abcdefghij").unwrap();
+        let r = Response::new(FileBody::whole(f).unwrap())
+            .make_conditional(&req("GET", &[("range", "bytes=2-4")]));
+        assert_eq!(r.status(), 206);
+        match r.body() {
+            Body::File(fb) => assert_eq!((fb.offset(), fb.len()), (2, 3)),
+            other => panic!("expected a file body, got {other:?}"),
+        }
+        assert_eq!(r.into_body().into_bytes().unwrap(), "cde");
+    }
+}

@@ -1,0 +1,986 @@
+//! The development server over real loopback sockets: every request is written as raw
+//! bytes, so malformed input is tested exactly as a hostile client would send it.
+//!
+//! Each test starts its own server on an ephemeral port (`make_server(.., 0, ..)`), serves
+//! it on a thread and shuts it down at the end. Timing checks are functional, with generous
+//! bounds; the tight latency figures belong to `bench/serve.sh`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use zeug::serving::{make_server, Options, ShutdownHandle};
+use zeug::{Application, Body, Environ, Response};
+
+// ---------------------------------------------------------------------------------------
+// A logger that keeps every `zeug` record, so tests can look at access lines.
+
+struct Capture(Mutex<Vec<(log::Level, String)>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.target().starts_with("zeug")
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((r.level(), r.args().to_string()));
+        }
+    }
+    fn flush(&self) {}
+}
+
+fn logs() -> &'static Capture {
+    static LOGGER: OnceLock<&'static Capture> = OnceLock::new();
+    LOGGER.get_or_init(|| {
+        let logger: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
+        log::set_logger(logger).unwrap();
+        log::set_max_level(log::LevelFilter::Debug);
+        logger
+    })
+}
+
+/// Waits (briefly) for a log line containing every one of `parts`.
+fn wait_for_log(parts: &[&str]) -> (log::Level, String) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(found) = logs()
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, line)| parts.iter().all(|p| line.contains(p)))
+        {
+            return found.clone();
+        }
+        assert!(Instant::now() < deadline, "no log line with {parts:?}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers and raw clients.
+
+struct TestServer {
+    addr: SocketAddr,
+    handle: ShutdownHandle,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    fn stop(mut self) -> thread::Result<std::io::Result<()>> {
+        self.handle.shutdown();
+        self.thread.take().unwrap().join()
+    }
+
+    fn connect(&self) -> Conn {
+        Conn::new(TcpStream::connect(self.addr).unwrap())
+    }
+
+    /// Sends `raw` on a fresh connection and returns the first response.
+    fn send(&self, raw: &str) -> Res {
+        let mut conn = self.connect();
+        conn.write(raw.as_bytes());
+        conn.response()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve_with(app: impl Application, options: Options) -> TestServer {
+    logs();
+    let server = make_server("127.0.0.1", 0, app, options).unwrap();
+    let addr = server.local_addr().inet().unwrap();
+    let handle = server.shutdown_handle();
+    let thread = Some(thread::spawn(move || server.serve_forever()));
+    TestServer {
+        addr,
+        handle,
+        thread,
+    }
+}
+
+fn serve(app: impl Application) -> TestServer {
+    serve_with(app, Options::new())
+}
+
+/// The test app: a few views exercising the interface.
+fn app(mut environ: Environ) -> Response {
+    match environ.path_info.as_str() {
+        "/echo" => {
+            let mut body = Vec::new();
+            match environ.input.read_to_end(&mut body) {
+                Ok(_) => Response::new(body),
+                Err(e) => Response::new(format!("read error: {e}")).with_status(500),
+            }
+        }
+        "/environ" => Response::new(format!(
+            "remote={:?} port={} server={}:{} scheme={} uri={} path={} query={} mt={} mp={} host={}",
+            environ.remote_addr,
+            environ.remote_port.is_some_and(|p| p > 0),
+            environ.server_name,
+            environ.server_port,
+            environ.url_scheme,
+            environ.request_uri,
+            environ.path_info,
+            environ.query_string,
+            environ.multithread,
+            environ.multiprocess,
+            environ.headers.get("host").map_or("-", |h| h.to_str().unwrap()),
+        )),
+        "/stream" => Response::stream(vec!["one ", "two ", "three"]),
+        "/slow" => {
+            thread::sleep(Duration::from_secs(1));
+            Response::new("slow")
+        }
+        "/panic" => panic!("the view failed on purpose"),
+        _ => Response::new("Hello World!"),
+    }
+}
+
+struct Res {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Res {
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+struct Conn {
+    reader: BufReader<TcpStream>,
+}
+
+impl Conn {
+    fn new(stream: TcpStream) -> Conn {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        Conn {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.reader.get_mut().write_all(bytes).unwrap();
+    }
+
+    fn head(&mut self) -> String {
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            let n = self.reader.read_line(&mut line).unwrap();
+            assert!(n > 0, "connection closed before a response head ({head:?})");
+            if line == "\r\n" {
+                return head;
+            }
+            head.push_str(&line);
+        }
+    }
+
+    /// Reads one response; `head_request` means no body follows.
+    fn response_to(&mut self, head_request: bool) -> Res {
+        let head = self.head();
+        let status: u16 = head[9..12].parse().unwrap();
+        let mut res = Res {
+            status,
+            head,
+            body: Vec::new(),
+        };
+        if head_request || status == 204 || status == 304 || status < 200 {
+            return res;
+        }
+        if let Some(len) = res.header("content-length") {
+            let mut body = vec![0; len.parse().unwrap()];
+            self.reader.read_exact(&mut body).unwrap();
+            res.body = body;
+        } else if res.header("transfer-encoding").as_deref() == Some("chunked") {
+            loop {
+                let mut line = String::new();
+                self.reader.read_line(&mut line).unwrap();
+                let size = usize::from_str_radix(line.trim_end(), 16).unwrap();
+                let mut chunk = vec![0; size + 2];
+                self.reader.read_exact(&mut chunk).unwrap();
+                if size == 0 {
+                    break;
+                }
+                res.body.extend_from_slice(&chunk[..size]);
+            }
+        } else {
+            self.reader.read_to_end(&mut res.body).unwrap();
+        }
+        res
+    }
+
+    fn response(&mut self) -> Res {
+        self.response_to(false)
+    }
+
+    /// Whether the server closed the connection (EOF) within the read timeout.
+    fn is_closed(&mut self) -> bool {
+        let mut rest = Vec::new();
+        match self.reader.read_to_end(&mut rest) {
+            Ok(_) => rest.is_empty(),
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. The API: make_server, port 0, environ, shutdown, hosts.
+
+#[test]
+fn serves_hello_world_with_date_and_server_headers() {
+    let server = serve(app);
+    let res = server.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text(), "Hello World!");
+    assert_eq!(res.header("content-length").as_deref(), Some("12"));
+    assert!(res.header("date").unwrap().ends_with(" GMT"));
+    assert_eq!(
+        res.header("server").unwrap(),
+        format!("zeug/{}", env!("CARGO_PKG_VERSION"))
+    );
+    let (level, line) = wait_for_log(&["\"GET / HTTP/1.1\" 200 12"]);
+    assert_eq!(level, log::Level::Info);
+    assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
+}
+
+#[test]
+fn environ_fields_are_filled() {
+    let server = serve(app);
+    let res = server.send("GET /environ?a=1 HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    let port = server.addr.port();
+    assert_eq!(
+        res.text(),
+        format!(
+            "remote=Some(\"127.0.0.1\") port=true server=127.0.0.1:{port} scheme=http \
+             uri=/environ?a=1 path=/environ query=a=1 mt=true mp=false host=example.com"
+        )
+    );
+    let single = serve_with(app, Options::new().threaded(false));
+    assert!(single
+        .send("GET /environ HTTP/1.1\r\nHost: h\r\n\r\n")
+        .text()
+        .contains("mt=false"));
+}
+
+#[test]
+fn shutdown_stops_accepting_and_returns() {
+    let server = serve(app);
+    let addr = server.addr;
+    assert_eq!(server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+    server.stop().unwrap().unwrap();
+    assert!(TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn shutdown_lets_requests_in_flight_finish() {
+    let server = serve(app);
+    let mut conn = server.connect();
+    conn.write(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+    thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let handle = server.handle.clone();
+    handle.shutdown();
+    let res = conn.response();
+    assert_eq!(res.text(), "slow");
+    assert_eq!(res.header("connection").as_deref(), Some("close"));
+    server.stop().unwrap().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn serves_on_ipv6_loopback() {
+    let Ok(server) = make_server("::1", 0, app, Options::new()) else {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    };
+    let addr = server.local_addr().inet().unwrap();
+    assert!(addr.is_ipv6());
+    let handle = server.shutdown_handle();
+    let t = thread::spawn(move || server.serve_forever());
+    let mut conn = Conn::new(TcpStream::connect(addr).unwrap());
+    conn.write(b"GET /environ HTTP/1.1\r\nHost: [::1]\r\n\r\n");
+    let text = conn.response().text();
+    assert!(text.contains("remote=Some(\"::1\")"), "{text}");
+    assert!(text.contains("server=::1:"), "{text}");
+    handle.shutdown();
+    t.join().unwrap().unwrap();
+}
+
+#[test]
+fn serves_on_a_unix_socket_replacing_a_stale_one() {
+    use std::os::unix::net::{UnixListener, UnixStream};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.sock");
+    // A socket file nobody listens on any more.
+    drop(UnixListener::bind(&path).unwrap());
+    assert!(path.exists());
+    let server = make_server(
+        &format!("unix://{}", path.display()),
+        0,
+        app,
+        Options::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        server.local_addr().to_string(),
+        format!("unix://{}", path.display())
+    );
+    // Binding the same path while it is served is refused.
+    assert!(make_server(
+        &format!("unix://{}", path.display()),
+        0,
+        app,
+        Options::new()
+    )
+    .is_err());
+    let handle = server.shutdown_handle();
+    let t = thread::spawn(move || server.serve_forever());
+    let mut stream = UnixStream::connect(&path).unwrap();
+    stream.write_all(b"GET /environ HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    stream.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.0 200 OK\r\n"), "{out}");
+    assert!(out.contains("remote=None"), "{out}");
+    handle.shutdown();
+    t.join().unwrap().unwrap();
+}
+
+#[test]
+fn resolves_host_names() {
+    let server = make_server("localhost", 0, app, Options::new()).unwrap();
+    assert!(server.local_addr().inet().unwrap().ip().is_loopback());
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. HTTP/1.1.
+
+#[test]
+fn keep_alive_and_pipelining() {
+    let server = serve(app);
+    let mut conn = server.connect();
+    conn.write(
+        b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: h\r\n\r\n",
+    );
+    assert_eq!(conn.response().text(), "Hello World!");
+    assert_eq!(conn.response().text(), "hello");
+    let third = conn.response();
+    assert_eq!(third.text(), "Hello World!");
+    assert_eq!(third.header("connection"), None);
+    conn.write(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    let last = conn.response();
+    assert_eq!(last.header("connection").as_deref(), Some("close"));
+    assert!(conn.is_closed());
+}
+
+#[test]
+fn http10_closes_unless_keep_alive_is_asked_for() {
+    let server = serve(app);
+    let mut conn = server.connect();
+    conn.write(b"GET / HTTP/1.0\r\n\r\n");
+    let res = conn.response();
+    assert!(res.head.starts_with("HTTP/1.0 200 OK"));
+    assert!(conn.is_closed());
+
+    let mut conn = server.connect();
+    conn.write(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_eq!(
+        conn.response().header("connection").as_deref(),
+        Some("keep-alive")
+    );
+    conn.write(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_eq!(conn.response().status, 200);
+}
+
+#[test]
+fn chunked_request_bodies_are_dechunked() {
+    let server = serve(app);
+    let res = server.send(
+        "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+    );
+    assert_eq!(res.text(), "hello world");
+}
+
+#[test]
+fn streams_are_chunked_on_http11_and_close_delimited_on_http10() {
+    let server = serve(app);
+    let mut conn = server.connect();
+    conn.write(b"GET /stream HTTP/1.1\r\nHost: h\r\n\r\n");
+    let res = conn.response();
+    assert_eq!(res.header("transfer-encoding").as_deref(), Some("chunked"));
+    assert_eq!(res.text(), "one two three");
+    conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(conn.response().status, 200, "still usable after chunks");
+
+    let mut conn = server.connect();
+    conn.write(b"GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    let res = conn.response();
+    assert_eq!(res.header("transfer-encoding"), None);
+    assert_eq!(res.header("connection").as_deref(), Some("close"));
+    assert_eq!(res.text(), "one two three");
+}
+
+#[test]
+fn continue_is_sent_once_and_only_when_the_body_is_read() {
+    let server = serve(app);
+    let mut conn = server.connect();
+    conn.write(
+        b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+    );
+    let interim = conn.head();
+    assert!(interim.starts_with("HTTP/1.1 100 Continue"), "{interim}");
+    conn.write(b"ping");
+    let res = conn.response();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text(), "ping");
+    // Exactly one interim response: the next thing on the wire is the next answer.
+    conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(conn.response().status, 200);
+
+    // A view that does not read: no 100, and the connection closes (the body never came).
+    let mut conn = server.connect();
+    conn.write(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    let res = conn.response();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("connection").as_deref(), Some("close"));
+    assert!(conn.is_closed());
+}
+
+#[test]
+fn head_requests_get_no_body() {
+    let server = serve(app);
+    let mut conn = server.connect();
+    conn.write(b"HEAD / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let res = conn.response_to(true);
+    assert_eq!(res.header("content-length").as_deref(), Some("12"));
+    conn.write(b"HEAD /stream HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let res = conn.response_to(true);
+    assert_eq!(res.header("transfer-encoding"), None);
+    // The next bytes are the next response, not a body.
+    assert_eq!(conn.response().text(), "Hello World!");
+}
+
+#[test]
+fn absolute_form_and_options_star() {
+    let server = serve(app);
+    let res =
+        server.send("GET http://example.org:8000/environ?x=1 HTTP/1.1\r\nHost: other\r\n\r\n");
+    let text = res.text();
+    assert!(text.contains("path=/environ query=x=1"), "{text}");
+    assert!(text.contains("host=example.org:8000"), "{text}");
+    let res = server.send("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(res.status, 200);
+}
+
+#[test]
+fn unread_bodies_are_drained_or_the_connection_closed() {
+    let server = serve_with(app, Options::new().max_drain(1024));
+    let mut conn = server.connect();
+    // The body looks like a request; it must not be served as one.
+    let body = "GET /environ HTTP/1.1\r\nHost: h\r\n\r\n";
+    conn.write(
+        format!(
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n{body}GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(conn.response().text(), "Hello World!");
+    assert_eq!(conn.response().text(), "Hello World!");
+
+    // Larger than max_drain: answered, then closed.
+    let mut conn = server.connect();
+    conn.write(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\nabc");
+    let res = conn.response();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("connection").as_deref(), Some("close"));
+    assert!(conn.is_closed());
+}
+
+#[test]
+fn file_bodies_are_sent_whole() {
+    let mut file = tempfile::tempfile().unwrap();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    file.write_all(&data).unwrap();
+    let file = Arc::new(Mutex::new(Some(file)));
+    let server = serve(move |_: Environ| {
+        let f = file.lock().unwrap().take().unwrap();
+        Response::file(f).unwrap()
+    });
+    let res = server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(res.header("content-length").as_deref(), Some("300000"));
+    assert!(res.body == data);
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Strict framing: a clear status, a short body, `Connection: close`.
+
+fn expect_refused(server: &TestServer, raw: &str, status: u16) {
+    let mut conn = server.connect();
+    conn.write(raw.as_bytes());
+    let res = conn.response();
+    assert_eq!(res.status, status, "for {raw:?}");
+    assert_eq!(
+        res.header("connection").as_deref(),
+        Some("close"),
+        "for {raw:?}"
+    );
+    assert!(!res.body.is_empty() && res.body.len() < 1024);
+    assert!(conn.is_closed(), "not closed after {raw:?}");
+}
+
+#[test]
+fn malformed_requests_get_400() {
+    let server = serve(app);
+    for raw in [
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3x\r\n\r\nabc",
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: -3\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcde\r\n0\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost : h\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h\r\nX-Bad: a\x07b\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "\x16\x03\x01\x02\x00\x01\x00\x01\x7f\x03\x03\r\n\r\n",
+        "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET * HTTP/1.1\r\nHost: h\r\n\r\n",
+    ] {
+        expect_refused(&server, raw, 400);
+    }
+    wait_for_log(&["code 400, message"]);
+}
+
+#[test]
+fn unsupported_codings_versions_and_oversized_input() {
+    let server = serve_with(app, Options::new().max_content_length(10));
+    expect_refused(
+        &server,
+        "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        501,
+    );
+    expect_refused(&server, "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505);
+    expect_refused(&server, "GET / HTTP/1.2\r\nHost: h\r\n\r\n", 505);
+    expect_refused(
+        &server,
+        &format!("GET /{} HTTP/1.1\r\nHost: h\r\n\r\n", "a".repeat(9000)),
+        414,
+    );
+    let many: String = (0..101).map(|i| format!("X-{i}: v\r\n")).collect();
+    expect_refused(
+        &server,
+        &format!("GET / HTTP/1.1\r\nHost: h\r\n{many}\r\n"),
+        431,
+    );
+    expect_refused(
+        &server,
+        &format!(
+            "GET / HTTP/1.1\r\nHost: h\r\nX-Big: {}\r\n\r\n",
+            "v".repeat(70_000)
+        ),
+        431,
+    );
+    expect_refused(
+        &server,
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world",
+        413,
+    );
+    expect_refused(
+        &server,
+        "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n",
+        413,
+    );
+    // Within the limit it is served.
+    assert_eq!(
+        server
+            .send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello")
+            .text(),
+        "hello"
+    );
+}
+
+#[test]
+fn limits_are_options() {
+    let server = serve_with(
+        app,
+        Options::new()
+            .max_request_line(100)
+            .max_header_count(3)
+            .max_header_size(200),
+    );
+    expect_refused(
+        &server,
+        &format!("GET /{} HTTP/1.1\r\nHost: h\r\n\r\n", "a".repeat(120)),
+        414,
+    );
+    expect_refused(
+        &server,
+        "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+        431,
+    );
+    expect_refused(
+        &server,
+        &format!(
+            "GET / HTTP/1.1\r\nHost: h\r\nA: {}\r\n\r\n",
+            "a".repeat(300)
+        ),
+        431,
+    );
+    assert_eq!(server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Bounded resources.
+
+#[test]
+fn slow_request_heads_are_cut_off() {
+    let server = serve_with(
+        app,
+        Options::new().header_timeout(Duration::from_millis(300)),
+    );
+    let mut conn = server.connect();
+    let started = Instant::now();
+    conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n");
+    thread::sleep(Duration::from_millis(100));
+    conn.write(b"X-Slow: 1\r\n");
+    let res = conn.response();
+    assert_eq!(res.status, 408);
+    assert!(conn.is_closed());
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // A connection that never sends anything is closed too.
+    let mut silent = server.connect();
+    assert!(silent.is_closed());
+}
+
+#[test]
+fn idle_keep_alive_connections_are_closed() {
+    let server = serve_with(
+        app,
+        Options::new().keep_alive_timeout(Duration::from_millis(300)),
+    );
+    let mut conn = server.connect();
+    conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(conn.response().status, 200);
+    let started = Instant::now();
+    assert!(conn.is_closed());
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn a_thousand_idle_connections_do_not_delay_a_new_client() {
+    let server = serve(app);
+    let mut idle = Vec::new();
+    for _ in 0..1000 {
+        let mut conn = server.connect();
+        conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        idle.push(conn);
+    }
+    for conn in &mut idle {
+        assert_eq!(conn.response().status, 200);
+    }
+    let started = Instant::now();
+    let res = server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(res.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    // The idle ones are still served.
+    idle[999].write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(idle[999].response().status, 200);
+}
+
+#[test]
+fn a_slow_view_does_not_block_other_clients() {
+    let server = serve(app);
+    let mut slow = server.connect();
+    slow.write(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+    thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(700),
+        "quick requests took {:?} behind a slow one",
+        started.elapsed()
+    );
+    assert_eq!(slow.response().text(), "slow");
+    // The slow connection is served again afterwards (handed back to the loop).
+    slow.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(slow.response().status, 200);
+}
+
+#[test]
+fn many_slow_views_run_concurrently() {
+    let server = serve(app);
+    let started = Instant::now();
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let mut conn = server.connect();
+            thread::spawn(move || {
+                conn.write(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+                conn.response().text()
+            })
+        })
+        .collect();
+    for c in clients {
+        assert_eq!(c.join().unwrap(), "slow");
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. Faults.
+
+#[test]
+fn a_panicking_view_is_a_500_and_the_server_goes_on() {
+    let server = serve(app);
+    let res = server.send("GET /panic HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(res.status, 500);
+    let (level, _) = wait_for_log(&[
+        "Error on request \"GET /panic HTTP/1.1\"",
+        "the view failed on purpose",
+    ]);
+    assert_eq!(level, log::Level::Error);
+    wait_for_log(&["\"GET /panic HTTP/1.1\" 500"]);
+    assert_eq!(server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+}
+
+#[test]
+fn passthrough_errors_stops_the_server_with_the_panic() {
+    let server = serve_with(app, Options::new().passthrough_errors(true));
+    let mut conn = server.connect();
+    conn.write(b"GET /panic HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert!(conn.is_closed());
+    let mut server = server;
+    let joined = server.thread.take().unwrap().join();
+    let payload = joined.expect_err("serve_forever should resume the panic");
+    assert_eq!(
+        payload.downcast_ref::<&str>().copied(),
+        Some("the view failed on purpose")
+    );
+}
+
+#[test]
+fn a_client_leaving_mid_response_is_logged_at_debug() {
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let server = serve(move |_: Environ| {
+        let counter = counter.clone();
+        Response::from(Body::from_iter((0..10_000).map(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(1));
+            vec![b'x'; 16 * 1024]
+        })))
+    });
+    let mut conn = server.connect();
+    conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let _ = conn.head();
+    drop(conn);
+    let (level, _) = wait_for_log(&["client disconnected during the response"]);
+    assert_eq!(level, log::Level::Debug);
+    assert!(sent.load(Ordering::SeqCst) < 10_000);
+    assert_eq!(server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+}
+
+#[test]
+fn body_read_errors_reach_the_app_and_the_client() {
+    let server = serve_with(app, Options::new().io_timeout(Duration::from_millis(300)));
+    // The client promises 10 bytes and sends 3: the read times out, the answer is 408.
+    let mut conn = server.connect();
+    conn.write(b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc");
+    let res = conn.response();
+    assert_eq!(res.status, 408);
+    assert!(conn.is_closed());
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile byte streams (what `fuzz/fuzz_targets/connection.rs` does at scale).
+
+/// Runs `input` as one client's whole byte stream through the connection handler.
+fn serve_bytes(input: &[u8]) -> Vec<u8> {
+    use std::os::unix::net::UnixStream;
+    let (client, server) = UnixStream::pair().unwrap();
+    let mut writer = client.try_clone().unwrap();
+    let input = input.to_vec();
+    let feeding = thread::spawn(move || {
+        let _ = writer.write_all(&input);
+        let _ = writer.shutdown(std::net::Shutdown::Write);
+    });
+    let mut client = client;
+    let reading = thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = client.read_to_end(&mut out);
+        out
+    });
+    let options = Options::new()
+        .header_timeout(Duration::from_millis(200))
+        .keep_alive_timeout(Duration::from_millis(200))
+        .io_timeout(Duration::from_millis(200))
+        .max_content_length(4096);
+    zeug::serving::serve_connection(server, app, options).unwrap();
+    feeding.join().unwrap();
+    reading.join().unwrap()
+}
+
+#[test]
+fn hostile_byte_streams_get_http_answers_or_nothing() {
+    use rand::{Rng, SeedableRng};
+    let seeds: [&[u8]; 5] = [
+        b"GET /environ?x=1 HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.0\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello",
+        b"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"HEAD /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /stream HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"OPTIONS * HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    for round in 0..300 {
+        let mut input = seeds[round % seeds.len()].to_vec();
+        for _ in 0..rng.gen_range(0..6) {
+            let at = rng.gen_range(0..=input.len());
+            match rng.gen_range(0..4) {
+                0 if at < input.len() => input[at] = rng.gen(),
+                1 => input.insert(
+                    at,
+                    *b"\r\n :;0fF\t\x00\x7f".get(rng.gen_range(0..11)).unwrap(),
+                ),
+                2 => input.truncate(at),
+                _ => {
+                    let copy = input[at..].to_vec();
+                    input.extend_from_slice(&copy);
+                }
+            }
+        }
+        let started = Instant::now();
+        let out = serve_bytes(&input);
+        assert!(
+            out.is_empty() || out.starts_with(b"HTTP/1."),
+            "for {:?}: {:?}",
+            String::from_utf8_lossy(&input),
+            String::from_utf8_lossy(&out)
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "hung on {input:?}"
+        );
+    }
+    // The well-formed seed is answered in full.
+    let out = String::from_utf8(serve_bytes(seeds[0])).unwrap();
+    assert_eq!(out.matches("HTTP/1.").count(), 2, "{out}");
+}
+
+#[test]
+fn static_files_are_served_before_the_app() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("style.css"), "body{}").unwrap();
+    let server = serve_with(app, Options::new().static_files([("/static", dir.path())]));
+    let res = server.send("GET /static/style.css HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text(), "body{}");
+    assert!(res.header("content-type").unwrap().starts_with("text/css"));
+    assert_eq!(
+        server
+            .send("GET /static/../Cargo.toml HTTP/1.1\r\nHost: h\r\n\r\n")
+            .status,
+        404
+    );
+    assert_eq!(
+        server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").text(),
+        "Hello World!"
+    );
+}
+
+#[test]
+fn the_debugger_shows_local_clients_the_panic() {
+    let server = serve_with(app, Options::new().use_debugger(true));
+    let res = server.send("GET /panic HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(res.status, 500);
+    assert!(
+        res.text().contains("the view failed on purpose"),
+        "{}",
+        res.text()
+    );
+    assert_eq!(server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+}
+
+#[test]
+fn a_flood_of_empty_lines_is_refused() {
+    let server = serve(app);
+    let mut conn = server.connect();
+    let flood = "\r\n".repeat(60_000);
+    let writer = {
+        let mut stream = conn.reader.get_ref().try_clone().unwrap();
+        thread::spawn(move || {
+            let _ = stream.write_all(flood.as_bytes());
+        })
+    };
+    let res = conn.response();
+    assert_eq!(res.status, 400);
+    writer.join().unwrap();
+    // Leading empty lines before a request are fine (RFC 9112 §2.2).
+    assert_eq!(
+        server
+            .send("\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            .status,
+        200
+    );
+}
+
+#[test]
+fn a_panic_while_streaming_ends_that_response_only() {
+    let server = serve(|_: Environ| {
+        Response::from(Body::from_iter((0..3).map(|i| {
+            if i == 2 {
+                panic!("the stream failed on purpose");
+            }
+            format!("chunk {i}\n")
+        })))
+    });
+    for _ in 0..3 {
+        let mut conn = server.connect();
+        conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        let head = conn.head();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        // The body is cut short: no terminating chunk, then the connection closes.
+        let mut rest = String::new();
+        let _ = conn.reader.read_to_string(&mut rest);
+        assert!(
+            rest.contains("chunk 1") && !rest.ends_with("0\r\n\r\n"),
+            "{rest:?}"
+        );
+    }
+    wait_for_log(&["the response body panicked", "the stream failed on purpose"]);
+}
