@@ -3,10 +3,10 @@
 
 Runs `benches/data/routing/{rules,paths}.txt` through `werkzeug.routing.Map` (matching every
 request, then building every matched URL back, as `benches/routing.rs` does), checks that
-Werkzeug finds the endpoint each line expects, and prints the time per request. When
-criterion's results exist (`cargo bench --bench routing` writes
-`target/criterion/routing/<id>/new/estimates.json`), it prints zeug's figures beside them
-and the ratios.
+Werkzeug finds the endpoint each line expects and builds each path back, and prints the
+time per request. When criterion's results exist (`cargo bench --bench routing` writes
+`target/criterion/routing/<id>/new/sample.json`), it prints zeug's figures beside them and
+the ratios, best against best and median against median.
 
 Usage: python3 bench/routing_vs_werkzeug.py [--repeat N]
 Needs: pip install werkzeug
@@ -46,23 +46,29 @@ def load():
     return rules, requests
 
 
-def best_of(repeat, fn):
-    """Seconds per call of `fn` (one pass over the workload): the median of `repeat` runs."""
+def timings(repeat, fn):
+    """Seconds for one pass of `fn` over the workload: (best, median) of `repeat` runs."""
     runs = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
         runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
+    return min(runs), statistics.median(runs)
 
 
 def criterion_ns(bench_id):
-    """zeug's mean time for one pass (ns), from criterion's estimates, or None."""
-    path = os.path.join(CRITERION, bench_id, "new", "estimates.json")
+    """zeug's time for one pass (ns) from criterion's samples: (best, median), or None.
+
+    The best sample is the figure least disturbed by other processes on a shared machine;
+    the median is criterion's typical one. Both are printed, each against its Werkzeug twin.
+    """
+    path = os.path.join(CRITERION, bench_id, "new", "sample.json")
     try:
         with open(path) as f:
-            return json.load(f)["mean"]["point_estimate"]
-    except (OSError, KeyError, ValueError):
+            sample = json.load(f)
+        per_iter = [t / i for t, i in zip(sample["times"], sample["iters"])]
+        return min(per_iter), statistics.median(per_iter)
+    except (OSError, KeyError, ValueError, ZeroDivisionError):
         return None
 
 
@@ -103,22 +109,33 @@ def main():
             adapter.build(endpoint, values, method=method)
 
     n = len(requests)
-    wz_match = best_of(args.repeat, match_all) / n * 1e9
-    wz_build = best_of(args.repeat, build_all) / n * 1e9
+    wz = {
+        "match": [t / n * 1e9 for t in timings(args.repeat, match_all)],
+        "build": [t / n * 1e9 for t in timings(args.repeat, build_all)],
+    }
 
     print(f"workload: {len(rules)} rules, {n} requests; Werkzeug {version()}, Python {sys.version.split()[0]}")
-    print(f"{'':12} {'Werkzeug':>12} {'zeug':>12} {'ratio':>10}")
-    for label, bench_id, wz in (("match", "zeug_match", wz_match), ("build", "zeug_build", wz_build)):
-        zeug = criterion_ns(bench_id)
-        if zeug is None:
-            print(f"{label:12} {wz:>9.0f} ns {'(run cargo bench)':>12}")
-        else:
-            per = zeug / n
-            print(f"{label:12} {wz:>9.0f} ns {per:>9.1f} ns {wz / per:>9.0f}x")
+    print("per request, best run / median run:")
+    print(f"{'':8} {'Werkzeug':>20} {'zeug':>20} {'ratio':>14}")
+    for label, bench_id in (("match", "zeug_match"), ("build", "zeug_build")):
+        w_best, w_med = wz[label]
+        z = criterion_ns(bench_id)
+        if z is None:
+            print(f"{label:8} {w_best:>8.0f} / {w_med:>6.0f} ns   (run cargo bench --bench routing)")
+            continue
+        z_best, z_med = z[0] / n, z[1] / n
+        print(
+            f"{label:8} {w_best:>8.0f} / {w_med:>6.0f} ns {z_best:>8.1f} / {z_med:>6.1f} ns"
+            f" {w_best / z_best:>6.0f}x / {w_med / z_med:.0f}x"
+        )
     floor = criterion_ns("matchit_at")
     zeug_match = criterion_ns("zeug_match")
     if floor is not None and zeug_match is not None:
-        print(f"zeug_match / matchit_at: {zeug_match / floor:.2f}x (matchit_at {floor / n:.1f} ns a path)")
+        print(
+            f"zeug_match / matchit_at: {zeug_match[0] / floor[0]:.2f}x best,"
+            f" {zeug_match[1] / floor[1]:.2f}x median"
+            f" (matchit_at {floor[0] / n:.1f} / {floor[1] / n:.1f} ns a path)"
+        )
 
 
 if __name__ == "__main__":
