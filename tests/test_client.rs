@@ -356,3 +356,35 @@ fn environ_builder_is_complete() {
     assert_eq!(env.headers["content-length"], "5");
     assert_eq!(env.extensions.get::<&str>(), Some(&"marker"));
 }
+
+#[test]
+fn uploads_parse_back_into_files() {
+    let client = Client::new(|environ: Environ| {
+        let req = Request::new(environ);
+        let form = req.form().unwrap();
+        let files = req.files().unwrap();
+        let mut out = vec![format!("title={}", form.get("title").unwrap_or("-"))];
+        for (field, file) in files.iter() {
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut file.reader().unwrap(), &mut data).unwrap();
+            out.push(format!(
+                "{field}:{}:{}:{}",
+                file.filename().unwrap_or("-"),
+                file.content_type().unwrap_or("-"),
+                data.len()
+            ));
+        }
+        Response::new(out.join("\n"))
+    });
+    let big = vec![b'x'; 300_000];
+    let res = client
+        .post("/")
+        .form(&[("title", "Zoë's \"notes\"")])
+        .file("doc", "notes.txt", "a\r\n--b", "text/plain")
+        .file("blob", "big.bin", big, "application/octet-stream")
+        .send();
+    assert_eq!(
+        res.text(),
+        "title=Zoë's \"notes\"\ndoc:notes.txt:text/plain:6\nblob:big.bin:application/octet-stream:300000"
+    );
+}

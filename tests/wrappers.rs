@@ -435,3 +435,21 @@ fn random_headers_never_panic() {
         assert!(res.status().as_u16() < 500, "{value:?}");
     }
 }
+
+/// The spec-shaped application shown in `docs/interface.md`.
+#[test]
+fn interface_doc_example_runs() {
+    use zeug::Body;
+
+    fn simple_app(environ: Environ) -> Response {
+        let status = http::StatusCode::OK;
+        let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", "text/plain".parse().unwrap());
+        let who = environ.remote_addr.unwrap_or_default();
+        Response::from_parts(status, headers, Body::from(format!("Hello {who}!\n")))
+    }
+
+    let res = Client::new(simple_app).get("/").send();
+    assert_eq!(res.text(), "Hello 127.0.0.1!\n");
+    assert_eq!(res.header("content-type"), Some("text/plain"));
+}
