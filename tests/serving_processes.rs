@@ -844,3 +844,108 @@ mod tls {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// examples/dev_server's app and flags, through the test client (no process, no socket).
+
+#[path = "../examples/dev_server.rs"]
+#[allow(dead_code)]
+mod dev_server;
+
+mod dev_server_app {
+    use super::dev_server::{options_from_args, read_greeting, DevApp};
+    use zeug::test::Client;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn routes_answer_through_the_test_client() {
+        let client = Client::new(DevApp {
+            greeting: "Howdy".into(),
+        });
+        let res = client.get("/").send();
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.text(),
+            format!("Howdy from process {}\n", std::process::id())
+        );
+        let res = client.get("/slow?ms=1").send();
+        assert!(res.text().starts_with("slept 1 ms in process"));
+        assert_eq!(client.get("/elsewhere").send().status(), 404);
+    }
+
+    #[test]
+    fn boom_panics_for_the_server_to_catch() {
+        let client = Client::new(DevApp {
+            greeting: "Hello".into(),
+        });
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            client.get("/boom?id=9").send()
+        }))
+        .unwrap_err();
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert_eq!(message, "the view for item 9 failed");
+    }
+
+    #[test]
+    fn flags_become_options() {
+        let (o, greeting) = options_from_args(args(&[
+            "--reload",
+            "--interval",
+            "250",
+            "--extra-file",
+            "a.toml",
+            "--debug",
+            "--processes",
+            "3",
+            "--grace",
+            "1500",
+            "--greeting-file",
+            "greeting.txt",
+        ]))
+        .unwrap();
+        assert!(o.use_reloader && o.use_debugger);
+        assert_eq!(o.reloader_interval, std::time::Duration::from_millis(250));
+        assert_eq!(o.processes, 3);
+        assert_eq!(
+            o.shutdown_grace_period,
+            std::time::Duration::from_millis(1500)
+        );
+        assert_eq!(greeting.as_deref(), Some("greeting.txt"));
+        // The greeting file is watched too.
+        let watched: Vec<_> = o.extra_files.iter().map(|p| p.to_str().unwrap()).collect();
+        assert_eq!(watched, ["a.toml", "greeting.txt"]);
+
+        let (defaults, none) = options_from_args(args(&[])).unwrap();
+        assert!(!defaults.use_reloader && defaults.processes == 1 && none.is_none());
+    }
+
+    #[test]
+    fn bad_flags_are_start_up_errors() {
+        for bad in [
+            &["--nope"][..],
+            &["--processes"][..],
+            &["--processes", "many"][..],
+            &["--interval", "-1"][..],
+        ] {
+            assert!(options_from_args(args(bad)).is_err(), "{bad:?}");
+        }
+        #[cfg(feature = "tls")]
+        assert!(options_from_args(args(&["--cert", "c.pem"])).is_err());
+    }
+
+    #[test]
+    fn the_greeting_file_is_read_at_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.txt");
+        assert_eq!(read_greeting(None).unwrap(), "Hello");
+        std::fs::write(&path, "  Bonjour  \nignored\n").unwrap();
+        assert_eq!(read_greeting(path.to_str()).unwrap(), "Bonjour");
+        std::fs::write(&path, "\n").unwrap();
+        assert!(read_greeting(path.to_str()).unwrap_err().contains("empty"));
+        let missing = dir.path().join("missing.txt");
+        assert!(read_greeting(missing.to_str()).is_err());
+    }
+}
