@@ -820,6 +820,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn header_counts_above_the_stack_slots_use_the_heap() {
+        let limits = HeadLimits {
+            max_header_count: 200,
+            ..LIMITS
+        };
+        let many: String = (0..150).map(|i| format!("x{i}: y\r\n")).collect();
+        let raw = format!("GET / HTTP/1.1\r\nHost: h\r\n{many}\r\n");
+        match parse_head(raw.as_bytes(), &limits, &ConnInfo::default()) {
+            Parsed::Complete(head, _) => assert_eq!(head.environ.headers.len(), 151),
+            other => panic!("{other:?}"),
+        }
+        let too_many: String = (0..200).map(|i| format!("x{i}: y\r\n")).collect();
+        let raw = format!("GET / HTTP/1.1\r\nHost: h\r\n{too_many}\r\n");
+        match parse_head(raw.as_bytes(), &limits, &ConnInfo::default()) {
+            Parsed::Error(r) => assert_eq!(r.status, 431),
+            other => panic!("{other:?}"),
+        }
+    }
+
     fn dechunk(input: &[u8]) -> Result<Vec<u8>, ChunkError> {
         let mut d = ChunkedDecoder::new(1024);
         let mut out = vec![0; 64];
