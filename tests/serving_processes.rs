@@ -819,6 +819,60 @@ mod tls {
         assert!(res.body.starts_with("slept 1 ms"), "{}", res.body);
     }
 
+    /// Big and streamed bodies over TLS: the encrypted writes outrun the socket buffer, so
+    /// the server must keep flushing until everything went out.
+    #[test]
+    fn large_and_streamed_bodies_arrive_whole_over_tls() {
+        use zeug::serving::{make_server, Options, SslContext};
+        use zeug::{Environ, Response};
+
+        const BIG: usize = 3 * 1024 * 1024;
+        let app = |env: Environ| match env.path_info.as_str() {
+            "/big" => Response::new(vec![b'x'; BIG]),
+            _ => Response::stream((0..1000).map(|i| format!("line {i:04}\n"))),
+        };
+        let server = make_server(
+            "127.0.0.1",
+            0,
+            app,
+            Options::new().ssl_context(SslContext::Adhoc),
+        )
+        .unwrap();
+        let port = server.local_addr().port().unwrap();
+        let handle = server.shutdown_handle();
+        let serving = thread::spawn(move || server.serve_forever());
+
+        let config = Arc::new(
+            ClientConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Insecure(provider())))
+                .with_no_client_auth(),
+        );
+        let big = https_get(port, config.clone(), "/big").unwrap();
+        assert_eq!(big.status, 200);
+        assert_eq!(big.body.len(), BIG);
+        assert!(big.body.bytes().all(|b| b == b'x'));
+        let streamed = https_get(port, config, "/stream").unwrap();
+        assert_eq!(streamed.status, 200);
+        assert!(streamed
+            .head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"));
+        // De-chunk: every line must be there, in order.
+        let lines: Vec<&str> = streamed
+            .body
+            .lines()
+            .filter(|l| l.starts_with("line "))
+            .collect();
+        assert_eq!(lines.len(), 1000);
+        assert_eq!(lines[999], "line 0999");
+
+        handle.shutdown();
+        serving.join().unwrap().unwrap();
+    }
+
     #[test]
     fn a_missing_certificate_fails_at_start_up() {
         // Alone, with worker processes and with the reloader: one error, at once.
