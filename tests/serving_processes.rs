@@ -873,6 +873,60 @@ mod tls {
         serving.join().unwrap().unwrap();
     }
 
+    /// Keep-alive and pipelining over TLS: a second request can sit decrypted inside the
+    /// TLS layer with nothing left on the socket, and must still be answered.
+    #[test]
+    fn pipelined_requests_are_answered_over_tls() {
+        use zeug::serving::{make_server, Options, SslContext};
+        use zeug::{Environ, Response};
+
+        let app = |env: Environ| Response::new(format!("you asked for {}", env.path_info));
+        let server = make_server(
+            "127.0.0.1",
+            0,
+            app,
+            Options::new().ssl_context(SslContext::Adhoc),
+        )
+        .unwrap();
+        let port = server.local_addr().port().unwrap();
+        let handle = server.shutdown_handle();
+        let serving = thread::spawn(move || server.serve_forever());
+
+        let config = Arc::new(
+            ClientConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Insecure(provider())))
+                .with_no_client_auth(),
+        );
+        let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let conn =
+            ClientConnection::new(config, ServerName::try_from("localhost").unwrap()).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        // Two requests in one TLS record, then a third after the answers.
+        tls.write_all(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut got = String::new();
+        let mut buf = [0u8; 4096];
+        while got.matches("you asked for").count() < 2 {
+            let n = tls.read(&mut buf).expect("both pipelined answers arrive");
+            assert!(n > 0, "closed early: {got}");
+            got.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        assert!(got.contains("you asked for /one") && got.contains("you asked for /two"));
+        tls.write_all(b"GET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = tls.read_to_end(&mut rest);
+        assert!(String::from_utf8_lossy(&rest).contains("you asked for /three"));
+
+        handle.shutdown();
+        serving.join().unwrap().unwrap();
+    }
+
     #[test]
     fn a_missing_certificate_fails_at_start_up() {
         // Alone, with worker processes and with the reloader: one error, at once.
