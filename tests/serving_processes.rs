@@ -44,11 +44,17 @@ fn features() -> String {
 fn examples_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
+        // target/<profile>/deps/<this test> -> target/<profile>/examples
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
         let mut cargo = Command::new(env!("CARGO"));
         cargo
             .args(["build", "--quiet", "--example", "hello"])
             .args(["--example", "dev_server", "--features", &features()])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cargo.arg("--release");
+        }
         // `cargo test` runs tests with the package's variables set and a longer
         // LD_LIBRARY_PATH; build scripts that watch them (ring's does) would rebuild for
         // this build, and again for the next `cargo test`.
@@ -63,9 +69,7 @@ fn examples_dir() -> &'static Path {
         }
         let status = cargo.status().expect("cargo runs");
         assert!(status.success(), "building the examples failed");
-        // target/<profile>/deps/<this test> -> target/<profile>/examples
-        let exe = std::env::current_exe().unwrap();
-        exe.parent().unwrap().parent().unwrap().join("examples")
+        profile_dir.join("examples")
     })
 }
 
