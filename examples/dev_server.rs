@@ -23,9 +23,9 @@ use zeug::serving::Options;
 use zeug::{Application, Environ, HttpException, Request, Response};
 
 /// The app: every route is a line or two, the point is the server around it.
-struct DevApp {
+pub struct DevApp {
     /// Read from `--greeting-file` at start-up ("Hello" without one).
-    greeting: String,
+    pub greeting: String,
 }
 
 impl Application for DevApp {
@@ -63,7 +63,7 @@ impl DevApp {
 
 /// Turns the command line into [`Options`] and the greeting file's path; a bad flag is a
 /// start-up error.
-fn options_from_args(
+pub fn options_from_args(
     args: impl IntoIterator<Item = String>,
 ) -> Result<(Options, Option<String>), String> {
     let mut options = Options::new();
@@ -116,7 +116,7 @@ fn options_from_args(
 
 /// The first line of the greeting file; an empty file is a start-up error (under the
 /// reloader, the server then waits for the file to be fixed).
-fn read_greeting(path: Option<&str>) -> Result<String, String> {
+pub fn read_greeting(path: Option<&str>) -> Result<String, String> {
     let Some(path) = path else {
         return Ok("Hello".to_owned());
     };
@@ -138,6 +138,7 @@ fn fail<T>(message: String) -> T {
     std::process::exit(2)
 }
 
+#[allow(dead_code)] // `tests/serving_processes.rs` includes this file without running `main`.
 fn main() -> std::io::Result<()> {
     let (options, greeting_file) = options_from_args(std::env::args().skip(1)).unwrap_or_else(fail);
     let greeting = read_greeting(greeting_file.as_deref()).unwrap_or_else(fail);

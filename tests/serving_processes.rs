@@ -44,11 +44,17 @@ fn features() -> String {
 fn examples_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
+        // target/<profile>/deps/<this test> -> target/<profile>/examples
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
         let mut cargo = Command::new(env!("CARGO"));
         cargo
             .args(["build", "--quiet", "--example", "hello"])
             .args(["--example", "dev_server", "--features", &features()])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cargo.arg("--release");
+        }
         // `cargo test` runs tests with the package's variables set and a longer
         // LD_LIBRARY_PATH; build scripts that watch them (ring's does) would rebuild for
         // this build, and again for the next `cargo test`.
@@ -63,9 +69,7 @@ fn examples_dir() -> &'static Path {
         }
         let status = cargo.status().expect("cargo runs");
         assert!(status.success(), "building the examples failed");
-        // target/<profile>/deps/<this test> -> target/<profile>/examples
-        let exe = std::env::current_exe().unwrap();
-        exe.parent().unwrap().parent().unwrap().join("examples")
+        profile_dir.join("examples")
     })
 }
 
@@ -819,6 +823,114 @@ mod tls {
         assert!(res.body.starts_with("slept 1 ms"), "{}", res.body);
     }
 
+    /// Big and streamed bodies over TLS: the encrypted writes outrun the socket buffer, so
+    /// the server must keep flushing until everything went out.
+    #[test]
+    fn large_and_streamed_bodies_arrive_whole_over_tls() {
+        use zeug::serving::{make_server, Options, SslContext};
+        use zeug::{Environ, Response};
+
+        const BIG: usize = 3 * 1024 * 1024;
+        let app = |env: Environ| match env.path_info.as_str() {
+            "/big" => Response::new(vec![b'x'; BIG]),
+            _ => Response::stream((0..1000).map(|i| format!("line {i:04}\n"))),
+        };
+        let server = make_server(
+            "127.0.0.1",
+            0,
+            app,
+            Options::new().ssl_context(SslContext::Adhoc),
+        )
+        .unwrap();
+        let port = server.local_addr().port().unwrap();
+        let handle = server.shutdown_handle();
+        let serving = thread::spawn(move || server.serve_forever());
+
+        let config = Arc::new(
+            ClientConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Insecure(provider())))
+                .with_no_client_auth(),
+        );
+        let big = https_get(port, config.clone(), "/big").unwrap();
+        assert_eq!(big.status, 200);
+        assert_eq!(big.body.len(), BIG);
+        assert!(big.body.bytes().all(|b| b == b'x'));
+        let streamed = https_get(port, config, "/stream").unwrap();
+        assert_eq!(streamed.status, 200);
+        assert!(streamed
+            .head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"));
+        // De-chunk: every line must be there, in order.
+        let lines: Vec<&str> = streamed
+            .body
+            .lines()
+            .filter(|l| l.starts_with("line "))
+            .collect();
+        assert_eq!(lines.len(), 1000);
+        assert_eq!(lines[999], "line 0999");
+
+        handle.shutdown();
+        serving.join().unwrap().unwrap();
+    }
+
+    /// Keep-alive and pipelining over TLS: a second request can sit decrypted inside the
+    /// TLS layer with nothing left on the socket, and must still be answered.
+    #[test]
+    fn pipelined_requests_are_answered_over_tls() {
+        use zeug::serving::{make_server, Options, SslContext};
+        use zeug::{Environ, Response};
+
+        let app = |env: Environ| Response::new(format!("you asked for {}", env.path_info));
+        let server = make_server(
+            "127.0.0.1",
+            0,
+            app,
+            Options::new().ssl_context(SslContext::Adhoc),
+        )
+        .unwrap();
+        let port = server.local_addr().port().unwrap();
+        let handle = server.shutdown_handle();
+        let serving = thread::spawn(move || server.serve_forever());
+
+        let config = Arc::new(
+            ClientConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Insecure(provider())))
+                .with_no_client_auth(),
+        );
+        let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let conn =
+            ClientConnection::new(config, ServerName::try_from("localhost").unwrap()).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        // Two requests in one TLS record, then a third after the answers.
+        tls.write_all(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut got = String::new();
+        let mut buf = [0u8; 4096];
+        while got.matches("you asked for").count() < 2 {
+            let n = tls.read(&mut buf).expect("both pipelined answers arrive");
+            assert!(n > 0, "closed early: {got}");
+            got.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        assert!(got.contains("you asked for /one") && got.contains("you asked for /two"));
+        tls.write_all(b"GET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = tls.read_to_end(&mut rest);
+        assert!(String::from_utf8_lossy(&rest).contains("you asked for /three"));
+
+        handle.shutdown();
+        serving.join().unwrap().unwrap();
+    }
+
     #[test]
     fn a_missing_certificate_fails_at_start_up() {
         // Alone, with worker processes and with the reloader: one error, at once.
@@ -842,5 +954,110 @@ mod tls {
             );
             assert!(!stderr.contains("Running on"), "{extra:?}: {stderr}");
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// examples/dev_server's app and flags, through the test client (no process, no socket).
+
+#[path = "../examples/dev_server.rs"]
+#[allow(dead_code)]
+mod dev_server;
+
+mod dev_server_app {
+    use super::dev_server::{options_from_args, read_greeting, DevApp};
+    use zeug::test::Client;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn routes_answer_through_the_test_client() {
+        let client = Client::new(DevApp {
+            greeting: "Howdy".into(),
+        });
+        let res = client.get("/").send();
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.text(),
+            format!("Howdy from process {}\n", std::process::id())
+        );
+        let res = client.get("/slow?ms=1").send();
+        assert!(res.text().starts_with("slept 1 ms in process"));
+        assert_eq!(client.get("/elsewhere").send().status(), 404);
+    }
+
+    #[test]
+    fn boom_panics_for_the_server_to_catch() {
+        let client = Client::new(DevApp {
+            greeting: "Hello".into(),
+        });
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            client.get("/boom?id=9").send()
+        }))
+        .unwrap_err();
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert_eq!(message, "the view for item 9 failed");
+    }
+
+    #[test]
+    fn flags_become_options() {
+        let (o, greeting) = options_from_args(args(&[
+            "--reload",
+            "--interval",
+            "250",
+            "--extra-file",
+            "a.toml",
+            "--debug",
+            "--processes",
+            "3",
+            "--grace",
+            "1500",
+            "--greeting-file",
+            "greeting.txt",
+        ]))
+        .unwrap();
+        assert!(o.use_reloader && o.use_debugger);
+        assert_eq!(o.reloader_interval, std::time::Duration::from_millis(250));
+        assert_eq!(o.processes, 3);
+        assert_eq!(
+            o.shutdown_grace_period,
+            std::time::Duration::from_millis(1500)
+        );
+        assert_eq!(greeting.as_deref(), Some("greeting.txt"));
+        // The greeting file is watched too.
+        let watched: Vec<_> = o.extra_files.iter().map(|p| p.to_str().unwrap()).collect();
+        assert_eq!(watched, ["a.toml", "greeting.txt"]);
+
+        let (defaults, none) = options_from_args(args(&[])).unwrap();
+        assert!(!defaults.use_reloader && defaults.processes == 1 && none.is_none());
+    }
+
+    #[test]
+    fn bad_flags_are_start_up_errors() {
+        for bad in [
+            &["--nope"][..],
+            &["--processes"][..],
+            &["--processes", "many"][..],
+            &["--interval", "-1"][..],
+        ] {
+            assert!(options_from_args(args(bad)).is_err(), "{bad:?}");
+        }
+        #[cfg(feature = "tls")]
+        assert!(options_from_args(args(&["--cert", "c.pem"])).is_err());
+    }
+
+    #[test]
+    fn the_greeting_file_is_read_at_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.txt");
+        assert_eq!(read_greeting(None).unwrap(), "Hello");
+        std::fs::write(&path, "  Bonjour  \nignored\n").unwrap();
+        assert_eq!(read_greeting(path.to_str()).unwrap(), "Bonjour");
+        std::fs::write(&path, "\n").unwrap();
+        assert!(read_greeting(path.to_str()).unwrap_err().contains("empty"));
+        let missing = dir.path().join("missing.txt");
+        assert!(read_greeting(missing.to_str()).is_err());
     }
 }

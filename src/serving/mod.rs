@@ -144,11 +144,12 @@ fn serve_listener(listener: Listener, app: SharedApp, options: Options) -> io::R
 fn serve_here(listener: Listener, app: SharedApp, options: Options) -> io::Result<()> {
     let grace = options.shutdown_grace_period;
     let server = Server::from_listener(listener, app, options)?;
+    // SIGINT/SIGTERM stop the server while it serves; afterwards they act as usual again.
     #[cfg(unix)]
-    {
+    let _signals = {
         let handle = server.shutdown_handle();
-        signals::shutdown_on_signal(move || handle.shutdown(), grace)?;
-    }
+        signals::shutdown_on_signal(move || handle.shutdown(), grace)?
+    };
     #[cfg(not(unix))]
     let _ = grace;
     server.serve_forever()

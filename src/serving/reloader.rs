@@ -96,7 +96,7 @@ pub(crate) fn run_with_reloader(listener_fd: RawFd, options: &Options) -> io::Re
 
     let stopping = Arc::new(AtomicBool::new(false));
     let child_pid = Arc::new(AtomicU32::new(0));
-    {
+    let _signals = {
         let (stopping, child_pid) = (stopping.clone(), child_pid.clone());
         signals::on_signal(move |signal| {
             stopping.store(true, Ordering::SeqCst);
@@ -107,8 +107,8 @@ pub(crate) fn run_with_reloader(listener_fd: RawFd, options: &Options) -> io::Re
                 let _ = signals::send(pid, Signal::Terminate);
             }
             log::debug!(target: "zeug", " * {}: stopping the reloader", signal.name());
-        })?;
-    }
+        })?
+    };
 
     let spawn = || -> io::Result<Child> {
         log::info!(target: "zeug", " * Restarting with stat");

@@ -14,7 +14,7 @@
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -60,14 +60,48 @@ struct Watcher {
     read_fd: RawFd,
     write_fd: RawFd,
     callback: Option<Callback>,
+    /// Counts `on_signal` calls.
+    generation: u64,
 }
 
 static WATCHER: Mutex<Option<Watcher>> = Mutex::new(None);
 
+/// While it lives, SIGINT and SIGTERM call a closure instead of killing the process
+/// (see [`on_signal`]). Dropping it gives both signals their default action back, so a
+/// program whose server has returned can be stopped with Ctrl+C again.
+#[must_use = "the signals are handled only while the guard lives"]
+pub(crate) struct SignalGuard {
+    /// Set to `false` on drop; the grace-period backstop checks it.
+    armed: Arc<AtomicBool>,
+    /// Which [`on_signal`] call made it: a guard outlived by a newer one leaves the newer
+    /// callback in place when dropped.
+    generation: u64,
+}
+
+impl Drop for SignalGuard {
+    fn drop(&mut self) {
+        self.armed.store(false, Ordering::SeqCst);
+        let mut watcher = WATCHER.lock().unwrap_or_else(|e| e.into_inner());
+        match watcher.as_mut() {
+            Some(w) if w.generation == self.generation => w.callback = None,
+            _ => return,
+        }
+        for signal in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: restoring the default disposition has no preconditions.
+            unsafe {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+        }
+    }
+}
+
 /// Makes SIGINT and SIGTERM call `callback` (on a watcher thread, once per signal
-/// received) instead of killing the process. A later call replaces the callback; in a
-/// forked child it also starts a watcher of the child's own.
-pub(crate) fn on_signal(callback: impl Fn(Signal) + Send + Sync + 'static) -> io::Result<()> {
+/// received) instead of killing the process, until the returned guard is dropped. A later
+/// call replaces the callback; in a forked child it also starts a watcher of the child's
+/// own.
+pub(crate) fn on_signal(
+    callback: impl Fn(Signal) + Send + Sync + 'static,
+) -> io::Result<SignalGuard> {
     let mut guard = WATCHER.lock().unwrap_or_else(|e| e.into_inner());
     let pid = std::process::id();
     if guard.as_ref().map(|w| w.pid) != Some(pid) {
@@ -85,33 +119,41 @@ pub(crate) fn on_signal(callback: impl Fn(Signal) + Send + Sync + 'static) -> io
         thread::Builder::new()
             .name("zeug-signals".into())
             .spawn(move || watch(read))?;
-        install_handler(libc::SIGINT)?;
-        install_handler(libc::SIGTERM)?;
         *guard = Some(Watcher {
             pid,
             read_fd,
             write_fd,
             callback: None,
+            generation: 0,
         });
     }
-    if let Some(w) = guard.as_mut() {
-        w.callback = Some(Arc::new(callback));
-    }
-    Ok(())
+    // Every time: a dropped guard gave the signals their default action back.
+    install_handler(libc::SIGINT)?;
+    install_handler(libc::SIGTERM)?;
+    let w = guard.as_mut().expect("the watcher was set up above");
+    w.callback = Some(Arc::new(callback));
+    w.generation += 1;
+    Ok(SignalGuard {
+        armed: Arc::new(AtomicBool::new(true)),
+        generation: w.generation,
+    })
 }
 
 /// Stops a server gracefully on the first SIGINT/SIGTERM: logs it, calls `shutdown` (which
-/// must stop accepting and let in-flight requests finish), and if the process is still
-/// running `grace` later, exits it with status 0. Repeated signals are logged and ignored,
-/// because Ctrl+C under the reloader reaches the child twice (from the terminal and from
-/// the parent).
-// hook for server core: `run_simple` calls this with the server's shutdown handle.
+/// must stop accepting and let in-flight requests finish), and if the server is still
+/// running `grace` later (the guard not yet dropped), exits the process with status 0.
+/// Repeated signals are logged and ignored, because Ctrl+C under the reloader reaches the
+/// child twice (from the terminal and from the parent).
+// hook for server core: `run_simple` calls this with the server's shutdown handle and
+// keeps the guard until `serve_forever` returns.
 pub(crate) fn shutdown_on_signal(
     shutdown: impl Fn() + Send + Sync + 'static,
     grace: Duration,
-) -> io::Result<()> {
+) -> io::Result<SignalGuard> {
     let started = std::sync::Once::new();
-    on_signal(move |signal| {
+    let armed = Arc::new(AtomicBool::new(true));
+    let backstop_armed = armed.clone();
+    let mut guard = on_signal(move |signal| {
         let mut first = false;
         started.call_once(|| first = true);
         if !first {
@@ -127,15 +169,25 @@ pub(crate) fn shutdown_on_signal(
         );
         shutdown();
         // The backstop: a request that outlives the grace period does not keep the process.
+        let armed = backstop_armed.clone();
         let _ = thread::Builder::new()
             .name("zeug-grace".into())
             .spawn(move || {
-                thread::sleep(grace);
-                log::warn!(target: "zeug", " * grace period over; exiting with requests in flight");
-                std::process::exit(0);
+                // A little beyond the server's own deadline, so a server that honours it
+                // returns first and the program's code after `run_simple` runs normally.
+                thread::sleep(grace + BACKSTOP_MARGIN);
+                if armed.load(Ordering::SeqCst) {
+                    log::warn!(target: "zeug", " * grace period over; exiting with requests in flight");
+                    std::process::exit(0);
+                }
             });
-    })
+    })?;
+    guard.armed = armed;
+    Ok(guard)
 }
+
+/// How long after the grace period the backstop waits for the server to return.
+const BACKSTOP_MARGIN: Duration = Duration::from_millis(500);
 
 /// The level for "stopping" lines: under the reloader a restart stops the server every
 /// time a file changes, and the reloader's own lines already say so.
@@ -283,7 +335,7 @@ mod tests {
     fn signals_reach_the_callback_instead_of_killing_the_process() {
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
-        on_signal(move |s| {
+        let first = on_signal(move |s| {
             let _ = tx.lock().unwrap().send(s);
         })
         .unwrap();
@@ -301,10 +353,12 @@ mod tests {
         // A new callback replaces the old one.
         let (tx2, rx2) = mpsc::channel();
         let tx2 = Mutex::new(tx2);
-        on_signal(move |s| {
+        let second = on_signal(move |s| {
             let _ = tx2.lock().unwrap().send(s);
         })
         .unwrap();
+        // An older guard dropped later leaves the newer callback in place.
+        drop(first);
         send(std::process::id(), Signal::Interrupt).unwrap();
         assert_eq!(
             rx2.recv_timeout(Duration::from_secs(5)).unwrap(),
@@ -321,10 +375,17 @@ mod tests {
             Signal::Interrupt
         );
 
-        // Give Ctrl+C back to the test runner.
+        // Dropping the guard gives the signals their default action back (and Ctrl+C
+        // back to the test runner).
+        drop(second);
         for signal in [libc::SIGINT, libc::SIGTERM] {
-            // SAFETY: restoring the default disposition has no preconditions.
-            unsafe { libc::signal(signal, libc::SIG_DFL) };
+            // SAFETY: reading the current disposition (a null new action changes nothing).
+            let current = unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(signal, std::ptr::null(), &mut old);
+                old.sa_sigaction
+            };
+            assert_eq!(current, libc::SIG_DFL);
         }
     }
 

@@ -57,7 +57,7 @@ pub(crate) fn run_workers(count: usize, serve: impl Fn() -> io::Result<()>) -> i
     );
     let pids = Arc::new(Mutex::new(workers));
     let stopping = Arc::new(AtomicBool::new(false));
-    {
+    let _signals = {
         let (pids, stopping) = (pids.clone(), stopping.clone());
         signals::on_signal(move |signal| {
             if stopping.swap(true, Ordering::SeqCst) {
@@ -73,8 +73,8 @@ pub(crate) fn run_workers(count: usize, serve: impl Fn() -> io::Result<()>) -> i
             for pid in pids.lock().unwrap_or_else(|e| e.into_inner()).iter() {
                 let _ = signals::send(*pid, Signal::Terminate);
             }
-        })?;
-    }
+        })?
+    };
 
     let mut crashes = CrashLog::default();
     loop {
