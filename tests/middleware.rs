@@ -201,6 +201,108 @@ fn shared_data_refuses_traversal() {
     }
 }
 
+#[test]
+fn shared_data_does_not_serve_a_file_named_as_a_directory() {
+    let dir = static_tree();
+    let client = shared(dir.path());
+    for path in [
+        "/static/hello.txt/",
+        "/static/hello.txt/.",
+        "/static/hello.txt//",
+        "/static/hello.txt/./",
+        "/static/hello.txt/x/..",
+        "/static/css/site.css/",
+        "/favicon.ico/",
+    ] {
+        let res = client.get(path).send();
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(
+            !res.text().contains("hello, static"),
+            "{path} served the file"
+        );
+        assert!(!res.text().contains("color"), "{path} served the file");
+    }
+    // Directories still fall through, and `.` segments before a name are fine.
+    assert_eq!(
+        client.get("/static/css/").send().text(),
+        "app saw GET /static/css/"
+    );
+    assert_eq!(client.get("/static/./hello.txt").send().status(), 200);
+    assert_eq!(client.get("/static/css/../hello.txt").send().status(), 200);
+}
+
+#[cfg(unix)]
+#[test]
+fn shared_data_refuses_symlinks_that_leave_the_directory() {
+    use std::os::unix::fs::symlink;
+    let dir = static_tree();
+    let public = dir.path().join("public");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("lib.js"), "var shared = 1;\n").unwrap();
+    // Out of the directory: a file, an absolute path, a directory.
+    symlink(dir.path().join("secret.txt"), public.join("leak.txt")).unwrap();
+    symlink("../secret.txt", public.join("relative-leak.txt")).unwrap();
+    symlink(&outside, public.join("vendor")).unwrap();
+    if Path::new("/etc/passwd").is_file() {
+        symlink("/etc/passwd", public.join("passwd")).unwrap();
+    }
+    // Inside it: a file link (mimetype from the link's name) and a directory link.
+    symlink("hello.txt", public.join("greeting.css")).unwrap();
+    symlink("css", public.join("styles")).unwrap();
+    // A link to a disallowed name is as disallowed as the name.
+    symlink("app.py", public.join("innocent.txt")).unwrap();
+
+    let client = shared(dir.path());
+    for path in [
+        "/static/leak.txt",
+        "/static/relative-leak.txt",
+        "/static/vendor/lib.js",
+        "/static/passwd",
+    ] {
+        let res = client.get(path).send();
+        assert_eq!(res.status(), 404, "{path}");
+        let text = res.text();
+        assert!(
+            !text.contains("TOP SECRET") && !text.contains("root:"),
+            "{path} leaked"
+        );
+        assert!(!text.contains("shared"), "{path} leaked");
+        let res = client.head(path).send();
+        assert_eq!(res.status(), 404, "HEAD {path}");
+    }
+    let res = client.get("/static/greeting.css").send();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text(), "hello, static world\n");
+    assert_eq!(res.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(client.get("/static/styles/site.css").send().status(), 200);
+    assert_eq!(
+        client.get("/static/innocent.txt").send().text(),
+        "app saw GET /static/innocent.txt"
+    );
+
+    // The mounted directory may itself be a link (a `current -> release` deployment).
+    let current = dir.path().join("current");
+    symlink(&public, &current).unwrap();
+    let client = Client::new(SharedData::new(fallback).mount("/static", &current));
+    assert_eq!(client.get("/static/hello.txt").send().status(), 200);
+    assert_eq!(client.get("/static/leak.txt").send().status(), 404);
+
+    // Opting in restores following every link.
+    let client = Client::new(
+        SharedData::new(fallback)
+            .mount("/static", &public)
+            .follow_symlinks(true),
+    );
+    assert_eq!(client.get("/static/leak.txt").send().text(), "TOP SECRET");
+    assert_eq!(
+        client.get("/static/vendor/lib.js").send().text(),
+        "var shared = 1;\n"
+    );
+    // Traversal stays refused either way.
+    assert_eq!(client.get("/static/../secret.txt").send().status(), 404);
+}
+
 // ---------------------------------------------------------------------------- ProxyFix
 
 fn report(environ: Environ) -> Response {
@@ -750,11 +852,125 @@ fn compress_skips_what_should_not_be_compressed() {
         let res = client.get("/").header("accept-encoding", "gzip").send();
         assert_ne!(res.header("content-encoding"), Some("gzip"), "{name}");
     }
-    // HEAD: headers like GET's minus the coding; nothing is compressed.
+}
+
+#[test]
+fn compress_head_carries_the_headers_get_would() {
     let client = Client::new(Compress::new(page));
+    let get = client.get("/").header("accept-encoding", "gzip").send();
     let res = client.head("/").header("accept-encoding", "gzip").send();
+    assert_eq!(res.status(), 200);
+    for name in ["content-encoding", "vary", "etag", "content-type"] {
+        assert_eq!(res.header(name), get.header(name), "{name}");
+    }
+    assert_eq!(res.header("content-encoding"), Some("gzip"));
+    assert_eq!(res.header("etag"), Some("W/\"v1\""));
+    // The compressed length is not known without compressing: no Content-Length.
+    assert_eq!(res.header("content-length"), None);
+    assert!(res.bytes().is_empty());
+
+    // Nothing is compressed for a HEAD: the body handed on is an empty stream.
+    let environ = EnvironBuilder::new("HEAD", "/")
+        .header("accept-encoding", "gzip")
+        .build();
+    let res = Compress::new(page).call(environ);
+    assert!(res.body().is_stream());
+    assert_eq!(res.into_body().into_bytes().unwrap().len(), 0);
+
+    // What GET would not compress, HEAD does not announce either.
+    let small = Client::new(Compress::new(|_: Environ| Response::html("<p>tiny</p>")));
+    let res = small.head("/").header("accept-encoding", "gzip").send();
     assert_eq!(res.header("content-encoding"), None);
+    assert_eq!(res.header("content-length"), Some("11"));
     assert_eq!(res.header("vary"), Some("Accept-Encoding"));
+    let res = client
+        .head("/")
+        .header("accept-encoding", "identity")
+        .send();
+    assert_eq!(res.header("content-encoding"), None);
+    assert_eq!(res.header("etag"), Some("\"v1\""));
+    assert_eq!(res.header("content-length"), Some("6000"));
+}
+
+#[test]
+fn compress_head_of_a_static_file_matches_its_get() {
+    let dir = static_tree();
+    std::fs::write(
+        dir.path().join("public/big.txt"),
+        "line of text\n".repeat(1000),
+    )
+    .unwrap();
+    let warnings = LintWarnings::new();
+    let app = Lint::new(Compress::new(
+        SharedData::new(fallback).mount("/static", dir.path().join("public")),
+    ))
+    .collect_into(warnings.clone());
+    let client = Client::new(app);
+    let get = client
+        .get("/static/big.txt")
+        .header("accept-encoding", "gzip")
+        .send();
+    let head = client
+        .head("/static/big.txt")
+        .header("accept-encoding", "gzip")
+        .send();
+    assert_eq!(head.status(), 200);
+    for name in [
+        "content-encoding",
+        "vary",
+        "etag",
+        "content-type",
+        "accept-ranges",
+    ] {
+        assert_eq!(head.header(name), get.header(name), "{name}");
+    }
+    assert_eq!(head.header("content-encoding"), Some("gzip"));
+    assert_eq!(head.header("content-length"), None);
+    // SharedData answers HEAD with no body and the file's length; a small file keeps it.
+    let head = client
+        .head("/static/hello.txt")
+        .header("accept-encoding", "gzip")
+        .send();
+    assert_eq!(head.header("content-encoding"), None);
+    assert_eq!(head.header("content-length"), Some("20"));
+    assert!(warnings.all().is_empty(), "{:?}", warnings.all());
+}
+
+#[test]
+fn compress_head_over_a_real_connection_has_no_content_length() {
+    use std::io::Write;
+    let server = zeug::serving::make_server(
+        "127.0.0.1",
+        0,
+        Compress::new(page),
+        zeug::serving::Options::new(),
+    )
+    .unwrap();
+    let addr = server.local_addr().inet().unwrap();
+    let handle = server.shutdown_handle();
+    let thread = std::thread::spawn(move || server.serve_forever());
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(
+            b"HEAD / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    handle.shutdown();
+    let _ = thread.join();
+    let lower = reply.to_ascii_lowercase();
+    assert!(lower.starts_with("http/1.1 200"), "{reply}");
+    assert!(lower.contains("content-encoding: gzip\r\n"), "{reply}");
+    assert!(!lower.contains("content-length"), "{reply}");
+    assert!(!lower.contains("transfer-encoding"), "{reply}");
+    assert!(
+        lower.ends_with("\r\n\r\n"),
+        "a HEAD answer has no body: {reply}"
+    );
 }
 
 #[test]

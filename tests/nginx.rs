@@ -1,11 +1,11 @@
 //! A real deployment: nginx (with `deploy/nginx.conf`) in front of two instances of
 //! `examples/behind_proxy` on Unix sockets, as `docs/deployment.md` describes.
 //!
-//! Needs `nginx` (`scripts/test.sh` installs it with apt). Set `ZEUG_SKIP_NGINX=1` to skip
-//! it on a machine without nginx; without that, a missing nginx fails the test so CI cannot
-//! pass without running it. Everything the test starts (nginx, the app instances) runs in
-//! its own process group and is stopped by [`Deployment`]'s `Drop`, also when an assertion
-//! fails; sockets, logs and configs live in a temporary directory removed afterwards.
+//! Needs `nginx`: `scripts/test.sh` installs it with apt. The test never skips itself: on
+//! a machine without nginx it fails, saying to run `scripts/test.sh`. Everything the test
+//! starts (nginx, the app instances) runs in its own process group and is stopped by
+//! [`Deployment`]'s `Drop`, also when an assertion fails; sockets, logs and configs live
+//! in a temporary directory removed afterwards.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -347,14 +347,13 @@ fn get_json(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> serde_j
     res.into_json().unwrap()
 }
 
-fn deploy() -> Option<Deployment> {
-    let Some(nginx) = nginx_binary() else {
-        if std::env::var_os("ZEUG_SKIP_NGINX").is_some() {
-            eprintln!("nginx not found and ZEUG_SKIP_NGINX set: skipping the nginx test");
-            return None;
-        }
-        panic!("nginx is not installed: run scripts/test.sh (it installs it), or set ZEUG_SKIP_NGINX=1");
-    };
+fn deploy() -> Deployment {
+    let nginx = nginx_binary().unwrap_or_else(|| {
+        panic!(
+            "nginx is not installed (not on PATH, not /usr/sbin/nginx): \
+             run scripts/test.sh, which installs it with apt and then runs the tests"
+        )
+    });
     let binary = example_binary();
     let dir = tempfile::Builder::new()
         .prefix("zeug-nginx-")
@@ -373,12 +372,12 @@ fn deploy() -> Option<Deployment> {
     d.start_app(&binary, 1, "a");
     d.start_app(&binary, 2, "b");
     d.start_nginx(&nginx);
-    Some(d)
+    d
 }
 
 #[test]
 fn nginx_in_front_of_two_instances() {
-    let Some(mut d) = deploy() else { return };
+    let mut d = deploy();
     let agent = agent();
 
     // Requests are spread over both instances.

@@ -83,13 +83,19 @@ impl Coding {
 /// preferred over `gzip`. Every response that could have been compressed gets
 /// `Vary: Accept-Encoding`, so caches keep the variants apart.
 ///
-/// Left alone: answers to HEAD; 1xx, 204, 206 and 304 answers; responses that already
+/// Left alone: 1xx, 204, 206 and 304 answers; responses that already
 /// have a `Content-Encoding` or a `Content-Range`; `Cache-Control: no-transform`; types
 /// in [`INCOMPRESSIBLE_TYPES`] (images, archives, …); bodies of known length below the
 /// minimum size ([`DEFAULT_MIN_SIZE`]). Streamed bodies are compressed chunk by chunk and
 /// flushed after each chunk, so a streaming response keeps streaming. A strong `ETag`
 /// becomes weak (`W/"…"`): the bytes differ, the meaning does not. `Accept-Ranges` is
 /// removed, since ranges would apply to the compressed bytes.
+///
+/// A `HEAD` gets the headers the `GET` would get (`Content-Encoding`, `Vary`, the weak
+/// `ETag`) without anything being compressed. Its `Content-Length` is dropped when the
+/// `GET` would be compressed, since the compressed length is not known without doing the
+/// work (as nginx does); the length that decides is the app's `Content-Length`, else the
+/// body's, and a streamed body counts as long.
 ///
 /// # Examples
 ///
@@ -211,7 +217,22 @@ impl<A: Application> Application for Compress<A> {
         let Some(coding) = coding else {
             return Response::from_parts(status, headers, body);
         };
-        if is_head || body.len().is_some_and(|n| n < self.min_size) {
+        if is_head {
+            // The app may answer HEAD with an empty body and the GET's `Content-Length`
+            // (as `send_file` does) or with the full body; the server drops the body.
+            let length = content_length(&headers).or_else(|| body.len());
+            if length.is_some_and(|n| n < self.min_size) {
+                return Response::from_parts(status, headers, body);
+            }
+            headers.remove(CONTENT_LENGTH);
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static(coding.token()));
+            headers.remove(ACCEPT_RANGES);
+            weaken_etag(&mut headers);
+            // A body of unknown length, so no server fills in the uncompressed one.
+            let nothing = Body::from_iter(std::iter::empty::<Bytes>());
+            return Response::from_parts(status, headers, nothing);
+        }
+        if body.len().is_some_and(|n| n < self.min_size) {
             return Response::from_parts(status, headers, body);
         }
 
@@ -289,6 +310,17 @@ fn choose_coding(headers: &HeaderMap, offered: &[Coding]) -> Option<Coding> {
         }
     }
     best.map(|(c, _)| c)
+}
+
+/// The `Content-Length` header, parsed.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Whether the response may be compressed at all (status, headers, type).

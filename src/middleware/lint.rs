@@ -320,7 +320,10 @@ fn check_response(response: Response, is_head: bool, r: &Reporter) -> Response {
         }
         _ => {}
     }
-    let has_body = body.len() != Some(0);
+    // A stream that declares it yields nothing (`size_hint` of 0) is how a HEAD answer
+    // says "no body, length unknown" (`Compress` does this); it is no body.
+    let known_empty = matches!(&body, Body::Stream(s) if s.size_hint().1 == Some(0));
+    let has_body = body.len() != Some(0) && !known_empty;
     if has_body && !headers.contains_key(CONTENT_TYPE) && !no_body_status {
         r.warn(
             LintKind::MissingContentType,
@@ -338,7 +341,9 @@ fn check_response(response: Response, is_head: bool, r: &Reporter) -> Response {
             body
         }
         (_, None) => {
-            if is_head {
+            if known_empty {
+                // Nothing will be generated.
+            } else if is_head {
                 r.warn(
                     LintKind::BodyOnHead,
                     "a streamed body on a HEAD response is generated and discarded",

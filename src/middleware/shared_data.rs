@@ -30,8 +30,17 @@ pub const DEFAULT_CACHE_TIMEOUT: u64 = 12 * 60 * 60;
 /// The path below the prefix is resolved with [`safe_join`]: `..` that climbs out,
 /// absolute and drive paths, backslashes, NUL bytes, Windows device names, and encoded
 /// slashes (`%2f`, `%5c` in the raw request target) are answered `404 Not Found` without
-/// touching the disk. Symbolic links inside a mounted directory are followed, as by any
-/// web server: do not put links to private files there.
+/// touching the disk. A path that names a file as if it were a directory (`a.txt/`,
+/// `a.txt/.`) is a `404` too, as the file system sees it.
+///
+/// Symbolic links are followed only while they stay inside the mounted directory: the
+/// resolved file is canonicalised and must lie under the canonicalised directory, so a
+/// link to `/etc/passwd` placed in it is answered `404`. The directory itself may be a
+/// link (a `current -> release-42` deployment); it is resolved on every request. To serve
+/// links that point elsewhere (a shared asset tree outside the directory), opt in with
+/// [`follow_symlinks(true)`](Self::follow_symlinks). The check is about links that sit in
+/// the tree, not about someone rewriting it while it is served: whoever can write to a
+/// mounted directory decides what it serves.
 ///
 /// # Examples
 ///
@@ -59,6 +68,7 @@ pub struct SharedData<A> {
     cache: bool,
     cache_timeout: u64,
     disallow: Vec<String>,
+    follow_symlinks: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +86,7 @@ impl<A: Application> SharedData<A> {
             cache: true,
             cache_timeout: DEFAULT_CACHE_TIMEOUT,
             disallow: Vec::new(),
+            follow_symlinks: false,
         }
     }
 
@@ -128,6 +139,28 @@ impl<A: Application> SharedData<A> {
         self
     }
 
+    /// Whether symbolic links in a mounted directory are followed wherever they point
+    /// (default off: only links that resolve inside the directory are served, others get
+    /// `404`). On is Werkzeug's and nginx's default behaviour; turn it on only when the
+    /// directory holds links you made on purpose to files elsewhere.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::middleware::SharedData;
+    /// use zeug::{Environ, Response};
+    ///
+    /// // /srv/static/vendor -> /usr/share/javascript is meant to be served.
+    /// let app = SharedData::new(|_: Environ| Response::new("the app"))
+    ///     .mount("/static", "/srv/static")
+    ///     .follow_symlinks(true);
+    /// # let _ = app;
+    /// ```
+    pub fn follow_symlinks(mut self, yes: bool) -> Self {
+        self.follow_symlinks = yes;
+        self
+    }
+
     fn is_disallowed(&self, relative: &str) -> bool {
         let name = relative.rsplit('/').next().unwrap_or(relative);
         self.disallow
@@ -136,23 +169,28 @@ impl<A: Application> SharedData<A> {
     }
 
     /// What the request asks for: `None` when it is not ours, `Some(Err)` when it is ours
-    /// but refused, `Some(Ok(path))` for a file to serve.
-    fn resolve(&self, environ: &Environ) -> Option<Result<PathBuf, HttpException>> {
+    /// but refused, `Some(Ok((path, name)))` for a file to serve and the name its
+    /// mimetype is guessed from.
+    fn resolve(&self, environ: &Environ) -> Option<Result<(PathBuf, String), HttpException>> {
         let path = environ.path_info.as_str();
         for (prefix, export) in &self.mounts {
             let Some(rest) = path.strip_prefix(prefix.as_str()) else {
                 continue;
             };
-            let resolved = match export {
+            match export {
                 Export::File(file) if rest.is_empty() || rest == "/" => {
                     let name = file
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    if self.is_disallowed(&name) {
+                    if self.is_disallowed(&name) || !file.is_file() {
                         return None;
                     }
-                    file.clone()
+                    // `/favicon.ico/` names a directory, and this is a file.
+                    if !rest.is_empty() {
+                        return Some(Err(HttpException::not_found()));
+                    }
+                    return Some(Ok((file.clone(), name)));
                 }
                 Export::File(_) => continue,
                 Export::Directory(dir) => {
@@ -168,13 +206,57 @@ impl<A: Application> SharedData<A> {
                     if relative.is_empty() || self.is_disallowed(relative) {
                         return None;
                     }
-                    full
+                    if !full.is_file() {
+                        return None;
+                    }
+                    // `a.txt/`, `a.txt/.`, `a.txt/x/..` name a directory; the file system
+                    // answers ENOTDIR for them, and so do we.
+                    let last = relative.rsplit('/').next().unwrap_or("");
+                    if matches!(last, "" | "." | "..") {
+                        return Some(Err(HttpException::not_found()));
+                    }
+                    let name = last.to_owned();
+                    if self.follow_symlinks {
+                        return Some(Ok((full, name)));
+                    }
+                    return match contained(dir, &full) {
+                        // A link to a disallowed name is refused as the name itself is.
+                        Ok(Some((_, inside))) if self.is_disallowed(&inside) => None,
+                        Ok(Some((real, _))) => Some(Ok((real, name))),
+                        Ok(None) => {
+                            log::warn!(
+                                target: "zeug::middleware",
+                                "SharedData: {} resolves outside {}; not served \
+                                 (see SharedData::follow_symlinks)",
+                                full.display(),
+                                dir.display()
+                            );
+                            Some(Err(HttpException::not_found()))
+                        }
+                        // Gone or unreadable between the checks: as if it were missing.
+                        Err(_) => Some(Err(HttpException::not_found())),
+                    };
                 }
-            };
-            return resolved.is_file().then_some(Ok(resolved));
+            }
         }
         None
     }
+}
+
+/// `path` with every symbolic link resolved, and that path below `root` (`/`-separated),
+/// if it lies inside `root` (also resolved); `Ok(None)` if a link leads out of it.
+fn contained(root: &Path, path: &Path) -> std::io::Result<Option<(PathBuf, String)>> {
+    let root = std::fs::canonicalize(root)?;
+    let real = std::fs::canonicalize(path)?;
+    let Ok(inside) = real.strip_prefix(&root) else {
+        return Ok(None);
+    };
+    let inside = inside
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    Ok(Some((real, inside)))
 }
 
 /// Whether the raw request target's path holds an encoded `/`, `\` or NUL: after
@@ -191,16 +273,18 @@ impl<A: Application> Application for SharedData<A> {
         if environ.method != Method::GET && environ.method != Method::HEAD {
             return self.app.call(environ);
         }
-        let path = match self.resolve(&environ) {
+        let (path, name) = match self.resolve(&environ) {
             None => return self.app.call(environ),
             Some(Err(e)) => return e.into_response(),
-            Some(Ok(path)) => path,
+            Some(Ok(found)) => found,
         };
         let request = Request::new(environ);
+        // The mimetype comes from the name asked for, not from a link's target.
+        let options = FileOptions::new().download_name(&name);
         let options = if self.cache {
-            FileOptions::new().max_age(self.cache_timeout)
+            options.max_age(self.cache_timeout)
         } else {
-            FileOptions::new().etag(false)
+            options.etag(false)
         };
         match send_file_with(&path, &request, &options) {
             Ok(mut response) => {
