@@ -1054,6 +1054,9 @@ fn write_ops<E>(
                 if !var.converter.to_url(&value, out) {
                     return None;
                 }
+                if var.converter.writes_plain_ascii() {
+                    continue;
+                }
                 let set = if var.converter.part_isolating() {
                     SEGMENT_ENCODE_SET
                 } else {
