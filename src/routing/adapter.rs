@@ -13,7 +13,7 @@ use smallvec::SmallVec;
 use super::error::{BuildError, RoutingError};
 use super::map::{provides_defaults_for, Endpoint, Map};
 use super::matcher::SmResult;
-use super::rule::{template_names, BuildOp, Compiled, RedirectTo, Rule};
+use super::rule::{BuildOp, Compiled, RedirectTo, Rule};
 use super::values::{BuildValues, Value, Values};
 use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
 use crate::{Environ, HttpException, Request, Response};
@@ -1054,6 +1054,9 @@ fn write_ops<E>(
                 if !var.converter.to_url(&value, out) {
                     return None;
                 }
+                if var.converter.writes_plain_ascii() {
+                    continue;
+                }
                 let set = if var.converter.part_isolating() {
                     SEGMENT_ENCODE_SET
                 } else {
@@ -1155,8 +1158,6 @@ fn merge_slashes(path: &str) -> String {
 fn fill_template<E>(rule: &Compiled<E>, template: &str, values: &Values) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
-    let names: Vec<&str> = template_names(template).collect();
-    let _ = names;
     while let Some(open) = rest.find('<') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];

@@ -83,6 +83,13 @@ pub trait Converter: Send + Sync + 'static {
     fn part_isolating(&self) -> bool {
         true
     }
+
+    /// Whether [`to_url`](Converter::to_url) only ever writes characters that never need
+    /// percent-encoding (ASCII letters, digits, `-`, `.`, `_`, `~`), so building can skip
+    /// checking its output. The default, `false`, is always correct.
+    fn writes_plain_ascii(&self) -> bool {
+        false
+    }
 }
 
 /// Makes a converter from its arguments, e.g. `int(min=1)`; an `Err` names what is wrong.
@@ -345,6 +352,9 @@ impl Converter for IntConverter {
     fn weight(&self) -> u32 {
         50
     }
+    fn writes_plain_ascii(&self) -> bool {
+        true
+    }
 }
 
 /// Writes an integer without the formatting machinery (URL building is hot).
@@ -414,12 +424,16 @@ impl Converter for FloatConverter {
         if !x.is_finite() {
             return false;
         }
-        // Python's str(float) writes 1.0, 0.5, -2.25; Rust's Debug does the same.
+        // Python's str(float) writes 1.0, 0.5, -2.25; Rust's Debug does the same (and
+        // `1e20` for large values: still plain ASCII).
         let _ = write!(out, "{x:?}");
         true
     }
     fn weight(&self) -> u32 {
         50
+    }
+    fn writes_plain_ascii(&self) -> bool {
+        true
     }
 }
 
@@ -457,6 +471,9 @@ impl Converter for UuidConverter {
             _ => return false,
         };
         let _ = write!(out, "{}", u.hyphenated());
+        true
+    }
+    fn writes_plain_ascii(&self) -> bool {
         true
     }
 }
@@ -577,6 +594,38 @@ mod tests {
         assert!(c.matches("-1.5"));
         assert_eq!(c.to_value("0.75"), None);
         assert_eq!(url(&*c, f64::NAN), None);
+    }
+
+    #[test]
+    fn plain_ascii_claims_hold() {
+        let plain = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        };
+        let values = [
+            Value::Int(-42),
+            Value::Int(i64::MIN),
+            Value::Float(-1.5),
+            Value::Float(1e300),
+            Value::Float(f64::MIN_POSITIVE),
+            Value::Str("17".into()),
+            Value::Uuid(Uuid::nil()),
+        ];
+        for (name, args) in [
+            ("int", "signed=True"),
+            ("int", "fixed_digits=5"),
+            ("float", ""),
+            ("uuid", ""),
+        ] {
+            let c = make(name, args).unwrap();
+            assert!(c.writes_plain_ascii());
+            for v in &values {
+                if let Some(text) = url(&*c, v) {
+                    assert!(plain(&text), "{name}: {text}");
+                }
+            }
+        }
+        assert!(!make("string", "").unwrap().writes_plain_ascii());
     }
 
     #[test]
