@@ -309,31 +309,39 @@ pub fn quote_header_value(value: &str) -> String {
 /// assert_eq!(jar.len(), 3);
 /// ```
 pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
-    for pair in header.split(';') {
-        let Some((name, value)) = pair.split_once('=') else {
+    // Byte-wise: every separator is ASCII, so the pieces stay valid UTF-8 slices.
+    let trim = |b: &[u8]| -> (usize, usize) {
+        let start = b
+            .iter()
+            .position(|c| !matches!(c, b' ' | b'\t'))
+            .unwrap_or(b.len());
+        let end = b
+            .iter()
+            .rposition(|c| !matches!(c, b' ' | b'\t'))
+            .map_or(start, |i| i + 1);
+        (start, end.max(start))
+    };
+    for pair in header.as_bytes().split(|&b| b == b';') {
+        let Some(eq) = pair.iter().position(|&b| b == b'=') else {
             continue;
         };
-        let name = name.trim();
-        if name.is_empty() {
+        let (ns, ne) = trim(&pair[..eq]);
+        if ns == ne {
             continue;
         }
-        let value = value.trim();
-        let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-            Some(quoted) if quoted.contains('\\') => unescape_python_cookie(quoted),
-            Some(quoted) => percent_decode(quoted),
-            None => percent_decode(value),
-        };
-        let name = if name.contains('%') {
-            percent_decode(name)
-        } else {
-            name.to_owned()
+        let name = crate::urls::decode_component(&pair[ns..ne], false);
+        let raw = &pair[eq + 1..];
+        let (vs, ve) = trim(raw);
+        let raw = &raw[vs..ve];
+        let value = match raw {
+            [b'"', quoted @ .., b'"'] if quoted.contains(&b'\\') => {
+                unescape_python_cookie(&String::from_utf8_lossy(quoted))
+            }
+            [b'"', quoted @ .., b'"'] => crate::urls::decode_component(quoted, false),
+            _ => crate::urls::decode_component(raw, false),
         };
         out.add(name, value);
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    crate::urls::decode_component(s.as_bytes(), false)
 }
 
 /// Undoes `http.cookies`' quoting: `\ooo` octal escapes and `\c` escapes.

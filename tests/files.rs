@@ -450,6 +450,18 @@ fn send_from_directory_serves_inside_and_refuses_outside() {
         assert_eq!(res.status(), 404, "{bad}");
         assert!(!res.text().contains("TOP SECRET"), "{bad}");
     }
+    // A file named as if it were a directory is not that file (ENOTDIR, as nginx).
+    for path in [
+        "/files/ok.txt/",
+        "/files/ok.txt/.",
+        "/files/ok.txt/./",
+        "/files/ok.txt/x/..",
+        "/files/sub/inner.txt/",
+    ] {
+        let res = client.get(path).send();
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(!["fine", "inner"].contains(&res.text().as_str()), "{path}");
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::TcpListener;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -430,6 +431,34 @@ fn nginx_in_front_of_two_instances() {
     assert_eq!(body, "hello from nginx\n");
     let app_res = agent.get(&d.url("/")).call().unwrap();
     assert!(app_res.header("x-instance").is_some());
+
+    // `disable_symlinks if_not_owner`: a link in the tree to a file of the same owner is
+    // served; a link to someone else's file is refused, as SharedData refuses it.
+    let static_dir = d.root().join("static");
+    std::os::unix::fs::symlink("hello.txt", static_dir.join("same-owner.txt")).unwrap();
+    let res = agent.get(&d.url("/static/same-owner.txt")).call().unwrap();
+    let mut body = String::new();
+    res.into_reader().read_to_string(&mut body).unwrap();
+    assert_eq!(body, "hello from nginx\n");
+    let secret = d.root().join("secret.txt");
+    std::fs::write(&secret, "TOP SECRET\n").unwrap();
+    let link = static_dir.join("leak.txt");
+    std::os::unix::fs::symlink(&secret, &link).unwrap();
+    // Owners must differ: as root, hand the link to `nobody`.
+    if std::fs::metadata(&secret).unwrap().uid() == 0 {
+        std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
+    } else {
+        std::fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
+    }
+    match agent.get(&d.url("/static/leak.txt")).call() {
+        Err(ureq::Error::Status(code, _)) => assert!(code == 403 || code == 404, "{code}"),
+        Ok(res) => panic!(
+            "nginx served a link to someone else's file: {}",
+            res.status()
+        ),
+        Err(e) => panic!("GET /static/leak.txt: {e}"),
+    }
 
     // Stopping one instance gracefully while IN_FLIGHT requests are in flight loses none:
     // it finishes what it accepted, and nginx retries what it refuses on the other one —

@@ -243,19 +243,45 @@ impl<A: Application> SharedData<A> {
     }
 }
 
-/// `path` with every symbolic link resolved, and that path below `root` (`/`-separated),
-/// if it lies inside `root` (also resolved); `Ok(None)` if a link leads out of it.
+/// `path` (below `root`, as [`safe_join`] built it) with every symbolic link resolved,
+/// and that path below `root` (`/`-separated), if it lies inside `root` (also resolved);
+/// `Ok(None)` if a link leads out of it.
+///
+/// Links in `root` itself are the operator's and trusted. When no component below `root`
+/// is a link, which is the common case, `path` is inside by construction (`safe_join`
+/// leaves no `..`): one `lstat` per component answers that, much cheaper than
+/// canonicalising both paths.
 fn contained(root: &Path, path: &Path) -> std::io::Result<Option<(PathBuf, String)>> {
+    let slashed = |p: &Path| {
+        p.components()
+            .filter(|c| matches!(c, std::path::Component::Normal(_)))
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    if let Ok(below) = path.strip_prefix(root) {
+        let mut current = root.to_path_buf();
+        let mut linked = false;
+        for component in below.components() {
+            current.push(component);
+            if std::fs::symlink_metadata(&current)?
+                .file_type()
+                .is_symlink()
+            {
+                linked = true;
+                break;
+            }
+        }
+        if !linked {
+            return Ok(Some((path.to_path_buf(), slashed(below))));
+        }
+    }
     let root = std::fs::canonicalize(root)?;
     let real = std::fs::canonicalize(path)?;
     let Ok(inside) = real.strip_prefix(&root) else {
         return Ok(None);
     };
-    let inside = inside
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/");
+    let inside = slashed(inside);
     Ok(Some((real, inside)))
 }
 
@@ -405,6 +431,42 @@ mod tests {
         assert!(glob_match("a[", "a["));
         assert!(glob_match("*a*b*c*", "xxaxxbxxcxx"));
         assert!(!glob_match("*a*b*c", "xxaxxbxxcxx"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn containment_resolves_links_only_when_there_are_some() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::write(root.join("a/f.txt"), "f").unwrap();
+        std::fs::write(tmp.path().join("out.txt"), "out").unwrap();
+        symlink("a", root.join("b")).unwrap();
+        symlink("../../out.txt", root.join("a/up.txt")).unwrap();
+        let check = |rel: &str| contained(&root, &safe_join(&root, rel).unwrap()).unwrap();
+
+        // No link: the path as given.
+        let (path, inside) = check("a/f.txt").unwrap();
+        assert_eq!(path, root.join("a/f.txt"));
+        assert_eq!(inside, "a/f.txt");
+        // A link that stays inside: the resolved path, named as it lies in the tree.
+        let (path, inside) = check("b/f.txt").unwrap();
+        assert_eq!(path, std::fs::canonicalize(root.join("a/f.txt")).unwrap());
+        assert_eq!(inside, "a/f.txt");
+        // A link out.
+        assert!(check("a/up.txt").is_none());
+        assert!(check("b/up.txt").is_none());
+        // A root that is itself a link, or relative, is trusted as it is.
+        let alias = tmp.path().join("alias");
+        symlink(&root, &alias).unwrap();
+        let file = safe_join(&alias, "a/f.txt").unwrap();
+        assert_eq!(contained(&alias, &file).unwrap().unwrap().1, "a/f.txt");
+        assert!(
+            contained(Path::new(""), &safe_join("", "Cargo.toml").unwrap())
+                .unwrap()
+                .is_some_and(|(_, inside)| inside == "Cargo.toml")
+        );
     }
 
     #[test]

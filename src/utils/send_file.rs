@@ -276,7 +276,13 @@ const MAX_AGE_LIMIT: u64 = 10 * 365 * 24 * 60 * 60;
 
 /// Sends `name` (a path from a client, `/`-separated) from below `directory`, refusing
 /// anything [`safe_join`](crate::security::safe_join) refuses (404), and answering 404 for
-/// what does not exist or is not a regular file.
+/// what does not exist or is not a regular file, including a file named as if it were a
+/// directory (`a.txt/`, `a.txt/.`).
+///
+/// Symbolic links below `directory` are followed wherever they point, as by Flask's
+/// `send_from_directory`: the check is on the name, not on the disk. To serve a tree
+/// that may hold links to elsewhere, use [`SharedData`](crate::middleware::SharedData),
+/// which refuses links that leave its directory.
 ///
 /// # Examples
 ///
@@ -325,6 +331,11 @@ pub fn send_from_directory_with(
     options: &FileOptions,
 ) -> Result<Response, HttpException> {
     let path = crate::security::safe_join(directory, name).ok_or_else(HttpException::not_found)?;
+    // `a.txt/`, `a.txt/.` and `a.txt/x/..` name a directory; `safe_join` resolves them
+    // lexically to `a.txt`, which the file system would not. Directories are 404s anyway.
+    if !name.is_empty() && matches!(name.rsplit('/').next(), Some("" | "." | "..")) {
+        return Err(HttpException::not_found());
+    }
     send_file_with(path, request, options)
 }
 

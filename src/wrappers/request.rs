@@ -45,7 +45,7 @@ pub struct Request {
     cookies: OnceLock<MultiDict>,
     data: OnceLock<Result<Bytes, HttpException>>,
     form: OnceLock<Result<FormData, HttpException>>,
-    pub(super) parsed: super::request_headers::ParsedHeaders,
+    pub(super) parsed: OnceLock<Box<super::request_headers::ParsedHeaders>>,
 }
 
 impl std::fmt::Debug for Request {
@@ -72,7 +72,7 @@ impl Request {
             cookies: OnceLock::new(),
             data: OnceLock::new(),
             form: OnceLock::new(),
-            parsed: Default::default(),
+            parsed: OnceLock::new(),
         }
     }
 

@@ -34,6 +34,12 @@ pub(super) struct ParsedHeaders {
 }
 
 impl Request {
+    /// The cache of parsed headers, allocated on first use so requests that never look at
+    /// these headers stay small and cheap to drop.
+    fn parsed(&self) -> &ParsedHeaders {
+        self.parsed.get_or_init(Box::default)
+    }
+
     fn accept_header<'a>(&'a self, cell: &'a OnceLock<Accept>, name: HeaderName) -> &'a Accept {
         cell.get_or_init(|| {
             joined_header(self.headers(), name)
@@ -53,7 +59,7 @@ impl Request {
     /// assert_eq!(req.accept_mimetypes().best_match(&["application/json", "text/html"]), Some("text/html"));
     /// ```
     pub fn accept_mimetypes(&self) -> &Accept {
-        self.accept_header(&self.parsed.accept_mimetypes, ACCEPT)
+        self.accept_header(&self.parsed().accept_mimetypes, ACCEPT)
     }
 
     /// The `Accept-Language` header.
@@ -66,7 +72,7 @@ impl Request {
     /// assert_eq!(req.accept_languages().best_match(&["en", "de"]), Some("de"));
     /// ```
     pub fn accept_languages(&self) -> &Accept {
-        self.accept_header(&self.parsed.accept_languages, ACCEPT_LANGUAGE)
+        self.accept_header(&self.parsed().accept_languages, ACCEPT_LANGUAGE)
     }
 
     /// The `Accept-Encoding` header.
@@ -80,7 +86,7 @@ impl Request {
     /// assert!(!req.accept_encodings().accepts("br"));
     /// ```
     pub fn accept_encodings(&self) -> &Accept {
-        self.accept_header(&self.parsed.accept_encodings, ACCEPT_ENCODING)
+        self.accept_header(&self.parsed().accept_encodings, ACCEPT_ENCODING)
     }
 
     /// The `Accept-Charset` header.
@@ -93,7 +99,7 @@ impl Request {
     /// assert_eq!(req.accept_charsets().best(), Some("utf-8"));
     /// ```
     pub fn accept_charsets(&self) -> &Accept {
-        self.accept_header(&self.parsed.accept_charsets, ACCEPT_CHARSET)
+        self.accept_header(&self.parsed().accept_charsets, ACCEPT_CHARSET)
     }
 
     /// The `Authorization` header, parsed: Basic, Bearer, Digest or another scheme; `None`
@@ -108,7 +114,7 @@ impl Request {
     /// assert_eq!((auth.username(), auth.password()), (Some("user"), Some("pass")));
     /// ```
     pub fn authorization(&self) -> Option<&Authorization> {
-        self.parsed
+        self.parsed()
             .authorization
             .get_or_init(|| {
                 let value = self.headers().get(AUTHORIZATION)?;
@@ -127,7 +133,7 @@ impl Request {
     /// assert!(req.if_match().contains("v3"));
     /// ```
     pub fn if_match(&self) -> &ETags {
-        self.parsed.if_match.get_or_init(|| {
+        self.parsed().if_match.get_or_init(|| {
             joined_header(self.headers(), IF_MATCH)
                 .map(|v| ETags::parse(&v))
                 .unwrap_or_default()
@@ -145,7 +151,7 @@ impl Request {
     /// assert!(req.if_none_match().contains("v4"));
     /// ```
     pub fn if_none_match(&self) -> &ETags {
-        self.parsed.if_none_match.get_or_init(|| {
+        self.parsed().if_none_match.get_or_init(|| {
             joined_header(self.headers(), IF_NONE_MATCH)
                 .map(|v| ETags::parse(&v))
                 .unwrap_or_default()
@@ -207,7 +213,7 @@ impl Request {
     /// assert_eq!(range.ranges(), [ByteRange::FromTo(0, 99), ByteRange::Suffix(10)]);
     /// ```
     pub fn range(&self) -> Option<&Range> {
-        self.parsed
+        self.parsed()
             .range
             .get_or_init(|| Range::parse(self.headers().get(RANGE)?.to_str().ok()?))
             .as_ref()
@@ -223,7 +229,7 @@ impl Request {
     /// assert!(req.cache_control().no_cache);
     /// ```
     pub fn cache_control(&self) -> &CacheControl {
-        self.parsed.cache_control.get_or_init(|| {
+        self.parsed().cache_control.get_or_init(|| {
             joined_header(self.headers(), CACHE_CONTROL)
                 .map(|v| CacheControl::parse(&v))
                 .unwrap_or_default()
