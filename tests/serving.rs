@@ -312,6 +312,98 @@ fn shutdown_lets_requests_in_flight_finish() {
 }
 
 #[test]
+fn shutdown_closes_the_listener_at_once_while_requests_finish() {
+    // A burst bigger than a loop accepts at once, so the loops are still working through
+    // it (each slow view holds its loop for the watchdog threshold) when the shutdown
+    // comes: they must not go on accepting until they are through.
+    const BURST: usize = 64;
+    let started = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&started);
+    let server = serve(move |environ: Environ| {
+        if environ.path_info != "/slow" {
+            return Response::new("quick");
+        }
+        counter.fetch_add(1, Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(1500));
+        Response::new("done")
+    });
+    let addr = server.addr;
+    // An idle keep-alive connection: the shutdown closes it.
+    let mut idle = server.connect();
+    idle.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(idle.response().text(), "quick");
+    let clients: Vec<_> = (0..BURST)
+        .map(|_| {
+            thread::spawn(move || -> Option<String> {
+                let mut stream = TcpStream::connect(addr).ok()?;
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(10)))
+                    .ok()?;
+                // Keep-alive on purpose: the answer must still say the connection ends.
+                let request = b"POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi";
+                stream.write_all(request).ok()?;
+                let mut answer = Vec::new();
+                stream.read_to_end(&mut answer).ok()?;
+                // Not accepted before the shutdown: reset or closed without an answer.
+                (!answer.is_empty()).then(|| String::from_utf8_lossy(&answer).into_owned())
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while started.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "no request started");
+        thread::sleep(Duration::from_millis(1));
+    }
+
+    let asked = Instant::now();
+    server.handle.shutdown();
+    let in_flight_then = started.load(Ordering::SeqCst);
+    // No loop gets to notice first: a new connection is refused (or reset) at once.
+    let refused_after = loop {
+        let elapsed = asked.elapsed();
+        match TcpStream::connect(addr) {
+            Err(_) => break elapsed,
+            Ok(mut stream) => {
+                stream
+                    .set_read_timeout(Some(Duration::from_millis(100)))
+                    .unwrap();
+                let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+                let mut byte = [0u8; 1];
+                match stream.read(&mut byte) {
+                    Ok(0) => break asked.elapsed(),
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                        break asked.elapsed()
+                    }
+                    other => assert!(
+                        asked.elapsed() < Duration::from_millis(200),
+                        "a connection made {elapsed:?} after the shutdown was not refused: {other:?}"
+                    ),
+                }
+            }
+        }
+    };
+    assert!(
+        refused_after < Duration::from_millis(200),
+        "{refused_after:?}"
+    );
+    assert!(idle.is_closed());
+
+    // Every request that reached the app is answered in full, with `Connection: close`.
+    let answers: Vec<String> = clients
+        .into_iter()
+        .filter_map(|c| c.join().unwrap())
+        .collect();
+    for answer in &answers {
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\ndone"), "{answer}");
+    }
+    assert_eq!(answers.len(), started.load(Ordering::SeqCst));
+    assert!(answers.len() >= in_flight_then);
+    server.stop().unwrap().unwrap();
+}
+
+#[test]
 fn serves_on_ipv6_loopback() {
     let Ok(server) = make_server("::1", 0, app, Options::new()) else {
         eprintln!("no IPv6 loopback here; skipped");
@@ -469,6 +561,76 @@ fn continue_is_sent_once_and_only_when_the_body_is_read() {
     assert!(conn.is_closed());
 }
 
+/// Answers `/status/<code>` with that status and a body the status may not carry.
+fn status_app(environ: Environ) -> Response {
+    let code: u16 = environ.path_info["/status/".len()..].parse().unwrap();
+    let response = if environ.query_string == "stream" {
+        Response::stream(vec!["body", "!"])
+    } else {
+        Response::new("body!")
+    };
+    response.with_status(code)
+}
+
+#[test]
+fn an_informational_status_from_the_app_becomes_a_500() {
+    let server = serve(status_app);
+    for code in [100, 101, 103] {
+        let mut conn = server.connect();
+        // Pipelined: the second answer must not be taken for the first one's.
+        conn.write(
+            format!(
+                "GET /status/{code} HTTP/1.1\r\nHost: h\r\n\r\n\
+                 GET /status/200 HTTP/1.1\r\nHost: h\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        let res = conn.response();
+        assert_eq!(res.status, 500, "for {code}");
+        assert!(res.text().contains("Internal Server Error"));
+        let next = conn.response();
+        assert_eq!((next.status, next.text().as_str()), (200, "body!"));
+        let (level, _) = wait_for_log(&[
+            &format!("GET /status/{code} HTTP/1.1"),
+            &format!("informational status {code}"),
+        ]);
+        assert_eq!(level, log::Level::Error);
+    }
+}
+
+#[test]
+fn no_content_statuses_carry_no_body() {
+    let server = serve(status_app);
+    let mut conn = server.connect();
+    for query in ["", "?stream"] {
+        conn.write(
+            format!(
+                "GET /status/204{query} HTTP/1.1\r\nHost: h\r\n\r\n\
+                 GET /status/304{query} HTTP/1.1\r\nHost: h\r\n\r\n\
+                 GET /status/205{query} HTTP/1.1\r\nHost: h\r\n\r\n\
+                 GET /status/200 HTTP/1.1\r\nHost: h\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        for code in [204, 304] {
+            let res = conn.response();
+            assert_eq!(res.status, code);
+            assert_eq!(res.header("transfer-encoding"), None, "{code}{query}");
+            if code == 204 {
+                assert_eq!(res.header("content-length"), None, "{code}{query}");
+            }
+        }
+        let reset = conn.response();
+        assert_eq!(reset.status, 205);
+        assert_eq!(reset.header("content-length").as_deref(), Some("0"));
+        assert_eq!(reset.header("transfer-encoding"), None);
+        assert!(reset.body.is_empty());
+        // Had any of them sent "body!", it would be read here as a status line.
+        let next = conn.response();
+        assert_eq!((next.status, next.text().as_str()), (200, "body!"));
+    }
+}
+
 #[test]
 fn head_requests_get_no_body() {
     let server = serve(app);
@@ -571,6 +733,11 @@ fn malformed_requests_get_400() {
         "\x16\x03\x01\x02\x00\x01\x00\x01\x7f\x03\x03\r\n\r\n",
         "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n",
         "GET * HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: user@h\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: h:80x\r\n\r\n",
+        "GET / HTTP/1.0\r\nHost: [::1\r\n\r\n",
     ] {
         expect_refused(&server, raw, 400);
     }

@@ -628,6 +628,22 @@ pub(crate) fn handle(
         }
     };
 
+    // A 1xx is an interim answer: a client reads on for the final one, so sending it as
+    // the answer would hand the next response on this connection to this request. The
+    // server sends its own interim responses (`100 Continue`); an app's is a mistake.
+    if response.status().is_informational() {
+        REQUEST_LINE.with(|line| {
+            log::error!(
+                target: logging::LOG_TARGET,
+                "Error on request \"{}\": the application returned the informational status \
+                 {}, which cannot be a final response; answering 500",
+                line.borrow(),
+                response.status()
+            );
+        });
+        response = HttpException::internal_server_error().into_response();
+    }
+
     let body_error = lock(io).body.error;
     match body_error {
         None => {}
@@ -805,6 +821,7 @@ fn write_response(
     let (status, mut headers, body) = response.into_parts();
     let no_body_status = status.is_informational()
         || status == StatusCode::NO_CONTENT
+        || status == StatusCode::RESET_CONTENT
         || status == StatusCode::NOT_MODIFIED;
     let app_length = headers
         .get(CONTENT_LENGTH)
@@ -819,13 +836,16 @@ fn write_response(
             (None, None) => ResponseFraming::Close,
         }
     };
-    // A 1xx as the final answer (an app trying `101 Switching Protocols`) leaves the
-    // connection in a state this server does not speak: close it afterwards.
+    // `handle` never lets a 1xx through; should one arrive anyway, the connection is in a
+    // state this server does not speak: close it afterwards.
     if framing == ResponseFraming::Close || status.is_informational() {
         *keep_alive = false;
     }
     if status.is_informational() || status == StatusCode::NO_CONTENT {
         headers.remove(CONTENT_LENGTH);
+    } else if status == StatusCode::RESET_CONTENT {
+        // 205 carries no content, and says so (RFC 9110 §15.3.6).
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
     } else if is_head && app_length.is_none() {
         if let Some(n) = body.len() {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(n));

@@ -246,6 +246,12 @@ fn build_head(
     }
 
     let (path, query_string) = split_target(&method, target, &mut headers)?;
+    if headers
+        .get(header::HOST)
+        .is_some_and(|host| !is_valid_host(host.as_bytes()))
+    {
+        return Err(Reject::bad("Invalid Host header."));
+    }
 
     let keep_alive = {
         let (mut close, mut keep) = (false, false);
@@ -369,6 +375,58 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
         s = rest;
     }
     s
+}
+
+/// Whether `value` is a `Host` value of RFC 9110 §7.2: `uri-host [ ":" port ]`, where
+/// `uri-host` is a bracketed IP literal or a reg-name (unreserved characters,
+/// percent-escapes and sub-delims; an IPv4 address is one too). Empty is allowed: it is
+/// what a client sends for a target URI without an authority.
+fn is_valid_host(value: &[u8]) -> bool {
+    let (host, port) = if value.first() == Some(&b'[') {
+        let Some(close) = value.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let literal = &value[1..close];
+        let ok = !literal.is_empty()
+            && literal
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'v' | b'V'));
+        if !ok {
+            return false;
+        }
+        match &value[close + 1..] {
+            [] => return true,
+            [b':', port @ ..] => (&value[..0], port),
+            _ => return false,
+        }
+    } else {
+        match value.iter().rposition(|&b| b == b':') {
+            Some(colon) => (&value[..colon], &value[colon + 1..]),
+            None => (value, &value[..0]),
+        }
+    };
+    if !port.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut i = 0;
+    while i < host.len() {
+        match host[i] {
+            b'%' => {
+                let hex = |j: usize| host.get(j).is_some_and(u8::is_ascii_hexdigit);
+                if !(hex(i + 1) && hex(i + 2)) {
+                    return false;
+                }
+                i += 3;
+                continue;
+            }
+            b if b.is_ascii_alphanumeric() => {}
+            b'-' | b'.' | b'_' | b'~' => {}
+            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' => {}
+            _ => return false,
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Splits the request target into decoded path and raw query. Absolute-form targets replace
@@ -783,6 +841,27 @@ mod tests {
         );
         assert_eq!(status("GET / HTTP/1.1\r\n\r\n"), 400);
         assert_eq!(status("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), 400);
+        for bad in [
+            "a b", "a/b", "a@b", "a:b:c", "a:8x", "[::1", "[::1]x", "[]", "a%2", "é",
+        ] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: {bad}\r\n\r\n");
+            assert_eq!(status(&raw), 400, "{bad}");
+        }
+        for good in [
+            "",
+            "a",
+            "a:80",
+            "a:",
+            "10.0.0.1:8080",
+            "[::1]",
+            "[::1]:80",
+            "x_y.a-b~",
+            "a%20b",
+        ] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: {good}\r\n\r\n");
+            assert!(parse(&raw).is_ok(), "{good}");
+        }
+        assert_eq!(status("GET http://a b/ HTTP/1.1\r\nHost: x\r\n\r\n"), 400);
         assert_eq!(status("GET / HTTP/1.1\r\nHost : a\r\n\r\n"), 400);
         assert_eq!(
             status("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n"),

@@ -353,11 +353,28 @@ struct LoopShared {
     /// Connections whose handlers finished after the loop moved on: token and keep-alive.
     returned: Mutex<Vec<(Token, bool)>>,
     waker: Waker,
+    /// This loop's handle to the listening socket. It lives here, not in [`LoopState`], so
+    /// a shutdown closes every loop's handle at once, whichever thread holds the loop or
+    /// however long its current request runs: the socket stops accepting immediately.
+    listener: Mutex<Option<MioListener>>,
+    /// The loop's registry, to take the listener out of its poller from any thread.
+    registry: mio::Registry,
 }
 
 impl Shared {
     fn begin_shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
+        // Close the listening socket before anything else: once the last handle in this
+        // process is closed, the kernel refuses new connections (and resets those still in
+        // the backlog) instead of queueing requests nobody will answer. Under the reloader
+        // or with worker processes another process keeps the socket open, so connections
+        // wait in the backlog for the next server instead.
+        for lp in &self.loops {
+            let taken = lp.listener.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(mut listener) = taken {
+                let _ = lp.registry.deregister(listener.source());
+            }
+        }
         for lp in &self.loops {
             let _ = lp.waker.wake();
         }
@@ -401,10 +418,9 @@ struct Conn {
 
 /// The event loop: whoever holds it serves.
 struct LoopState {
-    /// Which of `Shared::loops` this is.
+    /// Which of `Shared::loops` this is (its listener is `Shared::loops[index].listener`).
     index: usize,
     poll: Poll,
-    listener: Option<MioListener>,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     open: usize,
@@ -561,11 +577,12 @@ impl Server {
                 busy_since: AtomicU64::new(0),
                 returned: Mutex::new(Vec::new()),
                 waker: Waker::new(poll.registry(), WAKER)?,
+                listener: Mutex::new(listener),
+                registry: poll.registry().try_clone()?,
             });
             states.push(Box::new(LoopState {
                 index,
                 poll,
-                listener,
                 conns: Vec::new(),
                 free: Vec::new(),
                 open: 0,
@@ -984,13 +1001,21 @@ impl LoopState {
         if !force && self.others_are_lighter() {
             return;
         }
+        // Held for the batch: a shutdown waits for it, then no connection is accepted again.
+        let mut listener = shared.loops[self.index]
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if shared.shutdown.load(Ordering::SeqCst) {
+            return;
+        }
         for _ in 0..ACCEPT_BATCH {
             let total: usize = self.loads.iter().map(|l| l.load(Ordering::Relaxed)).sum();
             if total >= shared.options.max_connections {
                 self.accept_paused = true;
                 return;
             }
-            let accepted = match self.listener.as_mut() {
+            let accepted = match listener.as_mut() {
                 Some(MioListener::Tcp(l)) => l.accept().map(|(s, a)| {
                     let _ = s.set_nodelay(true);
                     (wrap_tcp(shared, s), Some(a))
@@ -1194,9 +1219,7 @@ impl LoopState {
         }
         let now = Instant::now();
         if self.shutdown_deadline.is_none() {
-            if let Some(mut l) = self.listener.take() {
-                let _ = self.poll.registry().deregister(l.source());
-            }
+            // `begin_shutdown` has already closed the listening socket.
             let grace = if shared.panic.lock().map(|p| p.is_some()).unwrap_or(true) {
                 Duration::ZERO
             } else {
