@@ -317,6 +317,37 @@ fn charset_field_rfc5987_filenames_quoted_names_and_missing_content_types() {
 }
 
 #[test]
+fn browser_escaped_quotes_and_line_breaks_in_names_are_decoded() {
+    let _g = lock();
+    // Chrome and Firefox (HTML standard, multipart/form-data encoding) send `"`, CR and
+    // LF in names and file names as %22, %0D, %0A; a literal `%` is sent unchanged.
+    let body = "--B\r\nContent-Disposition: form-data; name=\"a%22b\"\r\n\r\nfield\r\n\
+        --B\r\nContent-Disposition: form-data; name=\"up%0D%0Aload\"; filename=\"my%22file%0A.txt\"\r\n\
+        Content-Type: text/plain\r\n\r\ncontent\r\n\
+        --B\r\nContent-Disposition: form-data; name=\"100%25\"; filename=\"50%.txt\"\r\n\r\nx\r\n\
+        --B--\r\n";
+    let req = request("multipart/form-data; boundary=B", body);
+    assert_eq!(req.form().unwrap().get("a\"b"), Some("field"));
+    let files = req.files().unwrap();
+    let up = files.get_value("up\r\nload").unwrap();
+    assert_eq!(up.filename(), Some("my\"file\n.txt"));
+    assert_eq!(up.to_vec().unwrap(), b"content");
+    let literal = files.get_value("100%25").unwrap();
+    assert_eq!(literal.filename(), Some("50%.txt"));
+
+    // zeug's own test client encodes the same way, so names round-trip through it.
+    let env = EnvironBuilder::new("POST", "/")
+        .form(&[("say \"hi\"", "v")])
+        .file("f\"\r\n", "a\"b\r\n.txt", "data", "text/plain")
+        .build();
+    let req = Request::new(env);
+    assert_eq!(req.form().unwrap().get("say \"hi\""), Some("v"));
+    let files = req.files().unwrap();
+    let f = files.get_value("f\"\r\n").unwrap();
+    assert_eq!(f.filename(), Some("a\"b\r\n.txt"));
+}
+
+#[test]
 fn same_field_several_times_keeps_order() {
     let _g = lock();
     let body = "--b\r\nContent-Disposition: form-data; name=\"tag\"\r\n\r\nrust\r\n\

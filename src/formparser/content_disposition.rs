@@ -1,5 +1,6 @@
 //! Parsing a part's `Content-Disposition` header: `form-data; name="f"; filename="a.txt"`,
-//! quoted strings with escapes, RFC 2231/5987 extended values (`filename*=UTF-8''%E2%82%AC.txt`)
+//! quoted strings with escapes (backslash escapes and the `%22`/`%0D`/`%0A` that browsers
+//! send for `"`, CR and LF), RFC 2231/5987 extended values (`filename*=UTF-8''%E2%82%AC.txt`)
 //! and continuations (`filename*0*=...; filename*1*=...`), and the full Windows paths that
 //! old Internet Explorers sent as file names.
 //!
@@ -164,7 +165,7 @@ impl<'a> Params<'a> {
 }
 
 /// Calls `f(key, value)` for each parameter after the disposition type; quoted values
-/// have their escapes resolved (only then is the value copied).
+/// have their escapes (`\"`, `\\` and the form-data escapes `%22`, `%0D`, `%0A`) resolved (only then is the value copied).
 fn for_each_param<'a>(value: &'a [u8], mut f: impl FnMut(&'a [u8], Cow<'a, [u8]>)) {
     let Some(first) = memchr::memchr(b';', value) else {
         return;
@@ -197,6 +198,11 @@ fn for_each_param<'a>(value: &'a [u8], mut f: impl FnMut(&'a [u8], Cow<'a, [u8]>
                         .get_or_insert_with(|| value[start..i].to_vec())
                         .push(value[i + 1]);
                     i += 2;
+                } else if let Some(byte) = form_data_escape(&value[i..]) {
+                    owned
+                        .get_or_insert_with(|| value[start..i].to_vec())
+                        .push(byte);
+                    i += 3;
                 } else {
                     if let Some(o) = owned.as_mut() {
                         o.push(value[i]);
@@ -223,6 +229,21 @@ fn for_each_param<'a>(value: &'a [u8], mut f: impl FnMut(&'a [u8], Cow<'a, [u8]>
         if !key.is_empty() {
             f(key, v);
         }
+    }
+}
+
+/// The HTML standard's multipart/form-data encoding: browsers send `"`, CR and LF in a
+/// field name or file name as `%22`, `%0D` and `%0A` (a literal `%` is sent as is). These
+/// three escapes, and only these, are decoded inside quoted values; `%25` and other
+/// escapes stay literal. Werkzeug 3.1 decodes `%22` the same way but keeps `%0D`/`%0A`
+/// as text; zeug decodes them so that a name round-trips through a browser (and through
+/// zeug's own test client, which encodes the same way).
+fn form_data_escape(s: &[u8]) -> Option<u8> {
+    match s {
+        [b'%', b'2', b'2', ..] => Some(b'"'),
+        [b'%', b'0', b'D' | b'd', ..] => Some(b'\r'),
+        [b'%', b'0', b'A' | b'a', ..] => Some(b'\n'),
+        _ => None,
     }
 }
 
@@ -321,5 +342,28 @@ mod tests {
             d(r#"form-data; name="f"; filename="""#).filename.as_deref(),
             Some("")
         );
+    }
+
+    #[test]
+    fn browser_percent_escapes_are_decoded_in_quoted_values() {
+        // What Chrome and Firefox send for a field `a"b` and a file `x"y<CR><LF>.txt`.
+        let x = d(r#"form-data; name="a%22b"; filename="x%22y%0D%0A.txt""#);
+        assert_eq!(x.name.as_deref(), Some("a\"b"));
+        assert_eq!(x.filename.as_deref(), Some("x\"y\r\n.txt"));
+        // Lower-case hex, escapes next to backslash escapes, at the very end.
+        let x = d(r#"form-data; name="%0d%0a\"%22"; filename="%22""#);
+        assert_eq!(x.name.as_deref(), Some("\r\n\"\""));
+        assert_eq!(x.filename.as_deref(), Some("\""));
+        // Only those three: a literal `%`, `%25`, `%20` and a cut-off `%2` stay as sent.
+        let x = d(r#"form-data; name="100%25 %20 %"; filename="50%.txt%2""#);
+        assert_eq!(x.name.as_deref(), Some("100%25 %20 %"));
+        assert_eq!(x.filename.as_deref(), Some("50%.txt%2"));
+        // Unquoted values are taken literally (as Werkzeug does); continuations decode.
+        assert_eq!(d("form-data; name=a%22b").name.as_deref(), Some("a%22b"));
+        let x = d(r#"form-data; name=f; filename*0="a%22"; filename*1="b.txt""#);
+        assert_eq!(x.filename.as_deref(), Some("a\"b.txt"));
+        // An escaped Windows path still becomes its bare name.
+        let x = d(r#"form-data; name="f"; filename="C:\\dir\\x%22y.txt""#);
+        assert_eq!(x.filename.as_deref(), Some("x\"y.txt"));
     }
 }

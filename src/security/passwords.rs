@@ -3,8 +3,11 @@
 //! Flask or Werkzeug app keeps working.
 //!
 //! The stored format is Werkzeug's `method$salt$hash`: `scrypt:32768:8:1$<salt>$<hex>` or
-//! `pbkdf2:sha256:1000000$<salt>$<hex>`, the salt being random letters and digits. This
-//! file owns hashing and checking; it does not store users or rate-limit logins.
+//! `pbkdf2:sha256:1000000$<salt>$<hex>` (also `pbkdf2:sha1`, `sha224`, `sha384`, `sha512`),
+//! the salt being random letters and digits. Cost parameters are capped
+//! ([`MAX_SCRYPT_MEMORY`], [`MAX_PBKDF2_ITERATIONS`]) so a hostile hash string cannot
+//! exhaust memory or CPU. This file owns hashing and checking; it does not store users or
+//! rate-limit logins.
 
 use std::fmt;
 
@@ -25,9 +28,17 @@ pub const DEFAULT_SALT_LENGTH: usize = 16;
 pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 1_000_000;
 /// scrypt's default cost parameters: N, r, p.
 pub const DEFAULT_SCRYPT_PARAMS: (u64, u32, u32) = (32768, 8, 1);
-/// The most memory (128 · N · r bytes) a stored scrypt hash may ask for; hashes asking
-/// for more fail to check rather than exhaust memory.
-pub const MAX_SCRYPT_MEMORY: u64 = 1 << 30;
+/// The most memory a scrypt hash may ask for, counted as 128 · N · r · p bytes (132 MiB).
+/// Werkzeug's default parameters need 32 MiB, so this leaves room for N = 2¹⁷ with r = 8.
+/// A method or stored hash asking for more is an error for [`generate_password_hash`] and
+/// `false` for [`check_password_hash`], rather than an allocation that aborts the process
+/// or minutes of CPU (p multiplies the work, so it is counted too).
+pub const MAX_SCRYPT_MEMORY: u64 = 132 * 1024 * 1024;
+/// The most PBKDF2 iterations a method or stored hash may ask for: ten times Werkzeug
+/// 3.1's default of 1 000 000 (older Werkzeug versions used fewer: 1 000, 150 000,
+/// 260 000, 600 000). More is an error for [`generate_password_hash`] and `false` for
+/// [`check_password_hash`], so a hostile hash string cannot pin a CPU for minutes.
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
 
 const SALT_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -60,7 +71,9 @@ impl std::error::Error for PasswordHashError {}
 
 /// Hashes a password with a fresh 16-character salt, in Werkzeug's format. `method` is
 /// `"scrypt"` (the default; also `""`), `"scrypt:N:r:p"`, `"pbkdf2"`, `"pbkdf2:sha256"` or
-/// `"pbkdf2:sha256:600000"` (digests: `sha224`, `sha256`, `sha384`, `sha512`).
+/// `"pbkdf2:sha256:600000"` (digests: `sha1`, `sha224`, `sha256`, `sha384`, `sha512`, as
+/// Werkzeug accepts them). Parameters above [`MAX_SCRYPT_MEMORY`] or
+/// [`MAX_PBKDF2_ITERATIONS`] are [`PasswordHashError::InvalidParameters`].
 ///
 /// # Examples
 ///
@@ -106,8 +119,10 @@ pub fn generate_password_hash_with_salt_length(
 }
 
 /// Checks a password against a hash made by [`generate_password_hash`] or by Werkzeug.
-/// The comparison takes the same time wherever the hashes differ; a malformed hash or
-/// an unknown method is simply `false`.
+/// The comparison takes the same time wherever the hashes differ; a malformed hash, an
+/// unknown method, or parameters above [`MAX_SCRYPT_MEMORY`] / [`MAX_PBKDF2_ITERATIONS`]
+/// (a stored hash is data, and may be hostile) is simply `false`. Hashes from older
+/// Werkzeug versions (`pbkdf2:sha1:1000$...`, `pbkdf2:sha256:150000$...`) check.
 ///
 /// # Examples
 ///
@@ -146,7 +161,7 @@ fn hash_internal(
         "scrypt" => {
             let (n, r, p) = if args.is_empty() {
                 DEFAULT_SCRYPT_PARAMS
-            } else if args.len() >= 3 {
+            } else if args.len() == 3 {
                 let n: u64 = args[0].parse().map_err(|_| invalid("scrypt N"))?;
                 let r: u32 = args[1].parse().map_err(|_| invalid("scrypt r"))?;
                 let p: u32 = args[2].parse().map_err(|_| invalid("scrypt p"))?;
@@ -159,6 +174,7 @@ fn hash_internal(
             }
             if (r as u64)
                 .checked_mul(n)
+                .and_then(|x| x.checked_mul(p as u64))
                 .and_then(|x| x.checked_mul(128))
                 .map_or(true, |mem| mem > MAX_SCRYPT_MEMORY)
             {
@@ -186,8 +202,14 @@ fn hash_internal(
             if iterations == 0 {
                 return Err(invalid("pbkdf2 iterations must be at least 1"));
             }
+            if iterations > MAX_PBKDF2_ITERATIONS {
+                return Err(invalid(&format!(
+                    "pbkdf2 iterations above the limit of {MAX_PBKDF2_ITERATIONS}"
+                )));
+            }
             let (p, s) = (password.as_bytes(), salt.as_bytes());
             let hash = match digest {
+                "sha1" => pbkdf2_hex::<sha1::Sha1>(p, s, iterations, 20),
                 "sha224" => pbkdf2_hex::<sha2::Sha224>(p, s, iterations, 28),
                 "sha256" => pbkdf2_hex::<sha2::Sha256>(p, s, iterations, 32),
                 "sha384" => pbkdf2_hex::<sha2::Sha384>(p, s, iterations, 48),
@@ -284,9 +306,49 @@ mod tests {
             "pbkdf2:md5:10",
             "pbkdf2:sha256:10:extra",
             "bcrypt",
+            // Hostile cost parameters: no allocation, no CPU burn (QA audit entry 3).
+            "scrypt:32768:8:99999999",
+            "scrypt:32768:8:99999",
+            "scrypt:262144:8:1",
+            "scrypt:2:99999999:1",
+            "scrypt:18446744073709551616:8:1",
+            "scrypt:32768:8:1:1",
+            "scrypt:32768:8:0",
+            "pbkdf2:sha256:4000000000",
+            "pbkdf2:sha1:10000001",
+            "pbkdf2:sha256:99999999999999999999",
+            "pbkdf2:sha256:-1",
         ] {
             assert!(hash_internal(m, "salt", "pw").is_err(), "{m}");
             assert!(!check_password_hash(&format!("{m}$salt$00"), "pw"));
+        }
+    }
+
+    #[test]
+    fn malformed_hash_strings_are_false() {
+        for h in [
+            "",
+            "$",
+            "$$",
+            "$$$",
+            "scrypt",
+            "scrypt$",
+            "scrypt$$",
+            ":$:$:",
+            "scrypt:::$s$00",
+            "pbkdf2:$s$00",
+            "pbkdf2::$s$00",
+            "pbkdf2:sha256:$s$00",
+            "pbkdf2:sha256: 1$s$00",
+            "pbkdf2:sha256:1$$",
+            "pbkdf2:sha256:1$\u{0}$\u{ff}",
+            "scrypt:32768:8:1$s$zz",
+            "scrypt:0:0:0$s$00",
+            "scrypt:1:1:1$s$00",
+            "scrypt:4:1:1$s$",
+            "\u{10ffff}$\u{0}$",
+        ] {
+            assert!(!check_password_hash(h, "pw"), "{h:?}");
         }
     }
 }
