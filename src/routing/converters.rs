@@ -224,7 +224,7 @@ impl Converter for StringConverter {
         n >= self.min && self.max.map_or(true, |m| n <= m)
     }
     fn to_value(&self, text: &str) -> Option<Value> {
-        Some(Value::Str(text.to_owned()))
+        Some(Value::Str(text.into()))
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         write_display(value, out)
@@ -260,7 +260,7 @@ impl Converter for PathConverter {
         !text.is_empty() && !text.starts_with('/')
     }
     fn to_value(&self, text: &str) -> Option<Value> {
-        Some(Value::Str(text.to_owned()))
+        Some(Value::Str(text.into()))
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         write_display(value, out)
@@ -515,7 +515,7 @@ impl Converter for AnyConverter {
         self.items.iter().any(|i| i == text)
     }
     fn to_value(&self, text: &str) -> Option<Value> {
-        Some(Value::Str(text.to_owned()))
+        Some(Value::Str(text.into()))
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         let Some(s) = value.as_str() else {

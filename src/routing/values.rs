@@ -11,6 +11,127 @@ use std::sync::{Arc, Mutex, OnceLock};
 use smallvec::SmallVec;
 use uuid::Uuid;
 
+/// The text of a URL value. Text of up to 22 bytes (most path segments) is kept inline, so
+/// matching a segment does not allocate; it reads as a `&str` through `Deref`.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::routing::Text;
+///
+/// let t = Text::from("hello");
+/// assert_eq!(&*t, "hello");
+/// assert_eq!(t, "hello");
+/// assert_eq!(Text::from("a much longer piece of text, kept on the heap").len(), 45);
+/// ```
+#[derive(Clone)]
+pub struct Text(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; Text::INLINE] },
+    Heap(Box<str>),
+}
+
+impl Text {
+    /// The longest text kept inline.
+    pub const INLINE: usize = 22;
+
+    /// The text as a `&str`.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // The bytes were copied from a `&str` whole, so they are UTF-8.
+            Repr::Inline { len, buf } => {
+                std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or_default()
+            }
+            Repr::Heap(s) => s,
+        }
+    }
+}
+
+impl From<&str> for Text {
+    #[inline]
+    fn from(s: &str) -> Self {
+        if s.len() <= Text::INLINE {
+            let mut buf = [0u8; Text::INLINE];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            Text(Repr::Inline {
+                len: s.len() as u8,
+                buf,
+            })
+        } else {
+            Text(Repr::Heap(s.into()))
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        if s.len() <= Text::INLINE {
+            Text::from(s.as_str())
+        } else {
+            Text(Repr::Heap(s.into_boxed_str()))
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One URL value: what a converter made of a path segment, or a default.
 ///
 /// # Examples
@@ -25,7 +146,7 @@ use uuid::Uuid;
 #[non_exhaustive]
 pub enum Value {
     /// Text (`string`, `path`, `any`).
-    Str(String),
+    Str(Text),
     /// An integer (`int`).
     Int(i64),
     /// A float (`float`).
@@ -63,7 +184,7 @@ impl Value {
     /// The text, if this is a `Str`.
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Value::Str(s) => Some(s),
+            Value::Str(s) => Some(s.as_str()),
             _ => None,
         }
     }
@@ -89,7 +210,7 @@ impl PartialEq for Value {
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::Str(s) => f.write_str(s),
+            Value::Str(s) => f.write_str(s.as_str()),
             Value::Int(i) => write!(f, "{i}"),
             Value::Float(x) => write!(f, "{x:?}"),
             Value::Uuid(u) => write!(f, "{}", u.hyphenated()),
@@ -142,27 +263,32 @@ impl From<Uuid> for Value {
 }
 impl From<&str> for Value {
     fn from(v: &str) -> Self {
-        Value::Str(v.to_owned())
+        Value::Str(v.into())
     }
 }
 impl From<&&str> for Value {
     fn from(v: &&str) -> Self {
-        Value::Str((*v).to_owned())
+        Value::Str((*v).into())
     }
 }
 impl From<String> for Value {
     fn from(v: String) -> Self {
-        Value::Str(v)
+        Value::Str(v.into())
     }
 }
 impl From<&String> for Value {
     fn from(v: &String) -> Self {
-        Value::Str(v.clone())
+        Value::Str(v.as_str().into())
     }
 }
 impl From<Cow<'_, str>> for Value {
     fn from(v: Cow<'_, str>) -> Self {
-        Value::Str(v.into_owned())
+        Value::Str(v.as_ref().into())
+    }
+}
+impl From<Text> for Value {
+    fn from(v: Text) -> Self {
+        Value::Str(v)
     }
 }
 impl From<&Value> for Value {
@@ -536,6 +662,35 @@ mod tests {
         assert_eq!(v.len(), 4);
         assert_eq!(v.remove("n"), Some(Value::Int(6)));
         assert!(!v.contains("n"));
+    }
+
+    #[test]
+    fn text_inline_and_heap() {
+        for s in [
+            "",
+            "a",
+            "é",
+            &"x".repeat(22),
+            &"x".repeat(23),
+            &"é".repeat(11),
+            &"é".repeat(12),
+            "ünïcödé/ẞ",
+        ] {
+            let t = Text::from(s);
+            assert_eq!(t.as_str(), s);
+            assert_eq!(Text::from(s.to_owned()), t);
+            assert_eq!(t.to_string(), s);
+            assert_eq!(format!("{t:?}"), format!("{s:?}"));
+        }
+        assert!(matches!(
+            Text::from("x".repeat(22).as_str()).0,
+            Repr::Inline { .. }
+        ));
+        assert!(matches!(
+            Text::from("x".repeat(23).as_str()).0,
+            Repr::Heap(_)
+        ));
+        assert_eq!(std::mem::size_of::<Value>(), 24);
     }
 
     #[test]
