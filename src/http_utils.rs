@@ -295,8 +295,13 @@ pub fn quote_header_value(value: &str) -> String {
 ///
 /// Values are percent-decoded (what [`Response::set_cookie`](crate::Response::set_cookie)
 /// encodes) and, when quoted, unescaped the way Python's `http.cookies` (and so Werkzeug)
-/// quotes them (`"a\054b"` is `a,b`). Invalid UTF-8 becomes U+FFFD; pairs without `=` or
-/// with an empty name are skipped. Never fails.
+/// quotes them (`"a\054b"` is `a,b`). Invalid UTF-8 becomes U+FFFD. A bare `name`
+/// (no `=`) is a cookie with an empty value, as in Werkzeug; pairs with an empty name are
+/// skipped. Never fails.
+///
+/// Unlike Werkzeug, which keeps `%20` as is, values are percent-decoded: that is how
+/// zeug's own `set_cookie` encodes them, so any text round-trips. A browser sends back
+/// what the server set, so an app that sets cookies with zeug reads the same text.
 ///
 /// # Examples
 ///
@@ -306,7 +311,8 @@ pub fn quote_header_value(value: &str) -> String {
 /// assert_eq!(jar.get("a"), Some("1"));
 /// assert_eq!(jar.get("b"), Some("✓"));
 /// assert_eq!(jar.get("c"), Some("x,y"));
-/// assert_eq!(jar.len(), 3);
+/// assert_eq!(jar.get("junk"), Some(""));
+/// assert_eq!(jar.len(), 4);
 /// ```
 pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
     // Byte-wise: every separator is ASCII, so the pieces stay valid UTF-8 slices.
@@ -323,6 +329,14 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
     };
     for pair in header.as_bytes().split(|&b| b == b';') {
         let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+            // A bare `name` is a cookie with an empty value, as Werkzeug reads it.
+            let (ns, ne) = trim(pair);
+            if ns < ne {
+                out.add(
+                    crate::urls::decode_component(&pair[ns..ne], false),
+                    String::new(),
+                );
+            }
             continue;
         };
         let (ns, ne) = trim(&pair[..eq]);
@@ -332,15 +346,19 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
         let name = crate::urls::decode_component(&pair[ns..ne], false);
         let raw = &pair[eq + 1..];
         let (vs, ve) = trim(raw);
-        let raw = &raw[vs..ve];
-        let value = match raw {
-            [b'"', quoted @ .., b'"'] if quoted.contains(&b'\\') => {
-                unescape_python_cookie(&String::from_utf8_lossy(quoted))
-            }
-            [b'"', quoted @ .., b'"'] => crate::urls::decode_component(quoted, false),
-            _ => crate::urls::decode_component(raw, false),
-        };
-        out.add(name, value);
+        out.add(name, decode_cookie_value(&raw[vs..ve]));
+    }
+}
+
+/// Decodes one raw cookie value as [`parse_cookie_into`] does: surrounding quotes removed,
+/// Python-style escapes undone, percent-decoded, invalid UTF-8 replaced.
+pub(crate) fn decode_cookie_value(raw: &[u8]) -> String {
+    match raw {
+        [b'"', quoted @ .., b'"'] if quoted.contains(&b'\\') => {
+            unescape_python_cookie(&String::from_utf8_lossy(quoted))
+        }
+        [b'"', quoted @ .., b'"'] => crate::urls::decode_component(quoted, false),
+        _ => crate::urls::decode_component(raw, false),
     }
 }
 
