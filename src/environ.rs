@@ -157,8 +157,9 @@ impl Default for Environ {
 }
 
 impl Environ {
-    /// The `Host` header if present, else `server_name` with `server_port` (when it is not
-    /// the scheme's default), like WSGI's URL reconstruction.
+    /// The `Host` header if present, else `server_name` with `server_port`, normalised as
+    /// Werkzeug's `get_host` does: lower-cased, and without the scheme's default port
+    /// (`:80` for http, `:443` for https). IPv6 literals keep their brackets.
     ///
     /// # Examples
     ///
@@ -166,26 +167,55 @@ impl Environ {
     /// let mut environ = zeug::Environ::default();
     /// environ.server_port = 5000;
     /// assert_eq!(environ.host(), "localhost:5000");
-    /// environ.headers.insert("host", "example.com".parse().unwrap());
+    /// environ.headers.insert("host", "Example.COM:80".parse().unwrap());
     /// assert_eq!(environ.host(), "example.com");
+    /// environ.headers.insert("host", "[::1]:8080".parse().unwrap());
+    /// assert_eq!(environ.host(), "[::1]:8080");
     /// ```
     pub fn host(&self) -> String {
+        let default_port = if self.url_scheme.eq_ignore_ascii_case("https") {
+            "443"
+        } else {
+            "80"
+        };
         if let Some(h) = self
             .headers
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
         {
+            let h = h.trim();
             if !h.is_empty() {
-                return h.to_owned();
+                return normalize_host(h, default_port);
             }
         }
-        let default_port = if self.url_scheme == "https" { 443 } else { 80 };
-        if self.server_port == default_port {
-            self.server_name.clone()
+        let port = self.server_port.to_string();
+        if port == default_port {
+            self.server_name.to_ascii_lowercase()
         } else {
-            format!("{}:{}", self.server_name, self.server_port)
+            let mut host = self.server_name.to_ascii_lowercase();
+            if host.contains(':') && !host.starts_with('[') {
+                // A bare IPv6 address as SERVER_NAME.
+                host = format!("[{host}]");
+            }
+            format!("{host}:{port}")
         }
     }
+}
+
+/// Lower-cases `host` and drops `:default_port`, keeping IPv6 brackets.
+fn normalize_host(host: &str, default_port: &str) -> String {
+    let mut host = host.to_ascii_lowercase();
+    let port_start = if host.starts_with('[') {
+        host.rfind("]:").map(|i| i + 1)
+    } else {
+        host.rfind(':')
+    };
+    if let Some(i) = port_start {
+        if &host[i + 1..] == default_port {
+            host.truncate(i);
+        }
+    }
+    host
 }
 
 /// Percent-decodes a path for `PATH_INFO`; invalid UTF-8 is replaced (U+FFFD), as
@@ -254,19 +284,22 @@ impl<B: Into<Bytes>> From<http::Request<B>> for Environ {
 
 impl From<Environ> for http::Request<Input> {
     /// Turns the environ back into an `http::Request` whose body is the input stream; the
-    /// URI is the full URL rebuilt from scheme, host, script name, path and query.
+    /// URI is the full URL from scheme, host and the request target. The target is the raw
+    /// `request_uri` when it still decodes to `script_name + path_info` and carries
+    /// `query_string` (so an encoded `%2F` stays `%2F`); when a middleware changed those, it
+    /// is rebuilt from them, percent-encoded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let env = zeug::Environ::from(http::Request::get("/a%2Fb?x=1").body(bytes::Bytes::new()).unwrap());
+    /// assert_eq!(env.path_info, "/a/b");
+    /// let back: http::Request<zeug::environ::Input> = env.into();
+    /// assert_eq!(back.uri(), "http://localhost/a%2Fb?x=1");
+    /// ```
     fn from(env: Environ) -> Self {
         let host = env.host();
-        let path = format!("{}{}", env.script_name, env.path_info);
-        let mut target =
-            percent_encoding::utf8_percent_encode(&path, crate::urls::PATH_ENCODE_SET).to_string();
-        if target.is_empty() {
-            target.push('/');
-        }
-        if !env.query_string.is_empty() {
-            target.push('?');
-            target.push_str(&env.query_string);
-        }
+        let target = request_target(&env);
         let uri = format!("{}://{}{}", env.url_scheme, host, target);
         let mut builder = http::Request::builder()
             .method(env.method)
@@ -280,6 +313,38 @@ impl From<Environ> for http::Request<Input> {
         *req.extensions_mut() = env.extensions;
         req
     }
+}
+
+/// The origin-form target for `env`: `request_uri` if it is consistent with the decoded
+/// fields, else the path and query rebuilt from them.
+fn request_target(env: &Environ) -> String {
+    let raw = env.request_uri.as_str();
+    if raw.starts_with('/') {
+        let (raw_path, raw_query) = match raw.split_once('?') {
+            Some((p, q)) => (p, q),
+            None => (raw, ""),
+        };
+        if raw_query == env.query_string {
+            let decoded = decode_path(raw_path);
+            if decoded.len() == env.script_name.len() + env.path_info.len()
+                && decoded.starts_with(env.script_name.as_str())
+                && decoded.ends_with(env.path_info.as_str())
+            {
+                return raw.to_owned();
+            }
+        }
+    }
+    let path = format!("{}{}", env.script_name, env.path_info);
+    let mut target =
+        percent_encoding::utf8_percent_encode(&path, crate::urls::PATH_ENCODE_SET).to_string();
+    if target.is_empty() {
+        target.push('/');
+    }
+    if !env.query_string.is_empty() {
+        target.push('?');
+        target.push_str(&env.query_string);
+    }
+    target
 }
 
 /// Splits `host[:port]` (IPv6 literals in brackets) into name and port.
@@ -348,5 +413,59 @@ mod tests {
             ("example.com".to_owned(), 80)
         );
         assert_eq!(split_host_port("::1", 80), ("::1".to_owned(), 80));
+    }
+
+    #[test]
+    fn raw_target_survives_the_round_trip() {
+        let req = http::Request::get("/a%2Fb/%7Ec?x=%20")
+            .body(Bytes::new())
+            .unwrap();
+        let env = Environ::from(req);
+        assert_eq!(env.path_info, "/a/b/~c");
+        let back: http::Request<Input> = env.into();
+        assert_eq!(back.uri(), "http://localhost/a%2Fb/%7Ec?x=%20");
+
+        // A middleware moved the prefix into SCRIPT_NAME: still consistent.
+        let mut env = Environ::from(http::Request::get("/api/x%2Fy").body(Bytes::new()).unwrap());
+        env.script_name = "/api".into();
+        env.path_info = "/x/y".into();
+        let back: http::Request<Input> = env.into();
+        assert_eq!(back.uri(), "http://localhost/api/x%2Fy");
+
+        // The path was rewritten: the target is rebuilt from the decoded fields.
+        let mut env = Environ::from(http::Request::get("/a%2Fb?q=1").body(Bytes::new()).unwrap());
+        env.path_info = "/other".into();
+        let back: http::Request<Input> = env.into();
+        assert_eq!(back.uri(), "http://localhost/other?q=1");
+        let mut env = Environ::from(http::Request::get("/a?q=1").body(Bytes::new()).unwrap());
+        env.query_string = "q=2".into();
+        let back: http::Request<Input> = env.into();
+        assert_eq!(back.uri(), "http://localhost/a?q=2");
+    }
+
+    #[test]
+    fn host_is_normalised_like_werkzeug() {
+        let mut env = Environ::default();
+        for (scheme, header, want) in [
+            ("http", "Example.COM:80", "example.com"),
+            ("https", "example.com:443", "example.com"),
+            ("https", "example.com:80", "example.com:80"),
+            ("http", "EXAMPLE.com:8080", "example.com:8080"),
+            ("http", "[::1]:80", "[::1]"),
+            ("http", "[::1]:8080", "[::1]:8080"),
+            ("http", "[::1]", "[::1]"),
+        ] {
+            env.url_scheme = scheme.into();
+            env.headers.insert("host", header.parse().unwrap());
+            assert_eq!(env.host(), want, "{scheme} {header}");
+        }
+        env.headers.remove("host");
+        env.url_scheme = "https".into();
+        env.server_name = "::1".into();
+        env.server_port = 8443;
+        assert_eq!(env.host(), "[::1]:8443");
+        env.server_port = 443;
+        env.server_name = "Srv".into();
+        assert_eq!(env.host(), "srv");
     }
 }

@@ -36,12 +36,20 @@ pub fn http_date(time: SystemTime) -> String {
 /// Parses an HTTP date in any of the three formats RFC 9110 accepts (IMF-fixdate, RFC 850,
 /// asctime); `None` when it does not parse.
 ///
+/// When the strict parse fails, it is as lenient as Werkzeug (which uses Python's
+/// `email.utils.parsedate_tz`): the weekday may be missing or wrong, the day and hour may
+/// have one digit, seconds may be missing, the zone may be a numeric offset (`+0000`,
+/// `-0500`), `UT`/`UTC`/`Z`, a US zone name (`EST`...) or absent (UTC), and two-digit years
+/// are 1969–2068. Dates before 1970 give `None`.
+///
 /// # Examples
 ///
 /// ```
 /// use zeug::http_utils::{http_date, parse_date};
 /// let t = parse_date("Sunday, 06-Nov-94 08:49:37 GMT").unwrap();
 /// assert_eq!(http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+/// assert_eq!(parse_date("Sun, 6 Nov 1994 8:49:37 +0000"), Some(t));
+/// assert_eq!(parse_date("06 Nov 1994 10:49:37 +0200"), Some(t));
 /// assert!(parse_date("yesterday").is_none());
 /// ```
 pub fn parse_date(value: &str) -> Option<SystemTime> {
@@ -49,7 +57,127 @@ pub fn parse_date(value: &str) -> Option<SystemTime> {
     if value.is_empty() || value.len() > 64 {
         return None;
     }
-    httpdate::parse_http_date(value).ok()
+    httpdate::parse_http_date(value)
+        .ok()
+        .or_else(|| parse_date_lenient(value))
+}
+
+/// The fallback of [`parse_date`], after the rules of `email.utils.parsedate_tz`.
+fn parse_date_lenient(value: &str) -> Option<SystemTime> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let month_of = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        MONTHS
+            .iter()
+            .position(|m| t.len() >= 3 && t.starts_with(m))
+            .map(|i| i as u32 + 1)
+    };
+    let mut tokens: Vec<&str> = value
+        .split([' ', '\t', ','])
+        .filter(|t| !t.is_empty())
+        .collect();
+    // A leading weekday (any, even a wrong one) carries no information.
+    if let Some(first) = tokens.first() {
+        let lower = first.to_ascii_lowercase();
+        if DAYS.iter().any(|d| lower.starts_with(d)) {
+            tokens.remove(0);
+        }
+    }
+    // RFC 850 writes the date as `06-Nov-94`.
+    if let Some(first) = tokens.first().copied() {
+        if first.matches('-').count() == 2 {
+            let parts: Vec<&str> = first.split('-').collect();
+            tokens.splice(0..1, parts);
+        }
+    }
+    if tokens.len() < 4 {
+        return None;
+    }
+    let (day, month, year, time, zone) = if let Some(m) = month_of(tokens[0]) {
+        // asctime: `Nov 6 08:49:37 1994`, or `Nov 6 1994 08:49:37`.
+        let (year, time) = if tokens[2].contains(':') {
+            (tokens[3], tokens[2])
+        } else {
+            (tokens[2], tokens[3])
+        };
+        (tokens[1], m, year, time, tokens.get(4).copied())
+    } else {
+        let m = month_of(tokens[1])?;
+        (tokens[0], m, tokens[2], tokens[3], tokens.get(4).copied())
+    };
+    if tokens.len() > 5 {
+        return None;
+    }
+    let day: u32 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let mut year: i64 = year.parse().ok()?;
+    if year.to_string().len() <= 2 && (0..100).contains(&year) {
+        year += if year > 68 { 1900 } else { 2000 };
+    }
+    let mut hms = time.split(':');
+    let hour: i64 = hms.next()?.parse().ok()?;
+    let minute: i64 = hms.next()?.parse().ok()?;
+    let second: i64 = match hms.next() {
+        Some(s) => s.parse().ok()?,
+        None => 0,
+    };
+    if hms.next().is_some() || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let offset_minutes: i64 = match zone.map(str::to_ascii_uppercase).as_deref() {
+        None | Some("GMT" | "UT" | "UTC" | "Z") => 0,
+        Some("EST") => -5 * 60,
+        Some("EDT") => -4 * 60,
+        Some("CST") => -6 * 60,
+        Some("CDT") => -5 * 60,
+        Some("MST") => -7 * 60,
+        Some("MDT") => -6 * 60,
+        Some("PST") => -8 * 60,
+        Some("PDT") => -7 * 60,
+        Some(z) => {
+            let (sign, digits) = match z.as_bytes().first()? {
+                b'+' => (1, &z[1..]),
+                b'-' => (-1, &z[1..]),
+                _ => return None,
+            };
+            if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let n: i64 = digits.parse().ok()?;
+            sign * ((n / 100) * 60 + n % 100)
+        }
+    };
+    if !(1970..=9999).contains(&year) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day)?;
+    let ts = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    u64::try_from(ts)
+        .ok()
+        .map(|ts| UNIX_EPOCH + Duration::from_secs(ts))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date; `None` for a day the month lacks.
+fn days_from_civil(year: i64, month: u32, day: u32) -> Option<i64> {
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_len = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day > month_len {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
 }
 
 /// Truncates a time to whole seconds, the precision of HTTP dates.
@@ -295,8 +423,13 @@ pub fn quote_header_value(value: &str) -> String {
 ///
 /// Values are percent-decoded (what [`Response::set_cookie`](crate::Response::set_cookie)
 /// encodes) and, when quoted, unescaped the way Python's `http.cookies` (and so Werkzeug)
-/// quotes them (`"a\054b"` is `a,b`). Invalid UTF-8 becomes U+FFFD; pairs without `=` or
-/// with an empty name are skipped. Never fails.
+/// quotes them (`"a\054b"` is `a,b`). Invalid UTF-8 becomes U+FFFD. A bare `name`
+/// (no `=`) is a cookie with an empty value, as in Werkzeug; pairs with an empty name are
+/// skipped. Never fails.
+///
+/// Unlike Werkzeug, which keeps `%20` as is, values are percent-decoded: that is how
+/// zeug's own `set_cookie` encodes them, so any text round-trips. A browser sends back
+/// what the server set, so an app that sets cookies with zeug reads the same text.
 ///
 /// # Examples
 ///
@@ -306,7 +439,8 @@ pub fn quote_header_value(value: &str) -> String {
 /// assert_eq!(jar.get("a"), Some("1"));
 /// assert_eq!(jar.get("b"), Some("✓"));
 /// assert_eq!(jar.get("c"), Some("x,y"));
-/// assert_eq!(jar.len(), 3);
+/// assert_eq!(jar.get("junk"), Some(""));
+/// assert_eq!(jar.len(), 4);
 /// ```
 pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
     // Byte-wise: every separator is ASCII, so the pieces stay valid UTF-8 slices.
@@ -323,6 +457,14 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
     };
     for pair in header.as_bytes().split(|&b| b == b';') {
         let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+            // A bare `name` is a cookie with an empty value, as Werkzeug reads it.
+            let (ns, ne) = trim(pair);
+            if ns < ne {
+                out.add(
+                    crate::urls::decode_component(&pair[ns..ne], false),
+                    String::new(),
+                );
+            }
             continue;
         };
         let (ns, ne) = trim(&pair[..eq]);
@@ -332,15 +474,19 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
         let name = crate::urls::decode_component(&pair[ns..ne], false);
         let raw = &pair[eq + 1..];
         let (vs, ve) = trim(raw);
-        let raw = &raw[vs..ve];
-        let value = match raw {
-            [b'"', quoted @ .., b'"'] if quoted.contains(&b'\\') => {
-                unescape_python_cookie(&String::from_utf8_lossy(quoted))
-            }
-            [b'"', quoted @ .., b'"'] => crate::urls::decode_component(quoted, false),
-            _ => crate::urls::decode_component(raw, false),
-        };
-        out.add(name, value);
+        out.add(name, decode_cookie_value(&raw[vs..ve]));
+    }
+}
+
+/// Decodes one raw cookie value as [`parse_cookie_into`] does: surrounding quotes removed,
+/// Python-style escapes undone, percent-decoded, invalid UTF-8 replaced.
+pub(crate) fn decode_cookie_value(raw: &[u8]) -> String {
+    match raw {
+        [b'"', quoted @ .., b'"'] if quoted.contains(&b'\\') => {
+            unescape_python_cookie(&String::from_utf8_lossy(quoted))
+        }
+        [b'"', quoted @ .., b'"'] => crate::urls::decode_component(quoted, false),
+        _ => crate::urls::decode_component(raw, false),
     }
 }
 
@@ -638,5 +784,46 @@ mod tests {
         assert!(parse_header_params("=,=,\"").is_empty());
         assert_eq!(unquote_header_value("\"\\"), "");
         assert_eq!(unquote_etag("W/"), None);
+    }
+
+    #[test]
+    fn lenient_dates_like_werkzeug() {
+        let t = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        for ok in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 +0000",
+            "06 Nov 1994 08:49:37 GMT",
+            "Sun, 6 Nov 1994 8:49:37 GMT",
+            "Mon, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+            "Sun, 06 Nov 94 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37",
+            "Sun, 06 Nov 1994 10:49:37 +0200",
+            "Sun, 06 Nov 1994 03:49:37 EST",
+            "Sun, 06 Nov 1994 08:49:37 UT",
+            "sun, 06 nov 1994 08:49:37 gmt",
+        ] {
+            assert_eq!(parse_date(ok), Some(t), "{ok}");
+        }
+        assert_eq!(
+            parse_date("Sun, 06 Nov 1994 08:49 GMT"),
+            Some(t - Duration::from_secs(37))
+        );
+        for bad in [
+            "06 Nov 1994",
+            "garbage",
+            "Sun, 31 Feb 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 25:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 +02",
+            "Sun, 06 Nov 1960 08:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "1 1 1 1 1 1 1 1",
+            "Nov 99999999999999999999 1994 1:1:1",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert_eq!(days_from_civil(2000, 3, 1), Some(11_017));
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
     }
 }

@@ -668,6 +668,10 @@ fn lint_reports_interface_and_http_problems() {
             Box::new(|_| Response::new("no content?").with_status(204)),
         ),
         (
+            LintKind::BodyNotAllowed,
+            Box::new(|_| Response::new("reset?").with_status(205)),
+        ),
+        (
             LintKind::MissingContentType,
             Box::new(|_| {
                 let mut r = Response::new("x");

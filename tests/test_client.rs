@@ -283,6 +283,84 @@ fn cookies_set_during_redirects_are_kept() {
     assert_eq!(client.post("/login").send().text(), "abc");
 }
 
+/// Audit #1: `/protected` -> `/login` (sets a cookie) -> `/protected` is not a loop.
+#[test]
+fn login_bounce_back_to_the_same_url_is_not_a_loop() {
+    fn app(env: Environ) -> Response {
+        let req = Request::new(env);
+        match req.path() {
+            "/protected" if req.cookies().get("s").is_none() => redirect("/login", 302),
+            "/protected" => Response::new("secret"),
+            _ => redirect("/protected", 302).with_cookie("s", "1", CookieOptions::new()),
+        }
+    }
+    let res = Client::new(app).get("/protected").follow_redirects().send();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text(), "secret");
+    let urls: Vec<&str> = res.history().iter().map(|r| r.url()).collect();
+    assert_eq!(
+        urls,
+        ["http://localhost/protected", "http://localhost/login"]
+    );
+}
+
+/// A loop that keeps changing a cookie is not detected early; `max_redirects` stops it.
+#[test]
+#[should_panic(expected = "too many redirects")]
+fn a_loop_that_changes_cookies_hits_the_limit() {
+    let app = |env: Environ| {
+        let req = Request::new(env);
+        let n: u32 = req
+            .cookies()
+            .get("n")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        redirect("/again", 302).with_cookie("n", &(n + 1).to_string(), CookieOptions::new())
+    };
+    Client::new(app)
+        .max_redirects(4)
+        .get("/again")
+        .follow_redirects()
+        .send();
+}
+
+/// Audit #11: the jar sends a cookie back exactly as it was set, as a browser does, so the
+/// view parses it the way it would parse a browser's.
+#[test]
+fn jar_replays_cookie_values_verbatim() {
+    let app = |env: Environ| {
+        let req = Request::new(env);
+        if req.path() == "/set" {
+            let mut res = Response::new("");
+            for raw in ["q=\"quoted value\"; Path=/", "x=\"a\\\"b\"", "p=a%3Bb"] {
+                res.headers_mut().append("set-cookie", raw.parse().unwrap());
+            }
+            return res;
+        }
+        Response::json(&serde_json::json!({
+            "header": req.header("cookie"),
+            "q": req.cookies().get("q"),
+            "x": req.cookies().get("x"),
+            "p": req.cookies().get("p"),
+        }))
+    };
+    let client = Client::new(app);
+    client.get("/set").send();
+    let v: serde_json::Value = client.get("/read").send().json();
+    assert_eq!(v["header"], "q=\"quoted value\"; x=\"a\\\"b\"; p=a%3Bb");
+    assert_eq!(v["q"], "quoted value");
+    assert_eq!(v["x"], "a\"b");
+    assert_eq!(v["p"], "a;b");
+    // Inspection shows the value the view sees.
+    assert_eq!(client.get_cookie("q").as_deref(), Some("quoted value"));
+    let q = client
+        .cookies()
+        .into_iter()
+        .find(|c| c.name == "q")
+        .unwrap();
+    assert_eq!(q.raw_value, "\"quoted value\"");
+}
+
 #[test]
 fn multipart_uploads_are_well_formed() {
     let client = Client::new(echo);

@@ -116,7 +116,18 @@ pub enum Authorization {
 
 impl Authorization {
     /// Parses a header value; `None` when it is empty, over-long, or Basic credentials are
-    /// not valid base64 with a `:`.
+    /// not valid base64. Like Werkzeug, Basic credentials without a `:` are a user name
+    /// with an empty password, and missing or extra `=` padding is tolerated.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::datastructures::Authorization;
+    /// let a = Authorization::parse("Basic dXNlcg==").unwrap(); // "user"
+    /// assert_eq!((a.username(), a.password()), (Some("user"), Some("")));
+    /// let a = Authorization::parse("Basic dXNlcjpwYXNz==").unwrap();
+    /// assert_eq!((a.username(), a.password()), (Some("user"), Some("pass")));
+    /// ```
     pub fn parse(header: &str) -> Option<Self> {
         if header.len() > MAX_AUTHORIZATION_LEN {
             return None;
@@ -132,14 +143,23 @@ impl Authorization {
         let scheme = scheme.to_ascii_lowercase();
         match scheme.as_str() {
             "basic" => {
-                let raw = base64::engine::general_purpose::STANDARD
-                    .decode(rest)
-                    .ok()?;
+                // As Werkzeug: extra or missing `=` padding is tolerated.
+                const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+                    &base64::alphabet::STANDARD,
+                    base64::engine::GeneralPurposeConfig::new()
+                        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+                );
+                let rest = rest.trim_end_matches('=');
+                if rest.is_empty() {
+                    return None;
+                }
+                let raw = LENIENT.decode(rest).ok()?;
                 let text = match String::from_utf8(raw) {
                     Ok(s) => s,
                     Err(e) => e.into_bytes().iter().map(|&b| b as char).collect(),
                 };
-                let (username, password) = text.split_once(':')?;
+                // No `:` is a user name without a password (Werkzeug reads it so).
+                let (username, password) = text.split_once(':').unwrap_or((&text, ""));
                 Some(Authorization::Basic {
                     username: username.to_owned(),
                     password: password.to_owned(),
@@ -263,8 +283,19 @@ mod tests {
     fn basic_edge_cases() {
         assert_eq!(Authorization::parse("Basic"), None);
         assert_eq!(Authorization::parse("Basic !!!"), None);
-        // base64("nocolon")
-        assert_eq!(Authorization::parse("Basic bm9jb2xvbg=="), None);
+        assert_eq!(Authorization::parse("Basic ==="), None);
+        // base64("nocolon"): a user name alone
+        let a = Authorization::parse("Basic bm9jb2xvbg==").unwrap();
+        assert_eq!((a.username(), a.password()), (Some("nocolon"), Some("")));
+        // Extra and missing padding
+        for h in [
+            "Basic dXNlcjpwYXNz===",
+            "Basic dXNlcjpwYXNz",
+            "Basic YTpiOmM",
+        ] {
+            assert!(Authorization::parse(h).is_some(), "{h}");
+        }
+        assert_eq!(Authorization::parse("Basic dXNlcjpwYXNz=x"), None);
         // base64("a:b:c") — the password keeps its colon
         let a = Authorization::parse("basic YTpiOmM=").unwrap();
         assert_eq!((a.username(), a.password()), (Some("a"), Some("b:c")));

@@ -47,7 +47,7 @@ pub enum LintKind {
     HopByHop,
     /// `Content-Length` missing, malformed, repeated or not matching the body.
     ContentLength,
-    /// A body on a response that cannot have one (1xx, 204, 304).
+    /// A body on a response that cannot have one (1xx, 204, 205, 304).
     BodyNotAllowed,
     /// A body on the answer to a HEAD request (the server discards it: wasted work).
     BodyOnHead,
@@ -176,7 +176,7 @@ impl Reporter {
 /// non-ASCII bytes or surrounding whitespace); hop-by-hop headers (`Connection`,
 /// `Transfer-Encoding`…, the server's business); `Content-Length` (well-formed, single,
 /// and equal to the bytes of the body, counted as a streamed body is read); bodies on 1xx,
-/// 204 and 304 answers and on answers to HEAD; a `Content-Type` for every body; `ETag`
+/// 204, 205 and 304 answers and on answers to HEAD; a `Content-Type` for every body; `ETag`
 /// syntax. Warnings are logged through `log` with the target [`LINT_LOG_TARGET`] and,
 /// with [`collect_into`](Self::collect_into), added to a [`LintWarnings`] list.
 ///
@@ -291,8 +291,10 @@ fn check_response(response: Response, is_head: bool, r: &Reporter) -> Response {
         );
     }
     check_headers(&headers, r);
+    // RFC 9110 §15.3.6: a 205 carries no content either.
     let no_body_status = status.is_informational()
         || status == StatusCode::NO_CONTENT
+        || status == StatusCode::RESET_CONTENT
         || status == StatusCode::NOT_MODIFIED;
 
     let declared = declared_length(&headers, r);

@@ -103,6 +103,11 @@ impl Client {
     /// How many redirects one request may follow before the client panics (default
     /// [`DEFAULT_MAX_REDIRECTS`]).
     ///
+    /// The client also panics early on a certain loop: the same request (method, URL and
+    /// the cookies it carries) answered with a redirect twice in one chain. A URL visited
+    /// again with different cookies is not a loop (a login bounce sets a cookie and comes
+    /// back), so a chain that keeps changing cookies is stopped by this limit instead.
+    ///
     /// # Examples
     ///
     /// ```
@@ -134,9 +139,13 @@ impl Client {
     /// Puts a cookie in the jar for `domain` (and its subdomains) under `path`.
     pub fn set_cookie_for(&self, name: &str, value: &str, domain: &str, path: &str) {
         if let Some(jar) = &self.jar {
+            // Encoded as `Response::set_cookie` would write it.
+            let encoded = cookie::Cookie::new(name, value).encoded().to_string();
+            let (raw_name, raw_value) = encoded.split_once('=').unwrap_or((name, ""));
             lock(jar).insert(StoredCookie {
-                name: name.to_owned(),
+                name: raw_name.to_owned(),
                 value: value.to_owned(),
+                raw_value: raw_value.to_owned(),
                 domain: domain.trim_start_matches('.').to_ascii_lowercase(),
                 host_only: false,
                 path: path.to_owned(),
@@ -229,7 +238,13 @@ impl Client {
     }
 
     /// Calls the app once: cookies in, cookies out.
-    fn call_once(&self, mut env: EnvironBuilder) -> TestResponse {
+    fn call_once(&self, env: EnvironBuilder) -> TestResponse {
+        self.call_once_keyed(env).0
+    }
+
+    /// [`call_once`](Self::call_once), also returning the `Cookie` header the request
+    /// carried (with the method and URL, what identifies a request in a redirect chain).
+    fn call_once_keyed(&self, mut env: EnvironBuilder) -> (TestResponse, String) {
         if let Some(jar) = &self.jar {
             let mut jar = lock(jar);
             if !jar.is_empty() {
@@ -259,6 +274,13 @@ impl Client {
         url.push_str("://");
         url.push_str(host);
         url.push_str(&environ.request_uri);
+        let mut cookie_header = String::new();
+        for v in environ.headers.get_all(COOKIE) {
+            if !cookie_header.is_empty() {
+                cookie_header.push_str("; ");
+            }
+            cookie_header.push_str(&String::from_utf8_lossy(v.as_bytes()));
+        }
         let response = self.app.call(environ);
         if let Some(jar) = &self.jar {
             let mut set_cookies = response.headers().get_all(SET_COOKIE).iter().peekable();
@@ -276,7 +298,10 @@ impl Client {
                 }
             }
         }
-        TestResponse::collect(response, RequestInfo { method, url })
+        (
+            TestResponse::collect(response, RequestInfo { method, url }),
+            cookie_header,
+        )
     }
 
     fn run(&self, mut env: EnvironBuilder, follow: bool) -> TestResponse {
@@ -284,9 +309,11 @@ impl Client {
             return self.call_once(env);
         }
         let mut history: Vec<TestResponse> = Vec::new();
+        // (method, URL, Cookie header) of each redirected request in the chain.
+        let mut seen: Vec<(Method, String, String)> = Vec::new();
         loop {
             let next = env.replay();
-            let mut res = self.call_once(env);
+            let (mut res, cookie_header) = self.call_once_keyed(env);
             let status = res.status.as_u16();
             let location = match (status, res.location()) {
                 (301 | 302 | 303 | 307 | 308, Some(l)) => l.to_owned(),
@@ -306,18 +333,26 @@ impl Client {
                     self.max_redirects, res.request.method, res.request.url
                 );
             }
-            if history
-                .iter()
-                .chain(std::iter::once(&res))
-                .any(|r| r.request.url == target && r.request.method == method)
-            {
+            // A loop is the same request (method, URL and cookies) redirected a second
+            // time: the app will answer it the same way again. A request repeated with
+            // different cookies (`/protected` -> `/login` sets a session -> `/protected`)
+            // is progress; anything else is bounded by `max_redirects`.
+            let key = (
+                res.request.method.clone(),
+                res.request.url.clone(),
+                cookie_header,
+            );
+            if seen.contains(&key) {
                 let chain: Vec<&str> = history.iter().map(|r| r.request.url.as_str()).collect();
                 panic!(
-                    "redirect loop detected: {method} {target} was already requested in this chain ({} -> {})",
+                    "redirect loop detected: {} {} was redirected to {target} again with the same cookies ({} -> {})",
+                    res.request.method,
+                    res.request.url,
                     chain.join(" -> "),
                     res.request.url
                 );
             }
+            seen.push(key);
             let same_host = authority_of(&target) == authority_of(&res.request.url);
             history.push(res);
             let mut env_next = next;

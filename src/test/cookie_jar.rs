@@ -9,10 +9,14 @@ use cookie::Cookie;
 /// One stored cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCookie {
-    /// The cookie's name (decoded).
+    /// The cookie's name, as set.
     pub name: String,
-    /// The value (decoded).
+    /// The value as a view reads it from [`Request::cookies`](crate::Request::cookies)
+    /// (quotes removed, percent-decoded).
     pub value: String,
+    /// The value exactly as the `Set-Cookie` header carried it; this is what the jar sends
+    /// back, as a browser does (RFC 6265 §5.4).
+    pub raw_value: String,
     /// The domain it belongs to, lower-cased, without a leading dot.
     pub domain: String,
     /// Whether it is sent to `domain` only (no `Domain` attribute), not its subdomains.
@@ -53,12 +57,20 @@ pub(super) struct CookieJar {
 impl CookieJar {
     /// Stores (or deletes) the cookie of one `Set-Cookie` header received for `host`/`path`.
     pub(super) fn store(&mut self, header: &str, host: &str, request_path: &str) {
-        let cookie = match Cookie::parse_encoded(header.to_owned()) {
+        // RFC 6265 §5.2: the name-value pair is everything before the first `;`, split at
+        // the first `=`, kept verbatim; the `cookie` crate reads the attributes only (its
+        // `value()` strips quotes, which a browser does not).
+        let pair = header.split(';').next().unwrap_or("");
+        let Some((raw_name, raw_value)) = pair.split_once('=') else {
+            return;
+        };
+        let (raw_name, raw_value) = (raw_name.trim(), raw_value.trim());
+        if raw_name.is_empty() || header.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+            return;
+        }
+        let cookie = match Cookie::parse(header.to_owned()) {
             Ok(c) => c,
-            Err(_) => match Cookie::parse(header.to_owned()) {
-                Ok(c) => c,
-                Err(_) => return,
-            },
+            Err(_) => return,
         };
         let host = host.to_ascii_lowercase();
         let (domain, host_only) = match cookie.domain() {
@@ -96,8 +108,9 @@ impl CookieJar {
             }),
         };
         let stored = StoredCookie {
-            name: cookie.name().to_owned(),
-            value: cookie.value().to_owned(),
+            name: raw_name.to_owned(),
+            value: crate::http_utils::decode_cookie_value(raw_value.as_bytes()),
+            raw_value: raw_value.to_owned(),
             domain,
             host_only,
             path,
@@ -164,8 +177,9 @@ impl CookieJar {
             if !out.is_empty() {
                 out.push_str("; ");
             }
-            let pair = Cookie::new(c.name.as_str(), c.value.as_str());
-            out.push_str(&pair.encoded().to_string());
+            out.push_str(&c.name);
+            out.push('=');
+            out.push_str(&c.raw_value);
         }
         Some(out)
     }
@@ -247,6 +261,7 @@ mod tests {
         assert!(jar.is_empty());
         jar.store("enc=a%3Bb", "localhost", "/");
         assert_eq!(jar.cookies()[0].value, "a;b");
+        assert_eq!(jar.cookies()[0].raw_value, "a%3Bb");
         assert_eq!(
             jar.header_for("localhost", "/", false).as_deref(),
             Some("enc=a%3Bb")

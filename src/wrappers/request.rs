@@ -155,8 +155,18 @@ impl Request {
         self.environ.url_scheme == "https"
     }
 
-    /// The host the client asked for, with the port when it is not the default:
-    /// `example.com:8080`.
+    /// The host the client asked for, lower-cased, with the port only when it is not the
+    /// scheme's default: `example.com:8080` (see [`Environ::host`](crate::Environ::host)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{test::EnvironBuilder, Request};
+    /// let req = Request::new(EnvironBuilder::new("GET", "/p?q=1").header("host", "Example.COM:80").build());
+    /// assert_eq!(req.host(), "example.com");
+    /// assert_eq!(req.url(), "http://example.com/p?q=1");
+    /// assert_eq!(req.host_url(), "http://example.com/");
+    /// ```
     pub fn host(&self) -> String {
         self.environ.host()
     }
@@ -482,6 +492,14 @@ mod tests {
         assert_eq!(req.url_root(), "http://example.com:8080/app/");
         assert_eq!(req.base_url(), "http://example.com:8080/app/a%20b");
         assert_eq!(req.url(), "http://example.com:8080/app/a%20b?x=1");
+
+        let mut env = EnvironBuilder::new("GET", "https://localhost/x").build();
+        env.headers.insert("host", "H.com:443".parse().unwrap());
+        let req = Request::new(env);
+        assert_eq!(req.host(), "h.com");
+        assert_eq!(req.url(), "https://h.com/x");
+        assert_eq!(req.url_root(), "https://h.com/");
+        assert_eq!(req.base_url(), "https://h.com/x");
     }
 
     #[test]
@@ -493,7 +511,8 @@ mod tests {
         assert_eq!(req.cookies().get("a"), Some("1"));
         assert_eq!(req.cookies().get("b"), Some("two"));
         assert_eq!(req.cookies().get("c"), Some("✓"));
-        assert_eq!(req.cookies().len(), 3);
+        assert_eq!(req.cookies().get("junk"), Some(""));
+        assert_eq!(req.cookies().len(), 4);
     }
 
     #[test]
