@@ -6,8 +6,9 @@
 //! and a loop leaves new connections to another that has clearly fewer. A loop reads
 //! request heads without blocking and calls the application inline, which costs no context
 //! switch per request. Before calling the app it puts itself where the watchdog can reach
-//! it; when a request has run longer than `slow_handler_threshold`, the watchdog hands the
-//! loop to a fresh thread, and the slow thread, once its response is written, hands its
+//! it; when a request has run longer than `slow_handler_threshold` (wall clock: a sleeping
+//! view must be moved too) and the loop has other work, the watchdog hands the loop to a
+//! fresh thread, and the slow thread, once its response is written, hands its
 //! connection back and ends. Idle connections cost a table entry and a socket, never a
 //! thread.
 //!
