@@ -404,6 +404,28 @@ fn shutdown_closes_the_listener_at_once_while_requests_finish() {
 }
 
 #[test]
+fn a_request_that_arrived_before_the_shutdown_is_answered_not_reset() {
+    // One loop, no watchdog: while the slow view runs nothing polls, so the idle
+    // connection's new request is still unnoticed when the shutdown comes.
+    let server = serve_with(app, Options::new().threaded(false));
+    let mut idle = server.connect();
+    idle.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(idle.response().status, 200);
+    let mut slow = server.connect();
+    slow.write(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+    thread::sleep(Duration::from_millis(300));
+    idle.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    thread::sleep(Duration::from_millis(50));
+    server.handle.shutdown();
+    assert_eq!(slow.response().text(), "slow");
+    let res = idle.response();
+    assert_eq!((res.status, res.text().as_str()), (200, "Hello World!"));
+    assert_eq!(res.header("connection").as_deref(), Some("close"));
+    assert!(idle.is_closed());
+    server.stop().unwrap().unwrap();
+}
+
+#[test]
 fn serves_on_ipv6_loopback() {
     let Ok(server) = make_server("::1", 0, app, Options::new()) else {
         eprintln!("no IPv6 loopback here; skipped");

@@ -38,7 +38,8 @@ pub const DEFAULT_MAX_DRAIN: u64 = 64 * 1024;
 pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(10);
 
 /// Default [`Options::slow_handler_threshold`]: when one request has been handled for
-/// 20 ms, a fresh thread takes over serving everyone else (threaded mode only).
+/// 20 ms (wall clock) and other clients are waiting, a fresh thread takes over serving
+/// them (threaded mode only).
 pub const DEFAULT_SLOW_HANDLER_THRESHOLD: Duration = Duration::from_millis(20);
 
 /// Default [`Options::request_queue_size`]: the listen backlog, 1024 pending connections

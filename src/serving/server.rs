@@ -6,8 +6,9 @@
 //! and a loop leaves new connections to another that has clearly fewer. A loop reads
 //! request heads without blocking and calls the application inline, which costs no context
 //! switch per request. Before calling the app it puts itself where the watchdog can reach
-//! it; when a request has run longer than `slow_handler_threshold`, the watchdog hands the
-//! loop to a fresh thread, and the slow thread, once its response is written, hands its
+//! it; when a request has run longer than `slow_handler_threshold` (wall clock: a sleeping
+//! view must be moved too) and the loop has other work, the watchdog hands the loop to a
+//! fresh thread, and the slow thread, once its response is written, hands its
 //! connection back and ends. Idle connections cost a table entry and a socket, never a
 //! thread.
 //!
@@ -791,6 +792,7 @@ fn watchdog(shared: &Arc<Shared>) {
     let tick = (threshold / 4).max(Duration::from_millis(1));
     let threshold = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX);
     let mut idle_ticks = 0;
+    let mut events = Events::with_capacity(256);
     while !shared.is_done() {
         let mut all_idle = true;
         for lp in &shared.loops {
@@ -802,7 +804,24 @@ fn watchdog(shared: &Arc<Shared>) {
             if shared.now_nanos().saturating_sub(since) < threshold {
                 continue;
             }
-            let taken = lp.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let taken = {
+                let mut slot = lp.slot.lock().unwrap_or_else(|e| e.into_inner());
+                // Under the lock the loop cannot change hands: check that the request
+                // timed above is still the one running, and that the loop has work for
+                // another thread. Without any, a handoff would only cost a thread (and a
+                // handler merely descheduled on a busy machine would cause it): leave the
+                // loop where it is and look again next tick.
+                let same_request = lp.busy_since.load(Ordering::Acquire) == since;
+                let hand_off = same_request
+                    && slot
+                        .as_mut()
+                        .is_some_and(|state| state.has_work(lp, &mut events));
+                if hand_off {
+                    slot.take()
+                } else {
+                    None
+                }
+            };
             if let Some(state) = taken {
                 // This handler has had its handoff; it is not timed again.
                 let _ =
@@ -864,6 +883,10 @@ fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopExit {
             drop(state);
             shared.finish();
             return LoopExit::Finished;
+        }
+        if !state.ready.is_empty() {
+            // `finished` queued a last look at the connections.
+            continue;
         }
         logging::flush();
         let timeout = state.poll_timeout();
@@ -1169,6 +1192,25 @@ impl LoopState {
         }
     }
 
+    /// Whether a loop parked during a request has something to serve: queued tokens,
+    /// connections handed back, or readiness its poller reports now (which is kept in
+    /// `ready`, so no event is lost to this look).
+    fn has_work(&mut self, lp: &LoopShared, events: &mut Events) -> bool {
+        if !self.ready.is_empty() || !lp.returned.lock().map_or(true, |r| r.is_empty()) {
+            return true;
+        }
+        match self.poll.poll(events, Some(Duration::ZERO)) {
+            Ok(()) => {
+                for event in events.iter() {
+                    self.ready.push_back((event.token(), true));
+                }
+                !self.ready.is_empty()
+            }
+            // Let a thread of its own find out.
+            Err(_) => true,
+        }
+    }
+
     fn take_returned(&mut self, shared: &Shared) {
         let returned = std::mem::take(
             &mut *shared.loops[self.index]
@@ -1226,6 +1268,18 @@ impl LoopState {
                 shared.options.shutdown_grace_period
             };
             self.shutdown_deadline = Some(now + grace);
+            // Look at every connection once more before closing the idle ones: a request
+            // that arrived before the shutdown but whose readiness was not polled yet is
+            // served (with `Connection: close`), not answered with a reset.
+            let before = self.ready.len();
+            for (index, conn) in self.conns.iter().enumerate() {
+                if conn.as_ref().is_some_and(|c| !c.busy) {
+                    self.ready.push_back((Token(index), true));
+                }
+            }
+            if self.ready.len() > before {
+                return false;
+            }
         }
         // Idle connections and half-received heads are closed; requests in flight finish.
         for index in 0..self.conns.len() {
