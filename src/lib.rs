@@ -110,3 +110,8 @@ pub use sessions::{Session, SessionConfig};
 pub use test::Client;
 pub use utils::{redirect, send_file, send_from_directory};
 pub use wrappers::{CookieOptions, Request, Response};
+
+/// The README's examples, compiled as doctests so they cannot drift from the crate.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
