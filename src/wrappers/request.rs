@@ -579,10 +579,17 @@ mod tests {
     #[test]
     fn mimetype_params_are_lenient() {
         let params = |ct: &str| {
-            Request::new(EnvironBuilder::new("POST", "/").header("content-type", ct).build())
-                .mimetype_params()
+            Request::new(
+                EnvironBuilder::new("POST", "/")
+                    .header("content-type", ct)
+                    .build(),
+            )
+            .mimetype_params()
         };
-        assert_eq!(params("text/html ; q=1"), [("q".to_owned(), "1".to_owned())]);
+        assert_eq!(
+            params("text/html ; q=1"),
+            [("q".to_owned(), "1".to_owned())]
+        );
         assert_eq!(
             params("a/b; x=\"1;2\\\"\"; y"),
             [("x".to_owned(), "1;2\"".to_owned())]
