@@ -929,6 +929,42 @@ fn a_slow_view_does_not_block_other_clients() {
 }
 
 #[test]
+fn a_burst_of_new_connections_is_accepted_without_waiting_for_a_sweep() {
+    // The loops share new connections by load; one that leaves a connection to another
+    // must make sure the other takes it, or it waits in the backlog for the next sweep
+    // (up to a second). Rounds of bursts, so loads shift while connections arrive.
+    let server = serve(app);
+    let addr = server.addr;
+    let mut slowest = Duration::ZERO;
+    let mut kept = Vec::new();
+    for _ in 0..4 {
+        let clients: Vec<_> = (0..128)
+            .map(|_| {
+                thread::spawn(move || {
+                    let started = Instant::now();
+                    let mut conn = Conn::new(TcpStream::connect(addr).unwrap());
+                    conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+                    assert_eq!(conn.response().status, 200);
+                    (started.elapsed(), conn)
+                })
+            })
+            .collect();
+        // Keep the connections open: they weigh on the loads of the next round.
+        for (i, client) in clients.into_iter().enumerate() {
+            let (took, conn) = client.join().unwrap();
+            slowest = slowest.max(took);
+            if i % 2 == 0 {
+                kept.push(conn);
+            }
+        }
+    }
+    assert!(
+        slowest < Duration::from_millis(900),
+        "a request waited {slowest:?}"
+    );
+}
+
+#[test]
 fn many_slow_views_run_concurrently() {
     let server = serve(app);
     let started = Instant::now();

@@ -360,6 +360,8 @@ struct LoopShared {
     listener: Mutex<Option<MioListener>>,
     /// The loop's registry, to take the listener out of its poller from any thread.
     registry: mio::Registry,
+    /// Set (and the waker woken) by a loop that left new connections to this one.
+    accept_hint: AtomicBool,
 }
 
 impl Shared {
@@ -580,6 +582,7 @@ impl Server {
                 waker: Waker::new(poll.registry(), WAKER)?,
                 listener: Mutex::new(listener),
                 registry: poll.registry().try_clone()?,
+                accept_hint: AtomicBool::new(false),
             });
             states.push(Box::new(LoopState {
                 index,
@@ -862,7 +865,15 @@ fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopExit {
         while let Some((token, ready)) = state.ready.pop_front() {
             match token {
                 LISTENER => state.accept(shared, !ready),
-                WAKER => state.take_returned(shared),
+                WAKER => {
+                    state.take_returned(shared);
+                    if shared.loops[state.index]
+                        .accept_hint
+                        .swap(false, Ordering::SeqCst)
+                    {
+                        state.accept(shared, true);
+                    }
+                }
                 token => {
                     if let Drive::Dispatch(token, io, info, head) =
                         state.drive(shared, token, ready)
@@ -1009,20 +1020,34 @@ impl LoopState {
         Ok(())
     }
 
-    /// Whether another loop has clearly fewer connections: it is woken for the same new
-    /// connections and takes them, so the loops share the clients (each loop serves the
+    /// Another loop with clearly fewer connections, if any: this loop leaves new
+    /// connections to it, so the loops share the clients (each loop serves the
     /// connections it accepted).
-    fn others_are_lighter(&self) -> bool {
+    fn lighter_loop(&self) -> Option<usize> {
         let mine = self.loads[self.index].load(Ordering::Relaxed);
         self.loads
             .iter()
             .enumerate()
-            .any(|(i, load)| i != self.index && load.load(Ordering::Relaxed) + 1 < mine)
+            .filter(|&(i, _)| i != self.index)
+            .map(|(i, load)| (load.load(Ordering::Relaxed), i))
+            .min()
+            .filter(|&(load, _)| load + 1 < mine)
+            .map(|(_, i)| i)
     }
 
+    /// Accepts waiting connections; `force` skips the sharing rule.
     fn accept(&mut self, shared: &Shared, force: bool) {
-        if !force && self.others_are_lighter() {
-            return;
+        if !force {
+            if let Some(lighter) = self.lighter_loop() {
+                // Hand the work over explicitly: the other loop may have seen (and left)
+                // its readiness for these connections already, and with edge-triggered
+                // events nobody would look again before the next sweep (up to a second;
+                // this was the 1 s tail of `bench/serve.sh` at c256).
+                let other = &shared.loops[lighter];
+                other.accept_hint.store(true, Ordering::SeqCst);
+                let _ = other.waker.wake();
+                return;
+            }
         }
         // Held for the batch: a shutdown waits for it, then no connection is accepted again.
         let mut listener = shared.loops[self.index]
