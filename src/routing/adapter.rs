@@ -82,6 +82,7 @@ impl<E: Endpoint> Map<E> {
     /// let a = map.bind("example.com", "/app");
     /// assert_eq!(a.build(&"a", &()).unwrap(), "/app/a");
     /// ```
+    #[inline]
     pub fn bind<'a>(&'a self, server_name: &'a str, script_name: &'a str) -> MapAdapter<'a, E> {
         MapAdapter {
             map: self,
