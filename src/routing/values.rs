@@ -477,6 +477,7 @@ impl fmt::Debug for Values {
 
 impl Values {
     /// No values.
+    #[inline]
     pub fn new() -> Self {
         Values::default()
     }
@@ -528,6 +529,11 @@ impl Values {
     pub(crate) fn push_static(&mut self, name: &'static str, value: Value) {
         self.owns_heap |= value.owns_heap();
         self.items.push((Cow::Borrowed(name), value));
+    }
+
+    /// Keeps the first `len` pairs.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.items.truncate(len);
     }
 
     pub(crate) fn clear(&mut self) {
