@@ -276,6 +276,7 @@ impl Converter for PathConverter {
 /// Whether `text` contains `/`: segments are short, where a plain loop beats `memchr`'s
 /// set-up.
 #[inline]
+#[allow(clippy::manual_contains)] // `contains` is `memchr`, which is what this avoids
 fn has_slash(text: &str) -> bool {
     let b = text.as_bytes();
     if b.len() < 32 {
