@@ -161,6 +161,17 @@ pub enum Value {
 }
 
 impl Value {
+    /// Whether dropping this value frees memory.
+    #[inline]
+    fn owns_heap(&self) -> bool {
+        match self {
+            Value::Str(t) => matches!(t.0, Repr::Heap(_)),
+            Value::Custom(_) => true,
+            // Listed one by one so that a new variant must be decided here.
+            Value::Int(_) | Value::Float(_) | Value::Uuid(_) | Value::Bool(_) => false,
+        }
+    }
+
     /// Wraps a custom converter's value.
     ///
     /// # Examples
@@ -427,11 +438,33 @@ pub(crate) fn intern(name: &str) -> &'static str {
 /// assert_eq!(values.get::<&str>("slug"), Some("hello"));
 /// assert_eq!(values.get::<i64>("slug"), None);
 /// ```
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct Values {
-    // Two pairs inline keep `Values` at 120 bytes, which moves without a `memcpy` call;
-    // more spill to the heap.
+    // Two pairs inline keep `Values` small enough to move without a `memcpy` call; more
+    // spill to the heap.
     items: SmallVec<[(Cow<'static, str>, Value); 2]>,
+    // Whether some pair may own memory (an owned name, text longer than `Text::INLINE`, a
+    // custom value). Never cleared except by `clear`; while false, dropping the pairs is
+    // a no-op, which `Drop` skips.
+    owns_heap: bool,
+}
+
+impl PartialEq for Values {
+    fn eq(&self, other: &Self) -> bool {
+        self.items == other.items
+    }
+}
+
+impl Drop for Values {
+    #[inline]
+    fn drop(&mut self) {
+        // A match's values are usually a few numbers and short texts with interned names:
+        // nothing to free. Forgetting them spares the per-pair drop glue; the `SmallVec`
+        // left behind is empty and inline.
+        if !self.owns_heap && !self.items.spilled() {
+            std::mem::forget(std::mem::take(&mut self.items));
+        }
+    }
 }
 
 impl fmt::Debug for Values {
@@ -444,6 +477,7 @@ impl fmt::Debug for Values {
 
 impl Values {
     /// No values.
+    #[inline]
     pub fn new() -> Self {
         Values::default()
     }
@@ -484,6 +518,7 @@ impl Values {
     pub fn insert(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
         let name = name.into();
         let value = value.into();
+        self.owns_heap |= matches!(name, Cow::Owned(_)) || value.owns_heap();
         match self.items.iter_mut().find(|(k, _)| *k == name) {
             Some(slot) => slot.1 = value,
             None => self.items.push((name, value)),
@@ -492,11 +527,18 @@ impl Values {
 
     #[inline]
     pub(crate) fn push_static(&mut self, name: &'static str, value: Value) {
+        self.owns_heap |= value.owns_heap();
         self.items.push((Cow::Borrowed(name), value));
+    }
+
+    /// Keeps the first `len` pairs.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.items.truncate(len);
     }
 
     pub(crate) fn clear(&mut self) {
         self.items.clear();
+        self.owns_heap = false;
     }
 
     /// Removes `name`, returning its value.
