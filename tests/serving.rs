@@ -1299,8 +1299,8 @@ fn an_early_answer_to_a_large_upload_reaches_the_client() {
     let server = serve_with(app, Options::new().max_content_length(1024));
     let out = upload_then_read(
         server.addr,
-        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4194304\r\n\r\n",
-        4 << 20,
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 6291456\r\n\r\n",
+        6 << 20,
         false,
     );
     assert!(out.starts_with("HTTP/1.1 413 "), "{out:.200}");
@@ -1323,11 +1323,11 @@ fn an_early_answer_to_a_large_upload_reaches_the_client() {
             true,
         ),
         (
-            "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 4194304\r\n\r\n",
+            "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 6291456\r\n\r\n",
             false,
         ),
     ] {
-        let out = upload_then_read(server.addr, head, 4 << 20, chunked);
+        let out = upload_then_read(server.addr, head, 6 << 20, chunked);
         assert!(out.starts_with("HTTP/1.1 405 "), "{out:.200}");
         assert!(
             out.to_ascii_lowercase().contains("connection: close"),
