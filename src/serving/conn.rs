@@ -40,8 +40,13 @@ const COALESCE_LIMIT: usize = 16 * 1024;
 /// has read it.
 pub(crate) const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Lingering close: at most this many bytes are read and discarded.
-pub(crate) const LINGER_MAX_BYTES: u64 = 8 * 1024 * 1024;
+/// Lingering close: at most this many bytes are read and discarded. The time bound is what
+/// protects the server (a thread for at most [`LINGER_TIMEOUT`]); this one only stops a
+/// fast client from making it read without end. It is large on purpose: a client that
+/// reads only once its whole upload is sent (Python's `http.client`) sees the answer only
+/// if the server takes the whole upload, and 100 MiB crosses loopback well within the time
+/// bound.
+pub(crate) const LINGER_MAX_BYTES: u64 = 256 * 1024 * 1024;
 
 thread_local! {
     static WRITE_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
