@@ -208,6 +208,16 @@ impl std::os::fd::AsRawFd for Listener {
     }
 }
 
+#[cfg(unix)]
+impl std::os::fd::IntoRawFd for Listener {
+    fn into_raw_fd(self) -> std::os::fd::RawFd {
+        match self {
+            Listener::Tcp(l) => l.into_raw_fd(),
+            Listener::Unix(l, _) => l.into_raw_fd(),
+        }
+    }
+}
+
 fn bind_tcp(addr: SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
