@@ -8,9 +8,15 @@
 //! switch per request. Before calling the app it puts itself where the watchdog can reach
 //! it; when a request has run longer than `slow_handler_threshold` (wall clock: a sleeping
 //! view must be moved too) and the loop has other work, the watchdog hands the loop to a
-//! fresh thread, and the slow thread, once its response is written, hands its
-//! connection back and ends. Idle connections cost a table entry and a socket, never a
-//! thread.
+//! spare thread (a pool of at most `max_threads`, so a handoff is a wake-up, not a thread
+//! start), and the slow thread, once its response is written, hands its connection back
+//! and becomes a spare. For a second after a slow request (`SLOW_MODE_WINDOW`) the loop
+//! hands itself over before each request while other work waits, without waiting for the
+//! watchdog: a loop then starts slow requests as fast as it reads them. Idle connections
+//! cost a table entry and a socket, never a thread.
+//!
+//! On shutdown the listener closes at once, after the connections already in its backlog
+//! are accepted: they are answered (with `Connection: close`), not reset.
 //!
 //! This module owns binding, accepting, timeouts and shutdown. Request heads are parsed in
 //! `http1.rs`; a request's life (body, app, response) is in `conn.rs`.
@@ -368,6 +374,8 @@ struct Shared {
 /// Loops waiting for a spare thread, and the spare threads.
 #[derive(Default)]
 struct Spares {
+    // Loops travel between threads as boxes (a pointer move, not a copy of the state).
+    #[allow(clippy::vec_box)]
     queue: Vec<Box<LoopState>>,
     idle: usize,
     threads: usize,
