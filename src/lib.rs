@@ -115,3 +115,13 @@ pub use wrappers::{CookieOptions, Request, Response};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// `docs/deployment.md`, compiled as doctests so the guide cannot drift from the crate.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/deployment.md")]
+pub struct DocsDeployment;
+
+/// `docs/middleware.md`, compiled as doctests so the guide cannot drift from the crate.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/middleware.md")]
+pub struct DocsMiddleware;
