@@ -460,10 +460,7 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
             // A bare `name` is a cookie with an empty value, as Werkzeug reads it.
             let (ns, ne) = trim(pair);
             if ns < ne {
-                out.add(
-                    crate::urls::decode_component(&pair[ns..ne], false),
-                    String::new(),
-                );
+                out.add_key(crate::urls::decode_key(&pair[ns..ne], false), String::new());
             }
             continue;
         };
@@ -471,10 +468,10 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
         if ns == ne {
             continue;
         }
-        let name = crate::urls::decode_component(&pair[ns..ne], false);
+        let name = crate::urls::decode_key(&pair[ns..ne], false);
         let raw = &pair[eq + 1..];
         let (vs, ve) = trim(raw);
-        out.add(name, decode_cookie_value(&raw[vs..ve]));
+        out.add_key(name, decode_cookie_value(&raw[vs..ve]));
     }
 }
 

@@ -19,5 +19,5 @@ pub use authorization::{AuthParams, Authorization, MAX_AUTHORIZATION_LEN};
 pub use cache_control::CacheControl;
 pub use etags::{ETags, MAX_ETAGS};
 pub use file_storage::FileStorage;
-pub use multidict::MultiDict;
+pub use multidict::{MultiDict, MultiDictIntoIter};
 pub use range::{ByteRange, ContentRange, IfRange, Range, MAX_RANGES};

@@ -4,6 +4,12 @@
 use std::fmt;
 use std::str::FromStr;
 
+use compact_str::CompactString;
+
+/// A key as stored: up to 24 bytes inline, so the short names of query strings, forms
+/// and cookies cost no allocation of their own.
+type Key = CompactString;
+
 /// An ordered multi-map of `String` keys to values (`String` by default).
 ///
 /// [`get`](Self::get) returns the first value for a key, like Werkzeug's `MultiDict.get`;
@@ -22,7 +28,7 @@ use std::str::FromStr;
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct MultiDict<V = String> {
-    items: Vec<(String, V)>,
+    items: Vec<(Key, V)>,
 }
 
 impl<V> Default for MultiDict<V> {
@@ -43,7 +49,7 @@ impl MultiDict<String> {
     pub fn from_urlencoded(bytes: &[u8]) -> Self {
         // One allocation for the item list instead of repeated growth.
         let mut items = Vec::with_capacity(memchr::memchr_iter(b'&', bytes).count() + 1);
-        items.extend(crate::urls::parse_urlencoded(bytes));
+        items.extend(crate::urls::parse_urlencoded_keyed(bytes));
         MultiDict { items }
     }
 
@@ -104,12 +110,18 @@ impl<V> MultiDict<V> {
 
     /// Appends a value for `key`, keeping earlier ones.
     pub fn add(&mut self, key: impl Into<String>, value: V) {
-        self.items.push((key.into(), value));
+        self.items.push((Key::from(key.into()), value));
+    }
+
+    /// [`add`](Self::add) for the crate's parsers, which decode keys straight into the
+    /// stored form.
+    pub(crate) fn add_key(&mut self, key: Key, value: V) {
+        self.items.push((key, value));
     }
 
     /// Replaces every value for `key` with `value`.
     pub fn set(&mut self, key: impl Into<String>, value: V) {
-        let key = key.into();
+        let key = Key::from(key.into());
         self.items.retain(|(k, _)| *k != key);
         self.items.push((key, value));
     }
@@ -139,7 +151,7 @@ impl<V> MultiDict<V> {
         let mut keys: Vec<&str> = Vec::new();
         for (k, _) in &self.items {
             if !keys.contains(&k.as_str()) {
-                keys.push(k);
+                keys.push(k.as_str());
             }
         }
         keys
@@ -157,12 +169,13 @@ impl<V> MultiDict<V> {
 
     /// Adds every pair of `other` after the existing ones (how `values` merges args and form).
     pub fn extend(&mut self, other: impl IntoIterator<Item = (String, V)>) {
-        self.items.extend(other);
+        self.items
+            .extend(other.into_iter().map(|(k, v)| (Key::from(k), v)));
     }
 
     /// The pairs as a vector.
     pub fn into_vec(self) -> Vec<(String, V)> {
-        self.items
+        self.into_iter().collect()
     }
 }
 
@@ -171,7 +184,7 @@ impl<V: Clone> MultiDict<V> {
     pub fn to_dict(&self) -> std::collections::BTreeMap<String, V> {
         let mut out = std::collections::BTreeMap::new();
         for (k, v) in &self.items {
-            out.entry(k.clone()).or_insert_with(|| v.clone());
+            out.entry(k.to_string()).or_insert_with(|| v.clone());
         }
         out
     }
@@ -186,16 +199,59 @@ impl<V: fmt::Debug> fmt::Debug for MultiDict<V> {
 impl<K: Into<String>, V> FromIterator<(K, V)> for MultiDict<V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         MultiDict {
-            items: iter.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+            items: iter
+                .into_iter()
+                .map(|(k, v)| (Key::from(k.into()), v))
+                .collect(),
         }
+    }
+}
+
+/// The owning iterator of a [`MultiDict`]: `(String, V)` pairs in order.
+pub struct MultiDictIntoIter<V> {
+    inner: std::vec::IntoIter<(Key, V)>,
+}
+
+impl<V> Iterator for MultiDictIntoIter<V> {
+    type Item = (String, V);
+    fn next(&mut self) -> Option<(String, V)> {
+        self.inner.next().map(|(k, v)| (k.into_string(), v))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<V> ExactSizeIterator for MultiDictIntoIter<V> {}
+
+impl<V> DoubleEndedIterator for MultiDictIntoIter<V> {
+    fn next_back(&mut self) -> Option<(String, V)> {
+        self.inner.next_back().map(|(k, v)| (k.into_string(), v))
+    }
+}
+
+impl<V: fmt::Debug> fmt::Debug for MultiDictIntoIter<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.inner.as_slice()).finish()
     }
 }
 
 impl<V> IntoIterator for MultiDict<V> {
     type Item = (String, V);
-    type IntoIter = std::vec::IntoIter<(String, V)>;
+    type IntoIter = MultiDictIntoIter<V>;
+    /// Consumes the dict, yielding `(key, value)` pairs in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = zeug::datastructures::MultiDict::from_query("a=1&b=2");
+    /// let pairs: Vec<(String, String)> = d.into_iter().collect();
+    /// assert_eq!(pairs, [("a".to_owned(), "1".to_owned()), ("b".into(), "2".into())]);
+    /// ```
     fn into_iter(self) -> Self::IntoIter {
-        self.items.into_iter()
+        MultiDictIntoIter {
+            inner: self.items.into_iter(),
+        }
     }
 }
 
@@ -205,8 +261,8 @@ impl<V: serde::Serialize> serde::Serialize for MultiDict<V> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeSeq;
         let mut seq = s.serialize_seq(Some(self.items.len()))?;
-        for item in &self.items {
-            seq.serialize_element(item)?;
+        for (k, v) in &self.items {
+            seq.serialize_element(&(k.as_str(), v))?;
         }
         seq.end()
     }

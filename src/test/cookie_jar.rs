@@ -68,9 +68,12 @@ impl CookieJar {
         if raw_name.is_empty() || header.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
             return;
         }
-        let cookie = match Cookie::parse(header.to_owned()) {
+        // The attributes, read with a placeholder pair so that a value the `cookie` crate
+        // dislikes (a browser does not) still keeps its Path, Max-Age, ...
+        let attributes = &header[pair.len()..];
+        let cookie = match Cookie::parse(format!("x=x{attributes}")) {
             Ok(c) => c,
-            Err(_) => return,
+            Err(_) => Cookie::new("x", "x"),
         };
         let host = host.to_ascii_lowercase();
         let (domain, host_only) = match cookie.domain() {
@@ -266,6 +269,10 @@ mod tests {
             jar.header_for("localhost", "/", false).as_deref(),
             Some("enc=a%3Bb")
         );
+        jar.store("sp=a b\"c; Path=/p; Max-Age=60", "localhost", "/");
+        let sp = jar.cookies().into_iter().find(|c| c.name == "sp").unwrap();
+        assert_eq!((sp.raw_value.as_str(), sp.path.as_str()), ("a b\"c", "/p"));
+        assert!(sp.expires.is_some());
         jar.store("; ; =", "localhost", "/");
         jar.store("\u{1}", "localhost", "/");
     }

@@ -239,7 +239,20 @@ impl Request {
         &self.environ.query_string
     }
 
-    /// The query arguments.
+    /// The query arguments, `+` and percent-escapes decoded.
+    ///
+    /// Bytes that are not UTF-8 after decoding (`?q=%FF`) become U+FFFD, so every value is
+    /// text. Werkzeug keeps such escapes as they were (`%FF`); zeug chooses plain `&str`
+    /// values over that round-trip. The undecoded text is in
+    /// [`query_string`](Self::query_string).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let req = zeug::Request::new(zeug::test::EnvironBuilder::new("GET", "/?a=x+y&a=%E2%9C%93&b=%FF").build());
+    /// assert_eq!(req.args().get_all("a").collect::<Vec<_>>(), ["x y", "✓"]);
+    /// assert_eq!(req.args().get("b"), Some("\u{FFFD}"));
+    /// ```
     pub fn args(&self) -> &MultiDict {
         self.args
             .get_or_init(|| MultiDict::from_query(&self.environ.query_string))
@@ -283,16 +296,45 @@ impl Request {
             .unwrap_or_default()
     }
 
-    /// The content type's parameters (`charset`, `boundary`, ...), names lower-cased.
+    /// The content type's parameters (`charset`, `boundary`, ...), names lower-cased,
+    /// quoted values unquoted. Lenient like Werkzeug's `parse_options_header`: spaces
+    /// around `;` and `=` and empty items are allowed; items without `=` are skipped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{test::EnvironBuilder, Request};
+    /// let req = Request::new(EnvironBuilder::new("POST", "/")
+    ///     .header("content-type", "text/plain ; Charset=\"utf-8\";; a = b").build());
+    /// assert_eq!(req.mimetype(), "text/plain");
+    /// assert_eq!(req.mimetype_params(), [("charset".to_owned(), "utf-8".to_owned()), ("a".into(), "b".into())]);
+    /// ```
     pub fn mimetype_params(&self) -> Vec<(String, String)> {
-        self.content_type()
-            .and_then(|ct| ct.parse::<mime::Mime>().ok())
-            .map(|m| {
-                m.params()
-                    .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.as_str().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        let Some(ct) = self.content_type() else {
+            return Vec::new();
+        };
+        let Some((_, mut rest)) = ct.split_once(';') else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        while !rest.is_empty() && out.len() < 64 {
+            // One `name=value` item; a quoted value may contain `;`.
+            let (item, after) = split_param(rest);
+            rest = after;
+            if let Some((k, v)) = item.split_once('=') {
+                let k = k.trim();
+                let v = v.trim();
+                if k.is_empty() {
+                    continue;
+                }
+                let v = match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                    Some(inner) => unescape_quoted(inner),
+                    None => v.to_owned(),
+                };
+                out.push((k.to_ascii_lowercase(), v));
+            }
+        }
+        out
     }
 
     /// The declared body length; `None` when absent or invalid.
@@ -472,6 +514,38 @@ impl Request {
     }
 }
 
+/// Splits off the first `;`-separated item, not splitting inside a quoted string.
+fn split_param(s: &str) -> (&str, &str) {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b';' if !quoted => return (&s[..i], &s[i + 1..]),
+            _ => {}
+        }
+    }
+    (s, "")
+}
+
+/// Undoes `\c` escapes in a quoted string.
+fn unescape_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,6 +574,29 @@ mod tests {
         assert_eq!(req.url(), "https://h.com/x");
         assert_eq!(req.url_root(), "https://h.com/");
         assert_eq!(req.base_url(), "https://h.com/x");
+    }
+
+    #[test]
+    fn mimetype_params_are_lenient() {
+        let params = |ct: &str| {
+            Request::new(
+                EnvironBuilder::new("POST", "/")
+                    .header("content-type", ct)
+                    .build(),
+            )
+            .mimetype_params()
+        };
+        assert_eq!(
+            params("text/html ; q=1"),
+            [("q".to_owned(), "1".to_owned())]
+        );
+        assert_eq!(
+            params("a/b; x=\"1;2\\\"\"; y"),
+            [("x".to_owned(), "1;2\"".to_owned())]
+        );
+        assert!(params("a/b").is_empty());
+        assert!(params(";\"").is_empty());
+        assert!(params("a/b; =1;;").is_empty());
     }
 
     #[test]
