@@ -736,6 +736,88 @@ fn custom_converter() {
 }
 
 #[test]
+fn custom_converter_can_replace_int_and_default() {
+    // Matching has a shortcut for `<int:x>` and `<x>` without arguments: a converter
+    // registered under those names must still be the one used.
+    struct Hex;
+    impl zeug::routing::Converter for Hex {
+        fn matches(&self, text: &str) -> bool {
+            !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit())
+        }
+        fn to_value(&self, text: &str) -> Option<Value> {
+            i64::from_str_radix(text, 16).ok().map(Value::Int)
+        }
+        fn to_url(&self, value: &Value, out: &mut String) -> bool {
+            match value {
+                Value::Int(n) => {
+                    out.push_str(&format!("{n:x}"));
+                    true
+                }
+                _ => false,
+            }
+        }
+    }
+    struct Upper;
+    impl zeug::routing::Converter for Upper {
+        fn matches(&self, text: &str) -> bool {
+            !text.is_empty() && text.bytes().all(|b| b.is_ascii_uppercase())
+        }
+        fn to_value(&self, text: &str) -> Option<Value> {
+            Some(Value::Str(text.to_lowercase().as_str().into()))
+        }
+        fn to_url(&self, value: &Value, out: &mut String) -> bool {
+            out.push_str(&value.to_string().to_uppercase());
+            true
+        }
+    }
+    let map = Map::builder()
+        .converter("int", |_| Ok(Hex))
+        .converter("default", |_| Ok(Upper))
+        .build([Rule::new("/n/<int:n>", "n"), Rule::new("/w/<w>", "w")]);
+    assert!(map.uses_fast_path());
+    let a = map.bind("x", "");
+    let (e, v) = a.match_("/n/ff", &Method::GET).unwrap();
+    assert_eq!((e, v.get::<i64>("n")), ("n", Some(255)));
+    let (e, v) = a.match_("/w/ABC", &Method::GET).unwrap();
+    assert_eq!((e, v.get::<&str>("w")), ("w", Some("abc")));
+    assert_eq!(
+        a.match_("/w/abc", &Method::GET).unwrap_err(),
+        RoutingError::NotFound
+    );
+    // And the built-ins, with and without arguments, through the shortcut.
+    let map = Map::new([
+        Rule::new("/n/<int:n>", "n"),
+        Rule::new("/m/<int(max=5):n>", "m"),
+        Rule::new("/w/<w>", "w"),
+        Rule::new("/s/<string(length=2):s>", "s"),
+    ]);
+    let a = map.bind("x", "");
+    assert_eq!(
+        a.match_("/n/007", &Method::GET).unwrap().1.get::<i64>("n"),
+        Some(7)
+    );
+    assert_eq!(
+        a.match_("/n/-1", &Method::GET).unwrap_err(),
+        RoutingError::NotFound
+    );
+    assert_eq!(
+        a.match_("/n/99999999999999999999", &Method::GET)
+            .unwrap_err(),
+        RoutingError::NotFound
+    );
+    assert_eq!(
+        a.match_("/m/6", &Method::GET).unwrap_err(),
+        RoutingError::NotFound
+    );
+    assert_eq!(
+        a.match_("/w/a b", &Method::GET).unwrap().1.get::<&str>("w"),
+        Some("a b")
+    );
+    assert!(a.match_("/s/abc", &Method::GET).is_err());
+    assert_eq!(a.match_("/s/ab", &Method::GET).unwrap().0, "s");
+}
+
+#[test]
 fn routing_errors_are_http_exceptions() {
     let map = Map::new([Rule::new("/a/", "a")]);
     fn view(map: &Map<Ep>, req: &Request) -> Result<Response, HttpException> {

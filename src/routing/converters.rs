@@ -100,6 +100,48 @@ pub(crate) type ConverterFactory =
 #[derive(Clone)]
 pub(crate) struct Registry {
     factories: HashMap<String, ConverterFactory>,
+    /// Names given a custom factory (which may replace a built-in).
+    custom: Vec<String>,
+}
+
+/// A built-in converter without arguments, which matching checks and converts without a
+/// dynamic call (the commonest variables: `<name>` and `<int:id>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Builtin {
+    /// Any other converter: through `dyn Converter`.
+    Other,
+    /// `string` / the default, no arguments: `[^/]+`.
+    Segment,
+    /// `int`, no arguments: ASCII digits.
+    Int,
+}
+
+impl Builtin {
+    /// `converter.matches(text)` and `converter.to_value(text)` in one step: `None` when the
+    /// shape does not fit, `Some(None)` when the conversion fails.
+    #[inline]
+    pub(crate) fn convert(self, converter: &dyn Converter, text: &str) -> Option<Option<Value>> {
+        match self {
+            Builtin::Segment => {
+                if text.is_empty() || has_slash(text) {
+                    return None;
+                }
+                Some(Some(Value::Str(text.into())))
+            }
+            Builtin::Int => {
+                if !is_digits(text) {
+                    return None;
+                }
+                Some(parse_i64(text).map(Value::Int))
+            }
+            Builtin::Other => {
+                if !converter.matches(text) {
+                    return None;
+                }
+                Some(converter.to_value(text))
+            }
+        }
+    }
 }
 
 impl fmt::Debug for Registry {
@@ -126,7 +168,10 @@ impl Default for Registry {
         factories.insert("path".into(), factory(PathConverter::from_args));
         factories.insert("uuid".into(), factory(UuidConverter::from_args));
         factories.insert("any".into(), factory(AnyConverter::from_args));
-        Registry { factories }
+        Registry {
+            factories,
+            custom: Vec::new(),
+        }
     }
 }
 
@@ -137,6 +182,19 @@ impl Registry {
         f: impl Fn(&ConverterArgs) -> Result<C, String> + Send + Sync + 'static,
     ) {
         self.factories.insert(name.to_owned(), factory(f));
+        self.custom.push(name.to_owned());
+    }
+
+    /// Which [`Builtin`] the converter `name` with the argument text `args` is.
+    pub(crate) fn builtin(&self, name: &str, args: &str) -> Builtin {
+        if !args.trim().is_empty() || self.custom.iter().any(|c| c == name) {
+            return Builtin::Other;
+        }
+        match name {
+            "default" | "string" => Builtin::Segment,
+            "int" => Builtin::Int,
+            _ => Builtin::Other,
+        }
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&ConverterFactory> {

@@ -412,6 +412,7 @@ enum ParamCheck {
     Var {
         converter: std::sync::Arc<dyn super::converters::Converter>,
         name: &'static str,
+        builtin: super::converters::Builtin,
     },
     /// A segment with static text or several variables: the rule's part `part`.
     Pieces { part: u16 },
@@ -515,6 +516,7 @@ fn candidate<E>(i: usize, r: &Compiled<E>, plain: bool) -> Candidate {
                 [Piece::Var(v)] => ParamCheck::Var {
                     converter: r.vars[*v].converter.clone(),
                     name: r.vars[*v].name,
+                    builtin: r.vars[*v].builtin,
                 },
                 _ => ParamCheck::Pieces { part: pi as u16 },
             },
@@ -659,14 +661,18 @@ impl FastRouter {
                     path.get(start..end)?
                 };
                 match &p.check {
-                    ParamCheck::Var { converter, name } => {
-                        if !converter.matches(text) {
+                    ParamCheck::Var {
+                        converter,
+                        name,
+                        builtin,
+                    } => {
+                        let Some(value) = builtin.convert(&**converter, text) else {
                             if var != 0 {
                                 values.truncate(first);
                             }
                             continue 'candidates;
-                        }
-                        values.push_static(name, converter.to_value(text)?);
+                        };
+                        values.push_static(name, value?);
                         var += 1;
                     }
                     ParamCheck::Pieces { part } => {

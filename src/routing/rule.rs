@@ -9,7 +9,7 @@ use http::Method;
 use smallvec::SmallVec;
 
 use super::adapter::MapAdapter;
-use super::converters::{Converter, Registry};
+use super::converters::{Builtin, Converter, Registry};
 use super::error::{RuleError, RuleErrorKind};
 use super::parser::{tokenize, ConverterArgs, Token};
 use super::values::{intern, Value, Values};
@@ -462,6 +462,7 @@ pub(crate) enum BuildOp {
 pub(crate) struct Var {
     pub(crate) name: &'static str,
     pub(crate) converter: Arc<dyn Converter>,
+    pub(crate) builtin: Builtin,
 }
 
 /// A rule ready for matching and building.
@@ -556,6 +557,7 @@ pub(crate) fn compile<E>(
             vars.push(Var {
                 name: intern(name),
                 converter: conv,
+                builtin: opts.registry.builtin(converter, args),
             });
             Ok((vars.len() - 1, info.0, info.1))
         };

@@ -6,6 +6,7 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use smallvec::SmallVec;
@@ -423,6 +424,9 @@ pub(crate) fn intern(name: &str) -> &'static str {
     leaked
 }
 
+/// A name and its value.
+type Pair = (Cow<'static, str>, Value);
+
 /// The values of one match (converted variables plus the rule's defaults), or the values
 /// given to `build`.
 ///
@@ -442,7 +446,8 @@ pub(crate) fn intern(name: &str) -> &'static str {
 pub struct Values {
     // Two pairs inline keep `Values` small enough to move without a `memcpy` call; more
     // spill to the heap.
-    items: SmallVec<[(Cow<'static, str>, Value); 2]>,
+    // Dropped by hand (see `Drop`), only when dropping it frees something.
+    items: ManuallyDrop<SmallVec<[Pair; 2]>>,
     // Whether some pair may own memory (an owned name, text longer than `Text::INLINE`, a
     // custom value). Never cleared except by `clear`; while false, dropping the pairs is
     // a no-op, which `Drop` skips.
@@ -458,11 +463,11 @@ impl PartialEq for Values {
 impl Drop for Values {
     #[inline]
     fn drop(&mut self) {
-        // A match's values are usually a few numbers and short texts with interned names:
-        // nothing to free. Forgetting them spares the per-pair drop glue; the `SmallVec`
-        // left behind is empty and inline.
-        if !self.owns_heap && !self.items.spilled() {
-            std::mem::forget(std::mem::take(&mut self.items));
+        // A match's values are usually a few numbers and short texts with interned names,
+        // inline: nothing to free, so nothing is dropped (no per-pair drop glue, no call).
+        if self.owns_heap || self.items.spilled() {
+            // What is left behind is empty and inline: not dropping it leaks nothing.
+            drop(std::mem::take(&mut *self.items));
         }
     }
 }
@@ -610,7 +615,7 @@ impl BuildValues for Values {
         self.raw(name).map(Cow::Borrowed)
     }
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
-        for (k, v) in &self.items {
+        for (k, v) in self.items.iter() {
             f(k, Cow::Borrowed(v));
         }
     }
@@ -733,6 +738,33 @@ mod tests {
             Repr::Heap(_)
         ));
         assert_eq!(std::mem::size_of::<Value>(), 24);
+    }
+
+    #[test]
+    fn values_free_what_they_own() {
+        let shared = Arc::new(5u8);
+        let custom = Value::Custom(shared.clone());
+        let mut v = Values::new();
+        v.push_static("a", Value::Int(1));
+        v.push_static("b", custom);
+        let copy = v.clone();
+        assert_eq!(Arc::strong_count(&shared), 3);
+        drop(v);
+        drop(copy);
+        assert_eq!(Arc::strong_count(&shared), 1);
+        // Spilled to the heap with inline-only values, and owned names.
+        let mut v = Values::new();
+        for i in 0..5 {
+            v.insert(format!("n{i}"), i);
+        }
+        v.insert("long", "x".repeat(100));
+        assert_eq!(v.get::<&str>("long").map(str::len), Some(100));
+        drop(v);
+        let mut v = Values::new();
+        v.push_static("a", Value::Int(1));
+        assert!(!v.owns_heap);
+        v.clear();
+        assert!(v.is_empty());
     }
 
     #[test]
