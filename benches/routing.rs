@@ -12,7 +12,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use zeug::routing::{BuildOptions, Map, Method, Rule, Values};
 
 const RULES: &str = include_str!("data/routing/rules.txt");
@@ -139,5 +139,69 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// `ROUTING_COUNT=match|matchit|build|none ROUTING_ROUNDS=n`: run only that loop `n` times
+/// (default 100) and exit, for `valgrind --tool=callgrind` instruction counts. `none` does
+/// the set-up alone, to subtract.
+fn count(which: &str) {
+    let rounds: usize = std::env::var("ROUTING_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(100);
+    let rules = rules();
+    let requests = requests();
+    let map: Map<&'static str> = Map::new(
+        rules
+            .iter()
+            .map(|(path, endpoint, methods)| Rule::new(*path, *endpoint).methods(methods)),
+    );
+    let mut router = matchit::Router::new();
+    for (path, endpoint, _) in &rules {
+        let _ = router.insert(matchit_pattern(path), *endpoint);
+    }
+    let matched: Vec<(&'static str, Values, BuildOptions)> = requests
+        .iter()
+        .map(|(method, path, _)| {
+            let (got, values) = map.bind("localhost", "").match_(path, method).expect(path);
+            (got, values, BuildOptions::new().method(method.clone()))
+        })
+        .collect();
+    let adapter = map.bind("localhost", "");
+    for _ in 0..rounds {
+        match which {
+            "match" => {
+                for (method, path, _) in &requests {
+                    let adapter = map.bind("localhost", "");
+                    black_box(adapter.match_(black_box(path), method).ok());
+                }
+            }
+            "matchit" => {
+                for (_, path, _) in &requests {
+                    if let Ok(m) = router.at(black_box(path)) {
+                        black_box(*m.value);
+                        for (k, v) in m.params.iter() {
+                            black_box((k, v));
+                        }
+                    }
+                }
+            }
+            "build" => {
+                for (endpoint, values, options) in &matched {
+                    black_box(adapter.build_with(endpoint, values, options).ok());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    match std::env::var("ROUTING_COUNT") {
+        Ok(which) => count(&which),
+        Err(_) => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}

@@ -105,6 +105,13 @@ pub use environ::Environ;
 pub use exceptions::{abort, HttpException};
 pub use routing::{Map, Rule};
 pub use serving::run_simple;
+#[cfg(feature = "sessions")]
+pub use sessions::{Session, SessionConfig};
 pub use test::Client;
-pub use utils::redirect;
-pub use wrappers::{Request, Response};
+pub use utils::{redirect, send_file, send_from_directory};
+pub use wrappers::{CookieOptions, Request, Response};
+
+/// The README's examples, compiled as doctests so they cannot drift from the crate.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -694,7 +694,7 @@ fn custom_converter() {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         }
         fn to_value(&self, text: &str) -> Option<Value> {
-            Some(Value::Str(text.to_owned()))
+            Some(Value::Str(text.into()))
         }
         fn to_url(&self, value: &Value, out: &mut String) -> bool {
             match value.as_str() {
@@ -1113,7 +1113,7 @@ fn parse_typed(v: &str) -> Value {
         "i" => Value::Int(text.parse().unwrap()),
         "f" => Value::Float(text.parse().unwrap()),
         "u" => Value::Uuid(text.parse().unwrap()),
-        _ => Value::Str(text.to_owned()),
+        _ => Value::Str(text.into()),
     }
 }
 

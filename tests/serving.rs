@@ -404,6 +404,28 @@ fn shutdown_closes_the_listener_at_once_while_requests_finish() {
 }
 
 #[test]
+fn a_request_that_arrived_before_the_shutdown_is_answered_not_reset() {
+    // One loop, no watchdog: while the slow view runs nothing polls, so the idle
+    // connection's new request is still unnoticed when the shutdown comes.
+    let server = serve_with(app, Options::new().threaded(false));
+    let mut idle = server.connect();
+    idle.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(idle.response().status, 200);
+    let mut slow = server.connect();
+    slow.write(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+    thread::sleep(Duration::from_millis(300));
+    idle.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    thread::sleep(Duration::from_millis(50));
+    server.handle.shutdown();
+    assert_eq!(slow.response().text(), "slow");
+    let res = idle.response();
+    assert_eq!((res.status, res.text().as_str()), (200, "Hello World!"));
+    assert_eq!(res.header("connection").as_deref(), Some("close"));
+    assert!(idle.is_closed());
+    server.stop().unwrap().unwrap();
+}
+
+#[test]
 fn serves_on_ipv6_loopback() {
     let Ok(server) = make_server("::1", 0, app, Options::new()) else {
         eprintln!("no IPv6 loopback here; skipped");
@@ -907,6 +929,42 @@ fn a_slow_view_does_not_block_other_clients() {
 }
 
 #[test]
+fn a_burst_of_new_connections_is_accepted_without_waiting_for_a_sweep() {
+    // The loops share new connections by load; one that leaves a connection to another
+    // must make sure the other takes it, or it waits in the backlog for the next sweep
+    // (up to a second). Rounds of bursts, so loads shift while connections arrive.
+    let server = serve(app);
+    let addr = server.addr;
+    let mut slowest = Duration::ZERO;
+    let mut kept = Vec::new();
+    for _ in 0..4 {
+        let clients: Vec<_> = (0..128)
+            .map(|_| {
+                thread::spawn(move || {
+                    let started = Instant::now();
+                    let mut conn = Conn::new(TcpStream::connect(addr).unwrap());
+                    conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+                    assert_eq!(conn.response().status, 200);
+                    (started.elapsed(), conn)
+                })
+            })
+            .collect();
+        // Keep the connections open: they weigh on the loads of the next round.
+        for (i, client) in clients.into_iter().enumerate() {
+            let (took, conn) = client.join().unwrap();
+            slowest = slowest.max(took);
+            if i % 2 == 0 {
+                kept.push(conn);
+            }
+        }
+    }
+    assert!(
+        slowest < Duration::from_millis(900),
+        "a request waited {slowest:?}"
+    );
+}
+
+#[test]
 fn many_slow_views_run_concurrently() {
     let server = serve(app);
     let started = Instant::now();
@@ -1150,4 +1208,132 @@ fn a_panic_while_streaming_ends_that_response_only() {
         );
     }
     wait_for_log(&["the response body panicked", "the stream failed on purpose"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Slow views and lingering close.
+
+#[test]
+fn many_concurrent_slow_requests_all_run_at_once() {
+    // Each request sleeps 200 ms; one after the other, 500 would take 100 s. Handed off to
+    // spare threads early, they overlap: a generous functional bound of 3 s.
+    let server = serve(|_environ: Environ| {
+        thread::sleep(Duration::from_millis(200));
+        Response::new("slow")
+    });
+    let addr = server.addr;
+    let start = Instant::now();
+    let clients: Vec<_> = (0..500)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut stream = TcpStream::connect(addr).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(20)))
+                    .unwrap();
+                stream
+                    .write_all(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+                    .unwrap();
+                let mut out = String::new();
+                stream.read_to_string(&mut out).unwrap();
+                out
+            })
+        })
+        .collect();
+    for client in clients {
+        let out = client.join().unwrap();
+        assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+        assert!(out.ends_with("slow"), "{out}");
+    }
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "500 slow requests took {elapsed:?}"
+    );
+    server.stop().unwrap().unwrap();
+}
+
+/// Writes `head` and then up to `body_len` bytes of body without reading, as a client
+/// that sends its whole upload before looking at the answer; returns what it reads after.
+fn upload_then_read(addr: SocketAddr, head: &str, body_len: usize, chunked: bool) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    let block = vec![b'x'; 64 * 1024];
+    let mut sent = 0;
+    while sent < body_len {
+        let n = block.len().min(body_len - sent);
+        let result = if chunked {
+            stream
+                .write_all(format!("{n:x}\r\n").as_bytes())
+                .and_then(|()| stream.write_all(&block[..n]))
+                .and_then(|()| stream.write_all(b"\r\n"))
+        } else {
+            stream.write_all(&block[..n])
+        };
+        // Like Python's `http.client`, this client reads nothing before its upload is
+        // sent: a reset here loses the answer already on the wire.
+        if let Err(e) = result {
+            return format!("reset while sending, after {sent} bytes: {e}");
+        }
+        sent += n;
+    }
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn an_early_answer_to_a_large_upload_reaches_the_client() {
+    // Content-Length over max_content_length: the server's own 413, before the body.
+    let server = serve_with(app, Options::new().max_content_length(1024));
+    let out = upload_then_read(
+        server.addr,
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 33554432\r\n\r\n",
+        32 << 20,
+        false,
+    );
+    assert!(out.starts_with("HTTP/1.1 413 "), "{out:.200}");
+    assert!(
+        out.to_ascii_lowercase().contains("connection: close"),
+        "{out:.300}"
+    );
+    server.stop().unwrap().unwrap();
+
+    // The app answers without reading the body, as a 405 from routing would.
+    let server = serve(|environ: Environ| {
+        if environ.method == http::Method::PUT {
+            return Response::new("no").with_status(405);
+        }
+        Response::new("ok")
+    });
+    for (head, chunked) in [
+        (
+            "PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+            true,
+        ),
+        (
+            "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 33554432\r\n\r\n",
+            false,
+        ),
+    ] {
+        let out = upload_then_read(server.addr, head, 32 << 20, chunked);
+        assert!(out.starts_with("HTTP/1.1 405 "), "{out:.200}");
+        assert!(
+            out.to_ascii_lowercase().contains("connection: close"),
+            "{out:.300}"
+        );
+        assert!(out.ends_with("no"), "{out:.300}");
+    }
+    server.stop().unwrap().unwrap();
 }

@@ -394,6 +394,36 @@ fn worker_processes_share_one_socket_and_stop_together() {
 }
 
 #[test]
+fn worker_processes_refuse_new_connections_while_draining() {
+    let mut server = ServerProcess::start(&example("dev_server"), &["--processes", "2"]);
+    server.wait_for_log(" * Started 2 worker processes", 1);
+    let port = server.port;
+    // Keep both workers draining for a while after the signal.
+    let slow: Vec<_> = (0..4)
+        .map(|_| thread::spawn(move || get(port, "/slow?ms=1500")))
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    server.signal(libc::SIGTERM);
+    // Every copy of the listening socket (the workers' and the parent's) is closed at
+    // once: a new connection is refused, not queued until the workers have drained.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let refused = loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => break true,
+            _ if Instant::now() >= deadline => break false,
+            _ => thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    assert!(refused, "new connections still accepted 1 s after SIGTERM");
+    for s in slow {
+        let res = s.join().unwrap().expect("requests in flight are answered");
+        assert_eq!(res.status, 200);
+    }
+    let status = server.wait_exit(WAIT);
+    assert_eq!(status.code(), Some(0), "{}", server.log());
+}
+
+#[test]
 fn a_killed_worker_is_replaced() {
     let server = ServerProcess::start(&example("dev_server"), &["--processes", "2"]);
     let victim = server.answering_pid();

@@ -15,7 +15,8 @@ use libfuzzer_sys::fuzz_target;
 use zeug::serving::{serve_connection, Options};
 use zeug::{Environ, Response};
 
-/// Reads the body (up to 64 KiB) and answers in the three body shapes the server frames.
+/// Reads the body (up to 64 KiB) and answers in the three body shapes the server frames;
+/// `/status?N` answers with status N and a body (1xx, 204, 205 and 304 must not carry it).
 fn app(mut environ: Environ) -> Response {
     let mut body = Vec::new();
     let read = (&mut environ.input).take(64 * 1024).read_to_end(&mut body);
@@ -23,6 +24,10 @@ fn app(mut environ: Environ) -> Response {
         (_, Err(e)) => Response::new(format!("read error: {e}")).with_status(400),
         ("/stream", Ok(_)) => Response::stream(vec![body.clone(), body]),
         ("/empty", Ok(_)) => Response::new("").with_status(204),
+        ("/status", Ok(_)) => {
+            let status = environ.query_string.parse::<u16>().unwrap_or(200);
+            Response::new("body").with_status(status)
+        }
         (_, Ok(n)) => Response::new(format!("{} {} {n}", environ.method, environ.path_info)),
     }
 }

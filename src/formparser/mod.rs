@@ -274,6 +274,9 @@ fn spool_error(e: std::io::Error) -> HttpException {
         .with_description("The upload could not be stored on the server.")
 }
 
+/// The buffer [`read_limited`] starts with for a body of unknown length.
+const UNKNOWN_LENGTH_INITIAL_CAPACITY: u64 = 8 * 1024;
+
 /// Reads `input` to the end into memory, refusing (413) more than `max` bytes; a body that
 /// ends before `content_length` is a 400.
 pub fn read_limited(
@@ -287,7 +290,11 @@ pub fn read_limited(
         }
     }
     let cap = max.unwrap_or(u64::MAX);
-    let mut out = Vec::with_capacity(content_length.unwrap_or(0).min(cap).min(1 << 20) as usize);
+    // Sized up front: the declared length, or (a chunked body) a first 8 KiB rather than
+    // the dozen small regrowths `read_to_end` makes from empty; never above 1 MiB before
+    // the bytes have actually arrived.
+    let initial = content_length.unwrap_or(UNKNOWN_LENGTH_INITIAL_CAPACITY);
+    let mut out = Vec::with_capacity(initial.min(cap.saturating_add(1)).min(1 << 20) as usize);
     let read = input.take(cap.saturating_add(1)).read_to_end(&mut out);
     if let Err(e) = read {
         log::debug!(target: "zeug", "error reading request body: {e}");

@@ -82,6 +82,7 @@ impl<E: Endpoint> Map<E> {
     /// let a = map.bind("example.com", "/app");
     /// assert_eq!(a.build(&"a", &()).unwrap(), "/app/a");
     /// ```
+    #[inline]
     pub fn bind<'a>(&'a self, server_name: &'a str, script_name: &'a str) -> MapAdapter<'a, E> {
         MapAdapter {
             map: self,
@@ -474,6 +475,37 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         method: &Method,
         values: &mut Values,
     ) -> Result<usize, RoutingError> {
+        // The common case, kept in the caller's frame: a standard method, a path that needs
+        // no normalising, and a map with the fast router. Everything else (and whatever the
+        // fast router leaves to the state machine) takes the general path below.
+        let map = self.map;
+        if let Some(fast) = &map.fast {
+            let b = path.as_bytes();
+            if super::matcher::method_bit(method) != 0
+                && b.first() == Some(&b'/')
+                && b.get(1) != Some(&b'/')
+            {
+                let domain = self.domain();
+                return match fast.lookup(&map.rules, domain, path, method, values) {
+                    Some((r, true)) => Ok(r),
+                    Some((r, false)) => self.finish(r, values, method),
+                    None => {
+                        values.clear();
+                        self.slow_match(domain, path, method, values)
+                    }
+                };
+            }
+        }
+        self.match_general(path, method, values)
+    }
+
+    #[inline(never)]
+    fn match_general(
+        &self,
+        path: &str,
+        method: &Method,
+        values: &mut Values,
+    ) -> Result<usize, RoutingError> {
         if super::matcher::method_bit(method) == 0
             && method.as_str().bytes().any(|b| b.is_ascii_lowercase())
         {
@@ -597,6 +629,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         self.slow_match(domain, path, method, values)
     }
 
+    #[inline(never)]
     fn slow_match(
         &self,
         domain: &str,
@@ -682,6 +715,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     }
 
     /// Defaults, aliases, `redirect_defaults` and `redirect_to`, in Werkzeug's order.
+    #[inline(never)]
     fn finish(
         &self,
         r: usize,

@@ -210,7 +210,7 @@ impl StringConverter {
 
 impl Converter for StringConverter {
     fn matches(&self, text: &str) -> bool {
-        if text.contains('/') {
+        if has_slash(text) {
             return false;
         }
         // Byte length bounds the character count from above; count only when needed.
@@ -224,7 +224,7 @@ impl Converter for StringConverter {
         n >= self.min && self.max.map_or(true, |m| n <= m)
     }
     fn to_value(&self, text: &str) -> Option<Value> {
-        Some(Value::Str(text.to_owned()))
+        Some(Value::Str(text.into()))
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         write_display(value, out)
@@ -260,7 +260,7 @@ impl Converter for PathConverter {
         !text.is_empty() && !text.starts_with('/')
     }
     fn to_value(&self, text: &str) -> Option<Value> {
-        Some(Value::Str(text.to_owned()))
+        Some(Value::Str(text.into()))
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         write_display(value, out)
@@ -271,6 +271,43 @@ impl Converter for PathConverter {
     fn part_isolating(&self) -> bool {
         false
     }
+}
+
+/// Whether `text` contains `/`: segments are short, where a plain loop beats `memchr`'s
+/// set-up.
+#[inline]
+#[allow(clippy::manual_contains)] // `contains` is `memchr`, which is what this avoids
+fn has_slash(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() < 32 {
+        b.iter().any(|&c| c == b'/')
+    } else {
+        memchr::memchr(b'/', b).is_some()
+    }
+}
+
+/// ASCII decimal digits with an optional leading `-` as an `i64`; `None` for anything else
+/// or on overflow (what `str::parse` does, without its general set-up).
+#[inline]
+fn parse_i64(text: &str) -> Option<i64> {
+    let (neg, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', ..] => return text.parse().ok(),
+        b => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        // 19 digits and more may overflow: let the checked parser decide.
+        return text.parse().ok();
+    }
+    let mut n: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + i64::from(d);
+    }
+    Some(if neg { -n } else { n })
 }
 
 fn is_digits(s: &str) -> bool {
@@ -317,7 +354,7 @@ impl Converter for IntConverter {
         if self.fixed_digits != 0 && text.len() != self.fixed_digits {
             return None;
         }
-        let n: i64 = text.parse().ok()?;
+        let n = parse_i64(text)?;
         if self.min.is_some_and(|m| n < m) || self.max.is_some_and(|m| n > m) {
             return None;
         }
@@ -370,10 +407,14 @@ fn push_int(out: &mut String, n: i64) {
             break;
         }
     }
+    out.reserve(buf.len() - i + usize::from(n < 0));
     if n < 0 {
         out.push('-');
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    // ASCII digits: pushing them as chars needs no UTF-8 check.
+    for &d in &buf[i..] {
+        out.push(char::from(d));
+    }
 }
 
 /// `float`: `digits.digits` (`-` allowed with `signed=True`), with `min` and `max`;
@@ -452,11 +493,12 @@ impl UuidConverter {
 impl Converter for UuidConverter {
     fn matches(&self, text: &str) -> bool {
         let b = text.as_bytes();
+        // 8-4-4-4-12 hex digits.
         b.len() == 36
-            && b.iter().enumerate().all(|(i, c)| match i {
-                8 | 13 | 18 | 23 => *c == b'-',
-                _ => c.is_ascii_hexdigit(),
-            })
+            && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+            && [&b[..8], &b[9..13], &b[14..18], &b[19..23], &b[24..]]
+                .iter()
+                .all(|group| group.iter().all(u8::is_ascii_hexdigit))
     }
     fn to_value(&self, text: &str) -> Option<Value> {
         Uuid::parse_str(text).ok().map(Value::Uuid)
@@ -515,7 +557,7 @@ impl Converter for AnyConverter {
         self.items.iter().any(|i| i == text)
     }
     fn to_value(&self, text: &str) -> Option<Value> {
-        Some(Value::Str(text.to_owned()))
+        Some(Value::Str(text.into()))
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         let Some(s) = value.as_str() else {
@@ -533,6 +575,50 @@ impl Converter for AnyConverter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_i64_agrees_with_str_parse() {
+        for t in [
+            "",
+            "-",
+            "+",
+            "+5",
+            "0",
+            "-0",
+            "007",
+            "42",
+            "-42",
+            "12a",
+            "a1",
+            " 1",
+            "1 ",
+            "999999999999999999",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "00000000000000000001",
+            "1/2",
+            "١٢",
+        ] {
+            assert_eq!(parse_i64(t), t.parse::<i64>().ok(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn slash_and_uuid_shapes() {
+        assert!(has_slash("a/b"));
+        assert!(!has_slash("ab"));
+        assert!(has_slash(&format!("{}/", "x".repeat(40))));
+        assert!(!has_slash(&"x".repeat(40)));
+        let u = UuidConverter;
+        assert!(u.matches("a8098c1a-f86e-11da-bd1a-00112444be1e"));
+        assert!(u.matches("A8098C1A-F86E-11DA-BD1A-00112444BE1E"));
+        assert!(!u.matches("a8098c1a-f86e-11da-bd1a-00112444be1"));
+        assert!(!u.matches("a8098c1af-86e-11da-bd1a-00112444be1e"));
+        assert!(!u.matches("a8098c1a-f86e-11da-bd1a-00112444be1g"));
+        assert!(!u.matches("a8098c1a-f86e-11da-bd1a-00112444bé1"));
+    }
 
     fn make(name: &str, args: &str) -> Result<Arc<dyn Converter>, String> {
         let reg = Registry::default();

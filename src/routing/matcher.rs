@@ -634,17 +634,19 @@ impl FastRouter {
         }
         let bit = method_bit(method);
         let bytes = path.as_bytes();
-        let mut texts: SmallVec<[&str; 4]> = SmallVec::new();
+        let first = values.len();
         'candidates: for c in &m.value.candidates {
             if !c.methods.allows(method, bit) {
                 // Werkzeug notes the methods and goes on to the next rule in order.
                 continue;
             }
-            // Check every shape first (the rule is chosen by shapes), then convert.
-            texts.clear();
+            // Each value is converted as soon as its shape is checked. A later shape that
+            // does not fit drops them and moves on; a conversion that fails returns `None`
+            // (the state machine decides), so the rule is still chosen by shapes alone.
             // Each parameter starts a fixed number of bytes after the previous one ends
             // (matchit matched the static text between); only its own bytes are scanned.
             let mut end = 0usize;
+            let mut var = 0usize;
             for p in &c.params {
                 let start = end + p.skip as usize;
                 let text = if p.rest {
@@ -657,37 +659,32 @@ impl FastRouter {
                     path.get(start..end)?
                 };
                 match &p.check {
-                    ParamCheck::Var { converter, .. } => {
+                    ParamCheck::Var { converter, name } => {
                         if !converter.matches(text) {
+                            if var != 0 {
+                                values.truncate(first);
+                            }
                             continue 'candidates;
                         }
-                        texts.push(text);
+                        values.push_static(name, converter.to_value(text)?);
+                        var += 1;
                     }
                     ParamCheck::Pieces { part } => {
                         let rule = &rules[c.rule as usize];
                         let mut caps = Spans::new();
                         let pieces = &rule.parts[*part as usize].pieces;
                         if !match_pieces(pieces, &rule.vars, text, &mut caps) {
+                            if var != 0 {
+                                values.truncate(first);
+                            }
                             continue 'candidates;
                         }
-                        texts.extend(caps.iter().map(|&(a, b)| &text[a..b]));
+                        for &(a, b) in &caps {
+                            let v = rule.vars.get(var)?;
+                            values.push_static(v.name, v.converter.to_value(&text[a..b])?);
+                            var += 1;
+                        }
                     }
-                }
-            }
-            let simple = c
-                .params
-                .iter()
-                .all(|p| matches!(p.check, ParamCheck::Var { .. }));
-            if simple {
-                for (p, text) in c.params.iter().zip(&texts) {
-                    if let ParamCheck::Var { converter, name } = &p.check {
-                        values.push_static(name, converter.to_value(text)?);
-                    }
-                }
-            } else {
-                let rule = &rules[c.rule as usize];
-                for (var, text) in rule.vars.iter().zip(&texts) {
-                    values.push_static(var.name, var.converter.to_value(text)?);
                 }
             }
             return Some((c.rule as usize, c.plain));

@@ -65,7 +65,7 @@ pub use map::{Endpoint, Map, MapBuilder};
 pub use matcher::MAX_PART_CHECKS;
 pub use parser::{ArgValue, ConverterArgs};
 pub use rule::{EndpointPrefix, RedirectFn, RedirectTo, Rule, Subdomain, Submount};
-pub use values::{BuildValues, FromValue, Value, Values};
+pub use values::{BuildValues, FromValue, Text, Value, Values};
 
 /// Hooks for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]

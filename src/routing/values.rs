@@ -11,6 +11,127 @@ use std::sync::{Arc, Mutex, OnceLock};
 use smallvec::SmallVec;
 use uuid::Uuid;
 
+/// The text of a URL value. Text of up to 22 bytes (most path segments) is kept inline, so
+/// matching a segment does not allocate; it reads as a `&str` through `Deref`.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::routing::Text;
+///
+/// let t = Text::from("hello");
+/// assert_eq!(&*t, "hello");
+/// assert_eq!(t, "hello");
+/// assert_eq!(Text::from("a much longer piece of text, kept on the heap").len(), 45);
+/// ```
+#[derive(Clone)]
+pub struct Text(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; Text::INLINE] },
+    Heap(Box<str>),
+}
+
+impl Text {
+    /// The longest text kept inline.
+    pub const INLINE: usize = 22;
+
+    /// The text as a `&str`.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // The bytes were copied from a `&str` whole, so they are UTF-8.
+            Repr::Inline { len, buf } => {
+                std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or_default()
+            }
+            Repr::Heap(s) => s,
+        }
+    }
+}
+
+impl From<&str> for Text {
+    #[inline]
+    fn from(s: &str) -> Self {
+        if s.len() <= Text::INLINE {
+            let mut buf = [0u8; Text::INLINE];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            Text(Repr::Inline {
+                len: s.len() as u8,
+                buf,
+            })
+        } else {
+            Text(Repr::Heap(s.into()))
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        if s.len() <= Text::INLINE {
+            Text::from(s.as_str())
+        } else {
+            Text(Repr::Heap(s.into_boxed_str()))
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One URL value: what a converter made of a path segment, or a default.
 ///
 /// # Examples
@@ -25,7 +146,7 @@ use uuid::Uuid;
 #[non_exhaustive]
 pub enum Value {
     /// Text (`string`, `path`, `any`).
-    Str(String),
+    Str(Text),
     /// An integer (`int`).
     Int(i64),
     /// A float (`float`).
@@ -40,6 +161,17 @@ pub enum Value {
 }
 
 impl Value {
+    /// Whether dropping this value frees memory.
+    #[inline]
+    fn owns_heap(&self) -> bool {
+        match self {
+            Value::Str(t) => matches!(t.0, Repr::Heap(_)),
+            Value::Custom(_) => true,
+            // Listed one by one so that a new variant must be decided here.
+            Value::Int(_) | Value::Float(_) | Value::Uuid(_) | Value::Bool(_) => false,
+        }
+    }
+
     /// Wraps a custom converter's value.
     ///
     /// # Examples
@@ -63,7 +195,7 @@ impl Value {
     /// The text, if this is a `Str`.
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Value::Str(s) => Some(s),
+            Value::Str(s) => Some(s.as_str()),
             _ => None,
         }
     }
@@ -89,7 +221,7 @@ impl PartialEq for Value {
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::Str(s) => f.write_str(s),
+            Value::Str(s) => f.write_str(s.as_str()),
             Value::Int(i) => write!(f, "{i}"),
             Value::Float(x) => write!(f, "{x:?}"),
             Value::Uuid(u) => write!(f, "{}", u.hyphenated()),
@@ -142,27 +274,32 @@ impl From<Uuid> for Value {
 }
 impl From<&str> for Value {
     fn from(v: &str) -> Self {
-        Value::Str(v.to_owned())
+        Value::Str(v.into())
     }
 }
 impl From<&&str> for Value {
     fn from(v: &&str) -> Self {
-        Value::Str((*v).to_owned())
+        Value::Str((*v).into())
     }
 }
 impl From<String> for Value {
     fn from(v: String) -> Self {
-        Value::Str(v)
+        Value::Str(v.into())
     }
 }
 impl From<&String> for Value {
     fn from(v: &String) -> Self {
-        Value::Str(v.clone())
+        Value::Str(v.as_str().into())
     }
 }
 impl From<Cow<'_, str>> for Value {
     fn from(v: Cow<'_, str>) -> Self {
-        Value::Str(v.into_owned())
+        Value::Str(v.as_ref().into())
+    }
+}
+impl From<Text> for Value {
+    fn from(v: Text) -> Self {
+        Value::Str(v)
     }
 }
 impl From<&Value> for Value {
@@ -301,11 +438,33 @@ pub(crate) fn intern(name: &str) -> &'static str {
 /// assert_eq!(values.get::<&str>("slug"), Some("hello"));
 /// assert_eq!(values.get::<i64>("slug"), None);
 /// ```
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct Values {
-    // Two pairs inline keep `Values` at 120 bytes, which moves without a `memcpy` call;
-    // more spill to the heap.
+    // Two pairs inline keep `Values` small enough to move without a `memcpy` call; more
+    // spill to the heap.
     items: SmallVec<[(Cow<'static, str>, Value); 2]>,
+    // Whether some pair may own memory (an owned name, text longer than `Text::INLINE`, a
+    // custom value). Never cleared except by `clear`; while false, dropping the pairs is
+    // a no-op, which `Drop` skips.
+    owns_heap: bool,
+}
+
+impl PartialEq for Values {
+    fn eq(&self, other: &Self) -> bool {
+        self.items == other.items
+    }
+}
+
+impl Drop for Values {
+    #[inline]
+    fn drop(&mut self) {
+        // A match's values are usually a few numbers and short texts with interned names:
+        // nothing to free. Forgetting them spares the per-pair drop glue; the `SmallVec`
+        // left behind is empty and inline.
+        if !self.owns_heap && !self.items.spilled() {
+            std::mem::forget(std::mem::take(&mut self.items));
+        }
+    }
 }
 
 impl fmt::Debug for Values {
@@ -318,6 +477,7 @@ impl fmt::Debug for Values {
 
 impl Values {
     /// No values.
+    #[inline]
     pub fn new() -> Self {
         Values::default()
     }
@@ -358,6 +518,7 @@ impl Values {
     pub fn insert(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
         let name = name.into();
         let value = value.into();
+        self.owns_heap |= matches!(name, Cow::Owned(_)) || value.owns_heap();
         match self.items.iter_mut().find(|(k, _)| *k == name) {
             Some(slot) => slot.1 = value,
             None => self.items.push((name, value)),
@@ -366,11 +527,18 @@ impl Values {
 
     #[inline]
     pub(crate) fn push_static(&mut self, name: &'static str, value: Value) {
+        self.owns_heap |= value.owns_heap();
         self.items.push((Cow::Borrowed(name), value));
+    }
+
+    /// Keeps the first `len` pairs.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.items.truncate(len);
     }
 
     pub(crate) fn clear(&mut self) {
         self.items.clear();
+        self.owns_heap = false;
     }
 
     /// Removes `name`, returning its value.
@@ -536,6 +704,35 @@ mod tests {
         assert_eq!(v.len(), 4);
         assert_eq!(v.remove("n"), Some(Value::Int(6)));
         assert!(!v.contains("n"));
+    }
+
+    #[test]
+    fn text_inline_and_heap() {
+        for s in [
+            "",
+            "a",
+            "é",
+            &"x".repeat(22),
+            &"x".repeat(23),
+            &"é".repeat(11),
+            &"é".repeat(12),
+            "ünïcödé/ẞ",
+        ] {
+            let t = Text::from(s);
+            assert_eq!(t.as_str(), s);
+            assert_eq!(Text::from(s.to_owned()), t);
+            assert_eq!(t.to_string(), s);
+            assert_eq!(format!("{t:?}"), format!("{s:?}"));
+        }
+        assert!(matches!(
+            Text::from("x".repeat(22).as_str()).0,
+            Repr::Inline { .. }
+        ));
+        assert!(matches!(
+            Text::from("x".repeat(23).as_str()).0,
+            Repr::Heap(_)
+        ));
+        assert_eq!(std::mem::size_of::<Value>(), 24);
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub enum PasswordHashError {
     /// The method is neither `scrypt[:N:r:p]` nor `pbkdf2[:hash[:iterations]]`.
     UnknownMethod(String),
     /// The method's parameters are out of range (N not a power of two, zero iterations, an
-    /// unsupported digest, ...), or the salt length is zero.
+    /// unsupported digest, more than [`MAX_SCRYPT_MEMORY`] or [`MAX_PBKDF2_ITERATIONS`],
+    /// ...), or the salt length is zero.
     InvalidParameters(String),
     /// The operating system's random number generator failed.
     Random,

@@ -33,6 +33,21 @@ const READ_CHUNK: usize = 8 * 1024;
 /// A full body up to this size goes out in the same `write` as the head.
 const COALESCE_LIMIT: usize = 16 * 1024;
 
+/// Lingering close: after the last response on a connection whose request body was left
+/// unread, the server shuts its sending side and reads and discards what the client still
+/// sends for at most this long before closing. Closing at once would make the kernel
+/// answer the unread bytes with a reset, which can destroy the response before the client
+/// has read it.
+pub(crate) const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Lingering close: at most this many bytes are read and discarded. The time bound is what
+/// protects the server (a thread for at most [`LINGER_TIMEOUT`]); this one only stops a
+/// fast client from making it read without end. It is large on purpose: a client that
+/// reads only once its whole upload is sent (Python's `http.client`) sees the answer only
+/// if the server takes the whole upload, and 100 MiB crosses loopback well within the time
+/// bound.
+pub(crate) const LINGER_MAX_BYTES: u64 = 256 * 1024 * 1024;
+
 thread_local! {
     static WRITE_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     static REQUEST_LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
@@ -469,6 +484,41 @@ impl ConnIo {
         Ok(n)
     }
 
+    /// Whether the request body has been read to its end (or there was none).
+    fn body_complete(&self) -> bool {
+        self.body.is_complete()
+    }
+
+    /// Closes a connection whose request body was left unread without resetting it: shuts
+    /// the sending side (the response is already written), then reads and discards input
+    /// until the client closes, [`LINGER_TIMEOUT`] passes or [`LINGER_MAX_BYTES`] are read.
+    pub(crate) fn linger(&mut self) {
+        let _ = self.stream.flush();
+        let sock = self.stream.sock_ref();
+        if sock.shutdown(std::net::Shutdown::Write).is_err() || sock.set_nonblocking(false).is_err()
+        {
+            return;
+        }
+        self.blocking = true;
+        self.timeouts_set = true;
+        let deadline = std::time::Instant::now() + LINGER_TIMEOUT;
+        let mut scratch = [0u8; 16 * 1024];
+        let mut discarded = 0u64;
+        while discarded < LINGER_MAX_BYTES {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() || sock.set_read_timeout(Some(left)).is_err() {
+                break;
+            }
+            // Raw socket bytes (under TLS too): they are thrown away.
+            match (&*sock).read(&mut scratch) {
+                Ok(0) => break,
+                Ok(n) => discarded += n as u64,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    }
+
     /// Reads and discards what the app left of the body, up to `max` bytes. Returns whether
     /// the connection can carry another request.
     fn drain_body(&mut self, max: u64) -> bool {
@@ -700,6 +750,16 @@ pub(crate) fn handle(
         }
     }
 
+    // Read what the app left of the body before answering, so that a connection that
+    // cannot carry another request says `Connection: close` (a streamed response may still
+    // read the body while it is written: its leftovers are drained afterwards).
+    if keep_alive && !matches!(response.body(), Body::Stream(_)) {
+        let mut conn = lock(io);
+        if !conn.body_complete() {
+            keep_alive = conn.drain_body(handler.max_drain);
+        }
+    }
+
     // A streamed body runs app code while it is written: a panic there ends this response
     // (the client sees a truncated body and a closed connection), not the server.
     let written = catch_unwind(AssertUnwindSafe(|| {
@@ -739,6 +799,9 @@ pub(crate) fn handle(
     let mut conn = lock(io);
     if keep_alive {
         keep_alive = conn.drain_body(handler.max_drain);
+    }
+    if !keep_alive && !conn.body_complete() {
+        conn.linger();
     }
     conn.generation += 1;
     conn.body = BodyState::none();
@@ -804,7 +867,12 @@ fn finish_with_reject(
         info.remote_addr.as_deref(),
         &format!("code {}, message {}", reject.status.as_u16(), reject.reason),
     );
-    let _ = write_reject(&mut lock(io), version, reject);
+    let mut conn = lock(io);
+    if write_reject(&mut conn, version, reject).is_ok() {
+        // The body was never read: the client may still be sending it.
+        conn.linger();
+    }
+    drop(conn);
     log_access(info, reject.status, None);
     Outcome::Close
 }

@@ -134,9 +134,36 @@ pub fn run_simple_with(
 fn serve_listener(listener: Listener, app: SharedApp, options: Options) -> io::Result<()> {
     #[cfg(unix)]
     if options.processes > 1 {
-        return workers::run_workers(options.processes, || {
-            serve_here(listener.try_clone()?, Arc::clone(&app), options.clone())
-        });
+        use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+        use std::sync::atomic::{AtomicI32, Ordering};
+        // The parent keeps the socket only to fork replacements. A worker takes over its
+        // own copy (so stopping closes every handle it has); the parent closes its copy as
+        // soon as the workers are told to stop, so new connections are refused at once
+        // instead of queueing behind workers that are draining.
+        let fd = Arc::new(AtomicI32::new(listener.into_raw_fd()));
+        let for_stop = Arc::clone(&fd);
+        let stop_listening = move || {
+            let fd = for_stop.swap(-1, Ordering::SeqCst);
+            if fd >= 0 {
+                // SAFETY: the parent's copy of the listening socket, taken out of the atomic
+                // exactly once; nothing else in the parent uses it.
+                drop(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+        };
+        return workers::run_workers(
+            options.processes,
+            || {
+                let fd = fd.load(Ordering::SeqCst);
+                if fd < 0 {
+                    return Err(io::Error::other("the server is stopping"));
+                }
+                // SAFETY: in a freshly forked worker: this process's copy of the parent's
+                // listening socket, which nothing else in this process owns.
+                let listener = unsafe { Listener::from_raw_fd(fd)? };
+                serve_here(listener, Arc::clone(&app), options.clone())
+            },
+            stop_listening,
+        );
     }
     serve_here(listener, app, options)
 }

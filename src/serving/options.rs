@@ -38,8 +38,14 @@ pub const DEFAULT_MAX_DRAIN: u64 = 64 * 1024;
 pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(10);
 
 /// Default [`Options::slow_handler_threshold`]: when one request has been handled for
-/// 20 ms, a fresh thread takes over serving everyone else (threaded mode only).
-pub const DEFAULT_SLOW_HANDLER_THRESHOLD: Duration = Duration::from_millis(20);
+/// 2 ms (wall clock) and other clients are waiting, a spare thread takes over serving
+/// them (threaded mode only). Once a loop has seen a slow request, it hands itself over
+/// before each request while other work waits, for a second after the last slow one.
+pub const DEFAULT_SLOW_HANDLER_THRESHOLD: Duration = Duration::from_millis(2);
+
+/// Default [`Options::max_threads`]: at most 1024 threads run requests at once besides the
+/// event loops; beyond that, requests wait for one of them to finish.
+pub const DEFAULT_MAX_THREADS: usize = 1024;
 
 /// Default [`Options::request_queue_size`]: the listen backlog, 1024 pending connections
 /// (Werkzeug uses 128; a burst of new connections then waits for SYN retries).
@@ -174,6 +180,10 @@ pub struct Options {
     pub slow_handler_threshold: Duration,
     /// Most open connections. Default [`DEFAULT_MAX_CONNECTIONS`].
     pub max_connections: usize,
+    /// Most threads running requests handed off by the event loops (threaded mode); when
+    /// all are busy, a loop keeps its slow request and the others wait.
+    /// Default [`DEFAULT_MAX_THREADS`].
+    pub max_threads: usize,
 }
 
 impl Default for Options {
@@ -201,6 +211,7 @@ impl Default for Options {
             shutdown_grace_period: DEFAULT_SHUTDOWN_GRACE_PERIOD,
             slow_handler_threshold: DEFAULT_SLOW_HANDLER_THRESHOLD,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_threads: DEFAULT_MAX_THREADS,
         }
     }
 }
@@ -332,7 +343,7 @@ impl Options {
         /// assert_eq!(o.shutdown_grace_period, Duration::from_secs(1));
         /// ```
         shutdown_grace_period: Duration;
-        /// How long a request may hold the event loop (default 20 ms).
+        /// How long a request may hold the event loop (default 2 ms).
         ///
         /// ```
         /// use std::time::Duration;
@@ -346,6 +357,12 @@ impl Options {
         /// assert_eq!(zeug::serving::Options::new().max_connections(10).max_connections, 10);
         /// ```
         max_connections: usize;
+        /// Most threads running handed-off requests (default 1024).
+        ///
+        /// ```
+        /// assert_eq!(zeug::serving::Options::new().max_threads(64).max_threads, 64);
+        /// ```
+        max_threads: usize;
     }
 
     /// More files for the reloader to watch, besides the executable.

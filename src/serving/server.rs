@@ -6,10 +6,17 @@
 //! and a loop leaves new connections to another that has clearly fewer. A loop reads
 //! request heads without blocking and calls the application inline, which costs no context
 //! switch per request. Before calling the app it puts itself where the watchdog can reach
-//! it; when a request has run longer than `slow_handler_threshold`, the watchdog hands the
-//! loop to a fresh thread, and the slow thread, once its response is written, hands its
-//! connection back and ends. Idle connections cost a table entry and a socket, never a
-//! thread.
+//! it; when a request has run longer than `slow_handler_threshold` (wall clock: a sleeping
+//! view must be moved too) and the loop has other work, the watchdog hands the loop to a
+//! spare thread (a pool of at most `max_threads`, so a handoff is a wake-up, not a thread
+//! start), and the slow thread, once its response is written, hands its connection back
+//! and becomes a spare. For a second after a slow request (`SLOW_MODE_WINDOW`) the loop
+//! hands itself over before each request while other work waits, without waiting for the
+//! watchdog: a loop then starts slow requests as fast as it reads them. Idle connections
+//! cost a table entry and a socket, never a thread.
+//!
+//! On shutdown the listener closes at once, after the connections already in its backlog
+//! are accepted: they are answered (with `Connection: close`), not reset.
 //!
 //! This module owns binding, accepting, timeouts and shutdown. Request heads are parsed in
 //! `http1.rs`; a request's life (body, app, response) is in `conn.rs`.
@@ -46,6 +53,13 @@ const ACCEPT_BATCH: usize = 16;
 
 /// The watchdog parks after this many idle ticks and is woken by the next request.
 const WATCHDOG_IDLE_TICKS: u32 = 200;
+
+/// After a request on a loop ran longer than `slow_handler_threshold`, the loop hands
+/// itself to a spare thread before each request while other work waits, for this long.
+const SLOW_MODE_WINDOW: Duration = Duration::from_secs(1);
+
+/// A spare thread with nothing to do for this long ends.
+const SPARE_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bounds of the period at which connection deadlines are checked.
 const MIN_SWEEP: Duration = Duration::from_millis(10);
@@ -200,6 +214,16 @@ impl std::os::fd::AsRawFd for Listener {
     }
 }
 
+#[cfg(unix)]
+impl std::os::fd::IntoRawFd for Listener {
+    fn into_raw_fd(self) -> std::os::fd::RawFd {
+        match self {
+            Listener::Tcp(l) => l.into_raw_fd(),
+            Listener::Unix(l, _) => l.into_raw_fd(),
+        }
+    }
+}
+
 fn bind_tcp(addr: SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
@@ -342,6 +366,19 @@ struct Shared {
     panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
     watchdog: OnceLock<thread::Thread>,
     epoch: Instant,
+    /// Spare threads that take loops over from threads running slow requests.
+    spares: Mutex<Spares>,
+    spares_cv: Condvar,
+}
+
+/// Loops waiting for a spare thread, and the spare threads.
+#[derive(Default)]
+struct Spares {
+    // Loops travel between threads as boxes (a pointer move, not a copy of the state).
+    #[allow(clippy::vec_box)]
+    queue: Vec<Box<LoopState>>,
+    idle: usize,
+    threads: usize,
 }
 
 /// What one event loop shares with the watchdog and with handlers that outlived their turn.
@@ -359,28 +396,103 @@ struct LoopShared {
     listener: Mutex<Option<MioListener>>,
     /// The loop's registry, to take the listener out of its poller from any thread.
     registry: mio::Registry,
+    /// Set (and the waker woken) by a loop that left new connections to this one.
+    accept_hint: AtomicBool,
+    /// Until when (nanoseconds since `epoch`) the loop hands itself over before each
+    /// request while other work waits: it recently ran a slow one.
+    slow_until: AtomicU64,
+    /// Connections accepted from the backlog at shutdown, for this loop to answer.
+    adopted: Mutex<Vec<(Stream, Option<SocketAddr>)>>,
 }
 
 impl Shared {
     fn begin_shutdown(&self) {
-        self.shutdown.store(true, Ordering::SeqCst);
         // Close the listening socket before anything else: once the last handle in this
-        // process is closed, the kernel refuses new connections (and resets those still in
-        // the backlog) instead of queueing requests nobody will answer. Under the reloader
-        // or with worker processes another process keeps the socket open, so connections
-        // wait in the backlog for the next server instead.
+        // process is closed, the kernel refuses new connections instead of queueing
+        // requests nobody will answer. The connections already waiting in the backlog
+        // would be reset by the close: accept them first, and answer them (with
+        // `Connection: close`) within the grace period. Under the reloader or with worker
+        // processes another process keeps the socket open, so later connections wait in
+        // the backlog for the next server instead.
+        let mut next = 0;
         for lp in &self.loops {
             let taken = lp.listener.lock().unwrap_or_else(|e| e.into_inner()).take();
             if let Some(mut listener) = taken {
                 let _ = lp.registry.deregister(listener.source());
+                if self.panic.lock().map(|p| p.is_none()).unwrap_or(false) {
+                    for accepted in self.drain_backlog(&mut listener) {
+                        let target = &self.loops[next % self.loops.len()];
+                        next += 1;
+                        target
+                            .adopted
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(accepted);
+                    }
+                }
             }
         }
+        self.shutdown.store(true, Ordering::SeqCst);
         for lp in &self.loops {
             let _ = lp.waker.wake();
         }
         if let Some(w) = self.watchdog.get() {
             w.unpark();
         }
+    }
+
+    /// Accepts what waits in the listen backlog, without blocking.
+    fn drain_backlog(&self, listener: &mut MioListener) -> Vec<(Stream, Option<SocketAddr>)> {
+        let mut accepted = Vec::new();
+        loop {
+            let next = match listener {
+                MioListener::Tcp(l) => l.accept().map(|(s, a)| {
+                    let _ = s.set_nodelay(true);
+                    (wrap_tcp(self, s), Some(a))
+                }),
+                #[cfg(unix)]
+                MioListener::Unix(l) => l.accept().map(|(s, _)| (Ok(Stream::Unix(s)), None)),
+            };
+            match next {
+                Ok((Ok(stream), peer)) => accepted.push((stream, peer)),
+                Ok((Err(_), _)) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
+                Err(_) => return accepted,
+            }
+        }
+    }
+
+    /// Gives `state` to a spare thread (starting one if none waits and fewer than
+    /// `max_threads` run); gives it back when no thread can take it.
+    fn hand_off(self: &Arc<Self>, state: Box<LoopState>) -> Result<(), Box<LoopState>> {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        if spares.idle > spares.queue.len() {
+            spares.queue.push(state);
+            drop(spares);
+            self.spares_cv.notify_one();
+            return Ok(());
+        }
+        if spares.threads >= self.options.max_threads {
+            return Err(state);
+        }
+        spares.threads += 1;
+        spares.queue.push(state);
+        drop(spares);
+        let for_thread = Arc::clone(self);
+        let spawned = thread::Builder::new()
+            .name("zeug-loop".into())
+            .spawn(move || spare_thread(&for_thread));
+        if let Err(e) = spawned {
+            log::error!(target: logging::LOG_TARGET, "cannot start a loop thread: {e}");
+            let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+            spares.threads -= 1;
+            // Another spare may have taken it already; then all is well.
+            if let Some(state) = spares.queue.pop() {
+                return Err(state);
+            }
+        }
+        Ok(())
     }
 
     fn is_done(&self) -> bool {
@@ -393,6 +505,7 @@ impl Shared {
         *running = running.saturating_sub(1);
         if *running == 0 {
             self.done_cv.notify_all();
+            self.spares_cv.notify_all();
             if let Some(w) = self.watchdog.get() {
                 w.unpark();
             }
@@ -579,6 +692,9 @@ impl Server {
                 waker: Waker::new(poll.registry(), WAKER)?,
                 listener: Mutex::new(listener),
                 registry: poll.registry().try_clone()?,
+                accept_hint: AtomicBool::new(false),
+                slow_until: AtomicU64::new(0),
+                adopted: Mutex::new(Vec::new()),
             });
             states.push(Box::new(LoopState {
                 index,
@@ -619,6 +735,8 @@ impl Server {
             panic: Mutex::new(None),
             watchdog: OnceLock::new(),
             epoch: Instant::now(),
+            spares: Mutex::new(Spares::default()),
+            spares_cv: Condvar::new(),
         });
         Ok(Server {
             shared,
@@ -788,9 +906,11 @@ pub fn serve_connection(
 
 fn watchdog(shared: &Arc<Shared>) {
     let threshold = shared.options.slow_handler_threshold;
-    let tick = (threshold / 4).max(Duration::from_millis(1));
+    let tick = (threshold / 2).max(Duration::from_micros(500));
+    let window = u64::try_from(SLOW_MODE_WINDOW.as_nanos()).unwrap_or(u64::MAX);
     let threshold = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX);
     let mut idle_ticks = 0;
+    let mut events = Events::with_capacity(256);
     while !shared.is_done() {
         let mut all_idle = true;
         for lp in &shared.loops {
@@ -802,21 +922,22 @@ fn watchdog(shared: &Arc<Shared>) {
             if shared.now_nanos().saturating_sub(since) < threshold {
                 continue;
             }
-            let taken = lp.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(state) = taken {
+            let mut slot = lp.slot.lock().unwrap_or_else(|e| e.into_inner());
+            // Under the lock the loop cannot change hands: check that the request timed
+            // above is still the one running, and that the loop has work for another
+            // thread. Without any, a handoff would only cost a thread (and a handler merely
+            // descheduled on a busy machine would cause it): leave the loop where it is and
+            // look again next tick.
+            if lp.busy_since.load(Ordering::Acquire) != since {
+                continue;
+            }
+            if try_hand_off(shared, lp, &mut slot, &mut events) {
                 // This handler has had its handoff; it is not timed again.
                 let _ =
                     lp.busy_since
                         .compare_exchange(since, 0, Ordering::AcqRel, Ordering::Relaxed);
-                let for_thread = Arc::clone(shared);
-                let spawned = thread::Builder::new()
-                    .name("zeug-loop".into())
-                    .spawn(move || {
-                        run_loop(&for_thread, state);
-                    });
-                if let Err(e) = spawned {
-                    log::error!(target: logging::LOG_TARGET, "cannot start a loop thread: {e}");
-                }
+                lp.slow_until
+                    .store(shared.now_nanos().saturating_add(window), Ordering::Release);
             }
         }
         if all_idle {
@@ -835,6 +956,60 @@ fn watchdog(shared: &Arc<Shared>) {
     }
 }
 
+/// Under `lp.slot`'s lock: gives the loop in the slot to a spare thread when it has other
+/// work. Returns whether it did.
+fn try_hand_off(
+    shared: &Arc<Shared>,
+    lp: &LoopShared,
+    slot: &mut Option<Box<LoopState>>,
+    events: &mut Events,
+) -> bool {
+    let has_work = slot
+        .as_mut()
+        .is_some_and(|state| state.has_work(lp, events));
+    if !has_work {
+        return false;
+    }
+    let Some(state) = slot.take() else {
+        return false;
+    };
+    match shared.hand_off(state) {
+        Ok(()) => true,
+        Err(state) => {
+            *slot = Some(state);
+            false
+        }
+    }
+}
+
+/// A spare thread: runs the loops handed to it until the server finishes or it has been
+/// idle for [`SPARE_IDLE_TIMEOUT`].
+fn spare_thread(shared: &Arc<Shared>) {
+    let mut spares = shared.spares.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if let Some(state) = spares.queue.pop() {
+            drop(spares);
+            run_loop(shared, state);
+            spares = shared.spares.lock().unwrap_or_else(|e| e.into_inner());
+            continue;
+        }
+        if shared.is_done() {
+            break;
+        }
+        spares.idle += 1;
+        let (guard, timeout) = shared
+            .spares_cv
+            .wait_timeout(spares, SPARE_IDLE_TIMEOUT)
+            .unwrap_or_else(|e| e.into_inner());
+        spares = guard;
+        spares.idle -= 1;
+        if timeout.timed_out() && spares.queue.is_empty() {
+            break;
+        }
+    }
+    spares.threads -= 1;
+}
+
 /// Serves until the server finishes or another thread takes the loop over.
 fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopExit {
     logging::buffer_this_thread();
@@ -843,7 +1018,15 @@ fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopExit {
         while let Some((token, ready)) = state.ready.pop_front() {
             match token {
                 LISTENER => state.accept(shared, !ready),
-                WAKER => state.take_returned(shared),
+                WAKER => {
+                    state.take_returned(shared);
+                    if shared.loops[state.index]
+                        .accept_hint
+                        .swap(false, Ordering::SeqCst)
+                    {
+                        state.accept(shared, true);
+                    }
+                }
                 token => {
                     if let Drive::Dispatch(token, io, info, head) =
                         state.drive(shared, token, ready)
@@ -864,6 +1047,10 @@ fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopExit {
             drop(state);
             shared.finish();
             return LoopExit::Finished;
+        }
+        if !state.ready.is_empty() {
+            // `finished` queued a last look at the connections.
+            continue;
         }
         logging::flush();
         let timeout = state.poll_timeout();
@@ -903,7 +1090,19 @@ fn dispatch(
         // Mark first, then release: the watchdog never sees a free loop with a stale mark.
         started = shared.now_nanos();
         lp.busy_since.store(started, Ordering::Release);
-        *lp.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(state);
+        let mut slot = lp.slot.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(state);
+        if lp.slow_until.load(Ordering::Acquire) > started {
+            // This loop runs slow requests: do not wait for the watchdog to notice this
+            // one, let a spare thread serve the others now.
+            let mut events = Events::with_capacity(64);
+            if try_hand_off(shared, lp, &mut slot, &mut events) {
+                let _ =
+                    lp.busy_since
+                        .compare_exchange(started, 0, Ordering::AcqRel, Ordering::Relaxed);
+            }
+        }
+        drop(slot);
         if let Some(w) = shared.watchdog.get() {
             w.unpark();
         }
@@ -920,6 +1119,16 @@ fn dispatch(
             false
         }
     };
+    if shared.threaded {
+        let now = shared.now_nanos();
+        let threshold =
+            u64::try_from(shared.options.slow_handler_threshold.as_nanos()).unwrap_or(u64::MAX);
+        if now.saturating_sub(started) >= threshold {
+            let window = u64::try_from(SLOW_MODE_WINDOW.as_nanos()).unwrap_or(u64::MAX);
+            lp.slow_until
+                .fetch_max(now.saturating_add(window), Ordering::AcqRel);
+        }
+    }
     let mut state = match kept_state {
         Some(state) => state,
         None => {
@@ -986,20 +1195,34 @@ impl LoopState {
         Ok(())
     }
 
-    /// Whether another loop has clearly fewer connections: it is woken for the same new
-    /// connections and takes them, so the loops share the clients (each loop serves the
+    /// Another loop with clearly fewer connections, if any: this loop leaves new
+    /// connections to it, so the loops share the clients (each loop serves the
     /// connections it accepted).
-    fn others_are_lighter(&self) -> bool {
+    fn lighter_loop(&self) -> Option<usize> {
         let mine = self.loads[self.index].load(Ordering::Relaxed);
         self.loads
             .iter()
             .enumerate()
-            .any(|(i, load)| i != self.index && load.load(Ordering::Relaxed) + 1 < mine)
+            .filter(|&(i, _)| i != self.index)
+            .map(|(i, load)| (load.load(Ordering::Relaxed), i))
+            .min()
+            .filter(|&(load, _)| load + 1 < mine)
+            .map(|(_, i)| i)
     }
 
+    /// Accepts waiting connections; `force` skips the sharing rule.
     fn accept(&mut self, shared: &Shared, force: bool) {
-        if !force && self.others_are_lighter() {
-            return;
+        if !force {
+            if let Some(lighter) = self.lighter_loop() {
+                // Hand the work over explicitly: the other loop may have seen (and left)
+                // its readiness for these connections already, and with edge-triggered
+                // events nobody would look again before the next sweep (up to a second;
+                // this was the 1 s tail of `bench/serve.sh` at c256).
+                let other = &shared.loops[lighter];
+                other.accept_hint.store(true, Ordering::SeqCst);
+                let _ = other.waker.wake();
+                return;
+            }
         }
         // Held for the batch: a shutdown waits for it, then no connection is accepted again.
         let mut listener = shared.loops[self.index]
@@ -1169,6 +1392,25 @@ impl LoopState {
         }
     }
 
+    /// Whether a loop parked during a request has something to serve: queued tokens,
+    /// connections handed back, or readiness its poller reports now (which is kept in
+    /// `ready`, so no event is lost to this look).
+    fn has_work(&mut self, lp: &LoopShared, events: &mut Events) -> bool {
+        if !self.ready.is_empty() || !lp.returned.lock().map_or(true, |r| r.is_empty()) {
+            return true;
+        }
+        match self.poll.poll(events, Some(Duration::ZERO)) {
+            Ok(()) => {
+                for event in events.iter() {
+                    self.ready.push_back((event.token(), true));
+                }
+                !self.ready.is_empty()
+            }
+            // Let a thread of its own find out.
+            Err(_) => true,
+        }
+    }
+
     fn take_returned(&mut self, shared: &Shared) {
         let returned = std::mem::take(
             &mut *shared.loops[self.index]
@@ -1217,6 +1459,10 @@ impl LoopState {
         if !shared.shutdown.load(Ordering::SeqCst) {
             return false;
         }
+        if self.adopt(shared) {
+            // Answer what waited in the backlog before closing idle connections.
+            return false;
+        }
         let now = Instant::now();
         if self.shutdown_deadline.is_none() {
             // `begin_shutdown` has already closed the listening socket.
@@ -1226,6 +1472,18 @@ impl LoopState {
                 shared.options.shutdown_grace_period
             };
             self.shutdown_deadline = Some(now + grace);
+            // Look at every connection once more before closing the idle ones: a request
+            // that arrived before the shutdown but whose readiness was not polled yet is
+            // served (with `Connection: close`), not answered with a reset.
+            let before = self.ready.len();
+            for (index, conn) in self.conns.iter().enumerate() {
+                if conn.as_ref().is_some_and(|c| !c.busy) {
+                    self.ready.push_back((Token(index), true));
+                }
+            }
+            if self.ready.len() > before {
+                return false;
+            }
         }
         // Idle connections and half-received heads are closed; requests in flight finish.
         for index in 0..self.conns.len() {
@@ -1234,6 +1492,23 @@ impl LoopState {
             }
         }
         self.open == 0 || self.shutdown_deadline.is_some_and(|d| now >= d)
+    }
+
+    /// Takes the connections accepted from the backlog at shutdown; returns whether any.
+    fn adopt(&mut self, shared: &Shared) -> bool {
+        let adopted = std::mem::take(
+            &mut *shared.loops[self.index]
+                .adopted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        let any = !adopted.is_empty();
+        for (stream, peer) in adopted {
+            if let Err(e) = self.add_conn(shared, stream, peer) {
+                log::error!(target: logging::LOG_TARGET, "cannot watch a connection: {e}");
+            }
+        }
+        any
     }
 
     fn poll_timeout(&self) -> Duration {

@@ -42,13 +42,32 @@ const EXIT_PANIC: i32 = 101;
 // instance after the fork), installs `signals::shutdown_on_signal` and calls
 // `serve_forever`. As with the reloader, a worker stops by closing its copy of the
 // listening socket, never by `shutdown(2)` on it (its siblings share it).
-pub(crate) fn run_workers(count: usize, serve: impl Fn() -> io::Result<()>) -> io::Result<()> {
+///
+/// `stop_listening` closes the parent's copy of the listening socket; it is called once the
+/// workers are told to stop (and before returning), so that the kernel refuses new
+/// connections as soon as the workers have closed theirs.
+pub(crate) fn run_workers(
+    count: usize,
+    serve: impl Fn() -> io::Result<()>,
+    stop_listening: impl Fn() + Send + Sync + 'static,
+) -> io::Result<()> {
+    let stop_listening = Arc::new(stop_listening);
+    let result = supervise(count, &serve, &stop_listening);
+    stop_listening();
+    result
+}
+
+fn supervise(
+    count: usize,
+    serve: &impl Fn() -> io::Result<()>,
+    stop_listening: &Arc<impl Fn() + Send + Sync + 'static>,
+) -> io::Result<()> {
     let count = count.max(1);
     // Workers are forked before the parent's signal watcher starts, so none of them
     // inherits it; see `signals::on_signal` for the fork-safe restart case.
     let mut workers = Vec::with_capacity(count);
     for _ in 0..count {
-        workers.push(fork_worker(&serve)?);
+        workers.push(fork_worker(serve)?);
     }
     log::info!(
         target: "zeug",
@@ -59,10 +78,12 @@ pub(crate) fn run_workers(count: usize, serve: impl Fn() -> io::Result<()>) -> i
     let stopping = Arc::new(AtomicBool::new(false));
     let _signals = {
         let (pids, stopping) = (pids.clone(), stopping.clone());
+        let stop_listening = Arc::clone(stop_listening);
         signals::on_signal(move |signal| {
             if stopping.swap(true, Ordering::SeqCst) {
                 return;
             }
+            stop_listening();
             log::log!(
                 target: "zeug",
                 signals::quiet_under_reloader(),
@@ -100,6 +121,7 @@ pub(crate) fn run_workers(count: usize, serve: impl Fn() -> io::Result<()>) -> i
                 " * Worker {pid} {status}; {MAX_CRASHES} workers failed within {CRASH_WINDOW:?}, stopping"
             );
             stopping.store(true, Ordering::SeqCst);
+            stop_listening();
             for other in live.iter() {
                 let _ = signals::send(*other, Signal::Terminate);
             }
@@ -114,7 +136,7 @@ pub(crate) fn run_workers(count: usize, serve: impl Fn() -> io::Result<()>) -> i
         }
         // Fork with the lock released: the child must not start with it held.
         drop(live);
-        let new = fork_worker(&serve)?;
+        let new = fork_worker(serve)?;
         log::warn!(target: "zeug", " * Worker {pid} {status}; started worker {new}");
         pids.lock().unwrap_or_else(|e| e.into_inner()).push(new);
         if stopping.load(Ordering::SeqCst) {
