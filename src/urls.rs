@@ -156,9 +156,16 @@ pub(crate) fn decode_key(input: &[u8], plus_as_space: bool) -> compact_str::Comp
     if input.len() > INLINE {
         return decode_component(input, plus_as_space).into();
     }
+    let Some(first) = input.iter().position(|&b| special(b)) else {
+        return match std::str::from_utf8(input) {
+            Ok(s) => compact_str::CompactString::from(s),
+            Err(_) => String::from_utf8_lossy(input).as_ref().into(),
+        };
+    };
     let mut buf = [0u8; INLINE];
-    let mut len = 0;
-    let mut i = 0;
+    buf[..first].copy_from_slice(&input[..first]);
+    let mut len = first;
+    let mut i = first;
     while i < input.len() {
         let b = input[i];
         if !special(b) {

@@ -453,3 +453,86 @@ fn interface_doc_example_runs() {
     assert_eq!(res.text(), "Hello 127.0.0.1!\n");
     assert_eq!(res.header("content-type"), Some("text/plain"));
 }
+
+/// Audit #6: headers Werkzeug 3.1.8 reads leniently, and zeug now does too.
+#[test]
+fn lenient_headers_like_werkzeug() {
+    let modified = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+    for since in [
+        "Sun, 06 Nov 1994 08:49:37 +0000",
+        "06 Nov 1994 08:49:37 GMT",
+        "Sun, 6 Nov 1994 8:49:37 GMT",
+        "Mon, 06 Nov 1994 08:49:37 GMT",
+    ] {
+        let req = request(&[("if-modified-since", since)]);
+        assert_eq!(req.if_modified_since(), Some(modified), "{since}");
+        let mut res = Response::new("body");
+        res.set_last_modified(modified);
+        assert_eq!(res.make_conditional(&req).status(), 304, "{since}");
+    }
+
+    // Basic with a user name only (Werkzeug: user, "") and with extra padding.
+    let req = request(&[("authorization", "Basic dXNlcg==")]);
+    let auth = req.authorization().unwrap();
+    assert_eq!((auth.username(), auth.password()), (Some("user"), Some("")));
+    let req = request(&[("authorization", "Basic dXNlcjpwYXNz==")]);
+    let auth = req.authorization().unwrap();
+    assert_eq!(
+        (auth.username(), auth.password()),
+        (Some("user"), Some("pass"))
+    );
+
+    // A bare cookie name is an empty value (Werkzeug: f="").
+    let req = request(&[("cookie", "a=1; f; b=2")]);
+    assert_eq!(req.cookies().get("f"), Some(""));
+    assert_eq!(req.cookies().len(), 3);
+
+    // An Accept header that lists nothing accepts nothing; a missing one, anything.
+    let req = request(&[("accept", "")]);
+    assert_eq!(req.accept_mimetypes().best_match(&["text/html"]), None);
+    let req = request(&[]);
+    assert_eq!(
+        req.accept_mimetypes().best_match(&["text/html"]),
+        Some("text/html")
+    );
+    // Media-type parameters distinguish items; invalid q values drop the item.
+    let req = request(&[(
+        "accept",
+        "text/html;level=1;q=0.5, text/html;q=0.9, */*;q=1.5",
+    )]);
+    assert_eq!(req.accept_mimetypes().quality("text/html;level=1"), 0.5);
+    assert_eq!(req.accept_mimetypes().quality("text/html"), 0.9);
+    assert_eq!(req.accept_mimetypes().quality("image/png"), 0.0);
+
+    // Spaces before `;` in Content-Type keep the parameters.
+    let req = request(&[("content-type", "text/html ; charset=utf-8")]);
+    assert_eq!(req.mimetype(), "text/html");
+    assert_eq!(
+        req.mimetype_params(),
+        [("charset".to_owned(), "utf-8".to_owned())]
+    );
+}
+
+/// Audit #4: host and URLs normalised as Werkzeug's `get_host`.
+#[test]
+fn host_and_urls_are_normalised() {
+    let client = Client::new(|env: Environ| {
+        let req = Request::new(env);
+        Response::new(format!("{} {} {}", req.host(), req.url(), req.url_root()))
+    });
+    let res = client
+        .get("/get?x=1")
+        .header("host", "Example.COM:80")
+        .send();
+    assert_eq!(
+        res.text(),
+        "example.com http://example.com/get?x=1 http://example.com/"
+    );
+    let res = client.get("https://H.com:443/get").send();
+    assert_eq!(res.text(), "h.com https://h.com/get https://h.com/");
+    let res = client.get("/").header("host", "[::1]:8080").send();
+    assert_eq!(
+        res.text(),
+        "[::1]:8080 http://[::1]:8080/ http://[::1]:8080/"
+    );
+}

@@ -110,7 +110,8 @@ impl<V> MultiDict<V> {
 
     /// Appends a value for `key`, keeping earlier ones.
     pub fn add(&mut self, key: impl Into<String>, value: V) {
-        self.items.push((Key::from(key.into()), value));
+        self.items
+            .push((Key::from_string_buffer(key.into()), value));
     }
 
     /// [`add`](Self::add) for the crate's parsers, which decode keys straight into the
@@ -121,7 +122,7 @@ impl<V> MultiDict<V> {
 
     /// Replaces every value for `key` with `value`.
     pub fn set(&mut self, key: impl Into<String>, value: V) {
-        let key = Key::from(key.into());
+        let key = Key::from_string_buffer(key.into());
         self.items.retain(|(k, _)| *k != key);
         self.items.push((key, value));
     }
@@ -169,8 +170,11 @@ impl<V> MultiDict<V> {
 
     /// Adds every pair of `other` after the existing ones (how `values` merges args and form).
     pub fn extend(&mut self, other: impl IntoIterator<Item = (String, V)>) {
-        self.items
-            .extend(other.into_iter().map(|(k, v)| (Key::from(k), v)));
+        self.items.extend(
+            other
+                .into_iter()
+                .map(|(k, v)| (Key::from_string_buffer(k), v)),
+        );
     }
 
     /// The pairs as a vector.
@@ -201,7 +205,7 @@ impl<K: Into<String>, V> FromIterator<(K, V)> for MultiDict<V> {
         MultiDict {
             items: iter
                 .into_iter()
-                .map(|(k, v)| (Key::from(k.into()), v))
+                .map(|(k, v)| (Key::from_string_buffer(k.into()), v))
                 .collect(),
         }
     }
