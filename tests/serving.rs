@@ -426,6 +426,33 @@ fn a_request_that_arrived_before_the_shutdown_is_answered_not_reset() {
 }
 
 #[test]
+fn connections_waiting_in_the_backlog_at_shutdown_are_answered_not_reset() {
+    // One loop, busy with the slow view: new connections wait unaccepted in the kernel's
+    // backlog when the shutdown comes. Closing the listener would reset them; they are
+    // accepted first and answered, with `Connection: close`.
+    let server = serve_with(app, Options::new().threaded(false));
+    let mut slow = server.connect();
+    slow.write(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+    thread::sleep(Duration::from_millis(100));
+    let mut waiting: Vec<_> = (0..8)
+        .map(|_| {
+            let mut conn = server.connect();
+            conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+            conn
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(50));
+    server.handle.shutdown();
+    assert_eq!(slow.response().text(), "slow");
+    for conn in &mut waiting {
+        let res = conn.response();
+        assert_eq!((res.status, res.text().as_str()), (200, "Hello World!"));
+        assert_eq!(res.header("connection").as_deref(), Some("close"));
+    }
+    server.stop().unwrap().unwrap();
+}
+
+#[test]
 fn serves_on_ipv6_loopback() {
     let Ok(server) = make_server("::1", 0, app, Options::new()) else {
         eprintln!("no IPv6 loopback here; skipped");
