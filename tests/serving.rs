@@ -1280,6 +1280,46 @@ fn many_concurrent_slow_requests_all_run_at_once() {
     server.stop().unwrap().unwrap();
 }
 
+#[test]
+fn beyond_max_threads_slow_requests_wait_rather_than_fail() {
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (r, m) = (Arc::clone(&running), Arc::clone(&most));
+    let server = serve_with(
+        move |_environ: Environ| {
+            let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(now, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(100));
+            r.fetch_sub(1, Ordering::SeqCst);
+            Response::new("slow")
+        },
+        Options::new().max_threads(2),
+    );
+    let addr = server.addr;
+    let clients: Vec<_> = (0..12)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut stream = TcpStream::connect(addr).unwrap();
+                stream
+                    .write_all(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+                    .unwrap();
+                let mut out = String::new();
+                stream.read_to_string(&mut out).unwrap();
+                out
+            })
+        })
+        .collect();
+    for client in clients {
+        assert!(client.join().unwrap().ends_with("slow"));
+    }
+    // Each event loop's own thread plus at most two spare threads ran views at once.
+    let loops = thread::available_parallelism().map_or(1, |n| n.get());
+    let most = most.load(Ordering::SeqCst);
+    assert!(most <= loops + 2, "{most} views ran at once");
+    assert!(most >= 2, "{most} views ran at once");
+    server.stop().unwrap().unwrap();
+}
+
 /// Writes `head` and then up to `body_len` bytes of body without reading, as a client
 /// that sends its whole upload before looking at the answer; returns what it reads after.
 fn upload_then_read(addr: SocketAddr, head: &str, body_len: usize, chunked: bool) -> String {
