@@ -494,6 +494,11 @@ impl ConnIo {
     /// until the client closes, [`LINGER_TIMEOUT`] passes or [`LINGER_MAX_BYTES`] are read.
     pub(crate) fn linger(&mut self) {
         let _ = self.stream.flush();
+        #[cfg(feature = "tls")]
+        if let Stream::Tls(s) = &mut self.stream {
+            // The TLS end of the conversation before the TCP one.
+            s.close();
+        }
         let sock = self.stream.sock_ref();
         if sock.shutdown(std::net::Shutdown::Write).is_err() || sock.set_nonblocking(false).is_err()
         {

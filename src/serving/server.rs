@@ -54,9 +54,15 @@ const ACCEPT_BATCH: usize = 16;
 /// The watchdog parks after this many idle ticks and is woken by the next request.
 const WATCHDOG_IDLE_TICKS: u32 = 200;
 
-/// After a request on a loop ran longer than `slow_handler_threshold`, the loop hands
-/// itself to a spare thread before each request while other work waits, for this long.
+/// After a request on a loop ran longer than [`SLOW_MODE_ENTRY`], the loop hands itself
+/// to a spare thread before each request while other work waits, for this long.
 const SLOW_MODE_WINDOW: Duration = Duration::from_secs(1);
+
+/// A request running this long (wall clock) puts its loop in slow mode. Much longer than
+/// `slow_handler_threshold`: a quick view merely descheduled for a few milliseconds on a
+/// busy machine must not make its loop hand off every request for a second (that doubled
+/// the CPU per request of a hello-world under `wrk`).
+const SLOW_MODE_ENTRY: Duration = Duration::from_millis(20);
 
 /// A spare thread with nothing to do for this long ends.
 const SPARE_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -401,6 +407,10 @@ struct LoopShared {
     /// Until when (nanoseconds since `epoch`) the loop hands itself over before each
     /// request while other work waits: it recently ran a slow one.
     slow_until: AtomicU64,
+    /// When the request the watchdog last moved off this loop started, while it runs
+    /// (nanoseconds since `epoch`), or 0: the watchdog puts the loop in slow mode once it
+    /// has run [`SLOW_MODE_ENTRY`].
+    handed_since: AtomicU64,
     /// Connections accepted from the backlog at shutdown, for this loop to answer.
     adopted: Mutex<Vec<(Stream, Option<SocketAddr>)>>,
 }
@@ -694,6 +704,7 @@ impl Server {
                 registry: poll.registry().try_clone()?,
                 accept_hint: AtomicBool::new(false),
                 slow_until: AtomicU64::new(0),
+                handed_since: AtomicU64::new(0),
                 adopted: Mutex::new(Vec::new()),
             });
             states.push(Box::new(LoopState {
@@ -908,12 +919,29 @@ fn watchdog(shared: &Arc<Shared>) {
     let threshold = shared.options.slow_handler_threshold;
     let tick = (threshold / 2).max(Duration::from_micros(500));
     let window = u64::try_from(SLOW_MODE_WINDOW.as_nanos()).unwrap_or(u64::MAX);
+    let entry = u64::try_from(SLOW_MODE_ENTRY.as_nanos()).unwrap_or(u64::MAX);
     let threshold = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX);
     let mut idle_ticks = 0;
     let mut events = Events::with_capacity(256);
     while !shared.is_done() {
         let mut all_idle = true;
         for lp in &shared.loops {
+            let handed = lp.handed_since.load(Ordering::Acquire);
+            if handed != 0 {
+                all_idle = false;
+                let now = shared.now_nanos();
+                if now.saturating_sub(handed) >= entry {
+                    lp.slow_until
+                        .fetch_max(now.saturating_add(window), Ordering::AcqRel);
+                    // Noted once; its end extends the window again.
+                    let _ = lp.handed_since.compare_exchange(
+                        handed,
+                        0,
+                        Ordering::AcqRel,
+                        Ordering::Relaxed,
+                    );
+                }
+            }
             let since = lp.busy_since.load(Ordering::Acquire);
             if since == 0 {
                 continue;
@@ -936,8 +964,7 @@ fn watchdog(shared: &Arc<Shared>) {
                 let _ =
                     lp.busy_since
                         .compare_exchange(since, 0, Ordering::AcqRel, Ordering::Relaxed);
-                lp.slow_until
-                    .store(shared.now_nanos().saturating_add(window), Ordering::Release);
+                lp.handed_since.store(since, Ordering::Release);
             }
         }
         if all_idle {
@@ -1121,9 +1148,11 @@ fn dispatch(
     };
     if shared.threaded {
         let now = shared.now_nanos();
-        let threshold =
-            u64::try_from(shared.options.slow_handler_threshold.as_nanos()).unwrap_or(u64::MAX);
-        if now.saturating_sub(started) >= threshold {
+        let _ = lp
+            .handed_since
+            .compare_exchange(started, 0, Ordering::AcqRel, Ordering::Relaxed);
+        let entry = u64::try_from(SLOW_MODE_ENTRY.as_nanos()).unwrap_or(u64::MAX);
+        if now.saturating_sub(started) >= entry {
             let window = u64::try_from(SLOW_MODE_WINDOW.as_nanos()).unwrap_or(u64::MAX);
             lp.slow_until
                 .fetch_max(now.saturating_add(window), Ordering::AcqRel);

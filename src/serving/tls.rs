@@ -149,7 +149,6 @@ impl<S: Read + Write> TlsStream<S> {
     }
 
     /// Sends `close_notify` and whatever is buffered, as far as the socket takes it now.
-    #[allow(dead_code)] // hook for server core
     pub(crate) fn close(&mut self) {
         self.conn.send_close_notify();
         let _ = self.flush_tls();
