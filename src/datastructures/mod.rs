@@ -18,6 +18,8 @@ pub use accept::{Accept, MAX_ACCEPT_ITEMS};
 pub use authorization::{AuthParams, Authorization, MAX_AUTHORIZATION_LEN};
 pub use cache_control::CacheControl;
 pub use etags::{ETags, MAX_ETAGS};
-pub use file_storage::FileStorage;
+pub use file_storage::{
+    FileStorage, FileStorageBuilder, FileStorageReader, SpoolFile, SPOOL_BLOCK_SIZE,
+};
 pub use multidict::{MultiDict, MultiDictIntoIter};
 pub use range::{ByteRange, ContentRange, IfRange, Range, MAX_RANGES};

@@ -7,5 +7,4 @@ pub use paths::{is_windows_device_name, safe_join, secure_filename};
 #[cfg(feature = "security")]
 mod passwords;
 #[cfg(feature = "security")]
-#[allow(unused_imports)] // until the module has items
 pub use passwords::*;
