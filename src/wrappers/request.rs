@@ -327,10 +327,7 @@ impl Request {
                 if k.is_empty() {
                     continue;
                 }
-                let v = match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-                    Some(inner) => unescape_quoted(inner),
-                    None => v.to_owned(),
-                };
+                let v = crate::http_utils::unquote_header_value(v);
                 out.push((k.to_ascii_lowercase(), v));
             }
         }
@@ -528,22 +525,6 @@ fn split_param(s: &str) -> (&str, &str) {
         }
     }
     (s, "")
-}
-
-/// Undoes `\c` escapes in a quoted string.
-fn unescape_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(next) = chars.next() {
-                out.push(next);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
