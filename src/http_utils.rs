@@ -360,6 +360,51 @@ pub fn parse_header_params(value: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The mimetype of a `Content-Type` value: without parameters, trimmed, lower-cased
+/// (`""` when absent). One place for what requests, responses, the test client and
+/// middleware all need.
+///
+/// # Examples
+///
+/// ```
+/// let mut h = http::HeaderMap::new();
+/// h.insert("content-type", "Text/HTML ; charset=utf-8".parse().unwrap());
+/// assert_eq!(zeug::http_utils::mimetype_of(&h), "text/html");
+/// assert_eq!(zeug::http_utils::mimetype_of(&http::HeaderMap::new()), "");
+/// ```
+pub fn mimetype_of(headers: &HeaderMap) -> String {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+/// The `Content-Length` header parsed as a number; `None` when absent or invalid.
+///
+/// # Examples
+///
+/// ```
+/// let mut h = http::HeaderMap::new();
+/// h.insert("content-length", " 42".parse().unwrap());
+/// assert_eq!(zeug::http_utils::content_length_of(&h), Some(42));
+/// ```
+pub fn content_length_of(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Removes the quotes and backslash escapes of a quoted-string; other values are returned
 /// as they are.
 ///

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use flate2::write::GzEncoder;
 use http::header::{
     HeaderValue, ACCEPT_ENCODING, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH,
-    CONTENT_RANGE, CONTENT_TYPE, ETAG, VARY,
+    CONTENT_RANGE, ETAG, VARY,
 };
 use http::{HeaderMap, Method, StatusCode};
 
@@ -314,13 +314,7 @@ fn choose_coding(headers: &HeaderMap, offered: &[Coding]) -> Option<Coding> {
 
 /// The `Content-Length` header, parsed.
 fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    crate::http_utils::content_length_of(headers)
 }
 
 /// Whether the response may be compressed at all (status, headers, type).
@@ -343,17 +337,7 @@ fn is_compressible(status: StatusCode, headers: &HeaderMap) -> bool {
     if no_transform {
         return false;
     }
-    let mimetype = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
+    let mimetype = crate::http_utils::mimetype_of(headers);
     if mimetype == "image/svg+xml" {
         return true;
     }

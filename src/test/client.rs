@@ -723,15 +723,7 @@ impl TestResponse {
 
     /// The mimetype without parameters.
     pub fn mimetype(&self) -> String {
-        self.header("content-type")
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .unwrap_or_default()
+        crate::http_utils::mimetype_of(&self.headers)
     }
 
     /// The request that produced this response (after redirects, the last one).

@@ -7,7 +7,7 @@
 use std::sync::{Mutex, OnceLock};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, COOKIE, USER_AGENT};
+use http::header::{CONTENT_TYPE, COOKIE, USER_AGENT};
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
 
@@ -285,15 +285,7 @@ impl Request {
 
     /// The content type without parameters, lower-cased (`""` when absent).
     pub fn mimetype(&self) -> String {
-        self.content_type()
-            .map(|ct| {
-                ct.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .unwrap_or_default()
+        crate::http_utils::mimetype_of(&self.environ.headers)
     }
 
     /// The content type's parameters (`charset`, `boundary`, ...), names lower-cased,
@@ -336,14 +328,7 @@ impl Request {
 
     /// The declared body length; `None` when absent or invalid.
     pub fn content_length(&self) -> Option<u64> {
-        self.environ
-            .headers
-            .get(CONTENT_LENGTH)?
-            .to_str()
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+        crate::http_utils::content_length_of(&self.environ.headers)
     }
 
     /// The `User-Agent` header as text.

@@ -222,17 +222,7 @@ impl Response {
 
     /// The mimetype without parameters, lower-cased, e.g. `"text/html"`.
     pub fn mimetype(&self) -> String {
-        self.headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .unwrap_or_default()
+        crate::http_utils::mimetype_of(&self.headers)
     }
 
     /// The `charset` parameter of the content type, if any.
