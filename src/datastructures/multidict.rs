@@ -6,14 +6,18 @@ use std::str::FromStr;
 
 use compact_str::CompactString;
 
+use super::Text;
+
 /// A key as stored: up to 24 bytes inline, so the short names of query strings, forms
 /// and cookies cost no allocation of their own.
 type Key = CompactString;
 
-/// An ordered multi-map of `String` keys to values (`String` by default).
+/// An ordered multi-map of string keys to values ([`Text`] by default).
 ///
 /// [`get`](Self::get) returns the first value for a key, like Werkzeug's `MultiDict.get`;
-/// [`get_all`](Self::get_all) returns every value in order.
+/// [`get_all`](Self::get_all) returns every value in order. Keys and [`Text`] values of
+/// up to 24 bytes are stored inline, so parsing a typical query string or form allocates
+/// only the list of pairs.
 ///
 /// # Examples
 ///
@@ -27,7 +31,7 @@ type Key = CompactString;
 /// assert_eq!(args.get("missing"), None);
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct MultiDict<V = String> {
+pub struct MultiDict<V = Text> {
     items: Vec<(Key, V)>,
 }
 
@@ -37,7 +41,7 @@ impl<V> Default for MultiDict<V> {
     }
 }
 
-impl MultiDict<String> {
+impl MultiDict<Text> {
     /// Parses an `application/x-www-form-urlencoded` string (a query string or form body).
     /// `+` is a space, bad escapes are kept literally and invalid UTF-8 is replaced, so
     /// hostile input never fails.
@@ -49,13 +53,13 @@ impl MultiDict<String> {
     pub fn from_urlencoded(bytes: &[u8]) -> Self {
         // One allocation for the item list instead of repeated growth.
         let mut items = Vec::with_capacity(memchr::memchr_iter(b'&', bytes).count() + 1);
-        items.extend(crate::urls::parse_urlencoded_keyed(bytes));
+        crate::urls::parse_urlencoded_into(bytes, &mut items);
         MultiDict { items }
     }
 
     /// The first value for `key`, as text.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.get_value(key).map(String::as_str)
+        self.get_value(key).map(Text::as_str)
     }
 
     /// The first value for `key` parsed as `T`; `None` when missing or unparseable
@@ -249,8 +253,8 @@ impl<V> IntoIterator for MultiDict<V> {
     ///
     /// ```
     /// let d = zeug::datastructures::MultiDict::from_query("a=1&b=2");
-    /// let pairs: Vec<(String, String)> = d.into_iter().collect();
-    /// assert_eq!(pairs, [("a".to_owned(), "1".to_owned()), ("b".into(), "2".into())]);
+    /// let pairs: Vec<(String, _)> = d.into_iter().collect();
+    /// assert_eq!(pairs, [("a".to_owned(), "1".into()), ("b".into(), "2".into())]);
     /// ```
     fn into_iter(self) -> Self::IntoIter {
         MultiDictIntoIter {
@@ -294,6 +298,6 @@ mod tests {
         assert_eq!(d.get_all("a").collect::<Vec<_>>(), ["9"]);
         assert_eq!(d.remove("b"), ["2"]);
         assert_eq!(d.len(), 1);
-        assert_eq!(d.to_dict().get("a").map(String::as_str), Some("9"));
+        assert_eq!(d.to_dict().get("a").map(Text::as_str), Some("9"));
     }
 }

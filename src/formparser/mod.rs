@@ -263,7 +263,10 @@ pub fn parse_multipart(
         .unwrap_or(Charset::Utf8);
     let mut form = MultiDict::new();
     for (name, value, charset) in fields {
-        form.add(name, charset.unwrap_or(default_charset).decode(value));
+        form.add(
+            name,
+            charset.unwrap_or(default_charset).decode(value).into(),
+        );
     }
     Ok(FormData { form, files })
 }
