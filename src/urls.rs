@@ -148,9 +148,9 @@ pub(crate) fn parse_urlencoded_into(
             pos += 1; // an empty piece
             continue;
         }
-        let (key, end) = decode_piece(input, pos, true);
+        let (key, end) = decode_piece(input, pos, &KEY_SPECIAL);
         if input.get(end) == Some(&b'=') {
-            let (value, end) = decode_piece(input, end + 1, false);
+            let (value, end) = decode_piece(input, end + 1, &VALUE_SPECIAL);
             out.push((key, Text::from_compact(value)));
             pos = end + 1;
         } else {
@@ -160,118 +160,110 @@ pub(crate) fn parse_urlencoded_into(
     }
 }
 
-/// How [`decode_piece`] treats each byte: 0 is copied as it is.
-const PIECE_CLASS: [u8; 256] = {
-    let mut table = [0; 256];
-    table[b'&' as usize] = 1;
-    table[b'=' as usize] = 2;
-    table[b'%' as usize] = 3;
-    table[b'+' as usize] = 4;
-    table
-};
-
-/// Decodes a urlencoded key (`stop_at_eq`) or value starting at `start`, up to the next
-/// `&` (or `=` for a key) or the end; returns it and the index where it stopped.
-fn decode_piece(
-    input: &[u8],
-    start: usize,
-    stop_at_eq: bool,
-) -> (compact_str::CompactString, usize) {
-    use compact_str::CompactString;
-    const INLINE: usize = 24;
-    let mut buf = [0u8; INLINE];
-    let mut len = 0;
-    // The OR of every output byte: below 0x80 means ASCII, so valid UTF-8 without a check.
-    let mut seen = 0u8;
-    let mut i = start;
-    while i < input.len() {
-        let mut b = input[i];
-        match PIECE_CLASS[usize::from(b)] {
-            0 => i += 1,
-            1 => break,
-            2 if stop_at_eq => break,
-            2 => i += 1,
-            3 => {
-                i += 1;
-                if let (Some(&h), Some(&l)) = (input.get(i), input.get(i + 1)) {
-                    let (h, l) = (HEX_VALUE[usize::from(h)], HEX_VALUE[usize::from(l)]);
-                    if h | l < 16 {
-                        b = h << 4 | l;
-                        i += 2;
-                    }
-                }
-            }
-            _ => {
-                b = b' ';
-                i += 1;
-            }
-        }
-        if len == INLINE {
-            // Longer than fits inline (rare): decode the whole piece on the heap.
-            let end = input[start..]
-                .iter()
-                .position(|&b| b == b'&' || (stop_at_eq && b == b'='))
-                .map_or(input.len(), |n| start + n);
-            let decoded = decode_component(&input[start..end], true);
-            return (CompactString::from(decoded), end);
-        }
-        buf[len] = b;
-        len += 1;
-        seen |= b;
-    }
-    let decoded = &buf[..len];
-    let text = if seen < 0x80 {
-        // SAFETY: every byte of `decoded` is below 0x80, so it is ASCII and thus UTF-8.
-        CompactString::from(unsafe { std::str::from_utf8_unchecked(decoded) })
-    } else {
-        match std::str::from_utf8(decoded) {
-            Ok(s) => CompactString::from(s),
-            Err(_) => CompactString::from(String::from_utf8_lossy(decoded).as_ref()),
-        }
-    };
-    (text, i)
-}
-
 /// [`decode_component`] into a `CompactString`: keys and values that fit inline (24
 /// bytes) are decoded on the stack and never touch the heap.
 pub(crate) fn decode_compact(input: &[u8], plus_as_space: bool) -> compact_str::CompactString {
-    use compact_str::CompactString;
-    const INLINE: usize = 24;
-    if input.len() > INLINE {
-        return decode_component(input, plus_as_space).into();
-    }
-    let mut buf = [0u8; INLINE];
-    let mut len = 0;
-    // The OR of every output byte: below 0x80 means ASCII, so valid UTF-8 without a check.
-    let mut seen = 0u8;
+    let special = if plus_as_space {
+        &PERCENT_PLUS
+    } else {
+        &PERCENT
+    };
+    decode_piece(input, 0, special).0
+}
+
+/// The bytes [`decode_piece`] stops at in a urlencoded key: separators and escapes.
+const KEY_SPECIAL: [bool; 256] = special_bytes(b"&=%+");
+/// The same for a urlencoded value, where `=` is an ordinary byte.
+const VALUE_SPECIAL: [bool; 256] = special_bytes(b"&%+");
+/// Escapes alone, for a whole component: `%` (cookies), or with `+` (forms).
+const PERCENT: [bool; 256] = special_bytes(b"%");
+const PERCENT_PLUS: [bool; 256] = special_bytes(b"%+");
+
+const fn special_bytes(bytes: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
     let mut i = 0;
-    while i < input.len() {
-        let mut b = input[i];
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
         i += 1;
-        if b == b'%' {
-            if let (Some(&h), Some(&l)) = (input.get(i), input.get(i + 1)) {
-                let (h, l) = (HEX_VALUE[usize::from(h)], HEX_VALUE[usize::from(l)]);
-                if h | l < 16 {
-                    b = h << 4 | l;
-                    i += 2;
-                }
-            }
-        } else if b == b'+' && plus_as_space {
-            b = b' ';
+    }
+    table
+}
+
+/// Decodes from `start` up to the first byte of `special` that is not an escape (`%`,
+/// or `+` when it is in `special`, standing for a space) or to the end; returns the
+/// decoded text and the index where it stopped.
+fn decode_piece(
+    input: &[u8],
+    start: usize,
+    special: &[bool; 256],
+) -> (compact_str::CompactString, usize) {
+    const INLINE: usize = 24;
+    // `seen` is the OR of every output byte: below 0x80 means ASCII, so valid UTF-8
+    // without a check.
+    let mut seen = 0u8;
+    // Most pieces need no decoding: find where the plain run ends and take it as it is.
+    let mut i = start;
+    while let Some(&b) = input.get(i) {
+        if special[usize::from(b)] {
+            break;
         }
         seen |= b;
-        // `len < i <= input.len() <= INLINE`: decoding never lengthens.
-        buf[len] = b;
+        i += 1;
+    }
+    if !matches!(input.get(i), Some(b'%' | b'+')) {
+        return (compact_text(&input[start..i], seen), i);
+    }
+    // An escape: decode from the start, on the stack while the output fits inline.
+    let mut buf = [0u8; INLINE];
+    let mut len = 0;
+    let mut i = start;
+    while let Some(&b) = input.get(i) {
+        let out = if !special[usize::from(b)] {
+            i += 1;
+            b
+        } else if b == b'%' {
+            i += 1;
+            match (input.get(i), input.get(i + 1)) {
+                (Some(&h), Some(&l))
+                    if HEX_VALUE[usize::from(h)] | HEX_VALUE[usize::from(l)] < 16 =>
+                {
+                    i += 2;
+                    HEX_VALUE[usize::from(h)] << 4 | HEX_VALUE[usize::from(l)]
+                }
+                _ => b'%',
+            }
+        } else if b == b'+' {
+            i += 1;
+            b' '
+        } else {
+            break; // a separator
+        };
+        let Some(slot) = buf.get_mut(len) else {
+            // Longer than fits inline (rare): decode the whole piece on the heap.
+            let end = input[i..]
+                .iter()
+                .position(|&b| special[usize::from(b)] && b != b'%' && b != b'+')
+                .map_or(input.len(), |n| i + n);
+            let decoded = decode_component(&input[start..end], special[usize::from(b'+')]);
+            return (decoded.into(), end);
+        };
+        *slot = out;
         len += 1;
+        seen |= out;
     }
-    let decoded = &buf[..len];
+    (compact_text(&buf[..len], seen), i)
+}
+
+/// `bytes` as a `CompactString`; `seen` is the OR of all of them (below 0x80: ASCII).
+fn compact_text(bytes: &[u8], seen: u8) -> compact_str::CompactString {
+    use compact_str::CompactString;
     if seen < 0x80 {
-        // SAFETY: every byte of `decoded` is below 0x80, so it is ASCII and thus UTF-8.
-        return CompactString::from(unsafe { std::str::from_utf8_unchecked(decoded) });
+        // SAFETY: no byte of `bytes` has its high bit set, so it is ASCII and thus UTF-8.
+        return CompactString::from(unsafe { std::str::from_utf8_unchecked(bytes) });
     }
-    match std::str::from_utf8(decoded) {
+    match std::str::from_utf8(bytes) {
         Ok(s) => CompactString::from(s),
-        Err(_) => CompactString::from(String::from_utf8_lossy(decoded).as_ref()),
+        Err(_) => CompactString::from(String::from_utf8_lossy(bytes).as_ref()),
     }
 }
 

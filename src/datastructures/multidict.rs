@@ -94,6 +94,20 @@ impl<V> MultiDict<V> {
         }
     }
 
+    /// Makes room for at least `additional` more pairs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut d = zeug::datastructures::MultiDict::new();
+    /// d.reserve(10);
+    /// d.add("a", "1".into());
+    /// assert_eq!(d.get("a"), Some("1"));
+    /// ```
+    pub fn reserve(&mut self, additional: usize) {
+        self.items.reserve(additional);
+    }
+
     /// The first value for `key`.
     pub fn get_value(&self, key: &str) -> Option<&V> {
         self.items.iter().find(|(k, _)| k == key).map(|(_, v)| v)
