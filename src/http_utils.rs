@@ -506,7 +506,7 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
             let (ns, ne) = trim(pair);
             if ns < ne {
                 out.add_key(
-                    crate::urls::decode_compact(&pair[ns..ne], false),
+                    crate::formparser::urlencoded::decode_compact(&pair[ns..ne], false),
                     Text::new(),
                 );
             }
@@ -516,7 +516,7 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
         if ns == ne {
             continue;
         }
-        let name = crate::urls::decode_compact(&pair[ns..ne], false);
+        let name = crate::formparser::urlencoded::decode_compact(&pair[ns..ne], false);
         let raw = &pair[eq + 1..];
         let (vs, ve) = trim(raw);
         out.add_key(name, decode_cookie_text(&raw[vs..ve]));
@@ -542,8 +542,10 @@ fn decode_cookie_text(raw: &[u8]) -> Text {
         [b'"', quoted @ .., b'"'] if quoted.contains(&b'\\') => {
             Text::from(unescape_python_cookie(&String::from_utf8_lossy(quoted)))
         }
-        [b'"', quoted @ .., b'"'] => Text::from_compact(crate::urls::decode_compact(quoted, false)),
-        _ => Text::from_compact(crate::urls::decode_compact(raw, false)),
+        [b'"', quoted @ .., b'"'] => {
+            Text::from_compact(crate::formparser::urlencoded::decode_compact(quoted, false))
+        }
+        _ => Text::from_compact(crate::formparser::urlencoded::decode_compact(raw, false)),
     }
 }
 

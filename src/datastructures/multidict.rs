@@ -53,7 +53,7 @@ impl MultiDict<Text> {
     pub fn from_urlencoded(bytes: &[u8]) -> Self {
         // One allocation for the item list instead of repeated growth.
         let mut items = Vec::with_capacity(memchr::memchr_iter(b'&', bytes).count() + 1);
-        crate::urls::parse_urlencoded_into(bytes, &mut items);
+        crate::formparser::urlencoded::parse_into(bytes, &mut items);
         MultiDict { items }
     }
 
@@ -127,9 +127,8 @@ impl<V> MultiDict<V> {
     }
 
     /// Appends a value for `key`, keeping earlier ones.
-    pub fn add(&mut self, key: impl Into<String>, value: V) {
-        self.items
-            .push((Key::from_string_buffer(key.into()), value));
+    pub fn add(&mut self, key: impl AsRef<str>, value: V) {
+        self.items.push((Key::new(key.as_ref()), value));
     }
 
     /// [`add`](Self::add) for the crate's parsers, which decode keys straight into the
@@ -139,8 +138,8 @@ impl<V> MultiDict<V> {
     }
 
     /// Replaces every value for `key` with `value`.
-    pub fn set(&mut self, key: impl Into<String>, value: V) {
-        let key = Key::from_string_buffer(key.into());
+    pub fn set(&mut self, key: impl AsRef<str>, value: V) {
+        let key = Key::new(key.as_ref());
         self.items.retain(|(k, _)| *k != key);
         self.items.push((key, value));
     }
@@ -187,12 +186,9 @@ impl<V> MultiDict<V> {
     }
 
     /// Adds every pair of `other` after the existing ones (how `values` merges args and form).
-    pub fn extend(&mut self, other: impl IntoIterator<Item = (String, V)>) {
-        self.items.extend(
-            other
-                .into_iter()
-                .map(|(k, v)| (Key::from_string_buffer(k), v)),
-        );
+    pub fn extend<K: AsRef<str>>(&mut self, other: impl IntoIterator<Item = (K, V)>) {
+        self.items
+            .extend(other.into_iter().map(|(k, v)| (Key::new(k.as_ref()), v)));
     }
 
     /// The pairs as a vector.
@@ -218,12 +214,12 @@ impl<V: fmt::Debug> fmt::Debug for MultiDict<V> {
     }
 }
 
-impl<K: Into<String>, V> FromIterator<(K, V)> for MultiDict<V> {
+impl<K: AsRef<str>, V> FromIterator<(K, V)> for MultiDict<V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         MultiDict {
             items: iter
                 .into_iter()
-                .map(|(k, v)| (Key::from_string_buffer(k.into()), v))
+                .map(|(k, v)| (Key::new(k.as_ref()), v))
                 .collect(),
         }
     }

@@ -32,7 +32,7 @@ use crate::HttpException;
 
 mod content_disposition;
 mod multipart;
-mod urlencoded;
+pub(crate) mod urlencoded;
 
 pub use multipart::{
     MultipartReader, Part, BUFFER_SIZE, MAX_BOUNDARY_LEN, MAX_PART_HEADERS, MAX_PART_HEADER_SIZE,
