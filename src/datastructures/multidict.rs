@@ -51,8 +51,15 @@ impl MultiDict<Text> {
 
     /// Parses urlencoded bytes; see [`Self::from_query`].
     pub fn from_urlencoded(bytes: &[u8]) -> Self {
-        // One allocation for the item list instead of repeated growth.
-        let mut items = Vec::with_capacity(memchr::memchr_iter(b'&', bytes).count() + 1);
+        // One allocation for the item list instead of repeated growth: a short input has
+        // at most one pair per two bytes and nearly always fewer than one per eight (a
+        // guess is cheaper than counting); a long one is counted.
+        let capacity = if bytes.len() <= 512 {
+            bytes.len() / 8 + 1
+        } else {
+            memchr::memchr_iter(b'&', bytes).count() + 1
+        };
+        let mut items = Vec::with_capacity(capacity);
         crate::formparser::urlencoded::parse_into(bytes, &mut items);
         MultiDict { items }
     }
