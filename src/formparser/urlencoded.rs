@@ -15,8 +15,9 @@ use compact_str::CompactString;
 
 use crate::datastructures::{MultiDict, Text};
 
-/// The longest text [`CompactString`] stores inline.
-const INLINE: usize = 24;
+/// The longest text [`CompactString`] stores inline: its whole size (24 bytes on 64-bit
+/// targets), the last byte doubling as the length.
+const INLINE: usize = std::mem::size_of::<CompactString>();
 
 /// Parses a urlencoded body.
 pub(crate) fn parse(body: &[u8]) -> MultiDict {
@@ -166,7 +167,10 @@ fn decode_piece<S: Special>(input: &[u8], start: usize) -> (CompactString, usize
         _ => false,
     };
     if !escaped {
-        return (compact_text(&input[start..i], ascii), i);
+        return match input.get(start..start + WINDOW) {
+            Some(window) if ascii && i - start <= WINDOW => (inline_ascii(window, i - start), i),
+            _ => (compact_text(&input[start..i], ascii), i),
+        };
     }
     if i - start > INLINE {
         return decode_on_heap::<S>(input, start, i);
@@ -204,6 +208,9 @@ fn decode_piece<S: Special>(input: &[u8], start: usize) -> (CompactString, usize
         len += 1;
         seen |= out;
     }
+    if seen < 0x80 && len <= WINDOW {
+        return (inline_ascii(&buf, len), i);
+    }
     (compact_text(&buf[..len], seen < 0x80), i)
 }
 
@@ -217,6 +224,27 @@ fn decode_on_heap<S: Special>(input: &[u8], start: usize, from: usize) -> (Compa
         .map_or(input.len(), |n| from + n);
     let decoded = crate::urls::decode_component(&input[start..end], S::PLUS);
     (CompactString::from(decoded), end)
+}
+
+/// The bytes [`inline_ascii`] copies: all of an inline `CompactString`'s buffer but
+/// its last byte, which holds the length.
+const WINDOW: usize = INLINE - 1;
+
+/// The first `len` bytes of `window`, known to be ASCII, as an inline `CompactString`.
+/// Copying the whole window (a fixed size: two moves) instead of `len` bytes (a call to
+/// `memcpy`) makes this the cheapest way to build one.
+fn inline_ascii(window: &[u8], len: usize) -> CompactString {
+    debug_assert!(len <= WINDOW && window[..len].is_ascii());
+    let mut text = CompactString::default();
+    // SAFETY: an empty `CompactString` is inline, with a buffer of `INLINE` bytes whose
+    // last one holds its length; the first `WINDOW` are spare capacity, so writing them
+    // leaves it a valid empty string. `set_len(len)` then takes the first `len` of them:
+    // initialised, within the capacity, and ASCII (the caller checked), so UTF-8.
+    unsafe {
+        text.as_mut_bytes()[..WINDOW].copy_from_slice(&window[..WINDOW]);
+        text.set_len(len);
+    }
+    text
 }
 
 /// `bytes` as a `CompactString`; `ascii` says no byte has its high bit set. Invalid
@@ -344,6 +372,24 @@ mod tests {
                     String::from_utf8_lossy(&body)
                 );
             }
+        }
+    }
+
+    /// Strings built by copying a whole window are ordinary strings: equal, hashed,
+    /// cloned, grown and converted like ones built the usual way, at every length.
+    #[test]
+    fn inline_ascii_strings_behave_like_any_other() {
+        let window = b"abcdefghijklmnopqrstuvwxyz";
+        for len in 0..=WINDOW {
+            let ours = inline_ascii(window, len);
+            let theirs = CompactString::from(&"abcdefghijklmnopqrstuvwxyz"[..len]);
+            assert_eq!(ours, theirs);
+            assert_eq!(ours.len(), len);
+            assert!(!ours.is_heap_allocated());
+            let mut grown = ours.clone();
+            grown.push_str("0123456789");
+            assert_eq!(grown.len(), len + 10);
+            assert_eq!(ours.clone().into_string(), theirs.as_str());
         }
     }
 
