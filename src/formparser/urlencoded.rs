@@ -44,13 +44,18 @@ pub(crate) fn parse_into(input: &[u8], out: &mut Vec<(CompactString, Text)>) {
     }
 }
 
-/// Decodes one whole component (a cookie name or value: `plus_as_space` false) as
-/// [`crate::urls::decode_component`] does, inline when it fits.
-pub(crate) fn decode_compact(input: &[u8], plus_as_space: bool) -> CompactString {
+/// Decodes `input[range]` as one whole component (a cookie name or value:
+/// `plus_as_space` false) as [`crate::urls::decode_component`] does, inline when it fits.
+/// The bytes around the range may be read (never decoded) to build the result faster.
+pub(crate) fn decode_compact_within(
+    input: &[u8],
+    range: std::ops::Range<usize>,
+    plus_as_space: bool,
+) -> CompactString {
     if plus_as_space {
-        decode_piece::<Component>(input, 0).0
+        decode_piece_within::<Component>(input, range.start, range.end).0
     } else {
-        decode_piece::<Cookie>(input, 0).0
+        decode_piece_within::<Cookie>(input, range.start, range.end).0
     }
 }
 
@@ -130,6 +135,18 @@ fn byte_eq(w: u64, b: u8) -> u64 {
 /// Decodes from `start` up to the next separator of `S` (or the end); returns the text
 /// and the index where it stopped.
 fn decode_piece<S: Special>(input: &[u8], start: usize) -> (CompactString, usize) {
+    decode_piece_within::<S>(input, start, input.len())
+}
+
+/// [`decode_piece`] that stops at `end` at the latest. Only the bytes before `end` are
+/// decoded; the ones after it may be copied along (and ignored) by [`inline_ascii`].
+#[inline(always)]
+fn decode_piece_within<S: Special>(
+    whole: &[u8],
+    start: usize,
+    end: usize,
+) -> (CompactString, usize) {
+    let input = &whole[..end];
     // `seen` collects the bytes' high bits: none set means ASCII, so UTF-8 without a check.
     let mut seen = 0u64;
     // Most pieces need no decoding: find where the plain run ends, eight bytes at a time
@@ -167,7 +184,7 @@ fn decode_piece<S: Special>(input: &[u8], start: usize) -> (CompactString, usize
         _ => false,
     };
     if !escaped {
-        return match input.get(start..start + WINDOW) {
+        return match whole.get(start..start + WINDOW) {
             Some(window) if ascii && i - start <= WINDOW => (inline_ascii(window, i - start), i),
             _ => (compact_text(&input[start..i], ascii), i),
         };
@@ -177,7 +194,12 @@ fn decode_piece<S: Special>(input: &[u8], start: usize) -> (CompactString, usize
     }
     // An escape: decode on the stack while the output fits inline.
     let mut buf = [0u8; INLINE];
-    buf[..i - start].copy_from_slice(&input[start..i]);
+    // The plain bytes before the escape: a fixed-size copy (two moves) where there are
+    // enough bytes, the ones after them being overwritten as the decoding goes.
+    match whole.get(start..start + INLINE) {
+        Some(ahead) => buf.copy_from_slice(ahead),
+        None => buf[..i - start].copy_from_slice(&input[start..i]),
+    }
     let mut seen = if ascii { 0 } else { 0x80 };
     let mut len = i - start;
     while let Some(&b) = input.get(i) {
@@ -366,7 +388,7 @@ mod tests {
             );
             for plus in [false, true] {
                 assert_eq!(
-                    decode_compact(&body, plus).as_str(),
+                    decode_compact_within(&body, 0..body.len(), plus).as_str(),
                     crate::urls::decode_component(&body, plus),
                     "{:?}",
                     String::from_utf8_lossy(&body)
