@@ -114,6 +114,8 @@ pub(crate) enum Builtin {
     Segment,
     /// `int`, no arguments: ASCII digits.
     Int,
+    /// `path`: matched through `dyn Converter`, built without it.
+    Path,
 }
 
 impl Builtin {
@@ -134,7 +136,7 @@ impl Builtin {
                 }
                 Some(parse_i64(text).map(Value::Int))
             }
-            Builtin::Other => {
+            Builtin::Other | Builtin::Path => {
                 if !converter.matches(text) {
                     return None;
                 }
@@ -193,6 +195,7 @@ impl Registry {
         match name {
             "default" | "string" => Builtin::Segment,
             "int" => Builtin::Int,
+            "path" => Builtin::Path,
             _ => Builtin::Other,
         }
     }
@@ -452,27 +455,39 @@ impl Converter for IntConverter {
     }
 }
 
-/// Writes an integer without the formatting machinery (URL building is hot).
-fn push_int(out: &mut String, n: i64) {
+/// Writes an integer without the formatting machinery (URL building is hot): two digits
+/// at a time into a buffer, then appended in one reservation.
+#[inline]
+pub(crate) fn push_int(out: &mut String, n: i64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    // 19 digits and a sign at most.
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut v = n.unsigned_abs();
-    loop {
+    while v >= 100 {
+        let d = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    }
+    if v >= 10 {
+        let d = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        buf[i] = b'0' + v as u8;
     }
-    out.reserve(buf.len() - i + usize::from(n < 0));
     if n < 0 {
-        out.push('-');
+        i -= 1;
+        buf[i] = b'-';
     }
-    // ASCII digits: pushing them as chars needs no UTF-8 check.
-    for &d in &buf[i..] {
-        out.push(char::from(d));
-    }
+    // ASCII: appended as chars, which needs no UTF-8 check.
+    out.extend(buf[i..].iter().map(|&b| char::from(b)));
 }
 
 /// `float`: `digits.digits` (`-` allowed with `signed=True`), with `min` and `max`;
@@ -570,7 +585,7 @@ impl Converter for UuidConverter {
             },
             _ => return false,
         };
-        let _ = write!(out, "{}", u.hyphenated());
+        out.push_str(u.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
         true
     }
     fn writes_plain_ascii(&self) -> bool {
@@ -633,6 +648,24 @@ impl Converter for AnyConverter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_int_writes_what_to_string_does() {
+        let mut cases = vec![
+            0, 1, 9, 10, 99, 100, 101, 999, 1000, 65535, -1, -10, -99, -100,
+        ];
+        cases.extend([i64::MIN, i64::MIN + 1, i64::MAX, i64::MAX - 1]);
+        let mut p = 1i64;
+        while let Some(next) = p.checked_mul(10) {
+            cases.extend([p - 1, p, p + 1, -p, next - 1]);
+            p = next;
+        }
+        for n in cases {
+            let mut out = String::from("x");
+            push_int(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
+    }
 
     #[test]
     fn parse_i64_agrees_with_str_parse() {

@@ -9,11 +9,13 @@ use std::fmt;
 use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use compact_str::CompactString;
 use smallvec::SmallVec;
 use uuid::Uuid;
 
-/// The text of a URL value. Text of up to 22 bytes (most path segments) is kept inline, so
-/// matching a segment does not allocate; it reads as a `&str` through `Deref`.
+/// The text of a URL value. Text of up to [`Text::INLINE`] bytes (most path segments) is
+/// kept inline, so matching a segment does not allocate; it reads as a `&str` through
+/// `Deref`, without checking the bytes again.
 ///
 /// # Examples
 ///
@@ -26,53 +28,35 @@ use uuid::Uuid;
 /// assert_eq!(Text::from("a much longer piece of text, kept on the heap").len(), 45);
 /// ```
 #[derive(Clone)]
-pub struct Text(Repr);
-
-#[derive(Clone)]
-enum Repr {
-    Inline { len: u8, buf: [u8; Text::INLINE] },
-    Heap(Box<str>),
-}
+pub struct Text(CompactString);
 
 impl Text {
-    /// The longest text kept inline.
-    pub const INLINE: usize = 22;
+    /// The longest text kept inline: 24 bytes on 64-bit targets.
+    pub const INLINE: usize = std::mem::size_of::<String>();
 
     /// The text as a `&str`.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        match &self.0 {
-            // The bytes were copied from a `&str` whole, so they are UTF-8.
-            Repr::Inline { len, buf } => {
-                std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or_default()
-            }
-            Repr::Heap(s) => s,
-        }
+        self.0.as_str()
+    }
+
+    /// Whether the text lives on the heap (dropping it frees memory).
+    #[inline]
+    fn on_heap(&self) -> bool {
+        self.0.is_heap_allocated()
     }
 }
 
 impl From<&str> for Text {
     #[inline]
     fn from(s: &str) -> Self {
-        if s.len() <= Text::INLINE {
-            let mut buf = [0u8; Text::INLINE];
-            buf[..s.len()].copy_from_slice(s.as_bytes());
-            Text(Repr::Inline {
-                len: s.len() as u8,
-                buf,
-            })
-        } else {
-            Text(Repr::Heap(s.into()))
-        }
+        Text(CompactString::new(s))
     }
 }
 
 impl From<String> for Text {
     fn from(s: String) -> Self {
-        if s.len() <= Text::INLINE {
-            Text::from(s.as_str())
-        } else {
-            Text(Repr::Heap(s.into_boxed_str()))
-        }
+        Text(CompactString::from(s))
     }
 }
 
@@ -166,7 +150,7 @@ impl Value {
     #[inline]
     fn owns_heap(&self) -> bool {
         match self {
-            Value::Str(t) => matches!(t.0, Repr::Heap(_)),
+            Value::Str(t) => t.on_heap(),
             Value::Custom(_) => true,
             // Listed one by one so that a new variant must be decided here.
             Value::Int(_) | Value::Float(_) | Value::Uuid(_) | Value::Bool(_) => false,
@@ -536,6 +520,12 @@ impl Values {
         self.items.push((Cow::Borrowed(name), value));
     }
 
+    /// The pairs, in order.
+    #[inline]
+    pub(crate) fn pairs(&self) -> &[Pair] {
+        &self.items
+    }
+
     /// Keeps the first `len` pairs.
     pub(crate) fn truncate(&mut self, len: usize) {
         self.items.truncate(len);
@@ -608,6 +598,11 @@ pub trait BuildValues {
     fn pair_count(&self) -> Option<usize> {
         None
     }
+    /// These values as a [`Values`], when they are one: lets `build` take a match's values
+    /// by position instead of looking each name up. The default, `None`, is always correct.
+    fn as_values(&self) -> Option<&Values> {
+        None
+    }
 }
 
 impl BuildValues for Values {
@@ -621,6 +616,10 @@ impl BuildValues for Values {
     }
     fn pair_count(&self) -> Option<usize> {
         Some(self.items.len())
+    }
+    #[inline]
+    fn as_values(&self) -> Option<&Values> {
+        Some(self)
     }
 }
 
@@ -684,6 +683,10 @@ impl<T: BuildValues + ?Sized> BuildValues for &T {
     fn pair_count(&self) -> Option<usize> {
         (**self).pair_count()
     }
+    #[inline]
+    fn as_values(&self) -> Option<&Values> {
+        (**self).as_values()
+    }
 }
 
 #[cfg(test)]
@@ -717,10 +720,10 @@ mod tests {
             "",
             "a",
             "é",
-            &"x".repeat(22),
-            &"x".repeat(23),
-            &"é".repeat(11),
-            &"é".repeat(12),
+            &"x".repeat(Text::INLINE),
+            &"x".repeat(Text::INLINE + 1),
+            &"é".repeat(Text::INLINE / 2),
+            &"é".repeat(Text::INLINE / 2 + 1),
             "ünïcödé/ẞ",
         ] {
             let t = Text::from(s);
@@ -729,14 +732,9 @@ mod tests {
             assert_eq!(t.to_string(), s);
             assert_eq!(format!("{t:?}"), format!("{s:?}"));
         }
-        assert!(matches!(
-            Text::from("x".repeat(22).as_str()).0,
-            Repr::Inline { .. }
-        ));
-        assert!(matches!(
-            Text::from("x".repeat(23).as_str()).0,
-            Repr::Heap(_)
-        ));
+        assert!(!Text::from("x".repeat(Text::INLINE).as_str()).on_heap());
+        assert!(Text::from("x".repeat(Text::INLINE + 1).as_str()).on_heap());
+        assert!(!Text::from("x".repeat(Text::INLINE)).on_heap());
         assert_eq!(std::mem::size_of::<Value>(), 24);
     }
 
