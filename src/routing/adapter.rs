@@ -15,7 +15,7 @@ use super::error::{BuildError, RoutingError};
 use super::map::{provides_defaults_for, Endpoint, Map};
 use super::matcher::SmResult;
 use super::rule::{BuildOp, Compiled, RedirectTo, Rule, Var};
-use super::values::{name_eq, BuildValues, Value, Values};
+use super::values::{name_eq, BuildValues, Pair, Value, Values};
 use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
 use crate::{Environ, HttpException, Request, Response};
 
@@ -455,7 +455,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         // every layer cost more than the tree lookup.
         let mut values = Values::new();
         let idx = self.match_checked(path, method, &mut values)?;
-        Ok((self.map.rules[idx].rule.endpoint.clone(), values))
+        Ok((self.map.endpoints[idx].clone(), values))
     }
 
     /// Like [`match_`](Self::match_) but returns the matched [`Rule`].
@@ -863,22 +863,34 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         values: &(impl BuildValues + ?Sized),
         options: &BuildOptions,
     ) -> Result<(), BuildError> {
-        let done = match &options.method {
-            None => {
-                self.build_first(out, endpoint, values, Some(&self.default_method), options)
-                    || self.build_first(out, endpoint, values, None, options)
-            }
-            Some(m) => self.build_first(out, endpoint, values, Some(m), options),
-        };
-        if done {
+        // Werkzeug tries the bound method first, then any method, when given none.
+        let method = options.method.as_ref().unwrap_or(&self.default_method);
+        if self.build_first(out, endpoint, values, Some(method), options)
+            || (options.method.is_none()
+                && self.build_first_any_method(out, endpoint, values, options))
+        {
             Ok(())
         } else {
             Err(self.build_error(endpoint, values, options.method.as_ref()))
         }
     }
 
+    /// [`build_first`](Self::build_first) for any method, out of line: the second try
+    /// when no method was given.
+    #[inline(never)]
+    fn build_first_any_method(
+        &self,
+        out: &mut String,
+        endpoint: &E,
+        values: &(impl BuildValues + ?Sized),
+        options: &BuildOptions,
+    ) -> bool {
+        self.build_first(out, endpoint, values, None, options)
+    }
+
     /// Appends the URL of the first rule of `endpoint` that suits `values` and `method`
     /// and can write them; `false`, with `out` as it was, when none can.
+    #[inline(always)]
     fn build_first(
         &self,
         out: &mut String,
@@ -891,44 +903,68 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         let Some(list) = map.by_endpoint.get(endpoint) else {
             return false;
         };
+        let Some((&first, rest)) = list.split_first() else {
+            return false;
+        };
+        if map.host_matching {
+            return self.build_first_host_matching(out, list, values, method, options);
+        }
+        // The first rule inline when its domain part is static (the common case); the
+        // others, and domains with variables, out of line.
+        let rule = &map.rules[first];
+        let done = match rule.domain_ops.as_slice() {
+            [] => self.build_static_domain(out, rule, "", values, method, options),
+            [BuildOp::Text(t)] => self.build_static_domain(out, rule, t, values, method, options),
+            _ => self.build_rule_into(out, rule, values, method, options, None),
+        };
+        done || rest
+            .iter()
+            .any(|&i| self.build_rule_into(out, &map.rules[i], values, method, options, None))
+    }
+
+    /// [`build_rule_into`](Self::build_rule_into) for a rule whose domain part is
+    /// `domain`, inline.
+    #[inline(always)]
+    fn build_static_domain(
+        &self,
+        out: &mut String,
+        rule: &Compiled<E>,
+        domain: &str,
+        values: &(impl BuildValues + ?Sized),
+        method: Option<&Method>,
+        options: &BuildOptions,
+    ) -> bool {
+        match suitable_for(rule, values, method) {
+            Some(fit) => self.write_url(out, rule, domain, values, fit, options),
+            None => false,
+        }
+    }
+
+    /// [`build_first`](Self::build_first) with host matching: a rule for the bound host
+    /// wins; otherwise the first rule that builds for another host.
+    #[inline(never)]
+    fn build_first_host_matching(
+        &self,
+        out: &mut String,
+        list: &[usize],
+        values: &(impl BuildValues + ?Sized),
+        method: Option<&Method>,
+        options: &BuildOptions,
+    ) -> bool {
         let start = out.len();
-        // With host matching, the first rule that builds for another host is kept in case
-        // no rule for the bound host does.
         let mut other_host: Option<String> = None;
         for &i in list {
-            let rule = &map.rules[i];
-            let Some(fit) = suitable_for(rule, values, method) else {
-                continue;
-            };
-            let domain = match rule.domain_ops.as_slice() {
-                [] => Cow::Borrowed(""),
-                [BuildOp::Text(t)] => Cow::Borrowed(t.as_str()),
-                ops => match write_domain(rule, ops, values) {
-                    Some(d) => Cow::Owned(d),
-                    None => continue,
-                },
-            };
-            let this_host = !map.host_matching || same_str(&domain, &self.server_name);
-            if !this_host && other_host.is_some() {
-                continue;
-            }
-            out.reserve(rule.build_len_hint + self.script_name.len());
-            self.write_prefix(out, &domain, options);
-            if !write_path(
-                rule,
-                values,
-                options.append_unknown,
-                fit,
-                map.sort_parameters,
-                out,
-            ) {
-                out.truncate(start);
+            let rule = &self.map.rules[i];
+            let mut this_host = true;
+            if !self.build_rule_into(out, rule, values, method, options, Some(&mut this_host)) {
                 continue;
             }
             if this_host {
                 return true;
             }
-            other_host = Some(out[start..].to_owned());
+            if other_host.is_none() {
+                other_host = Some(out[start..].to_owned());
+            }
             out.truncate(start);
         }
         match other_host {
@@ -937,6 +973,60 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Appends the URL of `rule` if it suits `values` and `method` and can write them;
+    /// `false`, with `out` as it was, otherwise. With host matching, `this_host` is set to
+    /// whether the rule's host is the bound one.
+    #[inline(never)]
+    fn build_rule_into(
+        &self,
+        out: &mut String,
+        rule: &Compiled<E>,
+        values: &(impl BuildValues + ?Sized),
+        method: Option<&Method>,
+        options: &BuildOptions,
+        this_host: Option<&mut bool>,
+    ) -> bool {
+        let Some(fit) = suitable_for(rule, values, method) else {
+            return false;
+        };
+        let domain = match rule.domain_ops.as_slice() {
+            [] => Cow::Borrowed(""),
+            [BuildOp::Text(t)] => Cow::Borrowed(t.as_str()),
+            ops => match write_domain(rule, ops, values) {
+                Some(d) => Cow::Owned(d),
+                None => return false,
+            },
+        };
+        if let Some(this_host) = this_host {
+            *this_host = same_str(&domain, &self.server_name);
+        }
+        self.write_url(out, rule, &domain, values, fit, options)
+    }
+
+    /// Appends the URL of `rule` (on `domain`) for `values`; `false`, with `out` as it
+    /// was, when a converter cannot write a value.
+    #[inline(always)]
+    fn write_url(
+        &self,
+        out: &mut String,
+        rule: &Compiled<E>,
+        domain: &str,
+        values: &(impl BuildValues + ?Sized),
+        fit: Fit,
+        options: &BuildOptions,
+    ) -> bool {
+        let start = out.len();
+        out.reserve(rule.build_len_hint + self.script_name.len());
+        self.write_prefix(out, domain, options);
+        let sort = self.map.sort_parameters;
+        if write_path(rule, values, options.append_unknown, fit, sort, out) {
+            true
+        } else {
+            out.truncate(start);
+            false
         }
     }
 
@@ -989,6 +1079,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         .then_some((domain, path))
     }
 
+    #[cold]
+    #[inline(never)]
     fn build_error(
         &self,
         endpoint: &E,
@@ -1105,6 +1197,7 @@ struct Fit {
 
 /// Werkzeug's `Rule.suitable_for`: the method fits, every argument has a value or a
 /// default, and given values agree with the defaults.
+#[inline(always)]
 fn suitable_for<E>(
     rule: &Compiled<E>,
     values: &(impl BuildValues + ?Sized),
@@ -1118,13 +1211,7 @@ fn suitable_for<E>(
     if let Some(v) = values.as_values() {
         let pairs = v.pairs();
         // Without defaults, the arguments are the variables: each has its value.
-        if rule.rule.defaults.is_empty()
-            && pairs.len() == rule.vars.len()
-            && pairs
-                .iter()
-                .zip(&rule.vars)
-                .all(|((k, _), var)| name_eq(k, var.name))
-        {
+        if rule.rule.defaults.is_empty() && same_names(pairs, &rule.vars) {
             return Some(Fit {
                 named: pairs.len(),
                 by_position: true,
@@ -1156,6 +1243,20 @@ fn suitable_by_name<E>(rule: &Compiled<E>, values: &(impl BuildValues + ?Sized))
         named,
         by_position: false,
     })
+}
+
+/// Whether the pairs are named as the variables, in order.
+#[inline(always)]
+fn same_names(pairs: &[Pair], vars: &[Var]) -> bool {
+    if pairs.len() != vars.len() {
+        return false;
+    }
+    for ((name, _), var) in pairs.iter().zip(vars) {
+        if !name_eq(name, var.name) {
+            return false;
+        }
+    }
+    true
 }
 
 /// The rule's domain part (subdomain, or host with host matching) for `values`; `None`
@@ -1196,6 +1297,7 @@ fn write_domain<E>(
 /// Appends the rule's path for `values`, then the query string of the values the rule
 /// does not use (with `append_unknown`); `false` when a converter cannot write a value,
 /// with part of the path possibly written.
+#[inline(always)]
 fn write_path<E>(
     rule: &Compiled<E>,
     values: &(impl BuildValues + ?Sized),
@@ -1265,7 +1367,7 @@ fn write_query<E>(
 /// Appends one variable's value, percent-encoded; `false` if its converter cannot write
 /// it. `<x>` with text and `<int:x>` with an integer (the commonest) are written without
 /// a dynamic call, as their converters would write them.
-#[inline]
+#[inline(always)]
 fn write_var(var: &Var, value: &Value, out: &mut String) -> bool {
     match (var.builtin, value) {
         (Builtin::Int, Value::Int(n)) => {

@@ -44,6 +44,9 @@ impl<T: Eq + Hash + Clone + fmt::Debug + Send + Sync + 'static> Endpoint for T {
 /// ```
 pub struct Map<E> {
     pub(crate) rules: Vec<Compiled<E>>,
+    /// Each rule's endpoint, side by side: a match returns one without touching the rest
+    /// of its (large) rule.
+    pub(crate) endpoints: Vec<E>,
     pub(crate) by_endpoint: HashMap<E, Vec<usize>, FastHash>,
     /// Per rule: whether an earlier rule of its endpoint could provide its values as
     /// defaults (so `redirect_defaults` has something to check).
@@ -300,6 +303,7 @@ impl MapBuilder {
             .collect();
         let fast = FastRouter::new(&compiled, &sm, &plain);
         Ok(Map {
+            endpoints: compiled.iter().map(|c| c.rule.endpoint.clone()).collect(),
             rules: compiled,
             by_endpoint,
             default_redirect_candidates,
@@ -337,16 +341,28 @@ impl std::hash::BuildHasher for FastHash {
 pub(crate) struct FxHasher(u64);
 
 impl std::hash::Hasher for FxHasher {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
         const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let v = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-            self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
+        let mut h = self.0;
+        let mut rest = bytes;
+        while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(*chunk)).wrapping_mul(K);
+            rest = tail;
         }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
+        // The last 0..=7 bytes as one word, from two overlapping reads (not the bytes in
+        // order: a hash only has to be deterministic).
+        let n = rest.len();
+        let last = if n >= 4 {
+            let lo = u32::from_le_bytes(rest[..4].try_into().unwrap_or_default());
+            let hi = u32::from_le_bytes(rest[n - 4..].try_into().unwrap_or_default());
+            u64::from(lo) | u64::from(hi) << 32
+        } else if n > 0 {
+            u64::from(rest[0]) | u64::from(rest[n / 2]) << 8 | u64::from(rest[n - 1]) << 16
+        } else {
+            0
+        };
+        self.0 = (h.rotate_left(5) ^ last ^ (n as u64) << 59).wrapping_mul(K);
     }
     fn write_u8(&mut self, i: u8) {
         self.write_u64(u64::from(i));

@@ -408,8 +408,42 @@ pub(crate) fn intern(name: &str) -> &'static str {
     leaked
 }
 
+/// A value's name: a rule's (interned, `'static`) or one given at run time. Sixteen bytes
+/// (an owned name is boxed twice), so a pair is 40 and `Values` small to move.
+#[derive(Clone)]
+pub(crate) enum Name {
+    Static(&'static str),
+    Owned(Box<Box<str>>),
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        match self {
+            Name::Static(s) => s,
+            Name::Owned(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        name_eq(self, other)
+    }
+}
+
+impl From<Cow<'static, str>> for Name {
+    fn from(name: Cow<'static, str>) -> Self {
+        match name {
+            Cow::Borrowed(s) => Name::Static(s),
+            Cow::Owned(s) => Name::Owned(Box::new(s.into_boxed_str())),
+        }
+    }
+}
+
 /// A name and its value.
-type Pair = (Cow<'static, str>, Value);
+pub(crate) type Pair = (Name, Value);
 
 /// The values of one match (converted variables plus the rule's defaults), or the values
 /// given to `build`.
@@ -459,7 +493,7 @@ impl Drop for Values {
 impl fmt::Debug for Values {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
-            .entries(self.items.iter().map(|(k, v)| (k, v)))
+            .entries(self.items.iter().map(|(k, v)| (&**k, v)))
             .finish()
     }
 }
@@ -491,6 +525,7 @@ impl Values {
     }
 
     /// The untyped value `name`.
+    #[inline]
     pub fn raw(&self, name: &str) -> Option<&Value> {
         self.items
             .iter()
@@ -499,15 +534,16 @@ impl Values {
     }
 
     /// Whether `name` is present.
+    #[inline]
     pub fn contains(&self, name: &str) -> bool {
         self.raw(name).is_some()
     }
 
     /// Sets `name`, replacing an existing value.
     pub fn insert(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
-        let name = name.into();
+        let name = Name::from(name.into());
         let value = value.into();
-        self.owns_heap |= matches!(name, Cow::Owned(_)) || value.owns_heap();
+        self.owns_heap |= matches!(name, Name::Owned(_)) || value.owns_heap();
         match self.items.iter_mut().find(|(k, _)| *k == name) {
             Some(slot) => slot.1 = value,
             None => self.items.push((name, value)),
@@ -517,7 +553,7 @@ impl Values {
     #[inline]
     pub(crate) fn push_static(&mut self, name: &'static str, value: Value) {
         self.owns_heap |= value.owns_heap();
-        self.items.push((Cow::Borrowed(name), value));
+        self.items.push((Name::Static(name), value));
     }
 
     /// The pairs, in order.
@@ -538,7 +574,7 @@ impl Values {
 
     /// Removes `name`, returning its value.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        let i = self.items.iter().position(|(k, _)| k == name)?;
+        let i = self.items.iter().position(|(k, _)| **k == *name)?;
         Some(self.items.remove(i).1)
     }
 
@@ -548,11 +584,13 @@ impl Values {
     }
 
     /// How many values there are.
+    #[inline]
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
     /// Whether there are none.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
@@ -606,6 +644,7 @@ pub trait BuildValues {
 }
 
 impl BuildValues for Values {
+    #[inline]
     fn value(&self, name: &str) -> Option<Cow<'_, Value>> {
         self.raw(name).map(Cow::Borrowed)
     }
@@ -614,6 +653,7 @@ impl BuildValues for Values {
             f(k, Cow::Borrowed(v));
         }
     }
+    #[inline]
     fn pair_count(&self) -> Option<usize> {
         Some(self.items.len())
     }
