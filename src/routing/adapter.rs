@@ -1211,7 +1211,7 @@ fn suitable_for<E>(
     if let Some(v) = values.as_values() {
         let pairs = v.pairs();
         // Without defaults, the arguments are the variables: each has its value.
-        if rule.rule.defaults.is_empty() && same_names(pairs, &rule.vars) {
+        if !rule.has_defaults && same_names(pairs, &rule.vars) {
             return Some(Fit {
                 named: pairs.len(),
                 by_position: true,

@@ -486,8 +486,8 @@ pub(crate) fn push_int(out: &mut String, n: i64) {
         i -= 1;
         buf[i] = b'-';
     }
-    // ASCII: appended as chars, which needs no UTF-8 check.
-    out.extend(buf[i..].iter().map(|&b| char::from(b)));
+    // ASCII digits: the check is short, and appending a `&str` is one copy.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// `float`: `digits.digits` (`-` allowed with `signed=True`), with `min` and `max`;

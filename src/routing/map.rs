@@ -340,39 +340,54 @@ impl std::hash::BuildHasher for FastHash {
 
 pub(crate) struct FxHasher(u64);
 
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
 impl std::hash::Hasher for FxHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut h = self.0;
-        let mut rest = bytes;
-        while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(*chunk)).wrapping_mul(K);
-            rest = tail;
-        }
-        // The last 0..=7 bytes as one word, from two overlapping reads (not the bytes in
-        // order: a hash only has to be deterministic).
-        let n = rest.len();
-        let last = if n >= 4 {
-            let lo = u32::from_le_bytes(rest[..4].try_into().unwrap_or_default());
-            let hi = u32::from_le_bytes(rest[n - 4..].try_into().unwrap_or_default());
-            u64::from(lo) | u64::from(hi) << 32
+        // Words read straight from the bytes, the last ones overlapping the previous (a
+        // hash only has to be deterministic, not to read each byte once).
+        let n = bytes.len();
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+        if n >= 8 {
+            let mut at = 0;
+            while at + 8 < n {
+                self.add(word(at));
+                at += 8;
+            }
+            self.add(word(n - 8));
+        } else if n >= 4 {
+            let half = |at: usize| {
+                u64::from(u32::from_le_bytes(
+                    bytes[at..at + 4].try_into().unwrap_or_default(),
+                ))
+            };
+            self.add(half(0) | half(n - 4) << 32);
         } else if n > 0 {
-            u64::from(rest[0]) | u64::from(rest[n / 2]) << 8 | u64::from(rest[n - 1]) << 16
-        } else {
-            0
-        };
-        self.0 = (h.rotate_left(5) ^ last ^ (n as u64) << 59).wrapping_mul(K);
+            self.add(
+                u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16,
+            );
+        }
+        self.add(n as u64);
     }
+    #[inline]
     fn write_u8(&mut self, i: u8) {
         self.write_u64(u64::from(i));
     }
+    #[inline]
     fn write_u32(&mut self, i: u32) {
         self.write_u64(u64::from(i));
     }
+    #[inline]
     fn write_u64(&mut self, i: u64) {
         self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
+    #[inline]
     fn write_usize(&mut self, i: usize) {
         self.write_u64(i as u64);
     }
