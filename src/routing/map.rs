@@ -48,6 +48,8 @@ pub struct Map<E> {
     /// of its (large) rule.
     pub(crate) endpoints: Vec<E>,
     pub(crate) by_endpoint: HashMap<E, Vec<usize>, FastHash>,
+    /// The same lists, for building: one hash, one probe in most cases.
+    pub(crate) build_index: EndpointIndex<E>,
     /// Per rule: whether an earlier rule of its endpoint could provide its values as
     /// defaults (so `redirect_defaults` has something to check).
     pub(crate) default_redirect_candidates: Vec<bool>,
@@ -303,6 +305,7 @@ impl MapBuilder {
             .collect();
         let fast = FastRouter::new(&compiled, &sm, &plain);
         Ok(Map {
+            build_index: EndpointIndex::new(&by_endpoint),
             endpoints: compiled.iter().map(|c| c.rule.endpoint.clone()).collect(),
             rules: compiled,
             by_endpoint,
@@ -324,6 +327,60 @@ pub(crate) fn provides_defaults_for<E>(other: &Compiled<E>, rule: &Compiled<E>) 
         && !other.rule.defaults.is_empty()
         && other.arguments.len() == rule.arguments.len()
         && other.arguments.iter().all(|a| rule.has_argument(a))
+}
+
+/// Each endpoint's rules in build order, found with one hash of the endpoint: open
+/// addressing with linear probing, in a power-of-two table at most half full.
+pub(crate) struct EndpointIndex<E> {
+    /// The endpoint, and where its rules start and end in `rules`.
+    slots: Box<[Option<(E, u32, u32)>]>,
+    rules: Box<[usize]>,
+}
+
+impl<E: Endpoint> EndpointIndex<E> {
+    fn new(by_endpoint: &HashMap<E, Vec<usize>, FastHash>) -> Self {
+        let size = (by_endpoint.len() * 2).next_power_of_two().max(2);
+        let mut slots: Vec<Option<(E, u32, u32)>> = (0..size).map(|_| None).collect();
+        let mut rules = Vec::new();
+        for (endpoint, list) in by_endpoint {
+            let start = u32::try_from(rules.len()).expect("fewer than 2^32 rules");
+            rules.extend_from_slice(list);
+            let end = u32::try_from(rules.len()).expect("fewer than 2^32 rules");
+            let mut i = Self::slot(endpoint, size - 1);
+            while slots[i].is_some() {
+                i = (i + 1) & (size - 1);
+            }
+            slots[i] = Some((endpoint.clone(), start, end));
+        }
+        EndpointIndex {
+            slots: slots.into_boxed_slice(),
+            rules: rules.into_boxed_slice(),
+        }
+    }
+
+    #[inline]
+    fn slot(endpoint: &E, mask: usize) -> usize {
+        let mut h = FxHasher(0);
+        endpoint.hash(&mut h);
+        // The multiply leaves the high bits the best mixed.
+        (h.0 >> 32) as usize & mask
+    }
+
+    /// The rules of `endpoint`, in build order.
+    #[inline]
+    pub(crate) fn get(&self, endpoint: &E) -> Option<&[usize]> {
+        let mask = self.slots.len() - 1;
+        let mut i = Self::slot(endpoint, mask);
+        loop {
+            match &self.slots[i] {
+                None => return None,
+                Some((e, start, end)) if e == endpoint => {
+                    return self.rules.get(*start as usize..*end as usize);
+                }
+                Some(_) => i = (i + 1) & mask,
+            }
+        }
+    }
 }
 
 /// A small, fast hasher for endpoint lookups (FxHash's multiply-rotate). Endpoints are the
@@ -393,5 +450,32 @@ impl std::hash::Hasher for FxHasher {
     }
     fn finish(&self) -> u64 {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_index_finds_what_the_hash_map_has() {
+        // Many endpoints (so probes collide and wrap), several rules for some.
+        let names: Vec<String> = (0..300).map(|i| format!("endpoint_{i}")).collect();
+        let mut rules = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let name: &'static str = Box::leak(name.clone().into_boxed_str());
+            rules.push(Rule::new(format!("/e{i}"), name));
+            if i % 7 == 0 {
+                rules.push(Rule::new(format!("/e{i}/<int:n>"), name));
+            }
+        }
+        let map: Map<&'static str> = Map::new(rules);
+        for (endpoint, list) in &map.by_endpoint {
+            assert_eq!(map.build_index.get(endpoint), Some(&list[..]));
+        }
+        assert_eq!(map.build_index.get(&"missing"), None);
+        assert_eq!(map.build_index.get(&""), None);
+        let empty: Map<&'static str> = Map::new([]);
+        assert_eq!(empty.build_index.get(&"x"), None);
     }
 }
