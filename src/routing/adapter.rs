@@ -1020,7 +1020,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         rule: &Compiled<E>,
         domain: &str,
         values: &(impl BuildValues + ?Sized),
-        fit: Fit,
+        fit: Fit<'_>,
         options: &BuildOptions,
     ) -> bool {
         let start = out.len();
@@ -1069,7 +1069,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         rule: &'a Compiled<E>,
         values: &(impl BuildValues + ?Sized),
         append_unknown: bool,
-        fit: Fit,
+        fit: Fit<'_>,
     ) -> Option<(Cow<'a, str>, String)> {
         let domain = rule_domain(rule, values)?;
         let mut path = String::with_capacity(rule.build_len_hint);
@@ -1191,23 +1191,24 @@ fn similarity(a: &str, b: &str) -> f64 {
 
 /// How a rule suits the values `build` was given.
 #[derive(Clone, Copy)]
-struct Fit {
+struct Fit<'v> {
     /// How many of the rule's arguments the values name (so `build` knows whether any
     /// value is left for the query string).
     named: usize,
-    /// Whether the values are exactly the rule's variables, in order (what matching the
-    /// rule returns): then each is read by position, without looking its name up.
-    by_position: bool,
+    /// The values, when they are exactly the rule's variables in order (what matching
+    /// the rule returns): then each is read by position, without looking its name up,
+    /// and none is left for the query string.
+    by_position: Option<&'v [Pair]>,
 }
 
 /// Werkzeug's `Rule.suitable_for`: the method fits, every argument has a value or a
 /// default, and given values agree with the defaults.
 #[inline(always)]
-fn suitable_for<E>(
+fn suitable_for<'v, E>(
     rule: &Compiled<E>,
-    values: &(impl BuildValues + ?Sized),
+    values: &'v (impl BuildValues + ?Sized),
     method: Option<&Method>,
-) -> Option<Fit> {
+) -> Option<Fit<'v>> {
     if let (Some(m), Some(ms)) = (method, &rule.methods) {
         // A plain loop: `contains` is not always inlined, and the list is short.
         let mut found = false;
@@ -1227,7 +1228,7 @@ fn suitable_for<E>(
         if !rule.has_defaults && same_names(pairs, &rule.vars) {
             return Some(Fit {
                 named: pairs.len(),
-                by_position: true,
+                by_position: Some(pairs),
             });
         }
     }
@@ -1236,7 +1237,10 @@ fn suitable_for<E>(
 
 /// [`suitable_for`] for values in any order: each argument looked up by name.
 #[inline(never)]
-fn suitable_by_name<E>(rule: &Compiled<E>, values: &(impl BuildValues + ?Sized)) -> Option<Fit> {
+fn suitable_by_name<E>(
+    rule: &Compiled<E>,
+    values: &(impl BuildValues + ?Sized),
+) -> Option<Fit<'static>> {
     let mut named = 0;
     for a in &rule.arguments {
         match values.value(a) {
@@ -1254,7 +1258,7 @@ fn suitable_by_name<E>(rule: &Compiled<E>, values: &(impl BuildValues + ?Sized))
     }
     Some(Fit {
         named,
-        by_position: false,
+        by_position: None,
     })
 }
 
@@ -1315,15 +1319,11 @@ fn write_path<E>(
     rule: &Compiled<E>,
     values: &(impl BuildValues + ?Sized),
     append_unknown: bool,
-    fit: Fit,
+    fit: Fit<'_>,
     sort_parameters: bool,
     out: &mut String,
 ) -> bool {
-    let by_position = if fit.by_position {
-        values.as_values().map(Values::pairs)
-    } else {
-        None
-    };
+    let by_position = fit.by_position;
     for op in &rule.path_ops {
         match op {
             BuildOp::Text(t) => out.push_str(t),
@@ -1344,7 +1344,7 @@ fn write_path<E>(
     }
     // Every pair names one of the rule's arguments (each named at least once): nothing
     // is left for a query string.
-    if append_unknown && values.pair_count() != Some(fit.named) {
+    if append_unknown && by_position.is_none() && values.pair_count() != Some(fit.named) {
         write_query(rule, values, sort_parameters, out);
     }
     true
