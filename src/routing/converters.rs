@@ -120,21 +120,44 @@ pub(crate) enum Builtin {
 
 impl Builtin {
     /// `converter.matches(text)` and `converter.to_value(text)` in one step: `None` when the
-    /// shape does not fit, `Some(None)` when the conversion fails.
+    /// shape does not fit, `Some(None)` when the conversion fails. `one_segment` says that
+    /// `text` has no `/` (the caller cut it at one), so that need not be checked again.
     #[inline]
-    pub(crate) fn convert(self, converter: &dyn Converter, text: &str) -> Option<Option<Value>> {
+    pub(crate) fn convert(
+        self,
+        converter: &dyn Converter,
+        text: &str,
+        one_segment: bool,
+    ) -> Option<Option<Value>> {
         match self {
             Builtin::Segment => {
-                if text.is_empty() || has_slash(text) {
+                if text.is_empty() || (!one_segment && has_slash(text)) {
                     return None;
                 }
                 Some(Some(Value::Str(text.into())))
             }
             Builtin::Int => {
-                if !is_digits(text) {
+                let digits = text.as_bytes();
+                if digits.is_empty() {
                     return None;
                 }
-                Some(parse_i64(text).map(Value::Int))
+                if digits.len() > 18 {
+                    // 19 digits and more may overflow: the checked parser decides.
+                    if !is_digits(text) {
+                        return None;
+                    }
+                    return Some(parse_i64(text).map(Value::Int));
+                }
+                // Shape and value in one pass.
+                let mut n: i64 = 0;
+                for &c in digits {
+                    let d = c.wrapping_sub(b'0');
+                    if d > 9 {
+                        return None;
+                    }
+                    n = n * 10 + i64::from(d);
+                }
+                Some(Some(Value::Int(n)))
             }
             Builtin::Other | Builtin::Path => {
                 if !converter.matches(text) {
@@ -664,6 +687,46 @@ mod tests {
             let mut out = String::from("x");
             push_int(&mut out, n);
             assert_eq!(out, format!("x{n}"));
+        }
+    }
+
+    #[test]
+    fn builtins_agree_with_their_converters() {
+        let args = ConverterArgs::parse("").unwrap();
+        let int = IntConverter::from_args(&args).unwrap();
+        let string = StringConverter::from_args(&args).unwrap();
+        for t in [
+            "",
+            "0",
+            "007",
+            "42",
+            "-1",
+            "+1",
+            "1a",
+            "a",
+            "a b",
+            "x/y",
+            "ü",
+            "999999999999999999",
+            "9999999999999999999",
+            "99999999999999999999",
+            "00000000000000000000001",
+        ] {
+            let slow = |c: &dyn Converter| c.matches(t).then(|| c.to_value(t));
+            assert_eq!(Builtin::Int.convert(&int, t, false), slow(&int), "{t:?}");
+            assert_eq!(
+                Builtin::Segment.convert(&string, t, false),
+                slow(&string),
+                "{t:?}"
+            );
+            if !t.contains('/') {
+                assert_eq!(Builtin::Int.convert(&int, t, true), slow(&int), "{t:?}");
+                assert_eq!(
+                    Builtin::Segment.convert(&string, t, true),
+                    slow(&string),
+                    "{t:?}"
+                );
+            }
         }
     }
 
