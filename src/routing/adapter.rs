@@ -1,8 +1,8 @@
 //! [`MapAdapter`]: a [`Map`] bound to one request's host, script root and scheme. It matches
 //! paths (`match_`, `allowed_methods`, `dispatch`), turns Werkzeug's redirect cases into
-//! [`RoutingError::RequestRedirect`], and builds URLs (`build`, `url_for`). It borrows the
-//! map and, with `bind_to_environ`, the environ: binding costs no allocation in the common
-//! case.
+//! [`RoutingError::RequestRedirect`], and builds URLs (`build`, `url_for`, and `build_into`
+//! into a caller's buffer). It borrows the map and, with `bind_to_environ`, the environ:
+//! binding costs no allocation in the common case.
 
 use std::borrow::Cow;
 
