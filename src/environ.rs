@@ -28,35 +28,56 @@ use http::{Extensions, HeaderMap, Method, Version};
 /// assert_eq!(s, "name=zeug");
 /// ```
 pub struct Input {
-    reader: Box<dyn Read + Send>,
+    source: Source,
+}
+
+/// Where an [`Input`]'s bytes come from: memory (the test client, `http::Request<Bytes>`)
+/// is kept as `Bytes`, so a parser can take it whole without copying or boxing.
+enum Source {
+    Memory(Bytes),
+    Stream(Box<dyn Read + Send>),
 }
 
 impl Input {
     /// An input with no bytes.
     pub fn empty() -> Self {
-        Input {
-            reader: Box::new(io::empty()),
-        }
+        Input::from_bytes(Bytes::new())
     }
 
     /// An input that yields `bytes`.
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
         Input {
-            reader: Box::new(io::Cursor::new(bytes.into())),
+            source: Source::Memory(bytes.into()),
         }
     }
 
     /// An input reading from any stream (a server's de-chunking reader, a file, a pipe).
     pub fn new(reader: impl Read + Send + 'static) -> Self {
         Input {
-            reader: Box::new(reader),
+            source: Source::Stream(Box::new(reader)),
+        }
+    }
+
+    /// The unread bytes, taken whole, when the input is in memory; `None` for a stream.
+    pub(crate) fn take_buffered(&mut self) -> Option<Bytes> {
+        match &mut self.source {
+            Source::Memory(bytes) => Some(std::mem::take(bytes)),
+            Source::Stream(_) => None,
         }
     }
 }
 
 impl Read for Input {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.reader.read(buf)
+        match &mut self.source {
+            Source::Memory(bytes) => {
+                let n = buf.len().min(bytes.len());
+                buf[..n].copy_from_slice(&bytes[..n]);
+                bytes::Buf::advance(bytes, n);
+                Ok(n)
+            }
+            Source::Stream(reader) => reader.read(buf),
+        }
     }
 }
 

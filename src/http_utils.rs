@@ -14,7 +14,7 @@ use http::header::{
 use http::{HeaderMap, Method};
 
 pub use crate::datastructures::IfRange;
-use crate::datastructures::{ContentRange, ETags, MultiDict, Range};
+use crate::datastructures::{ContentRange, ETags, MultiDict, Range, Text};
 
 /// The longest header value the list parsers here look at; longer values parse as empty.
 pub const MAX_HEADER_VALUE_LEN: usize = 64 * 1024;
@@ -505,7 +505,10 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
             // A bare `name` is a cookie with an empty value, as Werkzeug reads it.
             let (ns, ne) = trim(pair);
             if ns < ne {
-                out.add_key(crate::urls::decode_key(&pair[ns..ne], false), String::new());
+                out.add_key(
+                    crate::formparser::urlencoded::decode_compact(&pair[ns..ne], false),
+                    Text::new(),
+                );
             }
             continue;
         };
@@ -513,10 +516,10 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
         if ns == ne {
             continue;
         }
-        let name = crate::urls::decode_key(&pair[ns..ne], false);
+        let name = crate::formparser::urlencoded::decode_compact(&pair[ns..ne], false);
         let raw = &pair[eq + 1..];
         let (vs, ve) = trim(raw);
-        out.add_key(name, decode_cookie_value(&raw[vs..ve]));
+        out.add_key(name, decode_cookie_text(&raw[vs..ve]));
     }
 }
 
@@ -529,6 +532,20 @@ pub(crate) fn decode_cookie_value(raw: &[u8]) -> String {
         }
         [b'"', quoted @ .., b'"'] => crate::urls::decode_component(quoted, false),
         _ => crate::urls::decode_component(raw, false),
+    }
+}
+
+/// [`decode_cookie_value`] into a [`Text`]: a short value (nearly every cookie value) is
+/// decoded inline, without an allocation.
+fn decode_cookie_text(raw: &[u8]) -> Text {
+    match raw {
+        [b'"', quoted @ .., b'"'] if quoted.contains(&b'\\') => {
+            Text::from(unescape_python_cookie(&String::from_utf8_lossy(quoted)))
+        }
+        [b'"', quoted @ .., b'"'] => {
+            Text::from_compact(crate::formparser::urlencoded::decode_compact(quoted, false))
+        }
+        _ => Text::from_compact(crate::formparser::urlencoded::decode_compact(raw, false)),
     }
 }
 

@@ -131,72 +131,6 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// [`parse_urlencoded`] with keys decoded straight into [`MultiDict`](crate::datastructures::MultiDict)'s
-/// key type (short keys are stored inline, without an allocation).
-pub(crate) fn parse_urlencoded_keyed(
-    input: &[u8],
-) -> impl Iterator<Item = (compact_str::CompactString, String)> + '_ {
-    input
-        .split(|&b| b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|piece| match memchr::memchr(b'=', piece) {
-            Some(eq) => (
-                decode_key(&piece[..eq], true),
-                decode_component(&piece[eq + 1..], true),
-            ),
-            None => (decode_key(piece, true), String::new()),
-        })
-}
-
-/// [`decode_component`] into a `CompactString`: keys that fit inline (24 bytes) are
-/// decoded on the stack and never touch the heap.
-pub(crate) fn decode_key(input: &[u8], plus_as_space: bool) -> compact_str::CompactString {
-    const INLINE: usize = 24;
-    let special = |b: u8| b == b'%' || (plus_as_space && b == b'+');
-    if input.len() > INLINE {
-        return decode_component(input, plus_as_space).into();
-    }
-    let Some(first) = input.iter().position(|&b| special(b)) else {
-        return match std::str::from_utf8(input) {
-            Ok(s) => compact_str::CompactString::from(s),
-            Err(_) => String::from_utf8_lossy(input).as_ref().into(),
-        };
-    };
-    let mut buf = [0u8; INLINE];
-    buf[..first].copy_from_slice(&input[..first]);
-    let mut len = first;
-    let mut i = first;
-    while i < input.len() {
-        let b = input[i];
-        if !special(b) {
-            buf[len] = b;
-            i += 1;
-        } else if b == b'+' {
-            buf[len] = b' ';
-            i += 1;
-        } else {
-            match (
-                input.get(i + 1).and_then(|&b| hex(b)),
-                input.get(i + 2).and_then(|&b| hex(b)),
-            ) {
-                (Some(hi), Some(lo)) => {
-                    buf[len] = (hi << 4) | lo;
-                    i += 3;
-                }
-                _ => {
-                    buf[len] = b'%';
-                    i += 1;
-                }
-            }
-        }
-        len += 1;
-    }
-    match std::str::from_utf8(&buf[..len]) {
-        Ok(s) => compact_str::CompactString::from(s),
-        Err(_) => String::from_utf8_lossy(&buf[..len]).as_ref().into(),
-    }
-}
-
 /// Splits urlencoded bytes into decoded `(name, value)` pairs, as
 /// [`form_urlencoded::parse`] does (pairs split on `&`, empty pieces skipped, a piece without
 /// `=` is a name with an empty value), with [`decode_component`] for each part.
@@ -242,19 +176,6 @@ mod tests {
                 .collect();
             assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(s));
         }
-        for s in samples {
-            let plain: Vec<(String, String)> = parse_urlencoded(s).collect();
-            let keyed: Vec<(String, String)> = parse_urlencoded_keyed(s)
-                .map(|(k, v)| (k.into_string(), v))
-                .collect();
-            assert_eq!(plain, keyed);
-        }
-        let long = [b"%41+".repeat(7), b"=1&".to_vec(), b"\xff".repeat(30)].concat();
-        let plain: Vec<(String, String)> = parse_urlencoded(&long).collect();
-        let keyed: Vec<(String, String)> = parse_urlencoded_keyed(&long)
-            .map(|(k, v)| (k.into_string(), v))
-            .collect();
-        assert_eq!(plain, keyed);
         let raw: Vec<u8> = (0..=255u8).collect();
         let ours: Vec<_> = parse_urlencoded(&raw).collect();
         let theirs: Vec<(String, String)> = form_urlencoded::parse(&raw)

@@ -355,7 +355,7 @@ fn same_field_several_times_keeps_order() {
                 --b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"1\"\r\n\r\none\r\n\
                 --b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"2\"\r\n\r\ntwo\r\n--b--";
     let req = request("multipart/form-data; boundary=b", body);
-    let tags: Vec<&String> = req.form().unwrap().get_all("tag").collect();
+    let tags: Vec<&zeug::datastructures::Text> = req.form().unwrap().get_all("tag").collect();
     assert_eq!(tags, ["rust", "web"]);
     let names: Vec<_> = req
         .files()

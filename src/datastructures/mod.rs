@@ -1,4 +1,4 @@
-//! Data structures for HTTP values: [`MultiDict`], [`Accept`], [`FileStorage`], and the
+//! Data structures for HTTP values: [`MultiDict`] (of [`Text`] values), [`Accept`], [`FileStorage`], and the
 //! parsed forms of `Authorization` ([`Authorization`]), entity tags ([`ETags`]), ranges
 //! ([`Range`], [`ContentRange`], [`IfRange`]) and `Cache-Control` ([`CacheControl`]).
 //!
@@ -13,6 +13,7 @@ mod etags;
 mod file_storage;
 mod multidict;
 mod range;
+mod text;
 
 pub use accept::{Accept, MAX_ACCEPT_ITEMS};
 pub use authorization::{AuthParams, Authorization, MAX_AUTHORIZATION_LEN};
@@ -23,3 +24,4 @@ pub use file_storage::{
 };
 pub use multidict::{MultiDict, MultiDictIntoIter};
 pub use range::{ByteRange, ContentRange, IfRange, Range, MAX_RANGES};
+pub use text::Text;

@@ -6,14 +6,18 @@ use std::str::FromStr;
 
 use compact_str::CompactString;
 
+use super::Text;
+
 /// A key as stored: up to 24 bytes inline, so the short names of query strings, forms
 /// and cookies cost no allocation of their own.
 type Key = CompactString;
 
-/// An ordered multi-map of `String` keys to values (`String` by default).
+/// An ordered multi-map of string keys to values ([`Text`] by default).
 ///
 /// [`get`](Self::get) returns the first value for a key, like Werkzeug's `MultiDict.get`;
-/// [`get_all`](Self::get_all) returns every value in order.
+/// [`get_all`](Self::get_all) returns every value in order. Keys and [`Text`] values of
+/// up to 24 bytes are stored inline, so parsing a typical query string or form allocates
+/// only the list of pairs.
 ///
 /// # Examples
 ///
@@ -27,7 +31,7 @@ type Key = CompactString;
 /// assert_eq!(args.get("missing"), None);
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct MultiDict<V = String> {
+pub struct MultiDict<V = Text> {
     items: Vec<(Key, V)>,
 }
 
@@ -37,7 +41,7 @@ impl<V> Default for MultiDict<V> {
     }
 }
 
-impl MultiDict<String> {
+impl MultiDict<Text> {
     /// Parses an `application/x-www-form-urlencoded` string (a query string or form body).
     /// `+` is a space, bad escapes are kept literally and invalid UTF-8 is replaced, so
     /// hostile input never fails.
@@ -49,13 +53,13 @@ impl MultiDict<String> {
     pub fn from_urlencoded(bytes: &[u8]) -> Self {
         // One allocation for the item list instead of repeated growth.
         let mut items = Vec::with_capacity(memchr::memchr_iter(b'&', bytes).count() + 1);
-        items.extend(crate::urls::parse_urlencoded_keyed(bytes));
+        crate::formparser::urlencoded::parse_into(bytes, &mut items);
         MultiDict { items }
     }
 
     /// The first value for `key`, as text.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.get_value(key).map(String::as_str)
+        self.get_value(key).map(Text::as_str)
     }
 
     /// The first value for `key` parsed as `T`; `None` when missing or unparseable
@@ -90,6 +94,20 @@ impl<V> MultiDict<V> {
         }
     }
 
+    /// Makes room for at least `additional` more pairs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut d = zeug::datastructures::MultiDict::new();
+    /// d.reserve(10);
+    /// d.add("a", "1".into());
+    /// assert_eq!(d.get("a"), Some("1"));
+    /// ```
+    pub fn reserve(&mut self, additional: usize) {
+        self.items.reserve(additional);
+    }
+
     /// The first value for `key`.
     pub fn get_value(&self, key: &str) -> Option<&V> {
         self.items.iter().find(|(k, _)| k == key).map(|(_, v)| v)
@@ -109,9 +127,8 @@ impl<V> MultiDict<V> {
     }
 
     /// Appends a value for `key`, keeping earlier ones.
-    pub fn add(&mut self, key: impl Into<String>, value: V) {
-        self.items
-            .push((Key::from_string_buffer(key.into()), value));
+    pub fn add(&mut self, key: impl AsRef<str>, value: V) {
+        self.items.push((Key::new(key.as_ref()), value));
     }
 
     /// [`add`](Self::add) for the crate's parsers, which decode keys straight into the
@@ -121,8 +138,8 @@ impl<V> MultiDict<V> {
     }
 
     /// Replaces every value for `key` with `value`.
-    pub fn set(&mut self, key: impl Into<String>, value: V) {
-        let key = Key::from_string_buffer(key.into());
+    pub fn set(&mut self, key: impl AsRef<str>, value: V) {
+        let key = Key::new(key.as_ref());
         self.items.retain(|(k, _)| *k != key);
         self.items.push((key, value));
     }
@@ -169,12 +186,9 @@ impl<V> MultiDict<V> {
     }
 
     /// Adds every pair of `other` after the existing ones (how `values` merges args and form).
-    pub fn extend(&mut self, other: impl IntoIterator<Item = (String, V)>) {
-        self.items.extend(
-            other
-                .into_iter()
-                .map(|(k, v)| (Key::from_string_buffer(k), v)),
-        );
+    pub fn extend<K: AsRef<str>>(&mut self, other: impl IntoIterator<Item = (K, V)>) {
+        self.items
+            .extend(other.into_iter().map(|(k, v)| (Key::new(k.as_ref()), v)));
     }
 
     /// The pairs as a vector.
@@ -200,12 +214,12 @@ impl<V: fmt::Debug> fmt::Debug for MultiDict<V> {
     }
 }
 
-impl<K: Into<String>, V> FromIterator<(K, V)> for MultiDict<V> {
+impl<K: AsRef<str>, V> FromIterator<(K, V)> for MultiDict<V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         MultiDict {
             items: iter
                 .into_iter()
-                .map(|(k, v)| (Key::from_string_buffer(k.into()), v))
+                .map(|(k, v)| (Key::new(k.as_ref()), v))
                 .collect(),
         }
     }
@@ -249,8 +263,8 @@ impl<V> IntoIterator for MultiDict<V> {
     ///
     /// ```
     /// let d = zeug::datastructures::MultiDict::from_query("a=1&b=2");
-    /// let pairs: Vec<(String, String)> = d.into_iter().collect();
-    /// assert_eq!(pairs, [("a".to_owned(), "1".to_owned()), ("b".into(), "2".into())]);
+    /// let pairs: Vec<(String, _)> = d.into_iter().collect();
+    /// assert_eq!(pairs, [("a".to_owned(), "1".into()), ("b".into(), "2".into())]);
     /// ```
     fn into_iter(self) -> Self::IntoIter {
         MultiDictIntoIter {
@@ -294,6 +308,6 @@ mod tests {
         assert_eq!(d.get_all("a").collect::<Vec<_>>(), ["9"]);
         assert_eq!(d.remove("b"), ["2"]);
         assert_eq!(d.len(), 1);
-        assert_eq!(d.to_dict().get("a").map(String::as_str), Some("9"));
+        assert_eq!(d.to_dict().get("a").map(Text::as_str), Some("9"));
     }
 }

@@ -24,12 +24,15 @@
 
 use std::io::Read;
 
+use bytes::Bytes;
+
 use crate::datastructures::{FileStorage, MultiDict};
+use crate::environ::Input;
 use crate::HttpException;
 
 mod content_disposition;
 mod multipart;
-mod urlencoded;
+pub(crate) mod urlencoded;
 
 pub use multipart::{
     MultipartReader, Part, BUFFER_SIZE, MAX_BOUNDARY_LEN, MAX_PART_HEADERS, MAX_PART_HEADER_SIZE,
@@ -140,32 +143,74 @@ pub fn parse_form(
     content_length: Option<u64>,
     limits: &Limits,
 ) -> Result<FormData, HttpException> {
+    match form_kind(content_type)? {
+        FormKind::Urlencoded => {
+            let bytes = read_limited(input, content_length, urlencoded_max(limits))?;
+            Ok(FormData {
+                form: urlencoded::parse(&bytes),
+                files: MultiDict::new(),
+            })
+        }
+        FormKind::Multipart(boundary) => parse_multipart(input, &boundary, limits),
+        FormKind::Other => Ok(FormData::default()),
+    }
+}
+
+/// [`parse_form`] for a request's [`Input`]: a body already in memory (the test client,
+/// `http::Request<Bytes>`) is parsed where it lies, without being copied.
+pub(crate) fn parse_form_input(
+    input: &mut Input,
+    content_type: &str,
+    content_length: Option<u64>,
+    limits: &Limits,
+) -> Result<FormData, HttpException> {
+    match form_kind(content_type)? {
+        FormKind::Urlencoded => {
+            let bytes = read_input_limited(input, content_length, urlencoded_max(limits))?;
+            Ok(FormData {
+                form: urlencoded::parse(&bytes),
+                files: MultiDict::new(),
+            })
+        }
+        FormKind::Multipart(boundary) => parse_multipart(input, &boundary, limits),
+        FormKind::Other => Ok(FormData::default()),
+    }
+}
+
+/// What [`parse_form`] does with a content type.
+enum FormKind {
+    Urlencoded,
+    Multipart(String),
+    Other,
+}
+
+/// Reads the content type: urlencoded is recognised without a full parse (it has no
+/// parameter that matters), multipart needs its boundary (400 when missing).
+fn form_kind(content_type: &str) -> Result<FormKind, HttpException> {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Ok(FormKind::Urlencoded);
+    }
+    if !essence.eq_ignore_ascii_case("multipart/form-data") {
+        return Ok(FormKind::Other);
+    }
     let mime: mime::Mime = content_type
         .parse()
         .map_err(|_| HttpException::bad_request())?;
-    let essence = mime.essence_str().to_ascii_lowercase();
-    if essence == "application/x-www-form-urlencoded" {
-        let max = match (limits.max_form_memory_size, limits.max_content_length) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let bytes = read_limited(input, content_length, max)?;
-        return Ok(FormData {
-            form: urlencoded::parse(&bytes),
-            files: MultiDict::new(),
-        });
+    mime.get_param(mime::BOUNDARY)
+        .map(|b| FormKind::Multipart(b.as_str().to_owned()))
+        .ok_or_else(|| {
+            HttpException::bad_request()
+                .with_description("Missing boundary in multipart content type.")
+        })
+}
+
+/// The most bytes a urlencoded body may have: the smaller of the two limits.
+fn urlencoded_max(limits: &Limits) -> Option<u64> {
+    match (limits.max_form_memory_size, limits.max_content_length) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
-    if essence == "multipart/form-data" {
-        let boundary = mime
-            .get_param(mime::BOUNDARY)
-            .map(|b| b.as_str().to_owned())
-            .ok_or_else(|| {
-                HttpException::bad_request()
-                    .with_description("Missing boundary in multipart content type.")
-            })?;
-        return parse_multipart(input, &boundary, limits);
-    }
-    Ok(FormData::default())
 }
 
 /// Parses a `multipart/form-data` body with the given boundary into text fields and
@@ -263,7 +308,10 @@ pub fn parse_multipart(
         .unwrap_or(Charset::Utf8);
     let mut form = MultiDict::new();
     for (name, value, charset) in fields {
-        form.add(name, charset.unwrap_or(default_charset).decode(value));
+        form.add(
+            name,
+            charset.unwrap_or(default_charset).decode(value).into(),
+        );
     }
     Ok(FormData { form, files })
 }
@@ -284,11 +332,7 @@ pub fn read_limited(
     content_length: Option<u64>,
     max: Option<u64>,
 ) -> Result<Vec<u8>, HttpException> {
-    if let (Some(len), Some(max)) = (content_length, max) {
-        if len > max {
-            return Err(HttpException::request_entity_too_large());
-        }
-    }
+    check_declared_length(content_length, max)?;
     let cap = max.unwrap_or(u64::MAX);
     // Sized up front: the declared length, or (a chunked body) a first 8 KiB rather than
     // the dozen small regrowths `read_to_end` makes from empty; never above 1 MiB before
@@ -301,15 +345,51 @@ pub fn read_limited(
         return Err(HttpException::bad_request()
             .with_description("The request body could not be read completely."));
     }
-    if out.len() as u64 > cap {
+    check_read_length(out.len(), content_length, max)?;
+    Ok(out)
+}
+
+/// [`read_limited`] for a request's [`Input`]: a body already in memory is taken whole,
+/// without a copy, under the same checks.
+pub(crate) fn read_input_limited(
+    input: &mut Input,
+    content_length: Option<u64>,
+    max: Option<u64>,
+) -> Result<Bytes, HttpException> {
+    let Some(bytes) = input.take_buffered() else {
+        return read_limited(input, content_length, max).map(Bytes::from);
+    };
+    check_declared_length(content_length, max)?;
+    check_read_length(bytes.len(), content_length, max)?;
+    Ok(bytes)
+}
+
+/// 413 when the declared length is over `max`, before anything is read.
+fn check_declared_length(
+    content_length: Option<u64>,
+    max: Option<u64>,
+) -> Result<(), HttpException> {
+    match (content_length, max) {
+        (Some(len), Some(max)) if len > max => Err(HttpException::request_entity_too_large()),
+        _ => Ok(()),
+    }
+}
+
+/// 413 when more than `max` bytes came, 400 when fewer than declared.
+fn check_read_length(
+    read: usize,
+    content_length: Option<u64>,
+    max: Option<u64>,
+) -> Result<(), HttpException> {
+    if read as u64 > max.unwrap_or(u64::MAX) {
         return Err(HttpException::request_entity_too_large());
     }
     if let Some(len) = content_length {
-        if (out.len() as u64) < len {
+        if (read as u64) < len {
             return Err(
                 HttpException::bad_request().with_description("The request body ended early.")
             );
         }
     }
-    Ok(out)
+    Ok(())
 }

@@ -398,8 +398,7 @@ impl Request {
                     .limits
                     .max_content_length
                     .unwrap_or(formparser::DEFAULT_MAX_BUFFERED);
-                formparser::read_limited(&mut input, self.content_length(), Some(max))
-                    .map(Bytes::from)
+                formparser::read_input_limited(&mut input, self.content_length(), Some(max))
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -446,25 +445,28 @@ impl Request {
     fn form_data(&self) -> Result<&FormData, HttpException> {
         self.form
             .get_or_init(|| {
-                let mimetype = self.mimetype();
-                if !formparser::is_form_mimetype(&mimetype) {
+                let content_type = self.content_type().unwrap_or_default();
+                let essence = content_type.split(';').next().unwrap_or("").trim();
+                let is_form = ["application/x-www-form-urlencoded", "multipart/form-data"]
+                    .iter()
+                    .any(|form| essence.eq_ignore_ascii_case(form));
+                if !is_form {
                     return Ok(FormData::default());
                 }
                 self.check_content_length()?;
-                let content_type = self.content_type().unwrap_or_default().to_owned();
                 if let Some(Ok(data)) = self.data.get() {
                     let mut reader: &[u8] = data;
                     return formparser::parse_form(
                         &mut reader,
-                        &content_type,
+                        content_type,
                         Some(data.len() as u64),
                         &self.limits,
                     );
                 }
                 match self.take_input() {
-                    Some(mut input) => formparser::parse_form(
+                    Some(mut input) => formparser::parse_form_input(
                         &mut input,
-                        &content_type,
+                        content_type,
                         self.content_length(),
                         &self.limits,
                     ),
@@ -590,6 +592,48 @@ mod tests {
             ..Limits::default()
         });
         assert_eq!(req.form().unwrap_err().status(), 413);
+    }
+
+    /// An in-memory body is taken without copying, under the same checks as a stream.
+    #[test]
+    fn in_memory_bodies_are_checked_like_streams() {
+        let short = |ct: &str| {
+            let mut env = EnvironBuilder::new("POST", "/")
+                .header("content-type", ct)
+                .body("a=1")
+                .build();
+            env.headers.insert("content-length", "10".parse().unwrap());
+            Request::new(env)
+        };
+        let req = short("application/x-www-form-urlencoded");
+        assert_eq!(req.form().unwrap_err().status(), 400);
+        assert_eq!(short("text/plain").get_data().unwrap_err().status(), 400);
+
+        let env = EnvironBuilder::new("POST", "/")
+            .header(
+                "content-type",
+                "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+            )
+            .body("a=1&b=%C3%A9")
+            .build();
+        let mut req = Request::new(env);
+        req.set_limits(Limits {
+            max_form_memory_size: Some(5),
+            ..Limits::default()
+        });
+        assert_eq!(req.form().unwrap_err().status(), 413);
+
+        let env = EnvironBuilder::new("POST", "/")
+            .header(
+                "content-type",
+                "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+            )
+            .body("a=1&b=%C3%A9")
+            .build();
+        let req = Request::new(env);
+        assert_eq!(req.form().unwrap().get("b"), Some("é"));
+        // The body was taken by the form parser.
+        assert_eq!(req.get_data().unwrap().len(), 0);
     }
 
     #[test]
