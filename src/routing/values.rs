@@ -638,6 +638,14 @@ pub trait BuildValues {
     }
     /// These values as a [`Values`], when they are one: lets `build` take a match's values
     /// by position instead of looking each name up. The default, `None`, is always correct.
+    ///
+    /// ```
+    /// use zeug::routing::{BuildValues, Values};
+    ///
+    /// let values: Values = [("id", 3)].into_iter().collect();
+    /// assert_eq!(values.as_values().map(Values::len), Some(1));
+    /// assert!([("id", 3)].as_values().is_none());
+    /// ```
     fn as_values(&self) -> Option<&Values> {
         None
     }
