@@ -15,7 +15,7 @@ use super::error::{BuildError, RoutingError};
 use super::map::{provides_defaults_for, Endpoint, Map};
 use super::matcher::SmResult;
 use super::rule::{BuildOp, Compiled, RedirectTo, Rule, Var};
-use super::values::{name_eq, BuildValues, Pair, Value, Values};
+use super::values::{name_eq, BuildValues, Value, Values};
 use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
 use crate::{Environ, HttpException, Request, Response};
 
@@ -1198,7 +1198,7 @@ struct Fit<'v> {
     /// The values, when they are exactly the rule's variables in order (what matching
     /// the rule returns): then each is read by position, without looking its name up,
     /// and none is left for the query string.
-    by_position: Option<&'v [Pair]>,
+    by_position: Option<&'v Values>,
 }
 
 /// Werkzeug's `Rule.suitable_for`: the method fits, every argument has a value or a
@@ -1223,12 +1223,11 @@ fn suitable_for<'v, E>(
         }
     }
     if let Some(v) = values.as_values() {
-        let pairs = v.pairs();
         // Without defaults, the arguments are the variables: each has its value.
-        if !rule.has_defaults && same_names(pairs, &rule.vars) {
+        if !rule.has_defaults && same_names(v, &rule.vars) {
             return Some(Fit {
-                named: pairs.len(),
-                by_position: Some(pairs),
+                named: v.len(),
+                by_position: Some(v),
             });
         }
     }
@@ -1264,13 +1263,14 @@ fn suitable_by_name<E>(
 
 /// Whether the pairs are named as the variables, in order.
 #[inline(always)]
-fn same_names(pairs: &[Pair], vars: &[Var]) -> bool {
-    if pairs.len() != vars.len() {
+fn same_names(values: &Values, vars: &[Var]) -> bool {
+    if values.len() != vars.len() {
         return false;
     }
-    for ((name, _), var) in pairs.iter().zip(vars) {
-        if !name_eq(name, var.name) {
-            return false;
+    for (i, var) in vars.iter().enumerate() {
+        match values.pair(i) {
+            Some((name, _)) if name_eq(name, var.name) => {}
+            _ => return false,
         }
     }
     true
@@ -1330,7 +1330,10 @@ fn write_path<E>(
             BuildOp::Var(i) => {
                 let var = &rule.vars[*i];
                 let written = match by_position {
-                    Some(pairs) => write_var(var, &pairs[*i].1, out),
+                    Some(v) => match v.pair(*i) {
+                        Some((_, value)) => write_var(var, value, out),
+                        None => false,
+                    },
                     None => match values.value(var.name) {
                         Some(value) => write_var(var, &value, out),
                         None => false,

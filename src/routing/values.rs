@@ -10,7 +10,6 @@ use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use compact_str::CompactString;
-use smallvec::SmallVec;
 use uuid::Uuid;
 
 /// The text of a URL value. Text of up to [`Text::INLINE`] bytes (most path segments) is
@@ -462,10 +461,9 @@ pub(crate) type Pair = (Name, Value);
 /// ```
 #[derive(Clone, Default)]
 pub struct Values {
-    // Two pairs inline keep `Values` small enough to move without a `memcpy` call; more
-    // spill to the heap.
-    // Dropped by hand (see `Drop`), only when dropping it frees something.
-    items: ManuallyDrop<SmallVec<[Pair; 2]>>,
+    // Two pairs inline keep `Values` small to move (a match returns it); more go to the
+    // heap. Dropped by hand (see `Drop`), only when dropping it frees something.
+    items: ManuallyDrop<Items>,
     // Whether some pair may own memory (an owned name, text longer than `Text::INLINE`, a
     // custom value). Never cleared except by `clear`; while false, dropping the pairs is
     // a no-op, which `Drop` skips.
@@ -483,7 +481,7 @@ impl Drop for Values {
     fn drop(&mut self) {
         // A match's values are usually a few numbers and short texts with interned names,
         // inline: nothing to free, so nothing is dropped (no per-pair drop glue, no call).
-        if self.owns_heap || self.items.spilled() {
+        if self.owns_heap || matches!(*self.items, Items::Heap(_)) {
             // What is left behind is empty and inline: not dropping it leaks nothing.
             drop(std::mem::take(&mut *self.items));
         }
@@ -544,10 +542,11 @@ impl Values {
         let name = Name::from(name.into());
         let value = value.into();
         self.owns_heap |= matches!(name, Name::Owned(_)) || value.owns_heap();
-        match self.items.iter_mut().find(|(k, _)| *k == name) {
-            Some(slot) => slot.1 = value,
-            None => self.items.push((name, value)),
+        if let Some(slot) = self.items.iter_mut().find(|(k, _)| *k == name) {
+            slot.1 = value;
+            return;
         }
+        self.items.push((name, value));
     }
 
     #[inline]
@@ -556,10 +555,10 @@ impl Values {
         self.items.push((Name::Static(name), value));
     }
 
-    /// The pairs, in order.
+    /// The `i`th pair.
     #[inline]
-    pub(crate) fn pairs(&self) -> &[Pair] {
-        &self.items
+    pub(crate) fn pair(&self, i: usize) -> Option<&Pair> {
+        self.items.get(i)
     }
 
     /// Keeps the first `len` pairs.
@@ -568,7 +567,7 @@ impl Values {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.items.clear();
+        *self.items = Items::default();
         self.owns_heap = false;
     }
 
@@ -592,7 +591,107 @@ impl Values {
     /// Whether there are none.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.len() == 0
+    }
+}
+
+/// The pairs of a [`Values`]: two inline (most matches have at most two variables), more
+/// on the heap. Written as arrays of `Option`s rather than a `SmallVec` so that it needs no
+/// tag of its own (the enum's lives in a spare value of the first pair): 80 bytes, where a
+/// `SmallVec` of two pairs is 96, and a match returns it by value. In `Inline`, the pairs
+/// present come first.
+#[derive(Clone)]
+enum Items {
+    Inline([Option<Pair>; 2]),
+    Heap(Vec<Pair>),
+}
+
+impl Default for Items {
+    #[inline]
+    fn default() -> Self {
+        Items::Inline([None, None])
+    }
+}
+
+impl PartialEq for Items {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
+
+impl Items {
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Items::Inline([None, _]) => 0,
+            Items::Inline([Some(_), None]) => 1,
+            Items::Inline([Some(_), Some(_)]) => 2,
+            Items::Heap(v) => v.len(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<&Pair> {
+        match self {
+            Items::Inline(a) => a.get(i)?.as_ref(),
+            Items::Heap(v) => v.get(i),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, pair: Pair) {
+        match self {
+            Items::Inline([first @ None, _]) => *first = Some(pair),
+            Items::Inline([Some(_), second @ None]) => *second = Some(pair),
+            Items::Inline([a @ Some(_), b @ Some(_)]) => {
+                let mut v = Vec::with_capacity(4);
+                v.extend(a.take());
+                v.extend(b.take());
+                v.push(pair);
+                *self = Items::Heap(v);
+            }
+            Items::Heap(v) => v.push(pair),
+        }
+    }
+
+    fn truncate(&mut self, len: usize) {
+        match self {
+            Items::Inline(a) => {
+                for slot in a.iter_mut().skip(len) {
+                    *slot = None;
+                }
+            }
+            Items::Heap(v) => v.truncate(len),
+        }
+    }
+
+    fn remove(&mut self, i: usize) -> Pair {
+        match self {
+            Items::Inline([a, b]) => {
+                let removed = if i == 0 { a.take() } else { b.take() };
+                if a.is_none() {
+                    *a = b.take();
+                }
+                removed.expect("an index below len")
+            }
+            Items::Heap(v) => v.remove(i),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Pair> {
+        let (inline, heap): (&[Option<Pair>], &[Pair]) = match self {
+            Items::Inline(a) => (a, &[]),
+            Items::Heap(v) => (&[], v),
+        };
+        inline.iter().map_while(Option::as_ref).chain(heap)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Pair> {
+        let (inline, heap): (&mut [Option<Pair>], &mut [Pair]) = match self {
+            Items::Inline(a) => (a, &mut []),
+            Items::Heap(v) => (&mut [], v),
+        };
+        inline.iter_mut().map_while(Option::as_mut).chain(heap)
     }
 }
 
@@ -811,6 +910,59 @@ mod tests {
         assert!(!v.owns_heap);
         v.clear();
         assert!(v.is_empty());
+    }
+
+    #[test]
+    fn items_behave_like_a_vec() {
+        // Deterministic pseudo-random pushes, removals, truncations and replacements,
+        // checked against a plain `Vec` of the same pairs.
+        let mut seed = 12345u32;
+        let mut next = move |n: u32| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (seed >> 16) % n
+        };
+        for _ in 0..200 {
+            let mut values = Values::new();
+            let mut model: Vec<(String, Value)> = Vec::new();
+            for _ in 0..next(12) {
+                let name = ["a", "b", "c", "d", "e"][next(5) as usize];
+                match next(4) {
+                    0 if !model.is_empty() => {
+                        let i = next(model.len() as u32) as usize;
+                        values.truncate(i);
+                        model.truncate(i);
+                    }
+                    1 => {
+                        let removed = values.remove(name);
+                        let at = model.iter().position(|(k, _)| k == name);
+                        assert_eq!(removed, at.map(|i| model.remove(i).1));
+                    }
+                    _ => {
+                        let value = Value::Int(i64::from(next(100)));
+                        values.insert(name, value.clone());
+                        match model.iter_mut().find(|(k, _)| k == name) {
+                            Some(slot) => slot.1 = value,
+                            None => model.push((name.to_owned(), value)),
+                        }
+                    }
+                }
+                let got: Vec<(String, Value)> = values
+                    .iter()
+                    .map(|(k, v)| (k.to_owned(), v.clone()))
+                    .collect();
+                assert_eq!(got, model);
+                assert_eq!(values.len(), model.len());
+                assert_eq!(values.is_empty(), model.is_empty());
+                for (i, (k, v)) in model.iter().enumerate() {
+                    let pair = values.pair(i).unwrap();
+                    assert_eq!((&*pair.0, &pair.1), (k.as_str(), v));
+                }
+                assert!(values.pair(model.len()).is_none());
+                let copy = values.clone();
+                assert_eq!(copy, values);
+            }
+        }
+        assert_eq!(std::mem::size_of::<Items>(), 80);
     }
 
     #[test]
