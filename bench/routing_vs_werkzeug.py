@@ -6,7 +6,9 @@ request, then building every matched URL back, as `benches/routing.rs` does), ch
 Werkzeug finds the endpoint each line expects and builds each path back, and prints the
 time per request. When criterion's results exist (`cargo bench --bench routing` writes
 `target/criterion/routing/<id>/new/sample.json`), it prints zeug's figures beside them and
-the ratios, best against best and median against median.
+the ratios, best against best and median against median. Building is compared twice:
+`zeug_build` (`build_with`, a new `String` per URL, like Werkzeug's new `str`) and
+`zeug_build_into` (`build_into`, appending to a buffer the caller keeps).
 
 Usage: python3 bench/routing_vs_werkzeug.py [--repeat N]
 Needs: pip install werkzeug
@@ -116,16 +118,23 @@ def main():
 
     print(f"workload: {len(rules)} rules, {n} requests; Werkzeug {version()}, Python {sys.version.split()[0]}")
     print("per request, best run / median run:")
-    print(f"{'':8} {'Werkzeug':>20} {'zeug':>20} {'ratio':>14}")
-    for label, bench_id in (("match", "zeug_match"), ("build", "zeug_build")):
-        w_best, w_med = wz[label]
+    print(f"{'':10} {'Werkzeug':>20} {'zeug':>20} {'ratio':>14}")
+    # zeug builds a URL two ways: `build_with`, which returns a new String (as Werkzeug
+    # returns a new str), and `build_into`, which appends to a buffer the caller keeps.
+    rows = (
+        ("match", "match", "zeug_match"),
+        ("build", "build", "zeug_build"),
+        ("build_into", "build", "zeug_build_into"),
+    )
+    for label, wz_label, bench_id in rows:
+        w_best, w_med = wz[wz_label]
         z = criterion_ns(bench_id)
         if z is None:
-            print(f"{label:8} {w_best:>8.0f} / {w_med:>6.0f} ns   (run cargo bench --bench routing)")
+            print(f"{label:10} {w_best:>8.0f} / {w_med:>6.0f} ns   (run cargo bench --bench routing)")
             continue
         z_best, z_med = z[0] / n, z[1] / n
         print(
-            f"{label:8} {w_best:>8.0f} / {w_med:>6.0f} ns {z_best:>8.1f} / {z_med:>6.1f} ns"
+            f"{label:10} {w_best:>8.0f} / {w_med:>6.0f} ns {z_best:>8.1f} / {z_med:>6.1f} ns"
             f" {w_best / z_best:>6.0f}x / {w_med / z_med:.0f}x"
         )
     floor = criterion_ns("matchit_at")

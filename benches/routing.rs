@@ -5,7 +5,11 @@
 //!   typed values, methods);
 //! - `routing/matchit_at`: raw `matchit::Router::at` over the equivalent patterns, reading
 //!   the parameters — the floor;
-//! - `routing/zeug_build`: building each matched URL back from its endpoint and values.
+//! - `routing/zeug_build`: building each matched URL back from its endpoint, values and
+//!   method with `build_with`, which returns each URL as a new `String`;
+//! - `routing/zeug_build_into`: the same URLs with `build_into`, the fast path, which
+//!   appends each to a buffer the caller owns (here one buffer, cleared before each URL, as
+//!   a template appends URLs to the page it renders).
 //!
 //! `bench/routing_vs_werkzeug.py` runs the same files through Werkzeug and prints ratios.
 //! Run: `cargo bench --bench routing -- --warm-up-time 1 --measurement-time 3`.
@@ -136,10 +140,38 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // Check once that both ways build the same URLs, the paths that were matched.
+    let mut buf = String::new();
+    for (((endpoint, values, _), options), (_, path, _)) in
+        matched.iter().zip(&options).zip(&requests)
+    {
+        buf.clear();
+        adapter
+            .build_into(&mut buf, endpoint, values, options)
+            .expect(path);
+        assert_eq!(buf, *path);
+        assert_eq!(
+            adapter.build_with(endpoint, values, options).as_deref(),
+            Ok(*path)
+        );
+    }
+    group.bench_function("zeug_build_into", |b| {
+        b.iter(|| {
+            for ((endpoint, values, _), options) in matched.iter().zip(&options) {
+                buf.clear();
+                black_box(
+                    adapter
+                        .build_into(&mut buf, endpoint, values, options)
+                        .is_ok(),
+                );
+                black_box(buf.as_str());
+            }
+        })
+    });
     group.finish();
 }
 
-/// `ROUTING_COUNT=match|matchit|build|none ROUTING_ROUNDS=n`: run only that loop `n` times
+/// `ROUTING_COUNT=match|matchit|build|build_into|none ROUTING_ROUNDS=n`: run only that loop `n` times
 /// (default 100) and exit, for `valgrind --tool=callgrind` instruction counts. `none` does
 /// the set-up alone, to subtract.
 fn count(which: &str) {
@@ -166,6 +198,7 @@ fn count(which: &str) {
         })
         .collect();
     let adapter = map.bind("localhost", "");
+    let mut buf = String::new();
     for _ in 0..rounds {
         match which {
             "match" => {
@@ -187,6 +220,17 @@ fn count(which: &str) {
             "build" => {
                 for (endpoint, values, options) in &matched {
                     black_box(adapter.build_with(endpoint, values, options).ok());
+                }
+            }
+            "build_into" => {
+                for (endpoint, values, options) in &matched {
+                    buf.clear();
+                    black_box(
+                        adapter
+                            .build_into(&mut buf, endpoint, values, options)
+                            .is_ok(),
+                    );
+                    black_box(buf.as_str());
                 }
             }
             _ => {}

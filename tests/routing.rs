@@ -4,7 +4,7 @@
 
 use zeug::routing::{
     BuildOptions, EndpointPrefix, Map, MapAdapter, Method, RoutingError, Rule, RuleErrorKind,
-    Subdomain, Submount, Value,
+    Subdomain, Submount, Value, Values,
 };
 use zeug::test::{Client, EnvironBuilder};
 use zeug::{Environ, HttpException, Request, Response};
@@ -1089,7 +1089,22 @@ fn differential_against_werkzeug() {
         let mut it = line.splitn(3, '\t');
         let (method, path, want) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
         let method = Method::from_bytes(method.as_bytes()).unwrap();
-        let got = werkzeug_style(adapter.match_(path, &method));
+        let matched = adapter.match_(path, &method);
+        if let Ok((endpoint, values)) = &matched {
+            // Building from a match's values (read by position) and from the same pairs
+            // by name must agree.
+            let pairs: Vec<(&str, Value)> = values.iter().map(|(k, v)| (k, v.clone())).collect();
+            let options = BuildOptions::new().method(method.clone());
+            let by_position = adapter.build_with(endpoint, values, &options);
+            let by_name = adapter.build_with(endpoint, &pairs, &options);
+            if by_position != by_name {
+                mismatches.push(format!(
+                    "(build back) {method} {path:?}: {by_position:?} by position, \
+                     {by_name:?} by name"
+                ));
+            }
+        }
+        let got = werkzeug_style(matched);
         n += 1;
         // The one deliberate difference: Python's ints are unbounded, zeug's `int` is an
         // i64, so a 20-digit number is refused by the converter (a 404) where Werkzeug
@@ -1232,6 +1247,29 @@ fn differential_building_against_werkzeug() {
             .build_with(&endpoint, &values, &options)
             .unwrap_or_else(|_| "error".to_owned());
         n += 1;
+        // `build_into` appends the same URL, or leaves the buffer alone on an error.
+        let mut buf = String::from("<a href=");
+        let into = adapter.build_into(&mut buf, &endpoint, &values, &options);
+        let want_buf = match into {
+            Ok(()) => format!("<a href={got}"),
+            Err(_) => "<a href=".to_owned(),
+        };
+        if buf != want_buf || into.is_err() != (got == "error") {
+            mismatches.push(format!("{line}: build_into wrote {buf:?}"));
+        }
+        // The same pairs as `Values` (when no name repeats) build the same URL.
+        let mut names: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        if names.len() == values.len() {
+            let as_values: Values = values.iter().cloned().collect();
+            let from_values = adapter
+                .build_with(&endpoint, &as_values, &options)
+                .unwrap_or_else(|_| "error".to_owned());
+            if from_values != got {
+                mismatches.push(format!("{line}: from Values {from_values:?}, {got:?}"));
+            }
+        }
         // Two deliberate differences:
         // - Werkzeug's `any` writes its value unescaped (`/a/z w`, not a valid URL);
         //   zeug percent-encodes it like every other value.

@@ -1,8 +1,8 @@
 //! [`MapAdapter`]: a [`Map`] bound to one request's host, script root and scheme. It matches
 //! paths (`match_`, `allowed_methods`, `dispatch`), turns Werkzeug's redirect cases into
-//! [`RoutingError::RequestRedirect`], and builds URLs (`build`, `url_for`). It borrows the
-//! map and, with `bind_to_environ`, the environ: binding costs no allocation in the common
-//! case.
+//! [`RoutingError::RequestRedirect`], and builds URLs (`build`, `url_for`, and `build_into`
+//! into a caller's buffer). It borrows the map and, with `bind_to_environ`, the environ:
+//! binding costs no allocation in the common case.
 
 use std::borrow::Cow;
 
@@ -10,11 +10,12 @@ use http::Method;
 use percent_encoding::{utf8_percent_encode, AsciiSet};
 use smallvec::SmallVec;
 
+use super::converters::{push_int, Builtin};
 use super::error::{BuildError, RoutingError};
 use super::map::{provides_defaults_for, Endpoint, Map};
 use super::matcher::SmResult;
-use super::rule::{BuildOp, Compiled, RedirectTo, Rule};
-use super::values::{BuildValues, Value, Values};
+use super::rule::{BuildOp, Compiled, RedirectTo, Rule, Var};
+use super::values::{name_eq, BuildValues, Value, Values};
 use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
 use crate::{Environ, HttpException, Request, Response};
 
@@ -38,6 +39,9 @@ const QUERY_VALUE_SET: &AsciiSet = &percent_encoding::CONTROLS
     .add(b'{')
     .add(b'|')
     .add(b'}');
+
+/// The capacity a URL built by [`MapAdapter::build`] starts with; a longer one grows.
+const URL_CAPACITY: usize = 64;
 
 /// Whether `s` has an ASCII capital, eight bytes at a time: binding (which lower-cases the
 /// host, as Werkzeug does) happens on every request.
@@ -454,7 +458,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         // every layer cost more than the tree lookup.
         let mut values = Values::new();
         let idx = self.match_checked(path, method, &mut values)?;
-        Ok((self.map.rules[idx].rule.endpoint.clone(), values))
+        Ok((self.map.endpoints[idx].clone(), values))
     }
 
     /// Like [`match_`](Self::match_) but returns the matched [`Rule`].
@@ -781,8 +785,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 for (k, v) in other.rule.defaults.iter() {
                     values.insert(k.to_owned(), v.clone());
                 }
-                let named = suitable_for(other, &values, Some(method))?;
-                let (domain, path) = self.build_rule(other, &values, true, named)?;
+                let fit = suitable_for(other, &values, Some(method))?;
+                let (domain, path) = self.build_rule(other, &values, true, fit)?;
                 return Some(self.make_redirect_url(&path, Some(&domain)));
             }
         }
@@ -807,7 +811,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         endpoint: &E,
         values: &(impl BuildValues + ?Sized),
     ) -> Result<String, BuildError> {
-        self.build_impl(endpoint, values, &BuildOptions::default())
+        self.build_with(endpoint, values, &BuildOptions::default())
     }
 
     /// Alias of [`build`](Self::build), under the name views know from Flask.
@@ -827,71 +831,235 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         values: &(impl BuildValues + ?Sized),
         options: &BuildOptions,
     ) -> Result<String, BuildError> {
-        self.build_impl(endpoint, values, options)
+        // Allocated at once (most URLs fit), rather than grown from empty by the first
+        // reservation, which costs a few dozen instructions more.
+        let mut url = String::with_capacity(URL_CAPACITY);
+        self.build_into(&mut url, endpoint, values, options)?;
+        Ok(url)
     }
 
-    fn build_impl(
+    /// [`build_with`](Self::build_with), appending the URL to `out` instead of returning a
+    /// new `String`: the fast path when URLs go into a larger text (a page being rendered,
+    /// a response body), or into one buffer reused for many URLs. Same URLs, same errors;
+    /// on an error `out` is left as it was.
+    ///
+    /// A returned `String` costs an allocation and a free, which is most of what building
+    /// one URL costs (see `docs/routing.md`, Performance).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::routing::{BuildOptions, Map, Rule};
+    /// let map = Map::new([Rule::new("/user/<int:id>", "user"), Rule::new("/", "index")]);
+    /// let a = map.bind("example.com", "");
+    /// let mut page = String::from("<a href=\"");
+    /// a.build_into(&mut page, &"user", &[("id", 7)], &BuildOptions::new()).unwrap();
+    /// page.push_str("\">me</a>");
+    /// assert_eq!(page, "<a href=\"/user/7\">me</a>");
+    ///
+    /// let mut url = String::new();
+    /// assert!(a.build_into(&mut url, &"user", &(), &BuildOptions::new()).is_err());
+    /// assert!(url.is_empty());
+    /// ```
+    pub fn build_into(
         &self,
+        out: &mut String,
         endpoint: &E,
         values: &(impl BuildValues + ?Sized),
         options: &BuildOptions,
-    ) -> Result<String, BuildError> {
-        let found = match &options.method {
-            None => self
-                .partial_build(endpoint, values, Some(&self.default_method), options)
-                .or_else(|| self.partial_build(endpoint, values, None, options)),
-            Some(m) => self.partial_build(endpoint, values, Some(m), options),
-        };
-        let Some((domain, path)) = found else {
-            return Err(self.build_error(endpoint, values, options.method.as_ref()));
-        };
-        let relative = !options.force_external
-            && if self.map.host_matching {
-                same_str(&domain, &self.server_name)
-            } else {
-                self.subdomain
-                    .as_deref()
-                    .is_some_and(|s| same_str(&domain, s))
-            };
-        if relative {
-            if self.script_name.is_empty() {
-                return Ok(path);
-            }
-            let mut url = String::with_capacity(self.script_name.len() + path.len());
-            url.push_str(self.script_name);
-            url.push_str(&path);
-            return Ok(url);
+    ) -> Result<(), BuildError> {
+        // Werkzeug tries the bound method first, then any method, when given none.
+        let method = options.method.as_ref().unwrap_or(&self.default_method);
+        if self.build_first(out, endpoint, values, Some(method), options)
+            || (options.method.is_none()
+                && self.build_first_any_method(out, endpoint, values, options))
+        {
+            Ok(())
+        } else {
+            Err(self.build_error(endpoint, values, options.method.as_ref()))
         }
-        let host = self.get_host(Some(&domain));
-        let scheme = options.url_scheme.as_deref().unwrap_or(self.url_scheme);
-        Ok(format!("{scheme}://{host}{}{path}", self.script_name))
     }
 
-    fn partial_build(
+    /// [`build_first`](Self::build_first) for any method, out of line: the second try
+    /// when no method was given.
+    #[inline(never)]
+    fn build_first_any_method(
         &self,
+        out: &mut String,
+        endpoint: &E,
+        values: &(impl BuildValues + ?Sized),
+        options: &BuildOptions,
+    ) -> bool {
+        self.build_first(out, endpoint, values, None, options)
+    }
+
+    /// Appends the URL of the first rule of `endpoint` that suits `values` and `method`
+    /// and can write them; `false`, with `out` as it was, when none can.
+    #[inline(always)]
+    fn build_first(
+        &self,
+        out: &mut String,
         endpoint: &E,
         values: &(impl BuildValues + ?Sized),
         method: Option<&Method>,
         options: &BuildOptions,
-    ) -> Option<(Cow<'a, str>, String)> {
+    ) -> bool {
         let map = self.map;
-        let mut first = None;
-        for &i in map.by_endpoint.get(endpoint)? {
-            let rule = &map.rules[i];
-            let Some(named) = suitable_for(rule, values, method) else {
-                continue;
-            };
-            if let Some((domain, path)) =
-                self.build_rule(rule, values, options.append_unknown, named)
-            {
-                if map.host_matching && !same_str(&domain, &self.server_name) {
-                    first.get_or_insert((domain, path));
-                    continue;
-                }
-                return Some((domain, path));
-            }
+        let Some(list) = map.build_index.get(endpoint) else {
+            return false;
+        };
+        let Some((&first, rest)) = list.split_first() else {
+            return false;
+        };
+        if map.host_matching {
+            return self.build_first_host_matching(out, list, values, method, options);
         }
-        first
+        // The first rule inline when its domain part is static (the common case); the
+        // others, and domains with variables, out of line.
+        let rule = &map.rules[first];
+        let done = match rule.domain_ops.as_slice() {
+            [] => self.build_static_domain(out, rule, "", values, method, options),
+            [BuildOp::Text(t)] => self.build_static_domain(out, rule, t, values, method, options),
+            _ => self.build_rule_into(out, rule, values, method, options, None),
+        };
+        done || rest
+            .iter()
+            .any(|&i| self.build_rule_into(out, &map.rules[i], values, method, options, None))
+    }
+
+    /// [`build_rule_into`](Self::build_rule_into) for a rule whose domain part is
+    /// `domain`, inline.
+    #[inline(always)]
+    fn build_static_domain(
+        &self,
+        out: &mut String,
+        rule: &Compiled<E>,
+        domain: &str,
+        values: &(impl BuildValues + ?Sized),
+        method: Option<&Method>,
+        options: &BuildOptions,
+    ) -> bool {
+        match suitable_for(rule, values, method) {
+            Some(fit) => self.write_url(out, rule, domain, values, fit, options),
+            None => false,
+        }
+    }
+
+    /// [`build_first`](Self::build_first) with host matching: a rule for the bound host
+    /// wins; otherwise the first rule that builds for another host.
+    #[inline(never)]
+    fn build_first_host_matching(
+        &self,
+        out: &mut String,
+        list: &[usize],
+        values: &(impl BuildValues + ?Sized),
+        method: Option<&Method>,
+        options: &BuildOptions,
+    ) -> bool {
+        let start = out.len();
+        let mut other_host: Option<String> = None;
+        for &i in list {
+            let rule = &self.map.rules[i];
+            let mut this_host = true;
+            if !self.build_rule_into(out, rule, values, method, options, Some(&mut this_host)) {
+                continue;
+            }
+            if this_host {
+                return true;
+            }
+            if other_host.is_none() {
+                other_host = Some(out[start..].to_owned());
+            }
+            out.truncate(start);
+        }
+        match other_host {
+            Some(url) => {
+                out.push_str(&url);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Appends the URL of `rule` if it suits `values` and `method` and can write them;
+    /// `false`, with `out` as it was, otherwise. With host matching, `this_host` is set to
+    /// whether the rule's host is the bound one.
+    #[inline(never)]
+    fn build_rule_into(
+        &self,
+        out: &mut String,
+        rule: &Compiled<E>,
+        values: &(impl BuildValues + ?Sized),
+        method: Option<&Method>,
+        options: &BuildOptions,
+        this_host: Option<&mut bool>,
+    ) -> bool {
+        let Some(fit) = suitable_for(rule, values, method) else {
+            return false;
+        };
+        let domain = match rule.domain_ops.as_slice() {
+            [] => Cow::Borrowed(""),
+            [BuildOp::Text(t)] => Cow::Borrowed(t.as_str()),
+            ops => match write_domain(rule, ops, values) {
+                Some(d) => Cow::Owned(d),
+                None => return false,
+            },
+        };
+        if let Some(this_host) = this_host {
+            *this_host = same_str(&domain, &self.server_name);
+        }
+        self.write_url(out, rule, &domain, values, fit, options)
+    }
+
+    /// Appends the URL of `rule` (on `domain`) for `values`; `false`, with `out` as it
+    /// was, when a converter cannot write a value.
+    #[inline(always)]
+    fn write_url(
+        &self,
+        out: &mut String,
+        rule: &Compiled<E>,
+        domain: &str,
+        values: &(impl BuildValues + ?Sized),
+        fit: Fit<'_>,
+        options: &BuildOptions,
+    ) -> bool {
+        let start = out.len();
+        out.reserve(rule.build_len_hint + self.script_name.len());
+        self.write_prefix(out, domain, options);
+        let sort = self.map.sort_parameters;
+        if write_path(rule, values, options.append_unknown, fit, sort, out) {
+            true
+        } else {
+            out.truncate(start);
+            false
+        }
+    }
+
+    /// What comes before a built path: the script name, after the scheme and host unless
+    /// the rule's domain is the bound one (and the URL need not be external).
+    #[inline]
+    fn write_prefix(&self, out: &mut String, domain: &str, options: &BuildOptions) {
+        let relative = !options.force_external
+            && if self.map.host_matching {
+                same_str(domain, &self.server_name)
+            } else {
+                self.subdomain
+                    .as_deref()
+                    .is_some_and(|s| same_str(domain, s))
+            };
+        if !relative {
+            self.write_scheme_host(out, domain, options);
+        }
+        out.push_str(self.script_name);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_scheme_host(&self, out: &mut String, domain: &str, options: &BuildOptions) {
+        let host = self.get_host(Some(domain));
+        out.push_str(options.url_scheme.as_deref().unwrap_or(self.url_scheme));
+        out.push_str("://");
+        out.push_str(&host);
     }
 
     /// The domain part and the path (with query) of `rule` for `values`; `None` when a
@@ -901,43 +1069,23 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         rule: &'a Compiled<E>,
         values: &(impl BuildValues + ?Sized),
         append_unknown: bool,
-        named: usize,
+        fit: Fit<'_>,
     ) -> Option<(Cow<'a, str>, String)> {
-        let domain: Cow<'a, str> = match rule.domain_ops.as_slice() {
-            [] => Cow::Borrowed(""),
-            [BuildOp::Text(t)] => Cow::Borrowed(t.as_str()),
-            ops => {
-                let mut s = String::new();
-                write_ops(rule, ops, values, &mut s)?;
-                Cow::Owned(s)
-            }
-        };
+        let domain = rule_domain(rule, values)?;
         let mut path = String::with_capacity(rule.build_len_hint);
-        write_ops(rule, &rule.path_ops, values, &mut path)?;
-        // Every pair names one of the rule's arguments (each named at least once): nothing
-        // is left for a query string.
-        if append_unknown && values.pair_count() != Some(named) {
-            let mut query: SmallVec<[(String, String); 4]> = SmallVec::new();
-            values.each(&mut |name, v| {
-                if !rule.has_argument(name) && !rule.rule.defaults.contains(name) {
-                    query.push((name.to_owned(), v.to_string()));
-                }
-            });
-            if !query.is_empty() {
-                if self.map.sort_parameters {
-                    query.sort_by(|a, b| a.0.cmp(&b.0));
-                }
-                for (i, (k, v)) in query.iter().enumerate() {
-                    path.push(if i == 0 { '?' } else { '&' });
-                    push_query_part(&mut path, k);
-                    path.push('=');
-                    push_query_part(&mut path, v);
-                }
-            }
-        }
-        Some((domain, path))
+        write_path(
+            rule,
+            values,
+            append_unknown,
+            fit,
+            self.map.sort_parameters,
+            &mut path,
+        )
+        .then_some((domain, path))
     }
 
+    #[cold]
+    #[inline(never)]
     fn build_error(
         &self,
         endpoint: &E,
@@ -1041,19 +1189,57 @@ fn similarity(a: &str, b: &str) -> f64 {
     2.0 * prev[b.len()] as f64 / (a.len() + b.len()) as f64
 }
 
+/// How a rule suits the values `build` was given.
+#[derive(Clone, Copy)]
+struct Fit<'v> {
+    /// How many of the rule's arguments the values name (so `build` knows whether any
+    /// value is left for the query string).
+    named: usize,
+    /// The values, when they are exactly the rule's variables in order (what matching
+    /// the rule returns): then each is read by position, without looking its name up,
+    /// and none is left for the query string.
+    by_position: Option<&'v Values>,
+}
+
 /// Werkzeug's `Rule.suitable_for`: the method fits, every argument has a value or a
-/// default, and given values agree with the defaults. On success, how many of the rule's
-/// arguments the values name (so `build` knows whether any value is left for the query).
-fn suitable_for<E>(
+/// default, and given values agree with the defaults.
+#[inline(always)]
+fn suitable_for<'v, E>(
     rule: &Compiled<E>,
-    values: &(impl BuildValues + ?Sized),
+    values: &'v (impl BuildValues + ?Sized),
     method: Option<&Method>,
-) -> Option<usize> {
+) -> Option<Fit<'v>> {
     if let (Some(m), Some(ms)) = (method, &rule.methods) {
-        if !ms.contains(m) {
+        // A plain loop: `contains` is not always inlined, and the list is short.
+        let mut found = false;
+        for x in ms.iter() {
+            if x == m {
+                found = true;
+                break;
+            }
+        }
+        if !found {
             return None;
         }
     }
+    if let Some(v) = values.as_values() {
+        // Without defaults, the arguments are the variables: each has its value.
+        if !rule.has_defaults && same_names(v, &rule.vars) {
+            return Some(Fit {
+                named: v.len(),
+                by_position: Some(v),
+            });
+        }
+    }
+    suitable_by_name(rule, values)
+}
+
+/// [`suitable_for`] for values in any order: each argument looked up by name.
+#[inline(never)]
+fn suitable_by_name<E>(
+    rule: &Compiled<E>,
+    values: &(impl BuildValues + ?Sized),
+) -> Option<Fit<'static>> {
     let mut named = 0;
     for a in &rule.arguments {
         match values.value(a) {
@@ -1069,47 +1255,183 @@ fn suitable_for<E>(
             None => return None,
         }
     }
-    Some(named)
+    Some(Fit {
+        named,
+        by_position: None,
+    })
 }
 
-fn write_ops<E>(
+/// Whether the pairs are named as the variables, in order.
+#[inline(always)]
+fn same_names(values: &Values, vars: &[Var]) -> bool {
+    if values.len() != vars.len() {
+        return false;
+    }
+    for (i, var) in vars.iter().enumerate() {
+        match values.pair(i) {
+            Some((name, _)) if name_eq(name, var.name) => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The rule's domain part (subdomain, or host with host matching) for `values`; `None`
+/// when a converter cannot write a value.
+fn rule_domain<'r, E>(
+    rule: &'r Compiled<E>,
+    values: &(impl BuildValues + ?Sized),
+) -> Option<Cow<'r, str>> {
+    Some(match rule.domain_ops.as_slice() {
+        [] => Cow::Borrowed(""),
+        [BuildOp::Text(t)] => Cow::Borrowed(t.as_str()),
+        ops => Cow::Owned(write_domain(rule, ops, values)?),
+    })
+}
+
+/// A domain part with variables (`<user>.example.com`), for `values`.
+#[inline(never)]
+fn write_domain<E>(
     rule: &Compiled<E>,
     ops: &[BuildOp],
     values: &(impl BuildValues + ?Sized),
-    out: &mut String,
-) -> Option<()> {
+) -> Option<String> {
+    let mut s = String::new();
     for op in ops {
+        match op {
+            BuildOp::Text(t) => s.push_str(t),
+            BuildOp::Var(i) => {
+                let var = &rule.vars[*i];
+                if !write_var(var, &*values.value(var.name)?, &mut s) {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(s)
+}
+
+/// Appends the rule's path for `values`, then the query string of the values the rule
+/// does not use (with `append_unknown`); `false` when a converter cannot write a value,
+/// with part of the path possibly written.
+#[inline(always)]
+fn write_path<E>(
+    rule: &Compiled<E>,
+    values: &(impl BuildValues + ?Sized),
+    append_unknown: bool,
+    fit: Fit<'_>,
+    sort_parameters: bool,
+    out: &mut String,
+) -> bool {
+    let by_position = fit.by_position;
+    for op in &rule.path_ops {
         match op {
             BuildOp::Text(t) => out.push_str(t),
             BuildOp::Var(i) => {
                 let var = &rule.vars[*i];
-                let value = values.value(var.name)?;
-                let start = out.len();
-                if !var.converter.to_url(&value, out) {
-                    return None;
-                }
-                if var.converter.writes_plain_ascii() {
-                    continue;
-                }
-                let set = if var.converter.part_isolating() {
-                    SEGMENT_ENCODE_SET
-                } else {
-                    PATH_ENCODE_SET
+                let written = match by_position {
+                    Some(v) => match v.pair(*i) {
+                        Some((_, value)) => write_var(var, value, out),
+                        None => false,
+                    },
+                    None => match values.value(var.name) {
+                        Some(value) => write_var(var, &value, out),
+                        None => false,
+                    },
                 };
-                encode_tail(out, start, set);
+                if !written {
+                    return false;
+                }
             }
         }
     }
-    Some(())
+    // Every pair names one of the rule's arguments (each named at least once): nothing
+    // is left for a query string.
+    if append_unknown && by_position.is_none() && values.pair_count() != Some(fit.named) {
+        write_query(rule, values, sort_parameters, out);
+    }
+    true
 }
 
-/// Bytes that [`PATH_ENCODE_SET`] leaves alone (`SEGMENT_ENCODE_SET` also escapes `/`):
-/// a table, so the common case (nothing to escape) is one pass with no iterator.
-const PATH_SAFE: [bool; 128] = {
-    let mut t = [false; 128];
+/// Appends the values `rule` does not use as a query string (`?a=1&b=2`).
+#[inline(never)]
+fn write_query<E>(
+    rule: &Compiled<E>,
+    values: &(impl BuildValues + ?Sized),
+    sort_parameters: bool,
+    out: &mut String,
+) {
+    {
+        let mut query: SmallVec<[(String, String); 4]> = SmallVec::new();
+        values.each(&mut |name, v| {
+            if !rule.has_argument(name) && !rule.rule.defaults.contains(name) {
+                query.push((name.to_owned(), v.to_string()));
+            }
+        });
+        if sort_parameters {
+            query.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        for (i, (k, v)) in query.iter().enumerate() {
+            out.push(if i == 0 { '?' } else { '&' });
+            push_query_part(out, k);
+            out.push('=');
+            push_query_part(out, v);
+        }
+    }
+}
+
+/// Appends one variable's value, percent-encoded; `false` if its converter cannot write
+/// it. `<x>` with text and `<int:x>` with an integer (the commonest) are written without
+/// a dynamic call, as their converters would write them.
+#[inline(always)]
+fn write_var(var: &Var, value: &Value, out: &mut String) -> bool {
+    match (var.builtin, value) {
+        (Builtin::Int, Value::Int(n)) => {
+            push_int(out, *n);
+            return true;
+        }
+        (Builtin::Segment, Value::Str(text)) => {
+            push_encoded(out, text, SEGMENT_ENCODE_SET);
+            return true;
+        }
+        (Builtin::Path, Value::Str(text)) => {
+            push_encoded(out, text, PATH_ENCODE_SET);
+            return true;
+        }
+        _ => {}
+    }
+    write_var_with_converter(var, value, out)
+}
+
+/// [`write_var`] through the variable's converter.
+#[inline(never)]
+fn write_var_with_converter(var: &Var, value: &Value, out: &mut String) -> bool {
+    let start = out.len();
+    if !var.converter.to_url(value, out) {
+        return false;
+    }
+    if !var.converter.writes_plain_ascii() {
+        let set = if var.converter.part_isolating() {
+            SEGMENT_ENCODE_SET
+        } else {
+            PATH_ENCODE_SET
+        };
+        encode_tail(out, start, set);
+    }
+    true
+}
+
+/// Bytes that [`PATH_ENCODE_SET`] leaves alone (`SEGMENT_ENCODE_SET` also escapes `/`),
+/// for every byte value: the common case (nothing to escape) is one load per byte.
+const PATH_SAFE: [bool; 256] = safe_table(false);
+/// Bytes that [`SEGMENT_ENCODE_SET`] leaves alone.
+const SEGMENT_SAFE: [bool; 256] = safe_table(true);
+
+const fn safe_table(segment: bool) -> [bool; 256] {
+    let mut t = [false; 256];
     let mut b = 0x21;
     while b < 0x7f {
-        t[b] = !matches!(
+        let escaped = matches!(
             b as u8,
             b'"' | b'#'
                 | b'%'
@@ -1124,19 +1446,41 @@ const PATH_SAFE: [bool; 128] = {
                 | b'{'
                 | b'|'
                 | b'}'
-        );
+        ) || (segment && b == b'/' as usize);
+        t[b] = !escaped;
         b += 1;
     }
     t
-};
+}
+
+/// The table of bytes `set` leaves alone, if it is one of the two building uses.
+#[inline]
+fn safe_table_for(set: &'static AsciiSet) -> Option<&'static [bool; 256]> {
+    if std::ptr::eq(set, SEGMENT_ENCODE_SET) {
+        Some(&SEGMENT_SAFE)
+    } else if std::ptr::eq(set, PATH_ENCODE_SET) {
+        Some(&PATH_SAFE)
+    } else {
+        None
+    }
+}
+
+/// Appends `text` percent-encoded with `set`: copied as it is when no byte needs it.
+#[inline]
+fn push_encoded(out: &mut String, text: &str, set: &'static AsciiSet) {
+    if is_clean(text, set) {
+        out.push_str(text);
+    } else {
+        out.extend(utf8_percent_encode(text, set));
+    }
+}
 
 fn is_clean(text: &str, set: &'static AsciiSet) -> bool {
-    let segment = std::ptr::eq(set, SEGMENT_ENCODE_SET);
-    if !segment && !std::ptr::eq(set, PATH_ENCODE_SET) {
-        return utf8_percent_encode(text, set).to_string() == text;
+    match safe_table_for(set) {
+        // No early exit: a branch-free pass over a short segment is cheaper.
+        Some(table) => text.bytes().fold(true, |ok, b| ok & table[usize::from(b)]),
+        None => utf8_percent_encode(text, set).to_string() == text,
     }
-    text.bytes()
-        .all(|b| b < 128 && PATH_SAFE[b as usize] && !(segment && b == b'/'))
 }
 
 /// Percent-encodes `out[start..]` in place, allocating only when something needs it.
@@ -1277,6 +1621,39 @@ mod tests {
         assert_eq!(urljoin("http", "h", "", "x"), "http://h/x");
         assert_eq!(urljoin("http", "h", "", "https://o/p"), "https://o/p");
         assert_eq!(urljoin("https", "h", "", "//o/p"), "https://o/p");
+    }
+
+    #[test]
+    fn builtin_writes_agree_with_their_converters() {
+        let map = Map::new([Rule::new("/<a>/<int:b>/<path:c>", "x")]);
+        let rule = &map.rules[0];
+        let texts = [
+            "",
+            "a",
+            "a b",
+            "a/b",
+            "ü",
+            "%",
+            "?#",
+            "~-._",
+            "x".repeat(40).leak(),
+        ];
+        let mut values: Vec<Value> = texts.iter().map(|t| Value::from(*t)).collect();
+        values.extend([0, -5, 12345, i64::MIN].map(Value::Int));
+        values.extend([Value::Float(2.5), Value::Bool(true)]);
+        for var in &rule.vars {
+            assert_ne!(var.builtin, Builtin::Other);
+            for value in &values {
+                let mut fast = String::from("/");
+                let mut slow = String::from("/");
+                let a = write_var(var, value, &mut fast);
+                let b = write_var_with_converter(var, value, &mut slow);
+                assert_eq!(a, b, "{} {value:?}", var.name);
+                if a {
+                    assert_eq!(fast, slow, "{} {value:?}", var.name);
+                }
+            }
+        }
     }
 
     #[test]

@@ -114,27 +114,52 @@ pub(crate) enum Builtin {
     Segment,
     /// `int`, no arguments: ASCII digits.
     Int,
+    /// `path`: matched through `dyn Converter`, built without it.
+    Path,
 }
 
 impl Builtin {
     /// `converter.matches(text)` and `converter.to_value(text)` in one step: `None` when the
-    /// shape does not fit, `Some(None)` when the conversion fails.
+    /// shape does not fit, `Some(None)` when the conversion fails. `one_segment` says that
+    /// `text` has no `/` (the caller cut it at one), so that need not be checked again.
     #[inline]
-    pub(crate) fn convert(self, converter: &dyn Converter, text: &str) -> Option<Option<Value>> {
+    pub(crate) fn convert(
+        self,
+        converter: &dyn Converter,
+        text: &str,
+        one_segment: bool,
+    ) -> Option<Option<Value>> {
         match self {
             Builtin::Segment => {
-                if text.is_empty() || has_slash(text) {
+                if text.is_empty() || (!one_segment && has_slash(text)) {
                     return None;
                 }
                 Some(Some(Value::Str(text.into())))
             }
             Builtin::Int => {
-                if !is_digits(text) {
+                let digits = text.as_bytes();
+                if digits.is_empty() {
                     return None;
                 }
-                Some(parse_i64(text).map(Value::Int))
+                if digits.len() > 18 {
+                    // 19 digits and more may overflow: the checked parser decides.
+                    if !is_digits(text) {
+                        return None;
+                    }
+                    return Some(parse_i64(text).map(Value::Int));
+                }
+                // Shape and value in one pass.
+                let mut n: i64 = 0;
+                for &c in digits {
+                    let d = c.wrapping_sub(b'0');
+                    if d > 9 {
+                        return None;
+                    }
+                    n = n * 10 + i64::from(d);
+                }
+                Some(Some(Value::Int(n)))
             }
-            Builtin::Other => {
+            Builtin::Other | Builtin::Path => {
                 if !converter.matches(text) {
                     return None;
                 }
@@ -193,6 +218,7 @@ impl Registry {
         match name {
             "default" | "string" => Builtin::Segment,
             "int" => Builtin::Int,
+            "path" => Builtin::Path,
             _ => Builtin::Other,
         }
     }
@@ -452,27 +478,39 @@ impl Converter for IntConverter {
     }
 }
 
-/// Writes an integer without the formatting machinery (URL building is hot).
-fn push_int(out: &mut String, n: i64) {
+/// Writes an integer without the formatting machinery (URL building is hot): two digits
+/// at a time into a buffer, then appended in one reservation.
+#[inline]
+pub(crate) fn push_int(out: &mut String, n: i64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    // 19 digits and a sign at most.
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut v = n.unsigned_abs();
-    loop {
+    while v >= 100 {
+        let d = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    }
+    if v >= 10 {
+        let d = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        buf[i] = b'0' + v as u8;
     }
-    out.reserve(buf.len() - i + usize::from(n < 0));
     if n < 0 {
-        out.push('-');
+        i -= 1;
+        buf[i] = b'-';
     }
-    // ASCII digits: pushing them as chars needs no UTF-8 check.
-    for &d in &buf[i..] {
-        out.push(char::from(d));
-    }
+    // ASCII digits: the check is short, and appending a `&str` is one copy.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// `float`: `digits.digits` (`-` allowed with `signed=True`), with `min` and `max`;
@@ -570,7 +608,7 @@ impl Converter for UuidConverter {
             },
             _ => return false,
         };
-        let _ = write!(out, "{}", u.hyphenated());
+        out.push_str(u.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
         true
     }
     fn writes_plain_ascii(&self) -> bool {
@@ -633,6 +671,64 @@ impl Converter for AnyConverter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_int_writes_what_to_string_does() {
+        let mut cases = vec![
+            0, 1, 9, 10, 99, 100, 101, 999, 1000, 65535, -1, -10, -99, -100,
+        ];
+        cases.extend([i64::MIN, i64::MIN + 1, i64::MAX, i64::MAX - 1]);
+        let mut p = 1i64;
+        while let Some(next) = p.checked_mul(10) {
+            cases.extend([p - 1, p, p + 1, -p, next - 1]);
+            p = next;
+        }
+        for n in cases {
+            let mut out = String::from("x");
+            push_int(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
+    }
+
+    #[test]
+    fn builtins_agree_with_their_converters() {
+        let args = ConverterArgs::parse("").unwrap();
+        let int = IntConverter::from_args(&args).unwrap();
+        let string = StringConverter::from_args(&args).unwrap();
+        for t in [
+            "",
+            "0",
+            "007",
+            "42",
+            "-1",
+            "+1",
+            "1a",
+            "a",
+            "a b",
+            "x/y",
+            "ü",
+            "999999999999999999",
+            "9999999999999999999",
+            "99999999999999999999",
+            "00000000000000000000001",
+        ] {
+            let slow = |c: &dyn Converter| c.matches(t).then(|| c.to_value(t));
+            assert_eq!(Builtin::Int.convert(&int, t, false), slow(&int), "{t:?}");
+            assert_eq!(
+                Builtin::Segment.convert(&string, t, false),
+                slow(&string),
+                "{t:?}"
+            );
+            if !t.contains('/') {
+                assert_eq!(Builtin::Int.convert(&int, t, true), slow(&int), "{t:?}");
+                assert_eq!(
+                    Builtin::Segment.convert(&string, t, true),
+                    slow(&string),
+                    "{t:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn parse_i64_agrees_with_str_parse() {

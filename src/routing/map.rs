@@ -44,7 +44,12 @@ impl<T: Eq + Hash + Clone + fmt::Debug + Send + Sync + 'static> Endpoint for T {
 /// ```
 pub struct Map<E> {
     pub(crate) rules: Vec<Compiled<E>>,
+    /// Each rule's endpoint, side by side: a match returns one without touching the rest
+    /// of its (large) rule.
+    pub(crate) endpoints: Vec<E>,
     pub(crate) by_endpoint: HashMap<E, Vec<usize>, FastHash>,
+    /// The same lists, for building: one hash, one probe in most cases.
+    pub(crate) build_index: EndpointIndex<E>,
     /// Per rule: whether an earlier rule of its endpoint could provide its values as
     /// defaults (so `redirect_defaults` has something to check).
     pub(crate) default_redirect_candidates: Vec<bool>,
@@ -300,6 +305,8 @@ impl MapBuilder {
             .collect();
         let fast = FastRouter::new(&compiled, &sm, &plain);
         Ok(Map {
+            build_index: EndpointIndex::new(&by_endpoint),
+            endpoints: compiled.iter().map(|c| c.rule.endpoint.clone()).collect(),
             rules: compiled,
             by_endpoint,
             default_redirect_candidates,
@@ -322,6 +329,60 @@ pub(crate) fn provides_defaults_for<E>(other: &Compiled<E>, rule: &Compiled<E>) 
         && other.arguments.iter().all(|a| rule.has_argument(a))
 }
 
+/// Each endpoint's rules in build order, found with one hash of the endpoint: open
+/// addressing with linear probing, in a power-of-two table at most half full.
+pub(crate) struct EndpointIndex<E> {
+    /// The endpoint, and where its rules start and end in `rules`.
+    slots: Box<[Option<(E, u32, u32)>]>,
+    rules: Box<[usize]>,
+}
+
+impl<E: Endpoint> EndpointIndex<E> {
+    fn new(by_endpoint: &HashMap<E, Vec<usize>, FastHash>) -> Self {
+        let size = (by_endpoint.len() * 2).next_power_of_two().max(2);
+        let mut slots: Vec<Option<(E, u32, u32)>> = (0..size).map(|_| None).collect();
+        let mut rules = Vec::new();
+        for (endpoint, list) in by_endpoint {
+            let start = u32::try_from(rules.len()).expect("fewer than 2^32 rules");
+            rules.extend_from_slice(list);
+            let end = u32::try_from(rules.len()).expect("fewer than 2^32 rules");
+            let mut i = Self::slot(endpoint, size - 1);
+            while slots[i].is_some() {
+                i = (i + 1) & (size - 1);
+            }
+            slots[i] = Some((endpoint.clone(), start, end));
+        }
+        EndpointIndex {
+            slots: slots.into_boxed_slice(),
+            rules: rules.into_boxed_slice(),
+        }
+    }
+
+    #[inline]
+    fn slot(endpoint: &E, mask: usize) -> usize {
+        let mut h = FxHasher(0);
+        endpoint.hash(&mut h);
+        // The multiply leaves the high bits the best mixed.
+        (h.0 >> 32) as usize & mask
+    }
+
+    /// The rules of `endpoint`, in build order.
+    #[inline]
+    pub(crate) fn get(&self, endpoint: &E) -> Option<&[usize]> {
+        let mask = self.slots.len() - 1;
+        let mut i = Self::slot(endpoint, mask);
+        loop {
+            match &self.slots[i] {
+                None => return None,
+                Some((e, start, end)) if e == endpoint => {
+                    return self.rules.get(*start as usize..*end as usize);
+                }
+                Some(_) => i = (i + 1) & mask,
+            }
+        }
+    }
+}
+
 /// A small, fast hasher for endpoint lookups (FxHash's multiply-rotate). Endpoints are the
 /// application's own values, so collision attacks are not a concern here.
 #[derive(Clone, Copy, Default)]
@@ -336,31 +397,85 @@ impl std::hash::BuildHasher for FastHash {
 
 pub(crate) struct FxHasher(u64);
 
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let v = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-            self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        // Words read straight from the bytes, the last ones overlapping the previous (a
+        // hash only has to be deterministic, not to read each byte once).
+        let n = bytes.len();
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+        if n >= 8 {
+            let mut at = 0;
+            while at + 8 < n {
+                self.add(word(at));
+                at += 8;
+            }
+            self.add(word(n - 8));
+        } else if n >= 4 {
+            let half = |at: usize| {
+                u64::from(u32::from_le_bytes(
+                    bytes[at..at + 4].try_into().unwrap_or_default(),
+                ))
+            };
+            self.add(half(0) | half(n - 4) << 32);
+        } else if n > 0 {
+            self.add(
+                u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16,
+            );
+        }
+        self.add(n as u64);
+    }
+    #[inline]
     fn write_u8(&mut self, i: u8) {
         self.write_u64(u64::from(i));
     }
+    #[inline]
     fn write_u32(&mut self, i: u32) {
         self.write_u64(u64::from(i));
     }
+    #[inline]
     fn write_u64(&mut self, i: u64) {
         self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
+    #[inline]
     fn write_usize(&mut self, i: usize) {
         self.write_u64(i as u64);
     }
     fn finish(&self) -> u64 {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_index_finds_what_the_hash_map_has() {
+        // Many endpoints (so probes collide and wrap), several rules for some.
+        let names: Vec<String> = (0..300).map(|i| format!("endpoint_{i}")).collect();
+        let mut rules = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let name: &'static str = Box::leak(name.clone().into_boxed_str());
+            rules.push(Rule::new(format!("/e{i}"), name));
+            if i % 7 == 0 {
+                rules.push(Rule::new(format!("/e{i}/<int:n>"), name));
+            }
+        }
+        let map: Map<&'static str> = Map::new(rules);
+        for (endpoint, list) in &map.by_endpoint {
+            assert_eq!(map.build_index.get(endpoint), Some(&list[..]));
+        }
+        assert_eq!(map.build_index.get(&"missing"), None);
+        assert_eq!(map.build_index.get(&""), None);
+        let empty: Map<&'static str> = Map::new([]);
+        assert_eq!(empty.build_index.get(&"x"), None);
     }
 }

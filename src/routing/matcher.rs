@@ -666,7 +666,7 @@ impl FastRouter {
                         name,
                         builtin,
                     } => {
-                        let Some(value) = builtin.convert(&**converter, text) else {
+                        let Some(value) = builtin.convert(&**converter, text, !p.rest) else {
                             if var != 0 {
                                 values.truncate(first);
                             }

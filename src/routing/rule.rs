@@ -6,7 +6,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::Method;
-use smallvec::SmallVec;
 
 use super::adapter::MapAdapter;
 use super::converters::{Builtin, Converter, Registry};
@@ -471,7 +470,9 @@ pub(crate) struct Compiled<E> {
     /// `parts[0]` is the domain part (subdomain, or host when host matching).
     pub(crate) parts: Vec<Part>,
     pub(crate) vars: Vec<Var>,
-    pub(crate) methods: Option<SmallVec<[Method; 4]>>,
+    pub(crate) methods: Option<Box<[Method]>>,
+    /// Whether the rule has defaults (read on every build).
+    pub(crate) has_defaults: bool,
     pub(crate) strict_slashes: bool,
     pub(crate) merge_slashes: bool,
     pub(crate) domain_ops: Vec<BuildOp>,
@@ -626,7 +627,7 @@ pub(crate) fn compile<E>(
     let methods = match &rule.methods {
         None => None,
         Some(list) => {
-            let mut out = SmallVec::new();
+            let mut out = Vec::new();
             for m in list {
                 let method = Method::from_bytes(m.as_bytes())
                     .map_err(|_| err(&rule, RuleErrorKind::InvalidMethod(m.clone())))?;
@@ -635,7 +636,7 @@ pub(crate) fn compile<E>(
             if out.is_empty() {
                 return Err(err(&rule, RuleErrorKind::InvalidMethod(String::new())));
             }
-            Some(out)
+            Some(out.into_boxed_slice())
         }
     };
 
@@ -674,6 +675,7 @@ pub(crate) fn compile<E>(
         .max(16);
     Ok(Compiled {
         build_len_hint,
+        has_defaults: !rule.defaults.is_empty(),
         strict_slashes: rule.strict_slashes.unwrap_or(opts.strict_slashes),
         merge_slashes: rule.merge_slashes.unwrap_or(opts.merge_slashes),
         rule,

@@ -9,11 +9,12 @@ use std::fmt;
 use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use smallvec::SmallVec;
+use compact_str::CompactString;
 use uuid::Uuid;
 
-/// The text of a URL value. Text of up to 22 bytes (most path segments) is kept inline, so
-/// matching a segment does not allocate; it reads as a `&str` through `Deref`.
+/// The text of a URL value. Text of up to [`Text::INLINE`] bytes (most path segments) is
+/// kept inline, so matching a segment does not allocate; it reads as a `&str` through
+/// `Deref`, without checking the bytes again.
 ///
 /// # Examples
 ///
@@ -26,53 +27,35 @@ use uuid::Uuid;
 /// assert_eq!(Text::from("a much longer piece of text, kept on the heap").len(), 45);
 /// ```
 #[derive(Clone)]
-pub struct Text(Repr);
-
-#[derive(Clone)]
-enum Repr {
-    Inline { len: u8, buf: [u8; Text::INLINE] },
-    Heap(Box<str>),
-}
+pub struct Text(CompactString);
 
 impl Text {
-    /// The longest text kept inline.
-    pub const INLINE: usize = 22;
+    /// The longest text kept inline: 24 bytes on 64-bit targets.
+    pub const INLINE: usize = std::mem::size_of::<String>();
 
     /// The text as a `&str`.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        match &self.0 {
-            // The bytes were copied from a `&str` whole, so they are UTF-8.
-            Repr::Inline { len, buf } => {
-                std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or_default()
-            }
-            Repr::Heap(s) => s,
-        }
+        self.0.as_str()
+    }
+
+    /// Whether the text lives on the heap (dropping it frees memory).
+    #[inline]
+    fn on_heap(&self) -> bool {
+        self.0.is_heap_allocated()
     }
 }
 
 impl From<&str> for Text {
     #[inline]
     fn from(s: &str) -> Self {
-        if s.len() <= Text::INLINE {
-            let mut buf = [0u8; Text::INLINE];
-            buf[..s.len()].copy_from_slice(s.as_bytes());
-            Text(Repr::Inline {
-                len: s.len() as u8,
-                buf,
-            })
-        } else {
-            Text(Repr::Heap(s.into()))
-        }
+        Text(CompactString::new(s))
     }
 }
 
 impl From<String> for Text {
     fn from(s: String) -> Self {
-        if s.len() <= Text::INLINE {
-            Text::from(s.as_str())
-        } else {
-            Text(Repr::Heap(s.into_boxed_str()))
-        }
+        Text(CompactString::from(s))
     }
 }
 
@@ -166,7 +149,7 @@ impl Value {
     #[inline]
     fn owns_heap(&self) -> bool {
         match self {
-            Value::Str(t) => matches!(t.0, Repr::Heap(_)),
+            Value::Str(t) => t.on_heap(),
             Value::Custom(_) => true,
             // Listed one by one so that a new variant must be decided here.
             Value::Int(_) | Value::Float(_) | Value::Uuid(_) | Value::Bool(_) => false,
@@ -424,8 +407,42 @@ pub(crate) fn intern(name: &str) -> &'static str {
     leaked
 }
 
+/// A value's name: a rule's (interned, `'static`) or one given at run time. Sixteen bytes
+/// (an owned name is boxed twice), so a pair is 40 and `Values` small to move.
+#[derive(Clone)]
+pub(crate) enum Name {
+    Static(&'static str),
+    Owned(Box<Box<str>>),
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        match self {
+            Name::Static(s) => s,
+            Name::Owned(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        name_eq(self, other)
+    }
+}
+
+impl From<Cow<'static, str>> for Name {
+    fn from(name: Cow<'static, str>) -> Self {
+        match name {
+            Cow::Borrowed(s) => Name::Static(s),
+            Cow::Owned(s) => Name::Owned(Box::new(s.into_boxed_str())),
+        }
+    }
+}
+
 /// A name and its value.
-type Pair = (Cow<'static, str>, Value);
+pub(crate) type Pair = (Name, Value);
 
 /// The values of one match (converted variables plus the rule's defaults), or the values
 /// given to `build`.
@@ -444,10 +461,9 @@ type Pair = (Cow<'static, str>, Value);
 /// ```
 #[derive(Clone, Default)]
 pub struct Values {
-    // Two pairs inline keep `Values` small enough to move without a `memcpy` call; more
-    // spill to the heap.
-    // Dropped by hand (see `Drop`), only when dropping it frees something.
-    items: ManuallyDrop<SmallVec<[Pair; 2]>>,
+    // Two pairs inline keep `Values` small to move (a match returns it); more go to the
+    // heap. Dropped by hand (see `Drop`), only when dropping it frees something.
+    items: ManuallyDrop<Items>,
     // Whether some pair may own memory (an owned name, text longer than `Text::INLINE`, a
     // custom value). Never cleared except by `clear`; while false, dropping the pairs is
     // a no-op, which `Drop` skips.
@@ -465,7 +481,7 @@ impl Drop for Values {
     fn drop(&mut self) {
         // A match's values are usually a few numbers and short texts with interned names,
         // inline: nothing to free, so nothing is dropped (no per-pair drop glue, no call).
-        if self.owns_heap || self.items.spilled() {
+        if self.owns_heap || matches!(*self.items, Items::Heap(_)) {
             // What is left behind is empty and inline: not dropping it leaks nothing.
             drop(std::mem::take(&mut *self.items));
         }
@@ -475,7 +491,7 @@ impl Drop for Values {
 impl fmt::Debug for Values {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
-            .entries(self.items.iter().map(|(k, v)| (k, v)))
+            .entries(self.items.iter().map(|(k, v)| (&**k, v)))
             .finish()
     }
 }
@@ -507,6 +523,7 @@ impl Values {
     }
 
     /// The untyped value `name`.
+    #[inline]
     pub fn raw(&self, name: &str) -> Option<&Value> {
         self.items
             .iter()
@@ -515,25 +532,33 @@ impl Values {
     }
 
     /// Whether `name` is present.
+    #[inline]
     pub fn contains(&self, name: &str) -> bool {
         self.raw(name).is_some()
     }
 
     /// Sets `name`, replacing an existing value.
     pub fn insert(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
-        let name = name.into();
+        let name = Name::from(name.into());
         let value = value.into();
-        self.owns_heap |= matches!(name, Cow::Owned(_)) || value.owns_heap();
-        match self.items.iter_mut().find(|(k, _)| *k == name) {
-            Some(slot) => slot.1 = value,
-            None => self.items.push((name, value)),
+        self.owns_heap |= matches!(name, Name::Owned(_)) || value.owns_heap();
+        if let Some(slot) = self.items.iter_mut().find(|(k, _)| *k == name) {
+            slot.1 = value;
+            return;
         }
+        self.items.push((name, value));
     }
 
     #[inline]
     pub(crate) fn push_static(&mut self, name: &'static str, value: Value) {
         self.owns_heap |= value.owns_heap();
-        self.items.push((Cow::Borrowed(name), value));
+        self.items.push((Name::Static(name), value));
+    }
+
+    /// The `i`th pair.
+    #[inline]
+    pub(crate) fn pair(&self, i: usize) -> Option<&Pair> {
+        self.items.get(i)
     }
 
     /// Keeps the first `len` pairs.
@@ -542,13 +567,13 @@ impl Values {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.items.clear();
+        *self.items = Items::default();
         self.owns_heap = false;
     }
 
     /// Removes `name`, returning its value.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        let i = self.items.iter().position(|(k, _)| k == name)?;
+        let i = self.items.iter().position(|(k, _)| **k == *name)?;
         Some(self.items.remove(i).1)
     }
 
@@ -558,13 +583,115 @@ impl Values {
     }
 
     /// How many values there are.
+    #[inline]
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
     /// Whether there are none.
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.len() == 0
+    }
+}
+
+/// The pairs of a [`Values`]: two inline (most matches have at most two variables), more
+/// on the heap. Written as arrays of `Option`s rather than a `SmallVec` so that it needs no
+/// tag of its own (the enum's lives in a spare value of the first pair): 80 bytes, where a
+/// `SmallVec` of two pairs is 96, and a match returns it by value. In `Inline`, the pairs
+/// present come first.
+#[derive(Clone)]
+enum Items {
+    Inline([Option<Pair>; 2]),
+    Heap(Vec<Pair>),
+}
+
+impl Default for Items {
+    #[inline]
+    fn default() -> Self {
+        Items::Inline([None, None])
+    }
+}
+
+impl PartialEq for Items {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
+
+impl Items {
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Items::Inline([None, _]) => 0,
+            Items::Inline([Some(_), None]) => 1,
+            Items::Inline([Some(_), Some(_)]) => 2,
+            Items::Heap(v) => v.len(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<&Pair> {
+        match self {
+            Items::Inline(a) => a.get(i)?.as_ref(),
+            Items::Heap(v) => v.get(i),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, pair: Pair) {
+        match self {
+            Items::Inline([first @ None, _]) => *first = Some(pair),
+            Items::Inline([Some(_), second @ None]) => *second = Some(pair),
+            Items::Inline([a @ Some(_), b @ Some(_)]) => {
+                let mut v = Vec::with_capacity(4);
+                v.extend(a.take());
+                v.extend(b.take());
+                v.push(pair);
+                *self = Items::Heap(v);
+            }
+            Items::Heap(v) => v.push(pair),
+        }
+    }
+
+    fn truncate(&mut self, len: usize) {
+        match self {
+            Items::Inline(a) => {
+                for slot in a.iter_mut().skip(len) {
+                    *slot = None;
+                }
+            }
+            Items::Heap(v) => v.truncate(len),
+        }
+    }
+
+    fn remove(&mut self, i: usize) -> Pair {
+        match self {
+            Items::Inline([a, b]) => {
+                let removed = if i == 0 { a.take() } else { b.take() };
+                if a.is_none() {
+                    *a = b.take();
+                }
+                removed.expect("an index below len")
+            }
+            Items::Heap(v) => v.remove(i),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Pair> {
+        let (inline, heap): (&[Option<Pair>], &[Pair]) = match self {
+            Items::Inline(a) => (a, &[]),
+            Items::Heap(v) => (&[], v),
+        };
+        inline.iter().map_while(Option::as_ref).chain(heap)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Pair> {
+        let (inline, heap): (&mut [Option<Pair>], &mut [Pair]) = match self {
+            Items::Inline(a) => (a, &mut []),
+            Items::Heap(v) => (&mut [], v),
+        };
+        inline.iter_mut().map_while(Option::as_mut).chain(heap)
     }
 }
 
@@ -608,9 +735,23 @@ pub trait BuildValues {
     fn pair_count(&self) -> Option<usize> {
         None
     }
+    /// These values as a [`Values`], when they are one: lets `build` take a match's values
+    /// by position instead of looking each name up. The default, `None`, is always correct.
+    ///
+    /// ```
+    /// use zeug::routing::{BuildValues, Values};
+    ///
+    /// let values: Values = [("id", 3)].into_iter().collect();
+    /// assert_eq!(values.as_values().map(Values::len), Some(1));
+    /// assert!([("id", 3)].as_values().is_none());
+    /// ```
+    fn as_values(&self) -> Option<&Values> {
+        None
+    }
 }
 
 impl BuildValues for Values {
+    #[inline]
     fn value(&self, name: &str) -> Option<Cow<'_, Value>> {
         self.raw(name).map(Cow::Borrowed)
     }
@@ -619,8 +760,13 @@ impl BuildValues for Values {
             f(k, Cow::Borrowed(v));
         }
     }
+    #[inline]
     fn pair_count(&self) -> Option<usize> {
         Some(self.items.len())
+    }
+    #[inline]
+    fn as_values(&self) -> Option<&Values> {
+        Some(self)
     }
 }
 
@@ -684,6 +830,10 @@ impl<T: BuildValues + ?Sized> BuildValues for &T {
     fn pair_count(&self) -> Option<usize> {
         (**self).pair_count()
     }
+    #[inline]
+    fn as_values(&self) -> Option<&Values> {
+        (**self).as_values()
+    }
 }
 
 #[cfg(test)]
@@ -717,10 +867,10 @@ mod tests {
             "",
             "a",
             "é",
-            &"x".repeat(22),
-            &"x".repeat(23),
-            &"é".repeat(11),
-            &"é".repeat(12),
+            &"x".repeat(Text::INLINE),
+            &"x".repeat(Text::INLINE + 1),
+            &"é".repeat(Text::INLINE / 2),
+            &"é".repeat(Text::INLINE / 2 + 1),
             "ünïcödé/ẞ",
         ] {
             let t = Text::from(s);
@@ -729,14 +879,9 @@ mod tests {
             assert_eq!(t.to_string(), s);
             assert_eq!(format!("{t:?}"), format!("{s:?}"));
         }
-        assert!(matches!(
-            Text::from("x".repeat(22).as_str()).0,
-            Repr::Inline { .. }
-        ));
-        assert!(matches!(
-            Text::from("x".repeat(23).as_str()).0,
-            Repr::Heap(_)
-        ));
+        assert!(!Text::from("x".repeat(Text::INLINE).as_str()).on_heap());
+        assert!(Text::from("x".repeat(Text::INLINE + 1).as_str()).on_heap());
+        assert!(!Text::from("x".repeat(Text::INLINE)).on_heap());
         assert_eq!(std::mem::size_of::<Value>(), 24);
     }
 
@@ -765,6 +910,59 @@ mod tests {
         assert!(!v.owns_heap);
         v.clear();
         assert!(v.is_empty());
+    }
+
+    #[test]
+    fn items_behave_like_a_vec() {
+        // Deterministic pseudo-random pushes, removals, truncations and replacements,
+        // checked against a plain `Vec` of the same pairs.
+        let mut seed = 12345u32;
+        let mut next = move |n: u32| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (seed >> 16) % n
+        };
+        for _ in 0..200 {
+            let mut values = Values::new();
+            let mut model: Vec<(String, Value)> = Vec::new();
+            for _ in 0..next(12) {
+                let name = ["a", "b", "c", "d", "e"][next(5) as usize];
+                match next(4) {
+                    0 if !model.is_empty() => {
+                        let i = next(model.len() as u32) as usize;
+                        values.truncate(i);
+                        model.truncate(i);
+                    }
+                    1 => {
+                        let removed = values.remove(name);
+                        let at = model.iter().position(|(k, _)| k == name);
+                        assert_eq!(removed, at.map(|i| model.remove(i).1));
+                    }
+                    _ => {
+                        let value = Value::Int(i64::from(next(100)));
+                        values.insert(name, value.clone());
+                        match model.iter_mut().find(|(k, _)| k == name) {
+                            Some(slot) => slot.1 = value,
+                            None => model.push((name.to_owned(), value)),
+                        }
+                    }
+                }
+                let got: Vec<(String, Value)> = values
+                    .iter()
+                    .map(|(k, v)| (k.to_owned(), v.clone()))
+                    .collect();
+                assert_eq!(got, model);
+                assert_eq!(values.len(), model.len());
+                assert_eq!(values.is_empty(), model.is_empty());
+                for (i, (k, v)) in model.iter().enumerate() {
+                    let pair = values.pair(i).unwrap();
+                    assert_eq!((&*pair.0, &pair.1), (k.as_str(), v));
+                }
+                assert!(values.pair(model.len()).is_none());
+                let copy = values.clone();
+                assert_eq!(copy, values);
+            }
+        }
+        assert_eq!(std::mem::size_of::<Items>(), 80);
     }
 
     #[test]
