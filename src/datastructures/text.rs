@@ -33,6 +33,16 @@ use compact_str::CompactString;
 pub struct Text(CompactString);
 
 impl Text {
+    /// The longest text kept inline: 24 bytes on 64-bit targets.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::datastructures::Text;
+    /// assert_eq!(Text::INLINE, std::mem::size_of::<String>());
+    /// ```
+    pub const INLINE: usize = std::mem::size_of::<CompactString>();
+
     /// An empty text; no allocation.
     ///
     /// # Examples
@@ -51,6 +61,7 @@ impl Text {
     /// ```
     /// assert_eq!(zeug::datastructures::Text::from("x").as_str(), "x");
     /// ```
+    #[inline]
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
@@ -67,6 +78,12 @@ impl Text {
         self.0.into_string()
     }
 
+    /// Whether the text lives on the heap (dropping it frees memory).
+    #[inline]
+    pub(crate) fn is_on_heap(&self) -> bool {
+        self.0.is_heap_allocated()
+    }
+
     /// Wraps a decoded `CompactString` from the crate's parsers.
     pub(crate) fn from_compact(s: CompactString) -> Self {
         Text(s)
@@ -75,12 +92,14 @@ impl Text {
 
 impl Deref for Text {
     type Target = str;
+    #[inline]
     fn deref(&self) -> &str {
         self.0.as_str()
     }
 }
 
 impl AsRef<str> for Text {
+    #[inline]
     fn as_ref(&self) -> &str {
         self.0.as_str()
     }
@@ -93,6 +112,7 @@ impl AsRef<[u8]> for Text {
 }
 
 impl Borrow<str> for Text {
+    #[inline]
     fn borrow(&self) -> &str {
         self.0.as_str()
     }
@@ -111,6 +131,7 @@ impl fmt::Debug for Text {
 }
 
 impl From<&str> for Text {
+    #[inline]
     fn from(s: &str) -> Self {
         Text(CompactString::new(s))
     }
@@ -149,12 +170,14 @@ impl FromStr for Text {
 }
 
 impl PartialEq<str> for Text {
+    #[inline]
     fn eq(&self, other: &str) -> bool {
         self.0.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Text {
+    #[inline]
     fn eq(&self, other: &&str) -> bool {
         self.0.as_str() == *other
     }

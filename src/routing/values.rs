@@ -9,12 +9,11 @@ use std::fmt;
 use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use compact_str::CompactString;
 use uuid::Uuid;
 
-/// The text of a URL value. Text of up to [`Text::INLINE`] bytes (most path segments) is
-/// kept inline, so matching a segment does not allocate; it reads as a `&str` through
-/// `Deref`, without checking the bytes again.
+/// The text of a URL value: the same [`Text`](crate::datastructures::Text) as query and
+/// form values, so a path segment of up to [`Text::INLINE`] bytes is kept inline and
+/// matching it does not allocate.
 ///
 /// # Examples
 ///
@@ -26,95 +25,7 @@ use uuid::Uuid;
 /// assert_eq!(t, "hello");
 /// assert_eq!(Text::from("a much longer piece of text, kept on the heap").len(), 45);
 /// ```
-#[derive(Clone)]
-pub struct Text(CompactString);
-
-impl Text {
-    /// The longest text kept inline: 24 bytes on 64-bit targets.
-    pub const INLINE: usize = std::mem::size_of::<String>();
-
-    /// The text as a `&str`.
-    #[inline]
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-
-    /// Whether the text lives on the heap (dropping it frees memory).
-    #[inline]
-    fn on_heap(&self) -> bool {
-        self.0.is_heap_allocated()
-    }
-}
-
-impl From<&str> for Text {
-    #[inline]
-    fn from(s: &str) -> Self {
-        Text(CompactString::new(s))
-    }
-}
-
-impl From<String> for Text {
-    fn from(s: String) -> Self {
-        Text(CompactString::from(s))
-    }
-}
-
-impl std::ops::Deref for Text {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl AsRef<str> for Text {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl std::borrow::Borrow<str> for Text {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl PartialEq for Text {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for Text {}
-
-impl PartialEq<str> for Text {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for Text {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl std::hash::Hash for Text {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state)
-    }
-}
-
-impl fmt::Debug for Text {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for Text {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::datastructures::Text;
 
 /// One URL value: what a converter made of a path segment, or a default.
 ///
@@ -149,7 +60,7 @@ impl Value {
     #[inline]
     fn owns_heap(&self) -> bool {
         match self {
-            Value::Str(t) => t.on_heap(),
+            Value::Str(t) => t.is_on_heap(),
             Value::Custom(_) => true,
             // Listed one by one so that a new variant must be decided here.
             Value::Int(_) | Value::Float(_) | Value::Uuid(_) | Value::Bool(_) => false,
@@ -879,9 +790,9 @@ mod tests {
             assert_eq!(t.to_string(), s);
             assert_eq!(format!("{t:?}"), format!("{s:?}"));
         }
-        assert!(!Text::from("x".repeat(Text::INLINE).as_str()).on_heap());
-        assert!(Text::from("x".repeat(Text::INLINE + 1).as_str()).on_heap());
-        assert!(!Text::from("x".repeat(Text::INLINE)).on_heap());
+        assert!(!Text::from("x".repeat(Text::INLINE).as_str()).is_on_heap());
+        assert!(Text::from("x".repeat(Text::INLINE + 1).as_str()).is_on_heap());
+        assert!(!Text::from("x".repeat(Text::INLINE)).is_on_heap());
         assert_eq!(std::mem::size_of::<Value>(), 24);
     }
 
