@@ -9,8 +9,9 @@ Runs the same two workloads through Werkzeug (the installed version):
 
 With ``--zeug`` the parse_request line is printed twice: against zeug's
 ``wrappers/parse_request`` (zeug's request dropped outside the timing) and against
-``wrappers/parse_request_freed`` (dropped inside it, as Python frees its ``Request`` when
-``run()`` returns inside ``timeit``).
+``wrappers/parse_request_freed`` (what it parsed dropped inside it, as Python frees its
+``Request`` when ``run()`` returns inside ``timeit``; the environ, which Python keeps in
+``envs``, is dropped outside it on both sides).
 
 Usage:
     python3 bench/client_vs_werkzeug.py            # Werkzeug timings only
@@ -134,7 +135,7 @@ def main():
     }
     zeug = zeug_means() if args.zeug else {}
     if zeug:
-        # Same Werkzeug work; zeug frees the request inside the timing, as Python does.
+        # Same Werkzeug work; zeug frees what it parsed inside the timing, as Python does.
         results["parse_request_freed"] = results["parse_request"]
     for name, (best, mean) in results.items():
         line = f"{name:19} werkzeug best {best * 1e6:8.2f} µs (mean {mean * 1e6:8.2f})"

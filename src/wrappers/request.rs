@@ -106,6 +106,41 @@ impl Request {
         &mut self.environ
     }
 
+    /// Unwraps the environ again, with its body: the stream if nothing read it, the bytes
+    /// [`get_data`](Self::get_data) kept if it did (a form parser that consumed the stream
+    /// leaves it empty). What was parsed is dropped. This is how a middleware looks at a
+    /// request (a header, a cookie, the body) and then hands the environ on to the
+    /// application it wraps.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use zeug::test::EnvironBuilder;
+    /// use zeug::Request;
+    ///
+    /// let environ = EnvironBuilder::new("POST", "/?lang=en").body("payload").build();
+    /// let request = Request::new(environ);
+    /// assert_eq!(request.args().get("lang"), Some("en"));
+    ///
+    /// assert_eq!(request.get_data().unwrap().as_ref(), b"payload");
+    ///
+    /// let mut environ = request.into_environ();
+    /// let mut body = String::new();
+    /// environ.input.read_to_string(&mut body).unwrap();
+    /// assert_eq!(body, "payload");
+    /// ```
+    pub fn into_environ(self) -> Environ {
+        let mut environ = self.environ;
+        let input = self.input.into_inner().unwrap_or_else(|e| e.into_inner());
+        if let Some(input) = input {
+            environ.input = input;
+        } else if let Some(Ok(data)) = self.data.into_inner() {
+            environ.input = Input::from_bytes(data);
+        }
+        environ
+    }
+
     /// The request method.
     pub fn method(&self) -> &Method {
         &self.environ.method
@@ -634,6 +669,24 @@ mod tests {
         assert_eq!(req.form().unwrap().get("b"), Some("é"));
         // The body was taken by the form parser.
         assert_eq!(req.get_data().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn into_environ_gives_back_the_unread_stream_or_nothing_after_a_form() {
+        let mut env = EnvironBuilder::new("POST", "/").build();
+        env.input = Input::new(std::io::Cursor::new(b"streamed".to_vec()));
+        let req = Request::new(env);
+        assert_eq!(req.args().len(), 0);
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut req.into_environ().input, &mut body).unwrap();
+        assert_eq!(body, b"streamed");
+
+        let env = EnvironBuilder::new("POST", "/").form(&[("a", "1")]).build();
+        let req = Request::new(env);
+        assert_eq!(req.form().unwrap().get("a"), Some("1"));
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut req.into_environ().input, &mut body).unwrap();
+        assert!(body.is_empty());
     }
 
     #[test]
