@@ -457,10 +457,20 @@ pub(crate) struct Entry {
     fallback: bool,
 }
 
-/// `matchit` routers per (static) domain.
+/// `matchit` routers per (static) domain, each with a table of its static routes in
+/// front: a path that is exactly a static route (a third or more of an app's requests,
+/// `/`, `/login`, `/api/v1/orders`) is one hash probe away instead of a walk down the
+/// tree. matchit prefers an exact static route too, so both give the same entry.
 #[derive(Debug)]
 pub(crate) struct FastRouter {
-    routers: Vec<(String, matchit::Router<Entry>)>,
+    routers: Vec<DomainRouter>,
+}
+
+#[derive(Debug)]
+struct DomainRouter {
+    domain: String,
+    statics: HashMap<Box<str>, Entry, crate::routing::map::FastHash>,
+    router: matchit::Router<Entry>,
 }
 
 fn escape_static(s: &str, out: &mut String) {
@@ -578,32 +588,47 @@ impl FastRouter {
                 None => by_route.push((domain, route, vec![i])),
             }
         }
-        let mut routers: Vec<(String, matchit::Router<Entry>)> = Vec::new();
-        let mut entries: HashMap<(String, String), Entry> = HashMap::new();
+        let mut routers: Vec<DomainRouter> = Vec::new();
+        let mut entries: HashMap<(String, String), Vec<usize>> = HashMap::new();
         for (domain, route, mut list) in by_route {
             list.sort_by(|&a, &b| {
                 let wa = rules[a].parts.iter().map(|p| &p.weight);
                 let wb = rules[b].parts.iter().map(|p| &p.weight);
                 wa.cmp(wb).then(a.cmp(&b))
             });
-            let entry = entries.entry((domain, route)).or_default();
-            entry.candidates = list
-                .into_iter()
-                .map(|i| candidate(i, &rules[i], plain[i]))
-                .collect();
+            entries.insert((domain, route), list);
         }
-        for key in markers {
-            entries.entry(key).or_default().fallback = true;
+        let fallbacks: std::collections::HashSet<(String, String)> = markers.into_iter().collect();
+        for key in &fallbacks {
+            entries.entry(key.clone()).or_default();
         }
-        for ((domain, route), entry) in entries {
-            let pos = match routers.iter().position(|(d, _)| *d == domain) {
+        let entry = |key: &(String, String), list: &[usize]| Entry {
+            candidates: list
+                .iter()
+                .map(|&i| candidate(i, &rules[i], plain[i]))
+                .collect(),
+            fallback: fallbacks.contains(key),
+        };
+        for (key, list) in &entries {
+            let (domain, route) = key;
+            let pos = match routers.iter().position(|r| r.domain == *domain) {
                 Some(p) => p,
                 None => {
-                    routers.push((domain, matchit::Router::new()));
+                    routers.push(DomainRouter {
+                        domain: domain.clone(),
+                        statics: HashMap::default(),
+                        router: matchit::Router::new(),
+                    });
                     routers.len() - 1
                 }
             };
-            if let Err(e) = routers[pos].1.insert(route, entry) {
+            // A route without parameters (and without escaped braces) is its own path.
+            if !route.contains(['{', '}']) {
+                routers[pos]
+                    .statics
+                    .insert(route.as_str().into(), entry(key, list));
+            }
+            if let Err(e) = routers[pos].router.insert(route.clone(), entry(key, list)) {
                 log::debug!("routing: matchit refused a route ({e}); using the state machine");
                 return None;
             }
@@ -627,17 +652,20 @@ impl FastRouter {
         // Most maps have one domain, usually "" (see `same_str` on why not `==`).
         let same = |d: &str| super::adapter::same_str(d, domain);
         let router = match self.routers.as_slice() {
-            [(d, r)] if same(d) => r,
-            _ => &self.routers.iter().find(|(d, _)| same(d))?.1,
+            [r] if same(&r.domain) => r,
+            _ => self.routers.iter().find(|r| same(&r.domain))?,
         };
-        let m = router.at(path).ok()?;
-        if m.value.fallback {
+        let entry = match router.statics.get(path) {
+            Some(entry) => entry,
+            None => router.router.at(path).ok()?.value,
+        };
+        if entry.fallback {
             return None;
         }
         let bit = method_bit(method);
         let bytes = path.as_bytes();
         let first = values.len();
-        'candidates: for c in &m.value.candidates {
+        'candidates: for c in &entry.candidates {
             if !c.methods.allows(method, bit) {
                 // Werkzeug notes the methods and goes on to the next rule in order.
                 continue;
