@@ -146,34 +146,32 @@ pub fn parse_form(
     match form_kind(content_type)? {
         FormKind::Urlencoded => {
             let bytes = read_limited(input, content_length, urlencoded_max(limits))?;
-            Ok(FormData {
-                form: urlencoded::parse(&bytes),
-                files: MultiDict::new(),
-            })
+            Ok(urlencoded_form(&bytes))
         }
         FormKind::Multipart(boundary) => parse_multipart(input, &boundary, limits),
         FormKind::Other => Ok(FormData::default()),
     }
 }
 
-/// [`parse_form`] for a request's [`Input`]: a body already in memory (the test client,
-/// `http::Request<Bytes>`) is parsed where it lies, without being copied.
+/// [`parse_form`] for a request's [`Input`]: a urlencoded body already in memory (the
+/// test client, `http::Request<Bytes>`) is parsed where it lies, without being copied.
 pub(crate) fn parse_form_input(
     input: &mut Input,
     content_type: &str,
     content_length: Option<u64>,
     limits: &Limits,
 ) -> Result<FormData, HttpException> {
-    match form_kind(content_type)? {
-        FormKind::Urlencoded => {
-            let bytes = read_input_limited(input, content_length, urlencoded_max(limits))?;
-            Ok(FormData {
-                form: urlencoded::parse(&bytes),
-                files: MultiDict::new(),
-            })
-        }
-        FormKind::Multipart(boundary) => parse_multipart(input, &boundary, limits),
-        FormKind::Other => Ok(FormData::default()),
+    if let FormKind::Urlencoded = form_kind(content_type)? {
+        let bytes = read_input_limited(input, content_length, urlencoded_max(limits))?;
+        return Ok(urlencoded_form(&bytes));
+    }
+    parse_form(input, content_type, content_length, limits)
+}
+
+fn urlencoded_form(body: &[u8]) -> FormData {
+    FormData {
+        form: urlencoded::parse(body),
+        files: MultiDict::new(),
     }
 }
 

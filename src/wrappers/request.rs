@@ -644,28 +644,24 @@ mod tests {
         assert_eq!(req.form().unwrap_err().status(), 400);
         assert_eq!(short("text/plain").get_data().unwrap_err().status(), 400);
 
-        let env = EnvironBuilder::new("POST", "/")
-            .header(
-                "content-type",
-                "Application/X-WWW-Form-Urlencoded; charset=utf-8",
-            )
-            .body("a=1&b=%C3%A9")
-            .build();
-        let mut req = Request::new(env);
+        let mixed_case = || {
+            let env = EnvironBuilder::new("POST", "/")
+                .header(
+                    "content-type",
+                    "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+                )
+                .body("a=1&b=%C3%A9")
+                .build();
+            Request::new(env)
+        };
+        let mut req = mixed_case();
         req.set_limits(Limits {
             max_form_memory_size: Some(5),
             ..Limits::default()
         });
         assert_eq!(req.form().unwrap_err().status(), 413);
 
-        let env = EnvironBuilder::new("POST", "/")
-            .header(
-                "content-type",
-                "Application/X-WWW-Form-Urlencoded; charset=utf-8",
-            )
-            .body("a=1&b=%C3%A9")
-            .build();
-        let req = Request::new(env);
+        let req = mixed_case();
         assert_eq!(req.form().unwrap().get("b"), Some("é"));
         // The body was taken by the form parser.
         assert_eq!(req.get_data().unwrap().len(), 0);
