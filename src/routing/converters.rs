@@ -149,15 +149,7 @@ impl Builtin {
                     return Some(parse_i64(text).map(Value::Int));
                 }
                 // Shape and value in one pass.
-                let mut n: i64 = 0;
-                for &c in digits {
-                    let d = c.wrapping_sub(b'0');
-                    if d > 9 {
-                        return None;
-                    }
-                    n = n * 10 + i64::from(d);
-                }
-                Some(Some(Value::Int(n)))
+                Some(Some(Value::Int(digits_value(digits)?)))
             }
             Builtin::Other | Builtin::Path => {
                 if !converter.matches(text) {
@@ -383,6 +375,13 @@ fn parse_i64(text: &str) -> Option<i64> {
         // 19 digits and more may overflow: let the checked parser decide.
         return text.parse().ok();
     }
+    let n = digits_value(digits)?;
+    Some(if neg { -n } else { n })
+}
+
+/// The value of up to 18 ASCII digits (so no overflow); `None` if a byte is not a digit.
+#[inline]
+fn digits_value(digits: &[u8]) -> Option<i64> {
     let mut n: i64 = 0;
     for &c in digits {
         let d = c.wrapping_sub(b'0');
@@ -391,7 +390,7 @@ fn parse_i64(text: &str) -> Option<i64> {
         }
         n = n * 10 + i64::from(d);
     }
-    Some(if neg { -n } else { n })
+    Some(n)
 }
 
 fn is_digits(s: &str) -> bool {
