@@ -468,7 +468,7 @@ pub fn quote_header_value(value: &str) -> String {
 ///
 /// Values are percent-decoded (what [`Response::set_cookie`](crate::Response::set_cookie)
 /// encodes) and, when quoted, unescaped the way Python's `http.cookies` (and so Werkzeug)
-/// quotes them (`"a\054b"` is `a,b`). Invalid UTF-8 becomes U+FFFD. A bare `name`
+/// quotes them (`"a\054b"` is `a,b`). Bytes that are not UTF-8 stay percent-encoded. A bare `name`
 /// (no `=`) is a cookie with an empty value, as in Werkzeug; pairs with an empty name are
 /// skipped. Never fails.
 ///
@@ -537,7 +537,8 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
 }
 
 /// Decodes one raw cookie value as [`parse_cookie_into`] does: surrounding quotes removed,
-/// Python-style escapes undone, percent-decoded, invalid UTF-8 replaced.
+/// Python-style escapes undone, percent-decoded, bytes that are not UTF-8 kept
+/// percent-encoded.
 pub(crate) fn decode_cookie_value(raw: &[u8]) -> String {
     match raw {
         [b'"', quoted @ .., b'"'] if quoted.contains(&b'\\') => {
@@ -915,7 +916,7 @@ mod tests {
         let mut jar = MultiDict::new();
         parse_cookie_into("x=%ZZ%; y=%ff", &mut jar);
         assert_eq!(jar.get("x"), Some("%ZZ%"));
-        assert_eq!(jar.get("y"), Some("\u{fffd}"));
+        assert_eq!(jar.get("y"), Some("%FF"));
     }
 
     #[test]

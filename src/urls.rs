@@ -68,8 +68,9 @@ pub fn urlencode<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (
 
 /// Decodes one `application/x-www-form-urlencoded` component (or, with `plus_as_space`
 /// false, one percent-encoded value such as a cookie): `%XX` escapes become bytes, `+` a
-/// space, malformed escapes are kept as written and invalid UTF-8 becomes U+FFFD. Never
-/// fails; text without escapes is copied once.
+/// space, malformed escapes are kept as written, and bytes that are not UTF-8 stay
+/// percent-encoded (`%E9`), as Werkzeug keeps them since 2.3: nothing is lost, and the
+/// result is always text. Never fails; text without escapes is copied once.
 ///
 /// # Examples
 ///
@@ -78,7 +79,8 @@ pub fn urlencode<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (
 /// assert_eq!(decode_component(b"a+b%20c", true), "a b c");
 /// assert_eq!(decode_component(b"a+b", false), "a+b");
 /// assert_eq!(decode_component(b"100%+%zz%4", true), "100% %zz%4");
-/// assert_eq!(decode_component(b"%ff", true), "\u{fffd}");
+/// assert_eq!(decode_component(b"%ff", true), "%FF");
+/// assert_eq!(decode_component(b"caf%C3%A9+%e9t%e9", true), "café %E9t%E9");
 /// ```
 pub fn decode_component(input: &[u8], plus_as_space: bool) -> String {
     // Components are short: a plain scan beats a vectorised search set up per call.
@@ -86,7 +88,7 @@ pub fn decode_component(input: &[u8], plus_as_space: bool) -> String {
     let Some(first) = input.iter().position(|&b| special(b)) else {
         return match std::str::from_utf8(input) {
             Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(input).into_owned(),
+            Err(_) => quote_invalid_utf8(input),
         };
     };
     let mut out = Vec::with_capacity(input.len());
@@ -118,8 +120,22 @@ pub fn decode_component(input: &[u8], plus_as_space: bool) -> String {
     }
     match String::from_utf8(out) {
         Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        Err(e) => quote_invalid_utf8(e.as_bytes()),
     }
+}
+
+/// `bytes` as text, each byte that is not part of valid UTF-8 written as `%XX` (upper
+/// case): Werkzeug's `werkzeug.url_quote` decoding error handler.
+pub(crate) fn quote_invalid_utf8(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -168,19 +184,64 @@ mod tests {
             b"&&&=&a",
             b"x=%2",
             b"%C3%A9t%C3%A9=ok",
+            b"x=%e9t%e9&y=%F0%9F&z=%F0%9F%98%80",
         ];
-        for s in samples {
-            let ours: Vec<(String, String)> = parse_urlencoded(s).collect();
-            let theirs: Vec<(String, String)> = form_urlencoded::parse(s)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(s));
-        }
         let raw: Vec<u8> = (0..=255u8).collect();
-        let ours: Vec<_> = parse_urlencoded(&raw).collect();
-        let theirs: Vec<(String, String)> = form_urlencoded::parse(&raw)
+        for s in samples.iter().copied().chain([&raw[..]]) {
+            let ours: Vec<(String, String)> = parse_urlencoded(s).collect();
+            assert_eq!(
+                ours,
+                reference::pairs(s),
+                "{:?}",
+                String::from_utf8_lossy(s)
+            );
+        }
+        assert_eq!(
+            parse_urlencoded(b"x=%e9t%e9&y=%F0%9F").collect::<Vec<_>>(),
+            [
+                ("x".into(), "%E9t%E9".into()),
+                ("y".into(), "%F0%9F".into())
+            ]
+        );
+    }
+}
+
+/// The reference the urlencoded parsers are tested against: `form_urlencoded`'s splitting
+/// and `percent_encoding`'s decoding, with bytes that are not UTF-8 kept percent-encoded
+/// (Werkzeug's handling) instead of replaced; on text that decodes to valid UTF-8 it is
+/// checked to be exactly `form_urlencoded::parse`.
+#[cfg(test)]
+pub(crate) mod reference {
+    /// Decoded `(key, value)` pairs of a urlencoded body.
+    pub(crate) fn pairs(body: &[u8]) -> Vec<(String, String)> {
+        let ours: Vec<(String, String)> = body
+            .split(|&b| b == b'&')
+            .filter(|p| !p.is_empty())
+            .map(|piece| match piece.iter().position(|&b| b == b'=') {
+                Some(i) => (decode(&piece[..i]), decode(&piece[i + 1..])),
+                None => (decode(piece), String::new()),
+            })
+            .collect();
+        let theirs: Vec<(String, String)> = form_urlencoded::parse(body)
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        assert_eq!(ours, theirs);
+        let lossy = |pairs: &[(String, String)]| {
+            pairs
+                .iter()
+                .any(|(k, v)| k.contains('\u{fffd}') || v.contains('\u{fffd}'))
+        };
+        if !lossy(&theirs) {
+            assert_eq!(ours, theirs, "the reference left form_urlencoded");
+        }
+        ours
+    }
+
+    fn decode(bytes: &[u8]) -> String {
+        let plus: Vec<u8> = bytes
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        let decoded: Vec<u8> = percent_encoding::percent_decode(&plus).collect();
+        super::quote_invalid_utf8(&decoded)
     }
 }

@@ -183,7 +183,8 @@ fn bad_json_and_bad_percent_escapes() {
             .build(),
     );
     assert_eq!(req.args().get("a"), Some("%zz"));
-    assert_eq!(req.args().get("b"), Some("\u{fffd}"));
+    // Werkzeug (since 2.3) keeps bytes that are not UTF-8 percent-encoded.
+    assert_eq!(req.args().get("b"), Some("%FF"));
     assert_eq!(req.json::<serde_json::Value>().unwrap_err().status(), 400);
 }
 

@@ -1,9 +1,11 @@
 //! The `application/x-www-form-urlencoded` parser behind query strings
 //! ([`MultiDict::from_urlencoded`]), form bodies and cookie names and values.
 //!
-//! Its semantics are [`form_urlencoded::parse`]'s (and so [`crate::urls::parse_urlencoded`]'s):
-//! pairs split on `&`, empty pairs skipped, a key without `=` has an empty value, `+` is a
-//! space, bad escapes are kept as written and invalid UTF-8 becomes U+FFFD.
+//! Its semantics are [`crate::urls::parse_urlencoded`]'s, which are
+//! [`form_urlencoded::parse`]'s but for bytes that are not UTF-8: pairs split on `&`,
+//! empty pairs skipped, a key without `=` has an empty value, `+` is a space, bad escapes
+//! are kept as written, and bytes that are not UTF-8 stay percent-encoded (`%E9`), as in
+//! Werkzeug.
 //!
 //! It is built for the short keys and values real requests carry. One pass splits and
 //! decodes: a plain run is scanned eight bytes at a time, a key or value without escapes
@@ -273,15 +275,18 @@ fn inline_ascii(window: &[u8], len: usize) -> CompactString {
     text
 }
 
-/// `bytes` as a `CompactString`; `ascii` says no byte has its high bit set. Invalid
-/// UTF-8 becomes U+FFFD.
+/// `bytes` as a `CompactString`; `ascii` says no byte has its high bit set. Bytes that
+/// are not UTF-8 stay percent-encoded, as in [`crate::urls::decode_component`].
 fn compact_text(bytes: &[u8], ascii: bool) -> CompactString {
     if ascii {
         debug_assert!(bytes.is_ascii());
         // SAFETY: the caller saw every byte of `bytes` below 0x80: ASCII, and so UTF-8.
         return CompactString::from(unsafe { std::str::from_utf8_unchecked(bytes) });
     }
-    CompactString::from(String::from_utf8_lossy(bytes).as_ref())
+    match std::str::from_utf8(bytes) {
+        Ok(s) => CompactString::from(s),
+        Err(_) => CompactString::from(crate::urls::quote_invalid_utf8(bytes)),
+    }
 }
 
 /// Each byte's value as a hex digit, or 0xFF for a byte that is not one.
@@ -314,9 +319,7 @@ mod tests {
     }
 
     fn theirs(body: &[u8]) -> Vec<(String, String)> {
-        form_urlencoded::parse(body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect()
+        crate::urls::reference::pairs(body)
     }
 
     #[test]

@@ -276,9 +276,9 @@ impl Request {
 
     /// The query arguments, `+` and percent-escapes decoded.
     ///
-    /// Bytes that are not UTF-8 after decoding (`?q=%FF`) become U+FFFD, so every value is
-    /// text. Werkzeug keeps such escapes as they were (`%FF`); zeug chooses plain `&str`
-    /// values over that round-trip. The undecoded text is in
+    /// Bytes that are not UTF-8 after decoding (`?q=%FF`, `?q=%e9t%e9`) stay
+    /// percent-encoded (`%FF`, `%E9t%E9`), as Werkzeug keeps them since 2.3: every value is
+    /// text and nothing is lost. The undecoded text is in
     /// [`query_string`](Self::query_string).
     ///
     /// # Examples
@@ -286,7 +286,7 @@ impl Request {
     /// ```
     /// let req = zeug::Request::new(zeug::test::EnvironBuilder::new("GET", "/?a=x+y&a=%E2%9C%93&b=%FF").build());
     /// assert_eq!(req.args().get_all("a").collect::<Vec<_>>(), ["x y", "✓"]);
-    /// assert_eq!(req.args().get("b"), Some("\u{FFFD}"));
+    /// assert_eq!(req.args().get("b"), Some("%FF"));
     /// ```
     pub fn args(&self) -> &MultiDict {
         self.args
@@ -308,7 +308,9 @@ impl Request {
     /// assert_eq!(bad.args_as::<Page>().unwrap_err().status(), 400);
     /// ```
     pub fn args_as<T: DeserializeOwned>(&self) -> Result<T, HttpException> {
-        serde_urlencoded::from_str(&self.environ.query_string).map_err(|e| {
+        // From the parsed arguments, encoded again, so the values are exactly those of
+        // `args()` (bytes that are not UTF-8 kept percent-encoded, not replaced).
+        serde_urlencoded::from_str(&self.args().to_urlencoded()).map_err(|e| {
             HttpException::bad_request().with_description(format!("Invalid query arguments: {e}"))
         })
     }
@@ -683,6 +685,20 @@ mod tests {
         let mut body = Vec::new();
         std::io::Read::read_to_end(&mut req.into_environ().input, &mut body).unwrap();
         assert!(body.is_empty());
+    }
+
+    #[test]
+    fn args_as_sees_what_args_sees() {
+        #[derive(serde::Deserialize)]
+        struct Q {
+            q: String,
+            n: u8,
+        }
+        let req = Request::new(EnvironBuilder::new("GET", "/?q=caf%C3%A9+%e9t&n=7&x").build());
+        let parsed: Q = req.args_as().unwrap();
+        assert_eq!(parsed.q, "café %E9t");
+        assert_eq!(parsed.q, req.args().get("q").unwrap());
+        assert_eq!(parsed.n, 7);
     }
 
     #[test]
