@@ -64,10 +64,23 @@ impl MultiDict<Text> {
         crate::formparser::urlencoded::parse_into(bytes, &mut items);
         MultiDict { items }
     }
+}
 
+/// Text access for dicts of text values: [`Text`] (what parsing gives), `String`, `&str`.
+impl<V: AsRef<str>> MultiDict<V> {
     /// The first value for `key`, as text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::datastructures::MultiDict;
+    ///
+    /// let mut d: MultiDict<String> = MultiDict::new();
+    /// d.add("lang", "en");
+    /// assert_eq!(d.get("lang"), Some("en"));
+    /// ```
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.get_value(key).map(Text::as_str)
+        self.get_value(key).map(AsRef::as_ref)
     }
 
     /// The first value for `key` parsed as `T`; `None` when missing or unparseable
@@ -85,7 +98,7 @@ impl MultiDict<Text> {
     /// assert_eq!(d.to_urlencoded(), "a=1&a=2&b=x+y");
     /// ```
     pub fn to_urlencoded(&self) -> String {
-        crate::urls::urlencode(self.items.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        crate::urls::urlencode(self.items.iter().map(|(k, v)| (k.as_str(), v.as_ref())))
     }
 }
 
@@ -107,9 +120,9 @@ impl<V> MultiDict<V> {
     /// # Examples
     ///
     /// ```
-    /// let mut d = zeug::datastructures::MultiDict::new();
+    /// let mut d: zeug::datastructures::MultiDict = zeug::datastructures::MultiDict::new();
     /// d.reserve(10);
-    /// d.add("a", "1".into());
+    /// d.add("a", "1");
     /// assert_eq!(d.get("a"), Some("1"));
     /// ```
     pub fn reserve(&mut self, additional: usize) {
@@ -135,8 +148,19 @@ impl<V> MultiDict<V> {
     }
 
     /// Appends a value for `key`, keeping earlier ones.
-    pub fn add(&mut self, key: impl AsRef<str>, value: V) {
-        self.items.push((Key::new(key.as_ref()), value));
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // The value type is needed where nothing else tells it: `MultiDict` alone is
+    /// // `MultiDict<Text>`, what parsing gives.
+    /// let mut d: zeug::datastructures::MultiDict = zeug::datastructures::MultiDict::new();
+    /// d.add("tag", "rust");
+    /// d.add("tag", String::from("web"));
+    /// assert_eq!(d.get_all("tag").collect::<Vec<_>>(), ["rust", "web"]);
+    /// ```
+    pub fn add(&mut self, key: impl AsRef<str>, value: impl Into<V>) {
+        self.items.push((Key::new(key.as_ref()), value.into()));
     }
 
     /// [`add`](Self::add) for the crate's parsers, which decode keys straight into the
@@ -146,10 +170,10 @@ impl<V> MultiDict<V> {
     }
 
     /// Replaces every value for `key` with `value`.
-    pub fn set(&mut self, key: impl AsRef<str>, value: V) {
+    pub fn set(&mut self, key: impl AsRef<str>, value: impl Into<V>) {
         let key = Key::new(key.as_ref());
         self.items.retain(|(k, _)| *k != key);
-        self.items.push((key, value));
+        self.items.push((key, value.into()));
     }
 
     /// Removes every value for `key`, returning them.
@@ -194,9 +218,12 @@ impl<V> MultiDict<V> {
     }
 
     /// Adds every pair of `other` after the existing ones (how `values` merges args and form).
-    pub fn extend<K: AsRef<str>>(&mut self, other: impl IntoIterator<Item = (K, V)>) {
-        self.items
-            .extend(other.into_iter().map(|(k, v)| (Key::new(k.as_ref()), v)));
+    pub fn extend<K: AsRef<str>, T: Into<V>>(&mut self, other: impl IntoIterator<Item = (K, T)>) {
+        self.items.extend(
+            other
+                .into_iter()
+                .map(|(k, v)| (Key::new(k.as_ref()), v.into())),
+        );
     }
 
     /// The pairs as a vector.
@@ -222,12 +249,22 @@ impl<V: fmt::Debug> fmt::Debug for MultiDict<V> {
     }
 }
 
-impl<K: AsRef<str>, V> FromIterator<(K, V)> for MultiDict<V> {
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+/// Collects `(key, value)` pairs, values converted as [`add`](MultiDict::add) does.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::datastructures::MultiDict;
+///
+/// let d: MultiDict = [("a", "1"), ("a", "2")].into_iter().collect();
+/// assert_eq!(d.get_all("a").collect::<Vec<_>>(), ["1", "2"]);
+/// ```
+impl<K: AsRef<str>, V, T: Into<V>> FromIterator<(K, T)> for MultiDict<V> {
+    fn from_iter<I: IntoIterator<Item = (K, T)>>(iter: I) -> Self {
         MultiDict {
             items: iter
                 .into_iter()
-                .map(|(k, v)| (Key::new(k.as_ref()), v))
+                .map(|(k, v)| (Key::new(k.as_ref()), v.into()))
                 .collect(),
         }
     }
@@ -312,7 +349,7 @@ mod tests {
     fn set_remove_and_keys() {
         let mut d: MultiDict = MultiDict::from_query("a=1&b=2&a=3");
         assert_eq!(d.keys(), ["a", "b"]);
-        d.set("a", "9".into());
+        d.set("a", "9");
         assert_eq!(d.get_all("a").collect::<Vec<_>>(), ["9"]);
         assert_eq!(d.remove("b"), ["2"]);
         assert_eq!(d.len(), 1);

@@ -306,10 +306,7 @@ pub fn parse_multipart(
         .unwrap_or(Charset::Utf8);
     let mut form = MultiDict::new();
     for (name, value, charset) in fields {
-        form.add(
-            name,
-            charset.unwrap_or(default_charset).decode(value).into(),
-        );
+        form.add(name, charset.unwrap_or(default_charset).decode(value));
     }
     Ok(FormData { form, files })
 }
