@@ -226,6 +226,85 @@ impl<V> MultiDict<V> {
         );
     }
 
+    /// The first value for `key`, to change in place.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut d = zeug::datastructures::MultiDict::from_query("n=1");
+    /// *d.get_value_mut("n").unwrap() = "2".into();
+    /// assert_eq!(d.get("n"), Some("2"));
+    /// ```
+    pub fn get_value_mut(&mut self, key: &str) -> Option<&mut V> {
+        self.items
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Replaces every value for `key` with `values`, in order (Werkzeug's `setlist`); no
+    /// values removes the key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut d = zeug::datastructures::MultiDict::from_query("tag=a&page=1&tag=b");
+    /// d.set_all("tag", ["x", "y", "z"]);
+    /// assert_eq!(d.get_all("tag").collect::<Vec<_>>(), ["x", "y", "z"]);
+    /// assert_eq!(d.get("page"), Some("1"));
+    /// ```
+    pub fn set_all<T: Into<V>>(
+        &mut self,
+        key: impl AsRef<str>,
+        values: impl IntoIterator<Item = T>,
+    ) {
+        let key = Key::new(key.as_ref());
+        self.items.retain(|(k, _)| *k != key);
+        self.items
+            .extend(values.into_iter().map(|v| (key.clone(), v.into())));
+    }
+
+    /// Keeps only the pairs for which `keep(key, value)` is true, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut d = zeug::datastructures::MultiDict::from_query("a=1&b=&c=3");
+    /// d.retain(|_, v| !v.is_empty());
+    /// assert_eq!(d.keys(), ["a", "c"]);
+    /// ```
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &V) -> bool) {
+        self.items.retain(|(k, v)| keep(k, v));
+    }
+
+    /// Removes every pair.
+    pub fn clear(&mut self) {
+        self.items.clear();
+    }
+
+    /// Each distinct key once, in first-seen order, with all its values in order
+    /// (Werkzeug's `lists()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = zeug::datastructures::MultiDict::from_query("a=1&b=2&a=3");
+    /// let lists = d.lists();
+    /// assert_eq!(lists[0].0, "a");
+    /// assert_eq!(lists[0].1, ["1", "3"]);
+    /// assert_eq!(lists[1].1, ["2"]);
+    /// ```
+    pub fn lists(&self) -> Vec<(&str, Vec<&V>)> {
+        let mut out: Vec<(&str, Vec<&V>)> = Vec::new();
+        for (k, v) in self.iter() {
+            match out.iter_mut().find(|(seen, _)| *seen == k) {
+                Some((_, values)) => values.push(v),
+                None => out.push((k, vec![v])),
+            }
+        }
+        out
+    }
+
     /// The pairs as a vector.
     pub fn into_vec(self) -> Vec<(String, V)> {
         self.into_iter().collect()
@@ -233,6 +312,23 @@ impl<V> MultiDict<V> {
 }
 
 impl<V: Clone> MultiDict<V> {
+    /// Every value per key, in order, as Werkzeug's `to_dict(flat=False)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = zeug::datastructures::MultiDict::from_query("a=1&b=2&a=3");
+    /// let all = d.to_dict_lists();
+    /// assert_eq!(all["a"], ["1", "3"]);
+    /// ```
+    pub fn to_dict_lists(&self) -> std::collections::BTreeMap<String, Vec<V>> {
+        let mut out: std::collections::BTreeMap<String, Vec<V>> = std::collections::BTreeMap::new();
+        for (k, v) in self.iter() {
+            out.entry(k.to_owned()).or_default().push(v.clone());
+        }
+        out
+    }
+
     /// One value per key (the first), as Werkzeug's `to_dict()`.
     pub fn to_dict(&self) -> std::collections::BTreeMap<String, V> {
         let mut out = std::collections::BTreeMap::new();
