@@ -520,33 +520,32 @@ pub fn parse_cookie_into(header: &str, out: &mut MultiDict) {
             continue;
         }
         let name = decode_compact_within(bytes, name, false);
-        let value = trim(pair.start + eq + 1, pair.end);
-        let value = match &bytes[value.clone()] {
-            [b'"', quoted @ .., b'"'] if quoted.contains(&b'\\') => {
-                Text::from(unescape_python_cookie(&String::from_utf8_lossy(quoted)))
-            }
-            [b'"', _quoted @ .., b'"'] => Text::from_compact(decode_compact_within(
-                bytes,
-                value.start + 1..value.end - 1,
-                false,
-            )),
-            _ => Text::from_compact(decode_compact_within(bytes, value, false)),
-        };
+        let value = cookie_value(bytes, trim(pair.start + eq + 1, pair.end));
         out.add_key(name, value);
     }
 }
 
-/// Decodes one raw cookie value as [`parse_cookie_into`] does: surrounding quotes removed,
-/// Python-style escapes undone, percent-decoded, bytes that are not UTF-8 kept
-/// percent-encoded.
-pub(crate) fn decode_cookie_value(raw: &[u8]) -> String {
-    match raw {
+/// Decodes the cookie value at `bytes[value]`: surrounding quotes removed, Python-style
+/// escapes undone, percent-decoded, bytes that are not UTF-8 kept percent-encoded. The
+/// bytes around the range may be read to build the result faster.
+fn cookie_value(bytes: &[u8], value: std::ops::Range<usize>) -> Text {
+    use crate::formparser::urlencoded::decode_compact_within;
+    match &bytes[value.clone()] {
         [b'"', quoted @ .., b'"'] if quoted.contains(&b'\\') => {
-            unescape_python_cookie(&String::from_utf8_lossy(quoted))
+            Text::from(unescape_python_cookie(&String::from_utf8_lossy(quoted)))
         }
-        [b'"', quoted @ .., b'"'] => crate::urls::decode_component(quoted, false),
-        _ => crate::urls::decode_component(raw, false),
+        [b'"', _quoted @ .., b'"'] => Text::from_compact(decode_compact_within(
+            bytes,
+            value.start + 1..value.end - 1,
+            false,
+        )),
+        _ => Text::from_compact(decode_compact_within(bytes, value, false)),
     }
+}
+
+/// Decodes one raw cookie value as [`parse_cookie_into`] does (for the test client's jar).
+pub(crate) fn decode_cookie_value(raw: &[u8]) -> String {
+    cookie_value(raw, 0..raw.len()).into_string()
 }
 
 /// Undoes `http.cookies`' quoting: `\ooo` octal escapes and `\c` escapes.
@@ -774,10 +773,14 @@ mod tests {
             }
             let raw = &pair[eq + 1..];
             let (vs, ve) = trim(raw);
-            out.push((
-                crate::urls::decode_component(&pair[ns..ne], false),
-                decode_cookie_value(&raw[vs..ve]),
-            ));
+            let value = match &raw[vs..ve] {
+                [b'"', quoted @ .., b'"'] if quoted.contains(&b'\\') => {
+                    unescape_python_cookie(&String::from_utf8_lossy(quoted))
+                }
+                [b'"', quoted @ .., b'"'] => crate::urls::decode_component(quoted, false),
+                other => crate::urls::decode_component(other, false),
+            };
+            out.push((crate::urls::decode_component(&pair[ns..ne], false), value));
         }
         out
     }

@@ -149,7 +149,8 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Splits urlencoded bytes into decoded `(name, value)` pairs, as
 /// [`form_urlencoded::parse`] does (pairs split on `&`, empty pieces skipped, a piece without
-/// `=` is a name with an empty value), with [`decode_component`] for each part.
+/// `=` is a name with an empty value), each part decoded as [`decode_component`] does. The
+/// same parser as [`MultiDict::from_urlencoded`](crate::datastructures::MultiDict::from_urlencoded).
 ///
 /// # Examples
 ///
@@ -158,16 +159,9 @@ fn hex(b: u8) -> Option<u8> {
 /// assert_eq!(pairs, [("a".into(), "1".into()), ("b".into(), "".into()), ("c".into(), "x y=z".into())]);
 /// ```
 pub fn parse_urlencoded(input: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
-    input
-        .split(|&b| b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|piece| match memchr::memchr(b'=', piece) {
-            Some(eq) => (
-                decode_component(&piece[..eq], true),
-                decode_component(&piece[eq + 1..], true),
-            ),
-            None => (decode_component(piece, true), String::new()),
-        })
+    crate::datastructures::MultiDict::from_urlencoded(input)
+        .into_iter()
+        .map(|(k, v)| (k, v.into_string()))
 }
 
 #[cfg(test)]

@@ -129,9 +129,19 @@ pub struct FormData {
     pub files: MultiDict<FileStorage>,
 }
 
-/// Whether a mimetype is one this module parses.
+/// Whether a mimetype (without parameters, any case) is one this module parses.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::formparser::is_form_mimetype;
+/// assert!(is_form_mimetype("multipart/form-data"));
+/// assert!(is_form_mimetype("Application/X-WWW-Form-Urlencoded"));
+/// assert!(!is_form_mimetype("application/json"));
+/// ```
 pub fn is_form_mimetype(mimetype: &str) -> bool {
-    mimetype == "application/x-www-form-urlencoded" || mimetype == "multipart/form-data"
+    mimetype.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        || mimetype.eq_ignore_ascii_case("multipart/form-data")
 }
 
 /// Parses a form body of the given `Content-Type` from `input`.
@@ -170,7 +180,7 @@ pub(crate) fn parse_form_input(
 
 fn urlencoded_form(body: &[u8]) -> FormData {
     FormData {
-        form: urlencoded::parse(body),
+        form: MultiDict::from_urlencoded(body),
         files: MultiDict::new(),
     }
 }

@@ -1,5 +1,6 @@
 //! The `application/x-www-form-urlencoded` parser behind query strings
-//! ([`MultiDict::from_urlencoded`]), form bodies and cookie names and values.
+//! ([`MultiDict::from_urlencoded`](crate::datastructures::MultiDict::from_urlencoded)),
+//! form bodies ([`crate::urls::parse_urlencoded`] too) and cookie names and values.
 //!
 //! Its semantics are [`crate::urls::parse_urlencoded`]'s, which are
 //! [`form_urlencoded::parse`]'s but for bytes that are not UTF-8: pairs split on `&`,
@@ -19,16 +20,11 @@
 
 use compact_str::CompactString;
 
-use crate::datastructures::{MultiDict, Text};
+use crate::datastructures::Text;
 
 /// The longest text [`CompactString`] stores inline: its whole size (24 bytes on 64-bit
 /// targets), the last byte doubling as the length.
 const INLINE: usize = std::mem::size_of::<CompactString>();
-
-/// Parses a urlencoded body.
-pub(crate) fn parse(body: &[u8]) -> MultiDict {
-    MultiDict::from_urlencoded(body)
-}
 
 /// Parses urlencoded bytes into decoded pairs, appended to `out`.
 pub(crate) fn parse_into(input: &[u8], out: &mut Vec<(CompactString, Text)>) {

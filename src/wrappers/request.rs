@@ -484,10 +484,7 @@ impl Request {
             .get_or_init(|| {
                 let content_type = self.content_type().unwrap_or_default();
                 let essence = content_type.split(';').next().unwrap_or("").trim();
-                let is_form = ["application/x-www-form-urlencoded", "multipart/form-data"]
-                    .iter()
-                    .any(|form| essence.eq_ignore_ascii_case(form));
-                if !is_form {
+                if !formparser::is_form_mimetype(essence) {
                     return Ok(FormData::default());
                 }
                 self.check_content_length()?;
