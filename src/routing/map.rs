@@ -2,6 +2,7 @@
 //! Werkzeug's map options and custom converters. Binding a map to a request is
 //! `adapter`'s; compiling one rule is `rule`'s.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
@@ -360,10 +361,18 @@ impl<E: Endpoint> EndpointIndex<E> {
 
     #[inline]
     fn slot(endpoint: &E, mask: usize) -> usize {
-        let mut h = FxHasher(0);
-        endpoint.hash(&mut h);
+        let h = match endpoint_str(endpoint) {
+            // Text endpoints (the commonest after enums): one short hash of the text,
+            // rather than the `Hash` impl's word loop and terminator.
+            Some(s) => short_str_hash(s),
+            None => {
+                let mut h = FxHasher(0);
+                endpoint.hash(&mut h);
+                h.0
+            }
+        };
         // The multiply leaves the high bits the best mixed.
-        (h.0 >> 32) as usize & mask
+        (h >> 32) as usize & mask
     }
 
     /// The rules of `endpoint`, in build order.
@@ -374,13 +383,69 @@ impl<E: Endpoint> EndpointIndex<E> {
         loop {
             match &self.slots[i] {
                 None => return None,
-                Some((e, start, end)) if e == endpoint => {
+                Some((e, start, end)) if same_endpoint(e, endpoint) => {
                     return self.rules.get(*start as usize..*end as usize);
                 }
                 Some(_) => i = (i + 1) & mask,
             }
         }
     }
+}
+
+/// The text of a `&'static str` or `String` endpoint (a type check the compiler resolves
+/// for each endpoint type: no cost for the others).
+#[inline(always)]
+fn endpoint_str<E: Endpoint>(endpoint: &E) -> Option<&str> {
+    let any: &dyn Any = endpoint;
+    if let Some(s) = any.downcast_ref::<&'static str>() {
+        Some(s)
+    } else {
+        any.downcast_ref::<String>().map(String::as_str)
+    }
+}
+
+/// `stored == given`, for `&'static str` endpoints first by address: the endpoint a match
+/// returned, or a literal the compiler merged with the rule's, is the very text stored,
+/// and needs no byte comparison. Different addresses still compare the bytes.
+#[inline(always)]
+fn same_endpoint<E: Endpoint>(stored: &E, given: &E) -> bool {
+    let (a, b): (&dyn Any, &dyn Any) = (stored, given);
+    if let (Some(a), Some(b)) = (
+        a.downcast_ref::<&'static str>(),
+        b.downcast_ref::<&'static str>(),
+    ) {
+        return a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b);
+    }
+    stored == given
+}
+
+/// A hash of a short text from its length and its first and last eight bytes (all of
+/// it up to sixteen bytes; longer texts that differ only in the middle share a hash and
+/// are told apart by the comparison after it).
+#[inline(always)]
+fn short_str_hash(s: &str) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let b = s.as_bytes();
+    let n = b.len();
+    let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or_default());
+    let half = |at: usize| {
+        u64::from(u32::from_le_bytes(
+            b[at..at + 4].try_into().unwrap_or_default(),
+        ))
+    };
+    let (x, y) = if n >= 8 {
+        (word(0), word(n - 8))
+    } else if n >= 4 {
+        (half(0), half(n - 4))
+    } else if n > 0 {
+        (
+            u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16,
+            0,
+        )
+    } else {
+        (0, 0)
+    };
+    ((x.wrapping_mul(K).rotate_left(23) ^ y ^ (n as u64) << 56) ^ n as u64).wrapping_mul(K)
 }
 
 /// A small, fast hasher for endpoint lookups (FxHash's multiply-rotate). Endpoints are the
@@ -473,8 +538,29 @@ mod tests {
         for (endpoint, list) in &map.by_endpoint {
             assert_eq!(map.build_index.get(endpoint), Some(&list[..]));
         }
+        // The same texts at other addresses: found by comparing the bytes.
+        for name in &names {
+            let copy: &'static str = Box::leak(name.clone().into_boxed_str());
+            let list = &map.by_endpoint[&copy];
+            assert_eq!(map.build_index.get(&copy), Some(&list[..]));
+        }
+        // Same address, shorter: not the same endpoint.
+        let stored: &'static str = map.rules[1].rule.endpoint;
+        assert_eq!(map.build_index.get(&&stored[..9]), None);
         assert_eq!(map.build_index.get(&"missing"), None);
         assert_eq!(map.build_index.get(&""), None);
+        // `String` endpoints hash the same way; other types through `Hash`.
+        let strings: Map<String> =
+            Map::new(names.iter().map(|n| Rule::new(format!("/{n}"), n.clone())));
+        for (endpoint, list) in &strings.by_endpoint {
+            assert_eq!(strings.build_index.get(&endpoint.clone()), Some(&list[..]));
+        }
+        assert_eq!(strings.build_index.get(&"endpoint_".to_owned()), None);
+        let numbers: Map<u32> = Map::new((0..100).map(|i| Rule::new(format!("/{i}"), i)));
+        for i in 0..100 {
+            assert_eq!(numbers.build_index.get(&i), Some(&[i as usize][..]));
+        }
+        assert_eq!(numbers.build_index.get(&100), None);
         let empty: Map<&'static str> = Map::new([]);
         assert_eq!(empty.build_index.get(&"x"), None);
     }
