@@ -10,11 +10,14 @@ use http::Method;
 use percent_encoding::{utf8_percent_encode, AsciiSet};
 use smallvec::SmallVec;
 
-use super::converters::{push_int, Builtin};
+use super::converters::Builtin;
 use super::error::{BuildError, RoutingError};
 use super::map::{provides_defaults_for, Endpoint, Map};
 use super::matcher::SmResult;
-use super::rule::{BuildOp, Compiled, RedirectTo, Rule, Var};
+use super::rule::{
+    method_bit, push_clean, push_int, BuildOp, Compiled, PlanVar, RedirectTo, Rule, Var,
+    OTHER_METHODS,
+};
 use super::values::{name_eq, BuildValues, Value, Values};
 use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
 use crate::{Environ, HttpException, Request, Response};
@@ -870,9 +873,14 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     ) -> Result<(), BuildError> {
         // Werkzeug tries the bound method first, then any method, when given none.
         let method = options.method.as_ref().unwrap_or(&self.default_method);
-        if self.build_first(out, endpoint, values, Some(method), options)
-            || (options.method.is_none()
-                && self.build_first_any_method(out, endpoint, values, options))
+        if self.build_first(
+            out,
+            endpoint,
+            values,
+            Some((method, method_bit(method))),
+            options,
+        ) || (options.method.is_none()
+            && self.build_first_any_method(out, endpoint, values, options))
         {
             Ok(())
         } else {
@@ -901,7 +909,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         out: &mut String,
         endpoint: &E,
         values: &(impl BuildValues + ?Sized),
-        method: Option<&Method>,
+        method: BuildMethod<'_>,
         options: &BuildOptions,
     ) -> bool {
         let map = self.map;
@@ -936,10 +944,10 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         rule: &Compiled<E>,
         domain: &str,
         values: &(impl BuildValues + ?Sized),
-        method: Option<&Method>,
+        method: BuildMethod<'_>,
         options: &BuildOptions,
     ) -> bool {
-        match suitable_for(rule, values, method) {
+        match suitable_with_bit(rule, values, method) {
             Some(fit) => self.write_url(out, rule, domain, values, fit, options),
             None => false,
         }
@@ -953,7 +961,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         out: &mut String,
         list: &[usize],
         values: &(impl BuildValues + ?Sized),
-        method: Option<&Method>,
+        method: BuildMethod<'_>,
         options: &BuildOptions,
     ) -> bool {
         let start = out.len();
@@ -990,11 +998,11 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         out: &mut String,
         rule: &Compiled<E>,
         values: &(impl BuildValues + ?Sized),
-        method: Option<&Method>,
+        method: BuildMethod<'_>,
         options: &BuildOptions,
         this_host: Option<&mut bool>,
     ) -> bool {
-        let Some(fit) = suitable_for(rule, values, method) else {
+        let Some(fit) = suitable_with_bit(rule, values, method) else {
             return false;
         };
         let domain = match rule.domain_ops.as_slice() {
@@ -1201,24 +1209,31 @@ struct Fit<'v> {
     by_position: Option<&'v Values>,
 }
 
+/// The method `build` was asked for, with its [`method_bit`]; `None` for any method.
+type BuildMethod<'m> = Option<(&'m Method, u32)>;
+
 /// Werkzeug's `Rule.suitable_for`: the method fits, every argument has a value or a
 /// default, and given values agree with the defaults.
-#[inline(always)]
+#[inline]
 fn suitable_for<'v, E>(
     rule: &Compiled<E>,
     values: &'v (impl BuildValues + ?Sized),
     method: Option<&Method>,
 ) -> Option<Fit<'v>> {
-    if let (Some(m), Some(ms)) = (method, &rule.methods) {
-        // A plain loop: `contains` is not always inlined, and the list is short.
-        let mut found = false;
-        for x in ms.iter() {
-            if x == m {
-                found = true;
-                break;
-            }
-        }
-        if !found {
+    suitable_with_bit(rule, values, method.map(|m| (m, method_bit(m))))
+}
+
+/// [`suitable_for`] with the method's bit already known.
+#[inline(always)]
+fn suitable_with_bit<'v, E>(
+    rule: &Compiled<E>,
+    values: &'v (impl BuildValues + ?Sized),
+    method: BuildMethod<'_>,
+) -> Option<Fit<'v>> {
+    if let Some((m, bit)) = method {
+        if rule.method_bits & bit == 0
+            || (bit == OTHER_METHODS && rule.methods.as_ref().is_some_and(|ms| !ms.contains(m)))
+        {
             return None;
         }
     }
@@ -1324,25 +1339,25 @@ fn write_path<E>(
     out: &mut String,
 ) -> bool {
     let by_position = fit.by_position;
-    for op in &rule.path_ops {
-        match op {
-            BuildOp::Text(t) => out.push_str(t),
-            BuildOp::Var(i) => {
-                let var = &rule.vars[*i];
-                let written = match by_position {
-                    Some(v) => match v.pair(*i) {
-                        Some((_, value)) => write_var(var, value, out),
-                        None => false,
-                    },
-                    None => match values.value(var.name) {
-                        Some(value) => write_var(var, &value, out),
-                        None => false,
-                    },
-                };
-                if !written {
-                    return false;
-                }
-            }
+    for step in rule.path_plan.iter() {
+        step.text.push_to(out);
+        let i = match step.var {
+            PlanVar::None => continue,
+            PlanVar::Int(i) | PlanVar::Segment(i) | PlanVar::Other(i) => i as usize,
+        };
+        let var = &rule.vars[i];
+        let written = match by_position {
+            Some(v) => match v.pair(i) {
+                Some((_, value)) => write_planned(step.var, var, value, out),
+                None => false,
+            },
+            None => match values.value(var.name) {
+                Some(value) => write_planned(step.var, var, &value, out),
+                None => false,
+            },
+        };
+        if !written {
+            return false;
         }
     }
     // Every pair names one of the rule's arguments (each named at least once): nothing
@@ -1401,6 +1416,23 @@ fn write_var(var: &Var, value: &Value, out: &mut String) -> bool {
         _ => {}
     }
     write_var_with_converter(var, value, out)
+}
+
+/// [`write_var`] for the variable of a [`PlanStep`](super::rule::PlanStep), whose kind
+/// the step already says.
+#[inline(always)]
+fn write_planned(kind: PlanVar, var: &Var, value: &Value, out: &mut String) -> bool {
+    match (kind, value) {
+        (PlanVar::Int(_), Value::Int(n)) => {
+            push_int(out, *n);
+            true
+        }
+        (PlanVar::Segment(_), Value::Str(text)) => {
+            push_encoded(out, text, SEGMENT_ENCODE_SET);
+            true
+        }
+        _ => write_var(var, value, out),
+    }
 }
 
 /// [`write_var`] through the variable's converter.
@@ -1469,7 +1501,7 @@ fn safe_table_for(set: &'static AsciiSet) -> Option<&'static [bool; 256]> {
 #[inline]
 fn push_encoded(out: &mut String, text: &str, set: &'static AsciiSet) {
     if is_clean(text, set) {
-        out.push_str(text);
+        push_clean(out, text);
     } else {
         out.extend(utf8_percent_encode(text, set));
     }
@@ -1654,6 +1686,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn builds_by_standard_and_other_methods() {
+        let map = Map::new([
+            Rule::new("/purge/<int:id>", "x").methods(["PURGE"]),
+            Rule::new("/get/<int:id>", "x").methods(["GET", "PROPFIND"]),
+            Rule::new("/any/<int:id>", "y"),
+        ]);
+        let a = map.bind("localhost", "");
+        let with = |m: &str| {
+            let options = BuildOptions::new().method(Method::from_bytes(m.as_bytes()).unwrap());
+            a.build_with(&"x", &[("id", 1)], &options).ok()
+        };
+        assert_eq!(with("PURGE").as_deref(), Some("/purge/1"));
+        assert_eq!(with("PROPFIND").as_deref(), Some("/get/1"));
+        assert_eq!(with("GET").as_deref(), Some("/get/1"));
+        assert_eq!(with("HEAD").as_deref(), Some("/get/1"));
+        assert_eq!(with("POST"), None);
+        assert_eq!(with("MKCOL"), None);
+        let options = BuildOptions::new().method(Method::from_bytes(b"MKCOL").unwrap());
+        assert_eq!(
+            a.build_with(&"y", &[("id", -7)], &options).as_deref(),
+            Ok("/any/-7")
+        );
     }
 
     #[test]

@@ -456,6 +456,234 @@ pub(crate) enum BuildOp {
     Var(usize),
 }
 
+// ---------------------------------------------------------------------------------------
+// Writing URL text: the build plan and its writers
+// ---------------------------------------------------------------------------------------
+
+/// Up to sixteen bytes of a rule's static URL text (the first `len` of `bytes`, a whole
+/// `str`; zeros after them), appended with one 16-byte copy: two register moves where
+/// `push_str` calls `memcpy` for each short piece.
+#[derive(Clone, Copy)]
+pub(crate) struct PlanText {
+    // Invariant: `bytes[..len]` is UTF-8 and `len <= 16`. Only `split` sets the fields.
+    bytes: [u8; 16],
+    len: u8,
+}
+
+impl PlanText {
+    /// `text` in pieces of at most sixteen bytes, cut at character boundaries; one empty
+    /// piece for empty text.
+    fn split(mut text: &str) -> Vec<Self> {
+        let mut pieces = Vec::new();
+        loop {
+            let mut cut = text.len().min(16);
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let (head, rest) = text.split_at(cut);
+            let mut bytes = [0; 16];
+            bytes[..cut].copy_from_slice(head.as_bytes());
+            pieces.push(PlanText {
+                bytes,
+                len: cut as u8,
+            });
+            text = rest;
+            if text.is_empty() {
+                return pieces;
+            }
+        }
+    }
+
+    /// The text.
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).expect("UTF-8")
+    }
+
+    /// Appends the text to `out`.
+    #[inline(always)]
+    pub(crate) fn push_to(&self, out: &mut String) {
+        let len = usize::from(self.len);
+        out.reserve(16);
+        // SAFETY: `reserve(16)` leaves at least 16 bytes of spare capacity after
+        // `out.len()`, so the 16-byte copy stays inside the allocation and the new length
+        // `old + len` (`len <= 16`) is within the capacity. The bytes that become part of
+        // the string, `bytes[..len]`, are UTF-8 (the type's invariant) and follow the old
+        // end of the string, a character boundary, so `out` stays UTF-8. The bytes copied
+        // past the new length are spare capacity, not part of the string.
+        unsafe {
+            let v = out.as_mut_vec();
+            let old = v.len();
+            std::ptr::copy_nonoverlapping(self.bytes.as_ptr(), v.as_mut_ptr().add(old), 16);
+            v.set_len(old + len);
+        }
+    }
+}
+
+/// The variable a [`PlanStep`] writes after its text: an index into the rule's `vars`, by
+/// the kind of its converter so that the commonest are written without looking at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PlanVar {
+    /// No variable (the text after the last one, or a long text's first pieces).
+    None,
+    /// A variable whose converter is `Builtin::Int`.
+    Int(u32),
+    /// A variable whose converter is `Builtin::Segment`.
+    Segment(u32),
+    /// Any other variable: through `write_var`.
+    Other(u32),
+}
+
+/// One step of writing a rule's path: a piece of static text, then a variable.
+#[derive(Clone, Copy)]
+pub(crate) struct PlanStep {
+    pub(crate) text: PlanText,
+    pub(crate) var: PlanVar,
+}
+
+/// `ops` (a rule's path) as building writes it: each variable with the static text
+/// before it, in pieces of at most sixteen bytes, then the text after the last.
+pub(crate) fn path_plan(ops: &[BuildOp], vars: &[Var]) -> Box<[PlanStep]> {
+    let mut plan = Vec::new();
+    let mut text = String::new();
+    for op in ops {
+        match op {
+            BuildOp::Text(t) => text.push_str(t),
+            BuildOp::Var(i) => {
+                let index = u32::try_from(*i).expect("fewer than 2^32 variables");
+                let var = match vars[*i].builtin {
+                    Builtin::Int => PlanVar::Int(index),
+                    Builtin::Segment => PlanVar::Segment(index),
+                    Builtin::Path | Builtin::Other => PlanVar::Other(index),
+                };
+                let mut pieces = PlanText::split(&text);
+                let last = pieces.pop().expect("at least one piece");
+                plan.extend(pieces.into_iter().map(|text| PlanStep {
+                    text,
+                    var: PlanVar::None,
+                }));
+                plan.push(PlanStep { text: last, var });
+                text.clear();
+            }
+        }
+    }
+    if !text.is_empty() || plan.is_empty() {
+        plan.extend(PlanText::split(&text).into_iter().map(|text| PlanStep {
+            text,
+            var: PlanVar::None,
+        }));
+    }
+    plan.into_boxed_slice()
+}
+
+/// Appends `n` in decimal, written straight into `out`'s buffer.
+#[inline(always)]
+pub(crate) fn push_int(out: &mut String, n: i64) {
+    const DIGIT_PAIRS: &[u8; 200] = b"\
+        0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let mut u = n.unsigned_abs();
+    let digits = u.checked_ilog10().map_or(1, |d| d as usize + 1);
+    let len = digits + usize::from(n < 0);
+    // `-` and nineteen digits at most.
+    out.reserve(20);
+    // SAFETY: only ASCII bytes (digits and `-`) are added to the vector below, so the
+    // string stays UTF-8.
+    let v = unsafe { out.as_mut_vec() };
+    let old = v.len();
+    let spare = &mut v.spare_capacity_mut()[..len];
+    // Two digits at a time from the end; `at` ends at the sign's place (0 or 1).
+    let mut at = len;
+    while u >= 100 {
+        let pair = (u % 100) as usize * 2;
+        u /= 100;
+        at -= 2;
+        spare[at].write(DIGIT_PAIRS[pair]);
+        spare[at + 1].write(DIGIT_PAIRS[pair + 1]);
+    }
+    if u >= 10 {
+        let pair = u as usize * 2;
+        at -= 2;
+        spare[at].write(DIGIT_PAIRS[pair]);
+        spare[at + 1].write(DIGIT_PAIRS[pair + 1]);
+    } else {
+        at -= 1;
+        spare[at].write(b'0' + u as u8);
+    }
+    if n < 0 {
+        spare[0].write(b'-');
+    }
+    // SAFETY: `len` bytes of spare capacity exist (the slice above has that length), and
+    // all of them were written: `digits` is the number of decimal digits of `u`, the loop
+    // and the last branch write exactly that many, ending at index `len - digits`, and
+    // the sign (when there is one) fills index 0.
+    unsafe { v.set_len(old + len) };
+}
+
+/// Appends `text` (already checked to need no escaping); up to sixteen bytes with two
+/// overlapping fixed-size copies instead of a `memcpy` call.
+#[inline(always)]
+pub(crate) fn push_clean(out: &mut String, text: &str) {
+    let b = text.as_bytes();
+    let n = b.len();
+    if !(4..=16).contains(&n) {
+        out.push_str(text);
+        return;
+    }
+    out.reserve(16);
+    // SAFETY: the bytes added are `text`'s, whole (below), so the string stays UTF-8.
+    let v = unsafe { out.as_mut_vec() };
+    let old = v.len();
+    let spare = &mut v.spare_capacity_mut()[..n];
+    // The first and last eight (or four) bytes: together all `n`, overlapping in the
+    // middle.
+    let (head, tail) = if n >= 8 { (8, 8) } else { (4, 4) };
+    for (d, s) in spare[..head].iter_mut().zip(&b[..head]) {
+        d.write(*s);
+    }
+    for (d, s) in spare[n - tail..].iter_mut().zip(&b[n - tail..]) {
+        d.write(*s);
+    }
+    // SAFETY: `n` bytes of spare capacity exist (the slice above), and all were written:
+    // `head + tail >= n` with `head, tail <= n`, so `..head` and `n - tail..` cover `..n`.
+    unsafe { v.set_len(old + n) };
+}
+
+/// The bit of `m` in [`Compiled::method_bits`]: one of the nine standard methods, or
+/// [`OTHER_METHODS`] for any other.
+#[inline]
+pub(crate) fn method_bit(m: &Method) -> u32 {
+    // Each comparison with a standard method is one byte compare.
+    if *m == Method::GET {
+        1
+    } else if *m == Method::POST {
+        1 << 1
+    } else if *m == Method::HEAD {
+        1 << 2
+    } else if *m == Method::PUT {
+        1 << 3
+    } else if *m == Method::DELETE {
+        1 << 4
+    } else if *m == Method::PATCH {
+        1 << 5
+    } else if *m == Method::OPTIONS {
+        1 << 6
+    } else if *m == Method::TRACE {
+        1 << 7
+    } else if *m == Method::CONNECT {
+        1 << 8
+    } else {
+        OTHER_METHODS
+    }
+}
+
+/// The bit of every non-standard method: set when a rule has one (then its list says
+/// which).
+pub(crate) const OTHER_METHODS: u32 = 1 << 31;
+
 /// A converter bound to a variable of a rule.
 #[derive(Clone)]
 pub(crate) struct Var {
@@ -476,7 +704,11 @@ pub(crate) struct Compiled<E> {
     pub(crate) strict_slashes: bool,
     pub(crate) merge_slashes: bool,
     pub(crate) domain_ops: Vec<BuildOp>,
-    pub(crate) path_ops: Vec<BuildOp>,
+    /// The path as building writes it.
+    pub(crate) path_plan: Box<[PlanStep]>,
+    /// The methods as bits of [`method_bit`] (`u32::MAX` for any method), so that building
+    /// checks a standard method with one test.
+    pub(crate) method_bits: u32,
     /// Names of the rule's variables and defaults (Werkzeug's `arguments`).
     pub(crate) arguments: Vec<&'static str>,
     /// Rule identity for duplicate detection.
@@ -673,8 +905,14 @@ pub(crate) fn compile<E>(
         })
         .sum::<usize>()
         .max(16);
+    let path_plan = path_plan(&path_ops, &vars);
+    let method_bits = methods.as_deref().map_or(u32::MAX, |list| {
+        list.iter().fold(0, |bits, m| bits | method_bit(m))
+    });
     Ok(Compiled {
         build_len_hint,
+        path_plan,
+        method_bits,
         has_defaults: !rule.defaults.is_empty(),
         strict_slashes: rule.strict_slashes.unwrap_or(opts.strict_slashes),
         merge_slashes: rule.merge_slashes.unwrap_or(opts.merge_slashes),
@@ -683,7 +921,6 @@ pub(crate) fn compile<E>(
         vars,
         methods,
         domain_ops,
-        path_ops,
         arguments,
         identity,
     })
@@ -838,4 +1075,145 @@ fn split_parts(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_text_splits_at_char_boundaries() {
+        for text in [
+            "",
+            "/",
+            "/user/",
+            "/settings/security",
+            "/a-rather-long-static-prefix/with/more/",
+            "/ü/ééééééééé/",
+        ] {
+            let pieces = PlanText::split(text);
+            assert!(!pieces.is_empty());
+            assert!(pieces.iter().all(|p| p.as_str().len() <= 16));
+            let joined: String = pieces.iter().map(PlanText::as_str).collect();
+            assert_eq!(joined, text);
+            // Pushed onto strings with little or no spare capacity, and onto text.
+            for start in ["", "x", "ünï"] {
+                let mut out = String::from(start);
+                out.shrink_to_fit();
+                for p in &pieces {
+                    p.push_to(&mut out);
+                }
+                assert_eq!(out, format!("{start}{text}"));
+            }
+        }
+    }
+
+    #[test]
+    fn path_plan_pairs_text_with_variables() {
+        let map = super::super::Map::new([
+            Rule::new("/a/<int:x>/bb/<y>/<path:z>", "e"),
+            Rule::new("/<int:x>", "f"),
+            Rule::new("/", "g"),
+            Rule::new(
+                "/a-long-static-prefix-over-16/<y>/tail-that-is-long-too",
+                "h",
+            ),
+        ]);
+        let shape = |i: usize| -> Vec<(String, PlanVar)> {
+            map.rules[i]
+                .path_plan
+                .iter()
+                .map(|s| (s.text.as_str().to_owned(), s.var))
+                .collect()
+        };
+        let s = |t: &str| t.to_owned();
+        assert_eq!(
+            shape(0),
+            [
+                (s("/a/"), PlanVar::Int(0)),
+                (s("/bb/"), PlanVar::Segment(1)),
+                (s("/"), PlanVar::Other(2)),
+            ]
+        );
+        assert_eq!(shape(1), [(s("/"), PlanVar::Int(0))]);
+        assert_eq!(shape(2), [(s("/"), PlanVar::None)]);
+        assert_eq!(
+            shape(3),
+            [
+                (s("/a-long-static-p"), PlanVar::None),
+                (s("refix-over-16/"), PlanVar::Segment(0)),
+                (s("/tail-that-is-lo"), PlanVar::None),
+                (s("ng-too"), PlanVar::None),
+            ]
+        );
+    }
+
+    #[test]
+    fn push_int_writes_what_to_string_does() {
+        let mut numbers = vec![
+            0,
+            1,
+            -1,
+            9,
+            10,
+            99,
+            100,
+            101,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ];
+        let mut p: i64 = 1;
+        for _ in 0..18 {
+            p *= 10;
+            numbers.extend([p - 1, p, p + 1, -(p - 1), -p, -(p + 1)]);
+        }
+        for n in numbers {
+            for start in ["", "/user/"] {
+                let mut out = String::from(start);
+                out.shrink_to_fit();
+                push_int(&mut out, n);
+                assert_eq!(out, format!("{start}{n}"));
+            }
+        }
+    }
+
+    #[test]
+    fn push_clean_copies_every_length() {
+        let text = "abcdefghijklmnopqrstuvwxyzü-é_~";
+        for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let part = &text[..end];
+            for start in ["", "/x/"] {
+                let mut out = String::from(start);
+                out.shrink_to_fit();
+                push_clean(&mut out, part);
+                assert_eq!(out, format!("{start}{part}"));
+            }
+        }
+    }
+
+    #[test]
+    fn method_bits_tell_methods_apart() {
+        let standard = [
+            Method::GET,
+            Method::POST,
+            Method::HEAD,
+            Method::PUT,
+            Method::DELETE,
+            Method::PATCH,
+            Method::OPTIONS,
+            Method::TRACE,
+            Method::CONNECT,
+        ];
+        let bits: Vec<u32> = standard.iter().map(method_bit).collect();
+        for (i, b) in bits.iter().enumerate() {
+            assert_eq!(b.count_ones(), 1);
+            assert_ne!(*b, OTHER_METHODS);
+            assert!(bits[..i].iter().all(|o| o != b));
+        }
+        for other in ["PURGE", "get", "PROPFIND"] {
+            let m = Method::from_bytes(other.as_bytes()).unwrap();
+            assert_eq!(method_bit(&m), OTHER_METHODS);
+        }
+    }
 }
