@@ -503,20 +503,32 @@ impl PlanText {
     /// Appends the text to `out`.
     #[inline(always)]
     pub(crate) fn push_to(&self, out: &mut String) {
-        let len = usize::from(self.len);
-        out.reserve(16);
-        // SAFETY: `reserve(16)` leaves at least 16 bytes of spare capacity after
-        // `out.len()`, so the 16-byte copy stays inside the allocation and the new length
-        // `old + len` (`len <= 16`) is within the capacity. The bytes that become part of
-        // the string, `bytes[..len]`, are UTF-8 (the type's invariant) and follow the old
-        // end of the string, a character boundary, so `out` stays UTF-8. The bytes copied
-        // past the new length are spare capacity, not part of the string.
-        unsafe {
-            let v = out.as_mut_vec();
-            let old = v.len();
-            std::ptr::copy_nonoverlapping(self.bytes.as_ptr(), v.as_mut_ptr().add(old), 16);
-            v.set_len(old + len);
-        }
+        // SAFETY: `len <= 16` and `bytes[..len]` is UTF-8 (the type's invariant).
+        unsafe { push_prefix(out, &self.bytes, usize::from(self.len)) }
+    }
+}
+
+/// Appends `bytes[..len]` to `out` with one copy of all `N` bytes: a few register moves
+/// where `push_str` calls `memcpy` for a short piece of unknown length.
+///
+/// # Safety
+///
+/// `len <= N`, and `bytes[..len]` is UTF-8.
+#[inline(always)]
+unsafe fn push_prefix<const N: usize>(out: &mut String, bytes: &[u8; N], len: usize) {
+    debug_assert!(len <= N && std::str::from_utf8(&bytes[..len]).is_ok());
+    out.reserve(N);
+    // SAFETY: `reserve(N)` leaves at least `N` bytes of spare capacity after `out.len()`,
+    // so the copy of `N` bytes stays inside the allocation and the new length `old + len`
+    // (`len <= N`, the caller's promise) is within the capacity. The bytes that become
+    // part of the string, `bytes[..len]`, are UTF-8 (the caller's promise) and follow the
+    // old end of the string, a character boundary, so `out` stays UTF-8. The bytes copied
+    // past the new length are spare capacity, not part of the string.
+    unsafe {
+        let v = out.as_mut_vec();
+        let old = v.len();
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), v.as_mut_ptr().add(old), N);
+        v.set_len(old + len);
     }
 }
 
@@ -576,7 +588,8 @@ pub(crate) fn path_plan(ops: &[BuildOp], vars: &[Var]) -> Box<[PlanStep]> {
     plan.into_boxed_slice()
 }
 
-/// Appends `n` in decimal, written straight into `out`'s buffer.
+/// Appends `n` in decimal: the digits written two at a time into a scratch buffer,
+/// then copied with one fixed-size copy (no digit count, no `memcpy` call).
 #[inline(always)]
 pub(crate) fn push_int(out: &mut String, n: i64) {
     const DIGIT_PAIRS: &[u8; 200] = b"\
@@ -585,42 +598,34 @@ pub(crate) fn push_int(out: &mut String, n: i64) {
         4041424344454647484950515253545556575859\
         6061626364656667686970717273747576777879\
         8081828384858687888990919293949596979899";
+    // `-` and nineteen digits at most, ending at `END`; the twenty bytes from the first
+    // are copied.
+    const END: usize = 20;
+    let mut scratch = [0u8; END + 20];
+    let mut at = END;
     let mut u = n.unsigned_abs();
-    let digits = u.checked_ilog10().map_or(1, |d| d as usize + 1);
-    let len = digits + usize::from(n < 0);
-    // `-` and nineteen digits at most.
-    out.reserve(20);
-    // SAFETY: only ASCII bytes (digits and `-`) are added to the vector below, so the
-    // string stays UTF-8.
-    let v = unsafe { out.as_mut_vec() };
-    let old = v.len();
-    let spare = &mut v.spare_capacity_mut()[..len];
-    // Two digits at a time from the end; `at` ends at the sign's place (0 or 1).
-    let mut at = len;
     while u >= 100 {
         let pair = (u % 100) as usize * 2;
         u /= 100;
         at -= 2;
-        spare[at].write(DIGIT_PAIRS[pair]);
-        spare[at + 1].write(DIGIT_PAIRS[pair + 1]);
+        scratch[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
     }
     if u >= 10 {
         let pair = u as usize * 2;
         at -= 2;
-        spare[at].write(DIGIT_PAIRS[pair]);
-        spare[at + 1].write(DIGIT_PAIRS[pair + 1]);
+        scratch[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
     } else {
         at -= 1;
-        spare[at].write(b'0' + u as u8);
+        scratch[at] = b'0' + u as u8;
     }
     if n < 0 {
-        spare[0].write(b'-');
+        at -= 1;
+        scratch[at] = b'-';
     }
-    // SAFETY: `len` bytes of spare capacity exist (the slice above has that length), and
-    // all of them were written: `digits` is the number of decimal digits of `u`, the loop
-    // and the last branch write exactly that many, ending at index `len - digits`, and
-    // the sign (when there is one) fills index 0.
-    unsafe { v.set_len(old + len) };
+    let mut window = [0u8; 20];
+    window.copy_from_slice(&scratch[at..at + 20]);
+    // SAFETY: `END - at <= 20`, and `window[..END - at]` is the digits and sign: ASCII.
+    unsafe { push_prefix(out, &window, END - at) }
 }
 
 /// Appends `text` (already checked to need no escaping); up to sixteen bytes with two
@@ -629,27 +634,36 @@ pub(crate) fn push_int(out: &mut String, n: i64) {
 pub(crate) fn push_clean(out: &mut String, text: &str) {
     let b = text.as_bytes();
     let n = b.len();
-    if !(4..=16).contains(&n) {
+    if n > 16 || n == 0 {
         out.push_str(text);
         return;
     }
     out.reserve(16);
-    // SAFETY: the bytes added are `text`'s, whole (below), so the string stays UTF-8.
-    let v = unsafe { out.as_mut_vec() };
-    let old = v.len();
-    let spare = &mut v.spare_capacity_mut()[..n];
-    // The first and last eight (or four) bytes: together all `n`, overlapping in the
-    // middle.
-    let (head, tail) = if n >= 8 { (8, 8) } else { (4, 4) };
-    for (d, s) in spare[..head].iter_mut().zip(&b[..head]) {
-        d.write(*s);
+    // The first and last eight, four or one bytes (and the middle one): together all `n`,
+    // overlapping in the middle.
+    // SAFETY: `reserve(16)` leaves at least 16 (`>= n`) bytes of spare capacity after
+    // `out.len()`; every copy below writes inside `old..old + n`, and together they write
+    // all of it (`n >= 8`: `..8` and `n - 8..n` cover `..n` as `n <= 16`; `4 <= n < 8`:
+    // `..4` and `n - 4..n`; `n < 4`: `0`, `n / 2` and `n - 1` are every index). The bytes
+    // are `text`'s, in place, so the string stays UTF-8 once its length covers them.
+    unsafe {
+        let v = out.as_mut_vec();
+        let old = v.len();
+        let dst = v.as_mut_ptr().add(old);
+        let src = b.as_ptr();
+        if n >= 8 {
+            std::ptr::copy_nonoverlapping(src, dst, 8);
+            std::ptr::copy_nonoverlapping(src.add(n - 8), dst.add(n - 8), 8);
+        } else if n >= 4 {
+            std::ptr::copy_nonoverlapping(src, dst, 4);
+            std::ptr::copy_nonoverlapping(src.add(n - 4), dst.add(n - 4), 4);
+        } else {
+            *dst = *src;
+            *dst.add(n / 2) = *src.add(n / 2);
+            *dst.add(n - 1) = *src.add(n - 1);
+        }
+        v.set_len(old + n);
     }
-    for (d, s) in spare[n - tail..].iter_mut().zip(&b[n - tail..]) {
-        d.write(*s);
-    }
-    // SAFETY: `n` bytes of spare capacity exist (the slice above), and all were written:
-    // `head + tail >= n` with `head, tail <= n`, so `..head` and `n - tail..` cover `..n`.
-    unsafe { v.set_len(old + n) };
 }
 
 /// The bit of `m` in [`Compiled::method_bits`]: one of the nine standard methods, or
@@ -1180,9 +1194,14 @@ mod tests {
 
     #[test]
     fn push_clean_copies_every_length() {
-        let text = "abcdefghijklmnopqrstuvwxyzü-é_~";
-        for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
-            let part = &text[..end];
+        let text = "abcdefghijklmnopqrstuvwxyzü-é_~€";
+        let starts = (0..=text.len()).filter(|&i| text.is_char_boundary(i));
+        for (begin, end) in starts.flat_map(|b| {
+            (b..=text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .map(move |e| (b, e))
+        }) {
+            let part = &text[begin..end];
             for start in ["", "/x/"] {
                 let mut out = String::from(start);
                 out.shrink_to_fit();
