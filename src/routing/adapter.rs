@@ -902,10 +902,13 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         if map.host_matching || options.force_external || bit == OTHER_METHODS {
             return false;
         }
-        let Some(&first) = map.build_index.get(endpoint).and_then(<[usize]>::first) else {
+        let Some(rule) = map
+            .build_index
+            .first(endpoint)
+            .and_then(|i| map.rules.get(i))
+        else {
             return false;
         };
-        let rule = &map.rules[first];
         let domain = match rule.domain_ops.as_slice() {
             [] => "",
             [BuildOp::Text(t)] => t,
@@ -922,7 +925,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             return false;
         }
         let start = out.len();
-        out.reserve(rule.build_len_hint + self.script_name.len());
+        // No reservation for the whole URL: each piece reserves what it writes, and most
+        // URLs fit what a buffer starts with (`URL_CAPACITY` for `build_with`).
         if !self.script_name.is_empty() {
             out.push_str(self.script_name);
         }
@@ -932,14 +936,26 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 PlanVar::None => continue,
                 PlanVar::Int(i) | PlanVar::Segment(i) | PlanVar::Other(i) => i as usize,
             };
-            let var = &rule.vars[i];
-            match values.pair(i) {
-                Some((name, value))
-                    if name_eq(name, var.name) && write_planned(step.var, var, value, out) => {}
-                _ => {
-                    out.truncate(start);
-                    return false;
-                }
+            let written = match values.pair(i) {
+                Some((name, value)) if name_eq(name, step.name) => match (step.var, value) {
+                    (PlanVar::Int(_), Value::Int(n)) => {
+                        push_int(out, *n);
+                        true
+                    }
+                    (PlanVar::Segment(_), Value::Str(text)) => {
+                        push_encoded(out, text, SEGMENT_ENCODE_SET);
+                        true
+                    }
+                    _ => rule
+                        .vars
+                        .get(i)
+                        .is_some_and(|var| write_var(var, value, out)),
+                },
+                _ => false,
+            };
+            if !written {
+                out.truncate(start);
+                return false;
             }
         }
         true

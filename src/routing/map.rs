@@ -378,13 +378,31 @@ impl<E: Endpoint> EndpointIndex<E> {
     /// The rules of `endpoint`, in build order.
     #[inline]
     pub(crate) fn get(&self, endpoint: &E) -> Option<&[usize]> {
+        let (start, end) = self.find(endpoint)?;
+        self.rules.get(start as usize..end as usize)
+    }
+
+    /// The first of [`get`](Self::get), read from the slot.
+    #[inline]
+    pub(crate) fn first(&self, endpoint: &E) -> Option<usize> {
+        let (start, end) = self.find(endpoint)?;
+        if end > start {
+            self.rules.get(start as usize).copied()
+        } else {
+            None
+        }
+    }
+
+    /// Where the rules of `endpoint` start and end in `rules`.
+    #[inline(always)]
+    fn find(&self, endpoint: &E) -> Option<(u32, u32)> {
         let mask = self.slots.len() - 1;
         let mut i = Self::slot(endpoint, mask);
         loop {
             match &self.slots[i] {
                 None => return None,
                 Some((e, start, end)) if same_endpoint(e, endpoint) => {
-                    return self.rules.get(*start as usize..*end as usize);
+                    return Some((*start, *end));
                 }
                 Some(_) => i = (i + 1) & mask,
             }
@@ -537,7 +555,9 @@ mod tests {
         let map: Map<&'static str> = Map::new(rules);
         for (endpoint, list) in &map.by_endpoint {
             assert_eq!(map.build_index.get(endpoint), Some(&list[..]));
+            assert_eq!(map.build_index.first(endpoint), Some(list[0]));
         }
+        assert_eq!(map.build_index.first(&"missing"), None);
         // The same texts at other addresses: found by comparing the bytes.
         for name in &names {
             let copy: &'static str = Box::leak(name.clone().into_boxed_str());

@@ -551,6 +551,8 @@ pub(crate) enum PlanVar {
 pub(crate) struct PlanStep {
     pub(crate) text: PlanText,
     pub(crate) var: PlanVar,
+    /// The variable's name (`""` without one), at hand for checking a value's name.
+    pub(crate) name: &'static str,
 }
 
 /// `ops` (a rule's path) as building writes it: each variable with the static text
@@ -573,8 +575,13 @@ pub(crate) fn path_plan(ops: &[BuildOp], vars: &[Var]) -> Box<[PlanStep]> {
                 plan.extend(pieces.into_iter().map(|text| PlanStep {
                     text,
                     var: PlanVar::None,
+                    name: "",
                 }));
-                plan.push(PlanStep { text: last, var });
+                plan.push(PlanStep {
+                    text: last,
+                    var,
+                    name: vars[*i].name,
+                });
                 text.clear();
             }
         }
@@ -583,6 +590,7 @@ pub(crate) fn path_plan(ops: &[BuildOp], vars: &[Var]) -> Box<[PlanStep]> {
         plan.extend(PlanText::split(&text).into_iter().map(|text| PlanStep {
             text,
             var: PlanVar::None,
+            name: "",
         }));
     }
     plan.into_boxed_slice()
