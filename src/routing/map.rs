@@ -336,6 +336,20 @@ pub(crate) struct EndpointIndex<E> {
     /// The endpoint, and where its rules start and end in `rules`.
     slots: Box<[Option<(E, u32, u32)>]>,
     rules: Box<[usize]>,
+    /// For `&'static str` endpoints, the same by the text's address and length (empty
+    /// otherwise): the endpoint a match returned, or a literal the compiler merged with the
+    /// rule's, is found with one multiply and no read of the text. Another address with
+    /// the same text misses here and is found in `slots`.
+    by_address: Box<[AddressSlot]>,
+}
+
+/// A slot of [`EndpointIndex::by_address`]: address 0 (never a `&str`'s) when empty.
+#[derive(Clone, Copy, Default)]
+struct AddressSlot {
+    address: usize,
+    len: usize,
+    start: u32,
+    end: u32,
 }
 
 impl<E: Endpoint> EndpointIndex<E> {
@@ -353,9 +367,31 @@ impl<E: Endpoint> EndpointIndex<E> {
             }
             slots[i] = Some((endpoint.clone(), start, end));
         }
+        let mut by_address = Vec::new();
+        if slots
+            .iter()
+            .flatten()
+            .any(|(e, ..)| static_str(e).is_some())
+        {
+            by_address = vec![AddressSlot::default(); size];
+            for (e, start, end) in slots.iter().flatten() {
+                let Some(text) = static_str(e) else { continue };
+                let mut i = address_slot(text, size - 1);
+                while by_address[i].address != 0 {
+                    i = (i + 1) & (size - 1);
+                }
+                by_address[i] = AddressSlot {
+                    address: text.as_ptr() as usize,
+                    len: text.len(),
+                    start: *start,
+                    end: *end,
+                };
+            }
+        }
         EndpointIndex {
             slots: slots.into_boxed_slice(),
             rules: rules.into_boxed_slice(),
+            by_address: by_address.into_boxed_slice(),
         }
     }
 
@@ -396,6 +432,25 @@ impl<E: Endpoint> EndpointIndex<E> {
     /// Where the rules of `endpoint` start and end in `rules`.
     #[inline(always)]
     fn find(&self, endpoint: &E) -> Option<(u32, u32)> {
+        if let Some(text) = static_str(endpoint) {
+            let mask = self.by_address.len().wrapping_sub(1);
+            let mut i = address_slot(text, mask);
+            while let Some(slot) = self.by_address.get(i) {
+                if slot.address == 0 {
+                    break;
+                }
+                if slot.address == text.as_ptr() as usize && slot.len == text.len() {
+                    return Some((slot.start, slot.end));
+                }
+                i = (i + 1) & mask;
+            }
+        }
+        self.find_by_value(endpoint)
+    }
+
+    /// [`find`](Self::find) by the endpoint's value.
+    #[inline(always)]
+    fn find_by_value(&self, endpoint: &E) -> Option<(u32, u32)> {
         let mask = self.slots.len() - 1;
         let mut i = Self::slot(endpoint, mask);
         loop {
@@ -408,6 +463,21 @@ impl<E: Endpoint> EndpointIndex<E> {
             }
         }
     }
+}
+
+/// The text of a `&'static str` endpoint (a type check the compiler resolves).
+#[inline(always)]
+fn static_str<E: Endpoint>(endpoint: &E) -> Option<&'static str> {
+    (endpoint as &dyn Any)
+        .downcast_ref::<&'static str>()
+        .copied()
+}
+
+/// The slot of a text's address in [`EndpointIndex::by_address`].
+#[inline(always)]
+fn address_slot(text: &str, mask: usize) -> usize {
+    let h = (text.as_ptr() as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    (h >> 32) as usize & mask
 }
 
 /// The text of a `&'static str` or `String` endpoint (a type check the compiler resolves
