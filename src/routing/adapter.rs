@@ -889,7 +889,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     /// taken by position and nothing is left for a query string. `false`, with `out` as
     /// it was, when the case does not apply (or a converter cannot write a value): the
     /// general path decides.
-    #[inline(always)]
+    #[inline(never)]
     fn build_by_position(
         &self,
         out: &mut String,
@@ -916,7 +916,6 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         };
         if rule.method_bits & bit == 0
             || rule.has_defaults
-            || values.len() != rule.vars.len()
             || !self
                 .subdomain
                 .as_deref()
@@ -957,6 +956,12 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 out.truncate(start);
                 return false;
             }
+        }
+        // Each variable had its value (the plan writes them all: the domain is static and
+        // no variable has a default); a value after them is one the rule does not use.
+        if values.pair(rule.vars.len()).is_some() {
+            out.truncate(start);
+            return false;
         }
         true
     }
@@ -1829,6 +1834,14 @@ mod tests {
                 value(&[("name", "x".into()), ("id", Value::Int(3))]),
             ),
             ("user", value(&[("id", Value::Int(3))])),
+            (
+                "user",
+                value(&[
+                    ("id", Value::Int(3)),
+                    ("name", "n".into()),
+                    ("q", "x y".into()),
+                ]),
+            ),
             (
                 "user",
                 value(&[("id", "3".into()), ("name", Value::Int(4))]),
