@@ -350,6 +350,8 @@ struct AddressSlot {
     len: usize,
     start: u32,
     end: u32,
+    /// `rules[start]`.
+    first: u32,
 }
 
 impl<E: Endpoint> EndpointIndex<E> {
@@ -385,6 +387,7 @@ impl<E: Endpoint> EndpointIndex<E> {
                     len: text.len(),
                     start: *start,
                     end: *end,
+                    first: u32::try_from(rules[*start as usize]).expect("fewer than 2^32 rules"),
                 };
             }
         }
@@ -418,10 +421,15 @@ impl<E: Endpoint> EndpointIndex<E> {
         self.rules.get(start as usize..end as usize)
     }
 
-    /// The first of [`get`](Self::get), read from the slot.
+    /// The first of [`get`](Self::get).
     #[inline]
     pub(crate) fn first(&self, endpoint: &E) -> Option<usize> {
-        let (start, end) = self.find(endpoint)?;
+        if let Some(text) = static_str(endpoint) {
+            if let Some(slot) = self.by_address(text) {
+                return Some(slot.first as usize);
+            }
+        }
+        let (start, end) = self.find_by_value(endpoint)?;
         if end > start {
             self.rules.get(start as usize).copied()
         } else {
@@ -429,21 +437,28 @@ impl<E: Endpoint> EndpointIndex<E> {
         }
     }
 
+    /// The slot of a `&'static str` endpoint stored at `text`'s address, if it is one.
+    #[inline(always)]
+    fn by_address(&self, text: &'static str) -> Option<&AddressSlot> {
+        let mask = self.by_address.len().wrapping_sub(1);
+        let mut i = address_slot(text, mask);
+        while let Some(slot) = self.by_address.get(i) {
+            if slot.address == 0 {
+                return None;
+            }
+            if slot.address == text.as_ptr() as usize && slot.len == text.len() {
+                return Some(slot);
+            }
+            i = (i + 1) & mask;
+        }
+        None
+    }
+
     /// Where the rules of `endpoint` start and end in `rules`.
     #[inline(always)]
     fn find(&self, endpoint: &E) -> Option<(u32, u32)> {
-        if let Some(text) = static_str(endpoint) {
-            let mask = self.by_address.len().wrapping_sub(1);
-            let mut i = address_slot(text, mask);
-            while let Some(slot) = self.by_address.get(i) {
-                if slot.address == 0 {
-                    break;
-                }
-                if slot.address == text.as_ptr() as usize && slot.len == text.len() {
-                    return Some((slot.start, slot.end));
-                }
-                i = (i + 1) & mask;
-            }
+        if let Some(slot) = static_str(endpoint).and_then(|text| self.by_address(text)) {
+            return Some((slot.start, slot.end));
         }
         self.find_by_value(endpoint)
     }
