@@ -929,11 +929,14 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         if !self.script_name.is_empty() {
             out.push_str(self.script_name);
         }
-        for step in rule.path_plan.iter() {
-            step.text.push_to(out);
+        rule.path_plan.head.push_to(out);
+        for step in rule.path_plan.steps.iter() {
             let i = match step.var {
-                PlanVar::None => continue,
                 PlanVar::Int(i) | PlanVar::Segment(i) | PlanVar::Other(i) => i as usize,
+                PlanVar::None => {
+                    step.text.push_to(out);
+                    continue;
+                }
             };
             let written = match values.pair(i) {
                 Some((name, value)) if name_eq(name, step.name) => match (step.var, value) {
@@ -956,6 +959,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 out.truncate(start);
                 return false;
             }
+            step.text.push_to(out);
         }
         // Each variable had its value (the plan writes them all: the domain is static and
         // no variable has a default); a value after them is one the rule does not use.
@@ -1437,11 +1441,14 @@ fn write_path<E>(
     out: &mut String,
 ) -> bool {
     let by_position = fit.by_position;
-    for step in rule.path_plan.iter() {
-        step.text.push_to(out);
+    rule.path_plan.head.push_to(out);
+    for step in rule.path_plan.steps.iter() {
         let i = match step.var {
-            PlanVar::None => continue,
             PlanVar::Int(i) | PlanVar::Segment(i) | PlanVar::Other(i) => i as usize,
+            PlanVar::None => {
+                step.text.push_to(out);
+                continue;
+            }
         };
         let var = &rule.vars[i];
         let written = match by_position {
@@ -1457,6 +1464,7 @@ fn write_path<E>(
         if !written {
             return false;
         }
+        step.text.push_to(out);
     }
     // Every pair names one of the rule's arguments (each named at least once): nothing
     // is left for a query string.

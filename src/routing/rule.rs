@@ -532,11 +532,11 @@ unsafe fn push_prefix<const N: usize>(out: &mut String, bytes: &[u8; N], len: us
     }
 }
 
-/// The variable a [`PlanStep`] writes after its text: an index into the rule's `vars`, by
-/// the kind of its converter so that the commonest are written without looking at it.
+/// The variable a [`PlanStep`] writes before its text: an index into the rule's `vars`,
+/// by the kind of its converter so that the commonest are written without looking at it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PlanVar {
-    /// No variable (the text after the last one, or a long text's first pieces).
+    /// No variable (the rest of a text longer than sixteen bytes).
     None,
     /// A variable whose converter is `Builtin::Int`.
     Int(u32),
@@ -546,54 +546,72 @@ pub(crate) enum PlanVar {
     Other(u32),
 }
 
-/// One step of writing a rule's path: a piece of static text, then a variable.
+/// One step of writing a rule's path: a variable, then a piece of the static text after
+/// it.
 #[derive(Clone, Copy)]
 pub(crate) struct PlanStep {
-    pub(crate) text: PlanText,
     pub(crate) var: PlanVar,
     /// The variable's name (`""` without one), at hand for checking a value's name.
     pub(crate) name: &'static str,
+    pub(crate) text: PlanText,
 }
 
-/// `ops` (a rule's path) as building writes it: each variable with the static text
-/// before it, in pieces of at most sixteen bytes, then the text after the last.
-pub(crate) fn path_plan(ops: &[BuildOp], vars: &[Var]) -> Box<[PlanStep]> {
-    let mut plan = Vec::new();
-    let mut text = String::new();
-    for op in ops {
-        match op {
-            BuildOp::Text(t) => text.push_str(t),
-            BuildOp::Var(i) => {
-                let index = u32::try_from(*i).expect("fewer than 2^32 variables");
-                let var = match vars[*i].builtin {
-                    Builtin::Int => PlanVar::Int(index),
-                    Builtin::Segment => PlanVar::Segment(index),
-                    Builtin::Path | Builtin::Other => PlanVar::Other(index),
-                };
-                let mut pieces = PlanText::split(&text);
-                let last = pieces.pop().expect("at least one piece");
-                plan.extend(pieces.into_iter().map(|text| PlanStep {
-                    text,
-                    var: PlanVar::None,
-                    name: "",
-                }));
-                plan.push(PlanStep {
-                    text: last,
+/// A rule's path as building writes it: the static text before the first variable (its
+/// first sixteen bytes), then steps of a variable and the text after it, so that the
+/// commonest paths (short texts between variables) take one step per variable and no
+/// test for a step without one.
+pub(crate) struct PathPlan {
+    pub(crate) head: PlanText,
+    pub(crate) steps: Box<[PlanStep]>,
+}
+
+impl PathPlan {
+    /// The plan of `ops` (a rule's path).
+    fn new(ops: &[BuildOp], vars: &[Var]) -> Self {
+        let mut head = None;
+        let mut steps = Vec::new();
+        // The variable before the text being gathered (`None` before the first).
+        let mut var = None;
+        let mut text = String::new();
+        let mut flush = |var: Option<(PlanVar, &'static str)>, text: &str| {
+            let mut pieces = PlanText::split(text).into_iter();
+            let first = pieces.next().expect("at least one piece");
+            match var {
+                None => head = Some(first),
+                Some((var, name)) => steps.push(PlanStep {
                     var,
-                    name: vars[*i].name,
-                });
-                text.clear();
+                    name,
+                    text: first,
+                }),
+            }
+            steps.extend(pieces.map(|text| PlanStep {
+                var: PlanVar::None,
+                name: "",
+                text,
+            }));
+        };
+        for op in ops {
+            match op {
+                BuildOp::Text(t) => text.push_str(t),
+                BuildOp::Var(i) => {
+                    flush(var, &text);
+                    text.clear();
+                    let index = u32::try_from(*i).expect("fewer than 2^32 variables");
+                    let kind = match vars[*i].builtin {
+                        Builtin::Int => PlanVar::Int(index),
+                        Builtin::Segment => PlanVar::Segment(index),
+                        Builtin::Path | Builtin::Other => PlanVar::Other(index),
+                    };
+                    var = Some((kind, vars[*i].name));
+                }
             }
         }
+        flush(var, &text);
+        PathPlan {
+            head: head.expect("the text before the first variable"),
+            steps: steps.into_boxed_slice(),
+        }
     }
-    if !text.is_empty() || plan.is_empty() {
-        plan.extend(PlanText::split(&text).into_iter().map(|text| PlanStep {
-            text,
-            var: PlanVar::None,
-            name: "",
-        }));
-    }
-    plan.into_boxed_slice()
 }
 
 /// Appends `n` in decimal: the digits written two at a time into a scratch buffer,
@@ -727,7 +745,7 @@ pub(crate) struct Compiled<E> {
     pub(crate) merge_slashes: bool,
     pub(crate) domain_ops: Vec<BuildOp>,
     /// The path as building writes it.
-    pub(crate) path_plan: Box<[PlanStep]>,
+    pub(crate) path_plan: PathPlan,
     /// The methods as bits of [`method_bit`] (`u32::MAX` for any method), so that building
     /// checks a standard method with one test.
     pub(crate) method_bits: u32,
@@ -927,7 +945,7 @@ pub(crate) fn compile<E>(
         })
         .sum::<usize>()
         .max(16);
-    let path_plan = path_plan(&path_ops, &vars);
+    let path_plan = PathPlan::new(&path_ops, &vars);
     let method_bits = methods.as_deref().map_or(u32::MAX, |list| {
         list.iter().fold(0, |bits, m| bits | method_bit(m))
     });
@@ -1141,33 +1159,49 @@ mod tests {
                 "h",
             ),
         ]);
-        let shape = |i: usize| -> Vec<(String, PlanVar)> {
-            map.rules[i]
-                .path_plan
-                .iter()
-                .map(|s| (s.text.as_str().to_owned(), s.var))
-                .collect()
+        let shape = |i: usize| -> (String, Vec<(PlanVar, String)>) {
+            let plan = &map.rules[i].path_plan;
+            let steps = plan.steps.iter();
+            (
+                plan.head.as_str().to_owned(),
+                steps.map(|s| (s.var, s.text.as_str().to_owned())).collect(),
+            )
         };
         let s = |t: &str| t.to_owned();
         assert_eq!(
             shape(0),
-            [
-                (s("/a/"), PlanVar::Int(0)),
-                (s("/bb/"), PlanVar::Segment(1)),
-                (s("/"), PlanVar::Other(2)),
-            ]
+            (
+                s("/a/"),
+                vec![
+                    (PlanVar::Int(0), s("/bb/")),
+                    (PlanVar::Segment(1), s("/")),
+                    (PlanVar::Other(2), s("")),
+                ]
+            )
         );
-        assert_eq!(shape(1), [(s("/"), PlanVar::Int(0))]);
-        assert_eq!(shape(2), [(s("/"), PlanVar::None)]);
+        assert_eq!(shape(1), (s("/"), vec![(PlanVar::Int(0), s(""))]));
+        assert_eq!(shape(2), (s("/"), vec![]));
         assert_eq!(
             shape(3),
-            [
-                (s("/a-long-static-p"), PlanVar::None),
-                (s("refix-over-16/"), PlanVar::Segment(0)),
-                (s("/tail-that-is-lo"), PlanVar::None),
-                (s("ng-too"), PlanVar::None),
-            ]
+            (
+                s("/a-long-static-p"),
+                vec![
+                    (PlanVar::None, s("refix-over-16/")),
+                    (PlanVar::Segment(0), s("/tail-that-is-lo")),
+                    (PlanVar::None, s("ng-too")),
+                ]
+            )
         );
+        let names = |i: usize| -> Vec<&str> {
+            map.rules[i]
+                .path_plan
+                .steps
+                .iter()
+                .map(|s| s.name)
+                .collect()
+        };
+        assert_eq!(names(0), ["x", "y", "z"]);
+        assert_eq!(names(3), ["", "y", ""]);
     }
 
     #[test]
