@@ -375,6 +375,8 @@ impl<E: Endpoint> EndpointIndex<E> {
             .flatten()
             .any(|(e, ..)| static_str(e).is_some())
         {
+            // At most a quarter full: few addresses share a first slot.
+            let size = size * 2;
             by_address = vec![AddressSlot::default(); size];
             for (e, start, end) in slots.iter().flatten() {
                 let Some(text) = static_str(e) else { continue };
