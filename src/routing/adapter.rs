@@ -18,7 +18,7 @@ use super::rule::{
     method_bit, push_clean, push_int, BuildOp, Compiled, PlanVar, RedirectTo, Rule, Var,
     OTHER_METHODS,
 };
-use super::values::{name_eq, BuildValues, Value, Values};
+use super::values::{name_eq, BuildValues, Pair, PairsView, Value, Values};
 use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
 use crate::{Environ, HttpException, Request, Response};
 
@@ -924,6 +924,28 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             return false;
         }
         let start = out.len();
+        let written = match values.pairs() {
+            PairsView::Inline(pairs) => {
+                self.write_by_position(out, rule, |i| pairs.get(i).and_then(Option::as_ref))
+            }
+            PairsView::Heap(pairs) => self.write_by_position(out, rule, |i| pairs.get(i)),
+        };
+        if !written {
+            out.truncate(start);
+        }
+        written
+    }
+
+    /// The writing part of [`build_by_position`](Self::build_by_position), with `pair(i)`
+    /// the `i`th of `values`; `false`, with part of the URL written, if a value is missing,
+    /// misnamed or unwritable, or one is left over.
+    #[inline(always)]
+    fn write_by_position<'v>(
+        &self,
+        out: &mut String,
+        rule: &Compiled<E>,
+        pair: impl Fn(usize) -> Option<&'v Pair>,
+    ) -> bool {
         // No reservation for the whole URL: each piece reserves what it writes, and most
         // URLs fit what a buffer starts with (`URL_CAPACITY` for `build_with`).
         if !self.script_name.is_empty() {
@@ -938,7 +960,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                     continue;
                 }
             };
-            let written = match values.pair(i) {
+            let written = match pair(i) {
                 Some((name, value)) if name_eq(name, step.name) => match (step.var, value) {
                     (PlanVar::Int(_), Value::Int(n)) => {
                         push_int(out, *n);
@@ -956,18 +978,13 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 _ => false,
             };
             if !written {
-                out.truncate(start);
                 return false;
             }
             step.text.push_to(out);
         }
         // Each variable had its value (the plan writes them all: the domain is static and
         // no variable has a default); a value after them is one the rule does not use.
-        if values.pair(rule.vars.len()).is_some() {
-            out.truncate(start);
-            return false;
-        }
-        true
+        pair(rule.vars.len()).is_none()
     }
 
     /// [`build_into`](Self::build_into) for any values and options, out of line.
@@ -1824,6 +1841,7 @@ mod tests {
             Rule::new("/x/<uuid:u>", "uuid"),
             Rule::new("/p/<any(a, b):which>", "any"),
             Rule::new("/", "index"),
+            Rule::new("/c/<int:y>/<int:m>/<int:d>", "day"),
         ]);
         let value = |pairs: &[(&'static str, Value)]| -> Values {
             let mut v = Values::new();
@@ -1878,6 +1896,32 @@ mod tests {
             ("any", value(&[("which", "c".into())])),
             ("index", Values::new()),
             ("missing", Values::new()),
+            // More than two values are kept on the heap.
+            (
+                "day",
+                value(&[
+                    ("y", Value::Int(2024)),
+                    ("m", Value::Int(2)),
+                    ("d", Value::Int(29)),
+                ]),
+            ),
+            (
+                "day",
+                value(&[
+                    ("y", Value::Int(2024)),
+                    ("d", Value::Int(2)),
+                    ("m", Value::Int(29)),
+                ]),
+            ),
+            (
+                "day",
+                value(&[
+                    ("y", Value::Int(1)),
+                    ("m", Value::Int(2)),
+                    ("d", Value::Int(3)),
+                    ("x", Value::Int(4)),
+                ]),
+            ),
         ];
         let methods = [
             None,

@@ -472,6 +472,17 @@ impl Values {
         self.items.get(i)
     }
 
+    /// The pairs as building reads them by position: the inline ones (the present ones
+    /// first, then `None`s), or the heap ones. Looking the storage up once, a loop over
+    /// the variables indexes a slice.
+    #[inline]
+    pub(crate) fn pairs(&self) -> PairsView<'_> {
+        match &*self.items {
+            Items::Inline(a) => PairsView::Inline(a),
+            Items::Heap(v) => PairsView::Heap(v),
+        }
+    }
+
     /// Keeps the first `len` pairs.
     pub(crate) fn truncate(&mut self, len: usize) {
         self.items.truncate(len);
@@ -504,6 +515,12 @@ impl Values {
     pub fn is_empty(&self) -> bool {
         self.items.len() == 0
     }
+}
+
+/// What [`Values::pairs`] returns.
+pub(crate) enum PairsView<'a> {
+    Inline(&'a [Option<Pair>; 2]),
+    Heap(&'a [Pair]),
 }
 
 /// The pairs of a [`Values`]: two inline (most matches have at most two variables), more
@@ -869,6 +886,14 @@ mod tests {
                     assert_eq!((&*pair.0, &pair.1), (k.as_str(), v));
                 }
                 assert!(values.pair(model.len()).is_none());
+                let viewed: Vec<&Pair> = match values.pairs() {
+                    PairsView::Inline(a) => a.iter().map_while(Option::as_ref).collect(),
+                    PairsView::Heap(v) => v.iter().collect(),
+                };
+                assert_eq!(viewed.len(), model.len());
+                for (i, pair) in viewed.iter().enumerate() {
+                    assert!(std::ptr::eq(*pair, values.pair(i).unwrap()));
+                }
                 let copy = values.clone();
                 assert_eq!(copy, values);
             }
