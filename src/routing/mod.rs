@@ -52,6 +52,7 @@ mod map;
 mod matcher;
 mod parser;
 mod rule;
+mod tree;
 mod values;
 
 pub use adapter::{BuildOptions, MapAdapter};
