@@ -19,7 +19,7 @@ use http::Method;
 use smallvec::SmallVec;
 
 use super::rule::{Compiled, Part, Piece, Var, Weighting};
-use super::tree::{ParamSpans, Segment, SegmentTree, MAX_PARAMS};
+use super::tree::{ParamSpans, Segment, SegmentTree, TreeBuilder, MAX_PARAMS};
 use super::values::Values;
 
 /// Byte spans of captured variables.
@@ -551,36 +551,41 @@ impl FastRouter {
                 by_route.push((key.clone(), Vec::new()));
             }
         }
-        let mut routers: Vec<DomainRouter> = Vec::new();
+        // Per domain: its tree being built and its entries.
+        let mut building: Vec<(String, TreeBuilder, Vec<Entry>)> = Vec::new();
         for (key, list) in &by_route {
             let (domain, route) = key;
-            let pos = match routers.iter().position(|r| r.domain == *domain) {
+            let pos = match building.iter().position(|(d, _, _)| d == domain) {
                 Some(p) => p,
                 None => {
-                    routers.push(DomainRouter {
-                        domain: domain.clone(),
-                        tree: SegmentTree::default(),
-                        entries: Vec::new(),
-                    });
-                    routers.len() - 1
+                    building.push((domain.clone(), TreeBuilder::default(), Vec::new()));
+                    building.len() - 1
                 }
             };
-            let router = &mut routers[pos];
-            let index = u32::try_from(router.entries.len()).ok()?;
-            router.entries.push(Entry {
+            let (_, tree, entries) = &mut building[pos];
+            let index = u32::try_from(entries.len()).ok()?;
+            entries.push(Entry {
                 candidates: list
                     .iter()
                     .map(|&i| candidate(i, &rules[i], plain[i]))
                     .collect(),
                 fallback: fallbacks.contains(key),
             });
-            if let Err(e) = router.tree.insert(route, index) {
+            if let Err(e) = tree.insert(route, index) {
                 log::debug!(
                     "routing: the path tree refused a route ({e:?}); using the state machine"
                 );
                 return None;
             }
         }
+        let routers = building
+            .into_iter()
+            .map(|(domain, tree, entries)| DomainRouter {
+                domain,
+                tree: tree.finish(),
+                entries,
+            })
+            .collect();
         Some(FastRouter { routers })
     }
 
@@ -622,7 +627,7 @@ impl FastRouter {
             // (the state machine decides), so the rule is still chosen by shapes alone.
             let mut var = 0usize;
             for (p, &(start, end)) in c.params.iter().zip(&spans) {
-                let text = path.get(start..end)?;
+                let text = path.get(start as usize..end as usize)?;
                 match &p.check {
                     ParamCheck::Var {
                         converter,

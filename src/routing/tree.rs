@@ -5,9 +5,17 @@
 //! (every route is whole segments, see `matcher::skeleton`), in the same order: a static
 //! segment first, then the parameter, then the catch-all, backtracking when a branch leads
 //! nowhere. Knowing that routes are whole segments lets it do less than a general radix
-//! tree: a segment is found with one hash of its first eight bytes and its length, and the
-//! parameters' spans come out of the walk, so nothing is scanned twice. Which rule a route
-//! stands for, and whether converters accept the values, is the matcher's business.
+//! tree:
+//!
+//! - a static segment is compared against the path's next eight bytes, loaded once, under
+//!   a mask, and the byte after it must end the segment: nothing is scanned for the `/`
+//!   unless a parameter needs its length;
+//! - a node with many static segments indexes them by their first byte;
+//! - a chain of static segments with nothing else on the way (`/api/v1`) is one edge;
+//! - the parameters' spans come out of the walk, so the matcher does not scan them again.
+//!
+//! Which rule a route stands for, and whether converters accept the values, is the
+//! matcher's business.
 
 use smallvec::SmallVec;
 
@@ -18,8 +26,12 @@ const NONE: u32 = u32::MAX;
 /// matched by the state machine alone.
 pub(crate) const MAX_PARAMS: usize = 8;
 
-/// Byte spans of a route's parameters in the path, in order; the first `n` are set.
-pub(crate) type ParamSpans = [(usize, usize); MAX_PARAMS];
+/// Byte spans of a route's parameters in the path, in order. Offsets are `u32` (paths
+/// are far shorter; [`SegmentTree::at`] refuses longer ones) to keep this one cache line.
+pub(crate) type ParamSpans = [(u32, u32); MAX_PARAMS];
+
+/// Nodes with more static edges than this index them by first byte.
+const SCAN_EDGES: usize = 6;
 
 /// One segment of a route.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -44,33 +56,192 @@ pub(crate) enum Refused {
     TooManyParams,
 }
 
-/// A static segment in a node's table.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    /// The segment's first eight bytes, little-endian, zero-padded.
+/// A node as routes are added: one per segment.
+#[derive(Debug, Default)]
+struct RawNode {
+    statics: Vec<(Vec<u8>, usize)>,
+    param: Option<usize>,
+    catch_all: Option<u32>,
+    entry: Option<u32>,
+}
+
+/// Routes of whole segments being added; [`finish`](TreeBuilder::finish) makes the tree.
+#[derive(Debug)]
+pub(crate) struct TreeBuilder {
+    raw: Vec<RawNode>,
+}
+
+impl Default for TreeBuilder {
+    fn default() -> Self {
+        TreeBuilder {
+            raw: vec![RawNode::default()],
+        }
+    }
+}
+
+impl TreeBuilder {
+    /// Adds the route `segments` (the path after its leading `/`) leading to `entry`. A
+    /// route added twice keeps its first entry.
+    pub(crate) fn insert(&mut self, segments: &[Segment], entry: u32) -> Result<(), Refused> {
+        let params = segments
+            .iter()
+            .filter(|s| !matches!(s, Segment::Static(_)))
+            .count();
+        if params > MAX_PARAMS {
+            return Err(Refused::TooManyParams);
+        }
+        let mut node = 0usize;
+        for (i, seg) in segments.iter().enumerate() {
+            node = match seg {
+                Segment::Static(text) => {
+                    let text = text.as_bytes();
+                    match self.raw[node].statics.iter().find(|(t, _)| t == text) {
+                        Some(&(_, child)) => child,
+                        None => {
+                            let child = self.push_node();
+                            self.raw[node].statics.push((text.to_vec(), child));
+                            child
+                        }
+                    }
+                }
+                Segment::Param => {
+                    if self.raw[node].catch_all.is_some() {
+                        return Err(Refused::ParamAndCatchAll);
+                    }
+                    match self.raw[node].param {
+                        Some(child) => child,
+                        None => {
+                            let child = self.push_node();
+                            self.raw[node].param = Some(child);
+                            child
+                        }
+                    }
+                }
+                Segment::CatchAll => {
+                    if i + 1 != segments.len() {
+                        return Err(Refused::CatchAllNotLast);
+                    }
+                    let n = &mut self.raw[node];
+                    if n.param.is_some() {
+                        return Err(Refused::ParamAndCatchAll);
+                    }
+                    n.catch_all.get_or_insert(entry);
+                    return Ok(());
+                }
+            };
+        }
+        self.raw[node].entry.get_or_insert(entry);
+        Ok(())
+    }
+
+    fn push_node(&mut self) -> usize {
+        self.raw.push(RawNode::default());
+        self.raw.len() - 1
+    }
+
+    /// The tree for matching. Node indices stay those of the raw nodes; the ones inside a
+    /// joined chain are left unreachable.
+    pub(crate) fn finish(self) -> SegmentTree {
+        let raw = &self.raw;
+        let index = |i: Option<usize>| i.map_or(NONE, |i| i as u32);
+        let nodes = raw
+            .iter()
+            .map(|r| {
+                let mut empty = NONE;
+                let mut edges = Vec::new();
+                for (text, child) in &r.statics {
+                    if text.is_empty() {
+                        empty = *child as u32;
+                        continue;
+                    }
+                    // Join the chain of nodes with one static segment and nothing else.
+                    let mut text = text.clone();
+                    let mut target = *child;
+                    loop {
+                        let c = &raw[target];
+                        match c.statics.as_slice() {
+                            [(next, grandchild)]
+                                if !next.is_empty()
+                                    && c.param.is_none()
+                                    && c.catch_all.is_none()
+                                    && c.entry.is_none() =>
+                            {
+                                text.push(b'/');
+                                text.extend_from_slice(next);
+                                target = *grandchild;
+                            }
+                            _ => break,
+                        }
+                    }
+                    edges.push(Edge::new(&text, target as u32));
+                }
+                edges.sort_by_key(|e| e.first);
+                let by_first = (edges.len() > SCAN_EDGES).then(|| {
+                    let mut table = vec![0u16; 256].into_boxed_slice();
+                    for (i, e) in edges.iter().enumerate().rev() {
+                        table[usize::from(e.first)] = u16::try_from(i + 1).unwrap_or(0);
+                    }
+                    table
+                });
+                Node {
+                    edges,
+                    by_first,
+                    empty,
+                    param: index(r.param),
+                    catch_all: r.catch_all.unwrap_or(NONE),
+                    entry: r.entry.unwrap_or(NONE),
+                }
+            })
+            .collect();
+        SegmentTree { nodes }
+    }
+}
+
+/// A static edge: one segment, or a chain of them joined by `/`.
+#[derive(Debug)]
+struct Edge {
+    /// The text's first eight bytes, little-endian, zero-padded, and the mask of those
+    /// that are text.
     head: u64,
-    /// Its length; [`EMPTY`] for an empty slot.
-    len: u32,
+    mask: u64,
+    len: usize,
+    first: u8,
+    /// The bytes after the first eight.
+    tail: Box<[u8]>,
     target: u32,
 }
 
-/// The length of an empty slot: no segment is this long (paths are capped far below).
-const EMPTY: u32 = u32::MAX;
+impl Edge {
+    fn new(text: &[u8], target: u32) -> Edge {
+        Edge {
+            head: load(text, 0),
+            mask: MASKS[text.len().min(8)],
+            len: text.len(),
+            first: text.first().copied().unwrap_or(0),
+            tail: text.get(8..).unwrap_or_default().into(),
+            target,
+        }
+    }
 
-const EMPTY_SLOT: Slot = Slot {
-    head: 0,
-    len: EMPTY,
-    target: NONE,
-};
+    /// Whether the path has this edge's text at `start` (`word` is its eight bytes from
+    /// there), followed by the end of the segment.
+    #[inline(always)]
+    fn matches(&self, word: u64, bytes: &[u8], start: usize) -> bool {
+        let end = start + self.len;
+        word & self.mask == self.head
+            && (end == bytes.len() || bytes.get(end) == Some(&b'/'))
+            && (self.len <= 8 || bytes.get(start + 8..end) == Some(&self.tail[..]))
+    }
+}
 
 #[derive(Debug)]
 struct Node {
-    /// Open-addressed table of the static segments leading on, a power of two at least
-    /// twice their number, indexed by [`slot`]: a lookup is one probe in most cases.
-    slots: Box<[Slot]>,
-    /// The static segments' full texts, for building and for the bytes after the first
-    /// eight.
-    texts: Vec<(Box<[u8]>, u32)>,
+    /// Sorted by first byte.
+    edges: Vec<Edge>,
+    /// For nodes with many edges: 1 + the index of the first edge starting with a byte.
+    by_first: Option<Box<[u16]>>,
+    /// The node after an empty segment (a trailing slash).
+    empty: u32,
     param: u32,
     /// The entry of a catch-all route here.
     catch_all: u32,
@@ -79,69 +250,29 @@ struct Node {
 }
 
 impl Node {
-    fn new() -> Self {
-        Node {
-            slots: vec![EMPTY_SLOT; 2].into_boxed_slice(),
-            texts: Vec::new(),
-            param: NONE,
-            catch_all: NONE,
-            entry: NONE,
-        }
-    }
-
-    fn rehash(&mut self) {
-        let size = (self.texts.len() * 2).next_power_of_two().max(2);
-        let mut slots = vec![EMPTY_SLOT; size].into_boxed_slice();
-        for (text, target) in &self.texts {
-            let head = head(text, 0, text.len());
-            let mut s = slot(head, text.len(), size);
-            while slots[s].len != EMPTY {
-                s = (s + 1) & (size - 1);
-            }
-            slots[s] = Slot {
-                head,
-                len: text.len() as u32,
-                target: *target,
-            };
-        }
-        self.slots = slots;
-    }
-
-    /// The node after the static segment `bytes[start..start + len]`.
+    /// The static edge the path takes at `start` (`word` is its eight bytes from there):
+    /// the node it leads to and the length of its text.
     #[inline(always)]
-    fn find(&self, head: u64, bytes: &[u8], start: usize, len: usize) -> Option<u32> {
-        let mask = self.slots.len() - 1;
-        let mut s = slot(head, len, self.slots.len());
-        loop {
-            let e = self.slots[s];
-            if e.head == head
-                && e.len as usize == len
-                && (len <= 8 || self.same_text(e.target, bytes, start, len))
-            {
-                return Some(e.target);
+    fn find(&self, word: u64, bytes: &[u8], start: usize) -> Option<(u32, usize)> {
+        let Some(&first) = bytes.get(start).filter(|&&b| b != b'/') else {
+            return (self.empty != NONE).then_some((self.empty, 0));
+        };
+        match &self.by_first {
+            None => self
+                .edges
+                .iter()
+                .find(|e| e.matches(word, bytes, start))
+                .map(|e| (e.target, e.len)),
+            Some(table) => {
+                let at = usize::from(table[usize::from(first)]).checked_sub(1)?;
+                self.edges[at..]
+                    .iter()
+                    .take_while(|e| e.first == first)
+                    .find(|e| e.matches(word, bytes, start))
+                    .map(|e| (e.target, e.len))
             }
-            if e.len == EMPTY {
-                return None;
-            }
-            s = (s + 1) & mask;
         }
     }
-
-    /// Whether the segment whose first eight bytes and length matched the edge to
-    /// `target` has its other bytes too (segments longer than eight bytes).
-    #[cold]
-    fn same_text(&self, target: u32, bytes: &[u8], start: usize, len: usize) -> bool {
-        self.texts
-            .iter()
-            .any(|(t, to)| *to == target && bytes.get(start..start + len) == Some(&t[..]))
-    }
-}
-
-/// The slot of a segment in a table of `size` (a power of two) slots.
-#[inline]
-fn slot(head: u64, len: usize, size: usize) -> usize {
-    let h = (head ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (h >> 32) as usize & (size - 1)
 }
 
 /// The low `n` bytes of a word.
@@ -178,21 +309,14 @@ fn load(bytes: &[u8], start: usize) -> u64 {
     u64::from_le_bytes(buf)
 }
 
-/// The first eight bytes of `bytes[start..start + len]`, little-endian, zero-padded.
+/// The length of the segment at `start` (up to the next `/` or the end), `word` being
+/// its eight bytes from there: short segments, the common case, need no more loads.
 #[inline(always)]
-fn head(bytes: &[u8], start: usize, len: usize) -> u64 {
-    load(bytes, start) & MASKS[len.min(8)]
-}
-
-/// The segment of `bytes` at `start`: its length (up to the next `/` or the end) and its
-/// first eight bytes ([`head`]). Short segments, the common case, take one load.
-#[inline(always)]
-fn segment(bytes: &[u8], start: usize) -> (usize, u64) {
+fn segment_len(word: u64, bytes: &[u8], start: usize) -> usize {
     const LOW: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let w = load(bytes, start);
     let left = bytes.len().saturating_sub(start);
-    let v = w ^ (LOW * u64::from(b'/'));
+    let v = word ^ (LOW * u64::from(b'/'));
     let found = v.wrapping_sub(LOW) & !v & HIGH;
     // A zero byte padding past the end is never `/`; the lowest flagged byte is exact.
     let len = if found != 0 {
@@ -203,8 +327,7 @@ fn segment(bytes: &[u8], start: usize) -> (usize, u64) {
         let rest = &bytes[start + 8..];
         8 + find_slash(rest).unwrap_or(rest.len())
     };
-    let len = len.min(left);
-    (len, w & MASKS[len.min(8)])
+    len.min(left)
 }
 
 /// The first `/` in `bytes`, eight bytes at a time (segments are short: a `memchr` call
@@ -236,136 +359,69 @@ pub(crate) struct SegmentTree {
     nodes: Vec<Node>,
 }
 
-impl Default for SegmentTree {
-    fn default() -> Self {
-        SegmentTree {
-            nodes: vec![Node::new()],
-        }
-    }
-}
-
 impl SegmentTree {
-    /// Adds the route `segments` (the path after its leading `/`) leading to `entry`. A
-    /// route added twice keeps its first entry.
-    pub(crate) fn insert(&mut self, segments: &[Segment], entry: u32) -> Result<(), Refused> {
-        let params = segments
-            .iter()
-            .filter(|s| !matches!(s, Segment::Static(_)))
-            .count();
-        if params > MAX_PARAMS {
-            return Err(Refused::TooManyParams);
-        }
-        let mut node = 0usize;
-        for (i, seg) in segments.iter().enumerate() {
-            node = match seg {
-                Segment::Static(text) => self.static_child(node, text.as_bytes()),
-                Segment::Param => {
-                    if self.nodes[node].catch_all != NONE {
-                        return Err(Refused::ParamAndCatchAll);
-                    }
-                    if self.nodes[node].param == NONE {
-                        self.nodes[node].param = self.push_node();
-                    }
-                    self.nodes[node].param as usize
-                }
-                Segment::CatchAll => {
-                    if i + 1 != segments.len() {
-                        return Err(Refused::CatchAllNotLast);
-                    }
-                    let n = &mut self.nodes[node];
-                    if n.param != NONE {
-                        return Err(Refused::ParamAndCatchAll);
-                    }
-                    if n.catch_all == NONE {
-                        n.catch_all = entry;
-                    }
-                    return Ok(());
-                }
-            };
-        }
-        let n = &mut self.nodes[node];
-        if n.entry == NONE {
-            n.entry = entry;
-        }
-        Ok(())
-    }
-
-    fn push_node(&mut self) -> u32 {
-        self.nodes.push(Node::new());
-        u32::try_from(self.nodes.len() - 1).expect("fewer than 2^32 route segments")
-    }
-
-    fn static_child(&mut self, node: usize, text: &[u8]) -> usize {
-        if let Some(t) = self.nodes[node].find(head(text, 0, text.len()), text, 0, text.len()) {
-            return t as usize;
-        }
-        let target = self.push_node();
-        let n = &mut self.nodes[node];
-        n.texts.push((text.into(), target));
-        n.rehash();
-        target as usize
-    }
-
     /// The entry of the first route matching `path` (which starts with `/`), with its
     /// parameters' spans in `spans`.
     ///
     /// A loop rather than recursion: at each node the segment is tried as a static
     /// segment, then as the parameter, then the catch-all takes the rest. Taking a static
-    /// segment from a node that has a parameter or catch-all too leaves a place to come
-    /// back to if the static branch leads nowhere.
+    /// edge from a node that has a parameter or catch-all too leaves a place to come back
+    /// to if the static branch leads nowhere.
     pub(crate) fn at(&self, path: &str, spans: &mut ParamSpans) -> Option<u32> {
         let bytes = path.as_bytes();
-        if bytes.first() != Some(&b'/') {
+        if bytes.first() != Some(&b'/') || u32::try_from(bytes.len()).is_err() {
             return None;
         }
         // (node, segment start, spans set): resume there at the parameter.
-        let mut back: SmallVec<[(u32, usize, usize); 4]> = SmallVec::new();
-        let mut node_index = 0u32;
+        let mut back: SmallVec<[(&Node, usize, usize); 4]> = SmallVec::new();
+        let mut node = self.nodes.first()?;
         let mut start = 1;
         let mut n = 0;
         let mut statics = true;
         loop {
-            let node = self.nodes.get(node_index as usize)?;
-            let (len, head) = segment(bytes, start);
-            let end = start + len;
-            let last = end == bytes.len();
+            let word = load(bytes, start);
             if statics {
-                if let Some(t) = node.find(head, bytes, start, len) {
-                    if last {
-                        let e = self.nodes.get(t as usize)?.entry;
-                        if e != NONE {
-                            return Some(e);
+                if let Some((t, len)) = node.find(word, bytes, start) {
+                    let next = self.nodes.get(t as usize)?;
+                    let end = start + len;
+                    if end == bytes.len() {
+                        if next.entry != NONE {
+                            return Some(next.entry);
                         }
                     } else {
                         if node.param != NONE || node.catch_all != NONE {
-                            back.push((node_index, start, n));
+                            back.push((node, start, n));
                         }
-                        node_index = t;
+                        node = next;
                         start = end + 1;
                         continue;
                     }
                 }
             }
-            if node.param != NONE && len > 0 && n < MAX_PARAMS {
-                spans[n] = (start, end);
-                if last {
-                    let e = self.nodes.get(node.param as usize)?.entry;
-                    if e != NONE {
-                        return Some(e);
+            if node.param != NONE && n < MAX_PARAMS {
+                let len = segment_len(word, bytes, start);
+                let end = start + len;
+                if len > 0 {
+                    spans[n] = (start as u32, end as u32);
+                    let next = self.nodes.get(node.param as usize)?;
+                    if end == bytes.len() {
+                        if next.entry != NONE {
+                            return Some(next.entry);
+                        }
+                    } else {
+                        node = next;
+                        start = end + 1;
+                        n += 1;
+                        statics = true;
+                        continue;
                     }
-                } else {
-                    node_index = node.param;
-                    start = end + 1;
-                    n += 1;
-                    statics = true;
-                    continue;
                 }
             }
             if node.catch_all != NONE && start < bytes.len() && n < MAX_PARAMS {
-                spans[n] = (start, bytes.len());
+                spans[n] = (start as u32, bytes.len() as u32);
                 return Some(node.catch_all);
             }
-            (node_index, start, n) = back.pop()?;
+            (node, start, n) = back.pop()?;
             statics = false;
         }
     }
@@ -386,15 +442,27 @@ mod tests {
             .collect()
     }
 
-    fn at(tree: &SegmentTree, path: &str) -> Option<(u32, Vec<String>)> {
+    fn tree(routes: &[&str]) -> SegmentTree {
+        let mut b = TreeBuilder::default();
+        for (i, r) in routes.iter().enumerate() {
+            b.insert(&route(r), i as u32).unwrap();
+        }
+        b.finish()
+    }
+
+    /// The entry and the parameters' texts; `routes` says how many parameters it has.
+    fn at(tree: &SegmentTree, routes: &[&str], path: &str) -> Option<(u32, Vec<String>)> {
         let mut spans = [(0, 0); MAX_PARAMS];
         let entry = tree.at(path, &mut spans)?;
-        let n = spans.iter().take_while(|s| s.1 > 0).count();
+        let n = route(routes[entry as usize])
+            .iter()
+            .filter(|s| !matches!(s, Segment::Static(_)))
+            .count();
         Some((
             entry,
             spans[..n]
                 .iter()
-                .map(|&(a, b)| path[a..b].to_owned())
+                .map(|&(a, b)| path[a as usize..b as usize].to_owned())
                 .collect(),
         ))
     }
@@ -426,7 +494,7 @@ mod tests {
     }
 
     #[test]
-    fn segment_finds_length_and_head_at_every_start() {
+    fn segment_len_at_every_start() {
         let paths = [
             "/",
             "//",
@@ -446,38 +514,30 @@ mod tests {
             for start in 0..=b.len() {
                 let rest = &b[start..];
                 let len = find_slash(rest).unwrap_or(rest.len());
+                assert_eq!(segment_len(load(b, start), b, start), len, "{p:?} {start}");
+            }
+        }
+    }
+
+    #[test]
+    fn load_reads_eight_bytes_wherever_they_lie() {
+        let text = b"/abcdefghijklmnop";
+        for cut in 0..=text.len() {
+            for start in 0..=cut {
+                let mut want = [0u8; 8];
+                let n = (cut - start).min(8);
+                want[..n].copy_from_slice(&text[start..start + n]);
                 assert_eq!(
-                    segment(b, start),
-                    (len, head(b, start, len)),
-                    "{p:?} {start}"
+                    load(&text[..cut], start),
+                    u64::from_le_bytes(want),
+                    "{start} {cut}"
                 );
             }
         }
     }
 
     #[test]
-    fn head_reads_the_segment_wherever_it_lies() {
-        let text = b"/abcdefghijklmnop";
-        for start in 0..text.len() {
-            for len in 0..=text.len() - start {
-                let mut want = [0u8; 8];
-                let n = len.min(8);
-                want[..n].copy_from_slice(&text[start..start + n]);
-                // Every shorter path that still holds the segment gives the same head.
-                for cut in start + len..=text.len() {
-                    assert_eq!(
-                        head(&text[..cut], start, len),
-                        u64::from_le_bytes(want),
-                        "{start} {len} {cut}"
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
     fn statics_params_and_catch_alls_in_matchit_order() {
-        let mut t = SegmentTree::default();
         let routes = [
             "/",
             "/user/",
@@ -488,53 +548,78 @@ mod tests {
             "/a-rather-long-segment/x",
             "/a-rather-long-segmenT/y",
             "/{}/x/y",
+            "/api/v1/items",
+            "/api/v1/orders/{}",
         ];
-        for (i, r) in routes.iter().enumerate() {
-            t.insert(&route(r), i as u32).unwrap();
-        }
-        assert_eq!(at(&t, "/"), Some((0, vec![])));
-        assert_eq!(at(&t, "/user/"), Some((1, vec![])));
-        assert_eq!(at(&t, "/user/new"), Some((2, vec![])));
-        assert_eq!(at(&t, "/user/7"), Some((3, vec!["7".into()])));
-        assert_eq!(at(&t, "/user/new/edit"), Some((4, vec!["new".into()])));
-        assert_eq!(at(&t, "/static/a/b.css"), Some((5, vec!["a/b.css".into()])));
-        assert_eq!(at(&t, "/static/"), None);
-        assert_eq!(at(&t, "/a-rather-long-segment/x"), Some((6, vec![])));
-        assert_eq!(at(&t, "/a-rather-long-segmenT/y"), Some((7, vec![])));
-        assert_eq!(at(&t, "/a-rather-long-segment/y"), None);
+        let t = tree(&routes);
+        let at = |p: &str| at(&t, &routes, p);
+        assert_eq!(at("/"), Some((0, vec![])));
+        assert_eq!(at("/user/"), Some((1, vec![])));
+        assert_eq!(at("/user/new"), Some((2, vec![])));
+        assert_eq!(at("/user/7"), Some((3, vec!["7".into()])));
+        assert_eq!(at("/user/newer"), Some((3, vec!["newer".into()])));
+        assert_eq!(at("/user/ne"), Some((3, vec!["ne".into()])));
+        assert_eq!(at("/user/new/edit"), Some((4, vec!["new".into()])));
+        assert_eq!(at("/static/a/b.css"), Some((5, vec!["a/b.css".into()])));
+        assert_eq!(at("/static/"), None);
+        assert_eq!(at("/a-rather-long-segment/x"), Some((6, vec![])));
+        assert_eq!(at("/a-rather-long-segmenT/y"), Some((7, vec![])));
+        assert_eq!(at("/a-rather-long-segment/y"), None);
         // `user` is static, but leads nowhere with `x/y`: back to the parameter.
-        assert_eq!(at(&t, "/user/x/y"), Some((8, vec!["user".into()])));
-        assert_eq!(at(&t, "/user/+"), Some((3, vec!["+".into()])));
-        assert_eq!(at(&t, "/user"), None);
-        assert_eq!(at(&t, "/user/7/"), None);
-        assert_eq!(at(&t, ""), None);
-        assert_eq!(at(&t, "user"), None);
+        assert_eq!(at("/user/x/y"), Some((8, vec!["user".into()])));
+        assert_eq!(at("/user/+"), Some((3, vec!["+".into()])));
+        assert_eq!(at("/user"), None);
+        assert_eq!(at("/user/7/"), None);
+        // A chain of statics is one edge; its parts alone are not routes.
+        assert_eq!(at("/api/v1/items"), Some((9, vec![])));
+        assert_eq!(at("/api/v1/orders/x"), Some((10, vec!["x".into()])));
+        assert_eq!(at("/api/v1"), None);
+        assert_eq!(at("/api"), None);
+        assert_eq!(at("/api/v1/item"), None);
+        assert_eq!(at("/api/v1x/items"), None);
+        assert_eq!(at("/api/v1/items/"), None);
+        // Not `v1`: back to the parameter at the root, which needs `x/y` next.
+        assert_eq!(at("/api/x/y"), Some((8, vec!["api".into()])));
+        assert_eq!(at(""), None);
+        assert_eq!(at("user"), None);
     }
 
     #[test]
     fn many_siblings_are_all_found() {
-        let mut t = SegmentTree::default();
-        let names: Vec<String> = (0..200)
-            .map(|i| format!("s{i}-{}", "x".repeat(i % 13)))
+        let names: Vec<String> = (0..300)
+            .map(|i| {
+                format!(
+                    "{}{i}-{}",
+                    (b'a' + (i % 7) as u8) as char,
+                    "x".repeat(i % 13)
+                )
+            })
             .collect();
-        for (i, n) in names.iter().enumerate() {
-            t.insert(&route(&format!("/{n}")), i as u32).unwrap();
-        }
-        for (i, n) in names.iter().enumerate() {
-            assert_eq!(at(&t, &format!("/{n}")).map(|m| m.0), Some(i as u32));
-            assert_eq!(at(&t, &format!("/{n}z")), None);
+        let routes: Vec<String> = names.iter().map(|n| format!("/{n}")).collect();
+        let refs: Vec<&str> = routes.iter().map(String::as_str).collect();
+        let t = tree(&refs);
+        for (i, r) in routes.iter().enumerate() {
+            assert_eq!(at(&t, &refs, r).map(|m| m.0), Some(i as u32));
+            assert_eq!(at(&t, &refs, &format!("{r}z")), None);
+            assert_eq!(
+                at(&t, &refs, &r[..r.len() - 1]).map(|m| m.0),
+                None.or(routes
+                    .iter()
+                    .position(|x| *x == r[..r.len() - 1])
+                    .map(|p| p as u32))
+            );
         }
     }
 
     #[test]
     fn refuses_what_matchit_refuses() {
-        let mut t = SegmentTree::default();
+        let mut t = TreeBuilder::default();
         t.insert(&route("/a/{}"), 0).unwrap();
         assert_eq!(
             t.insert(&route("/a/{*}"), 1),
             Err(Refused::ParamAndCatchAll)
         );
-        let mut t = SegmentTree::default();
+        let mut t = TreeBuilder::default();
         t.insert(&route("/a/{*}"), 0).unwrap();
         assert_eq!(
             t.insert(&route("/a/{}/b"), 1),
