@@ -288,8 +288,8 @@ const MASKS: [u64; 9] = {
 };
 
 /// The eight bytes of `bytes` from `start`, little-endian, zero-padded past the end: one
-/// unaligned load wherever the path has eight bytes from `start` (or up to its end),
-/// byte by byte only in paths shorter than eight bytes.
+/// unaligned load wherever the path has eight bytes from `start` (or up to its end), two
+/// or three small ones in paths shorter than eight bytes.
 #[inline(always)]
 fn load(bytes: &[u8], start: usize) -> u64 {
     if let Some(w) = bytes.get(start..start + 8) {
@@ -302,11 +302,23 @@ fn load(bytes: &[u8], start: usize) -> u64 {
             .checked_shr(8 * (start.saturating_sub(at)) as u32)
             .unwrap_or(0);
     }
-    let mut buf = [0u8; 8];
-    for (b, &x) in buf.iter_mut().zip(bytes.get(start..).unwrap_or_default()) {
-        *b = x;
+    // A path shorter than eight bytes: two overlapping loads of four, or three of one.
+    let rest = bytes.get(start..).unwrap_or_default();
+    let r = rest.len();
+    let word32 = |at: usize| {
+        u64::from(u32::from_le_bytes(
+            rest[at..at + 4].try_into().unwrap_or_default(),
+        ))
+    };
+    match r {
+        0 => 0,
+        1..=3 => {
+            u64::from(rest[0])
+                | u64::from(rest[r / 2]) << (8 * (r / 2))
+                | u64::from(rest[r - 1]) << (8 * (r - 1))
+        }
+        _ => word32(0) | word32(r - 4) << (8 * (r - 4)),
     }
-    u64::from_le_bytes(buf)
 }
 
 /// The length of the segment at `start` (up to the next `/` or the end), `word` being
