@@ -13,7 +13,7 @@ use smallvec::SmallVec;
 use super::converters::{push_int, Builtin};
 use super::error::{BuildError, RoutingError};
 use super::map::{provides_defaults_for, Endpoint, Map};
-use super::matcher::SmResult;
+use super::matcher::{DomainRouter, SmResult};
 use super::rule::{BuildOp, Compiled, RedirectTo, Rule, Var};
 use super::values::{name_eq, BuildValues, Value, Values};
 use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
@@ -106,7 +106,9 @@ impl<E: Endpoint> Map<E> {
             url_scheme: "http",
             query_string: "",
             default_method: Method::GET,
+            fast: None,
         }
+        .with_fast_router()
     }
 
     /// Like [`Map::bind`], for a given subdomain (`""` for none).
@@ -120,7 +122,7 @@ impl<E: Endpoint> Map<E> {
         if !self.host_matching {
             a.subdomain = Some(Cow::Borrowed(subdomain));
         }
-        a
+        a.with_fast_router()
     }
 
     /// Binds the map to a request's environ: its host (the `Host` header, default port
@@ -237,7 +239,9 @@ impl<E: Endpoint> Map<E> {
             url_scheme: scheme,
             query_string: environ.query_string.as_str(),
             default_method: environ.method.clone(),
+            fast: None,
         }
+        .with_fast_router()
     }
 
     /// Builds a URL for `endpoint` as seen from `request` (its host and script root): the
@@ -353,6 +357,8 @@ pub struct MapAdapter<'a, E> {
     url_scheme: &'a str,
     query_string: &'a str,
     default_method: Method,
+    /// The fast router's tree for this adapter's domain, found once at binding.
+    fast: Option<&'a DomainRouter>,
 }
 
 impl<E> Clone for MapAdapter<'_, E> {
@@ -365,6 +371,7 @@ impl<E> Clone for MapAdapter<'_, E> {
             url_scheme: self.url_scheme,
             query_string: self.query_string,
             default_method: self.default_method.clone(),
+            fast: self.fast,
         }
     }
 }
@@ -416,6 +423,14 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     /// The URL scheme of absolute URLs (default `http`).
     pub fn url_scheme(&self) -> &str {
         self.url_scheme
+    }
+
+    /// Finds the fast router's tree for the bound domain, so matching need not.
+    #[inline]
+    fn with_fast_router(mut self) -> Self {
+        let map = self.map;
+        self.fast = map.fast.as_ref().and_then(|f| f.router(self.domain()));
+        self
     }
 
     /// Sets the URL scheme.
@@ -483,19 +498,18 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         // no normalising, and a map with the fast router. Everything else (and whatever the
         // fast router leaves to the state machine) takes the general path below.
         let map = self.map;
-        if let Some(fast) = &map.fast {
+        if let Some(fast) = self.fast {
             let b = path.as_bytes();
             if super::matcher::method_bit(method) != 0
                 && b.first() == Some(&b'/')
                 && b.get(1) != Some(&b'/')
             {
-                let domain = self.domain();
-                return match fast.lookup(&map.rules, domain, path, method, values) {
+                return match fast.lookup(&map.rules, path, method, values) {
                     Some((r, true)) => Ok(r),
                     Some((r, false)) => self.finish(r, values, method),
                     None => {
                         values.clear();
-                        self.slow_match(domain, path, method, values)
+                        self.slow_match(self.domain(), path, method, values)
                     }
                 };
             }
@@ -623,8 +637,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             owned = format!("/{}", path_info.trim_start_matches('/'));
             &owned
         };
-        if let Some(fast) = &map.fast {
-            match fast.lookup(&map.rules, domain, path, method, values) {
+        if let Some(fast) = self.fast {
+            match fast.lookup(&map.rules, path, method, values) {
                 Some((r, true)) => return Ok(r),
                 Some((r, false)) => return self.finish(r, values, method),
                 None => values.clear(),

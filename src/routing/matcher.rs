@@ -437,8 +437,9 @@ pub(crate) struct FastRouter {
     routers: Vec<DomainRouter>,
 }
 
+/// The tree and entries of one domain.
 #[derive(Debug)]
-struct DomainRouter {
+pub(crate) struct DomainRouter {
     domain: String,
     tree: SegmentTree,
     entries: Vec<Entry>,
@@ -589,6 +590,15 @@ impl FastRouter {
         Some(FastRouter { routers })
     }
 
+    /// The router for `domain` (see `same_str` on why not `==`), if the map has rules
+    /// there. Most maps have one domain, usually "".
+    pub(crate) fn router(&self, domain: &str) -> Option<&DomainRouter> {
+        let same = |d: &str| super::adapter::same_str(d, domain);
+        self.routers.iter().find(|r| same(&r.domain))
+    }
+}
+
+impl DomainRouter {
     /// The first rule that matches `path` with `method`, its converted variables pushed to
     /// `values`, and whether it is plain. `None` (with `values` possibly partly filled)
     /// leaves the answer to the state machine: no route, no candidate, a slash case, or a
@@ -597,17 +607,11 @@ impl FastRouter {
     pub(crate) fn lookup<E>(
         &self,
         rules: &[Compiled<E>],
-        domain: &str,
         path: &str,
         method: &Method,
         values: &mut Values,
     ) -> Option<(usize, bool)> {
-        // Most maps have one domain, usually "" (see `same_str` on why not `==`).
-        let same = |d: &str| super::adapter::same_str(d, domain);
-        let router = match self.routers.as_slice() {
-            [r] if same(&r.domain) => r,
-            _ => self.routers.iter().find(|r| same(&r.domain))?,
-        };
+        let router = self;
         let mut spans: ParamSpans = [(0, 0); MAX_PARAMS];
         let entry = router
             .entries
