@@ -88,27 +88,38 @@ impl<E: Endpoint> Map<E> {
     /// ```
     #[inline]
     pub fn bind<'a>(&'a self, server_name: &'a str, script_name: &'a str) -> MapAdapter<'a, E> {
+        if self.host_matching {
+            let server_name = lower(server_name);
+            return MapAdapter {
+                map: self,
+                fast: self.fast_router(&server_name),
+                server_name,
+                script_name: script_name.trim_end_matches('/'),
+                subdomain: None,
+                url_scheme: "http",
+                query_string: "",
+                default_method: Method::GET,
+            };
+        }
         MapAdapter {
             map: self,
             // Without host matching the server name only appears in built URLs: it is
             // lower-cased there, so binding (once per request) does not scan it.
-            server_name: if self.host_matching {
-                lower(server_name)
-            } else {
-                Cow::Borrowed(server_name)
-            },
+            server_name: Cow::Borrowed(server_name),
             script_name: script_name.trim_end_matches('/'),
-            subdomain: if self.host_matching {
-                None
-            } else {
-                Some(Cow::Borrowed(self.default_subdomain.as_str()))
-            },
+            subdomain: Some(Cow::Borrowed(self.default_subdomain.as_str())),
             url_scheme: "http",
             query_string: "",
             default_method: Method::GET,
-            fast: None,
+            fast: self.fast_router(&self.default_subdomain),
         }
-        .with_fast_router()
+    }
+
+    /// The fast router's tree for `domain` (the subdomain, or the host with host
+    /// matching), found once at binding so that matching need not.
+    #[inline]
+    fn fast_router(&self, domain: &str) -> Option<&DomainRouter> {
+        self.fast.as_ref().and_then(|f| f.router(domain))
     }
 
     /// Like [`Map::bind`], for a given subdomain (`""` for none).
@@ -121,8 +132,9 @@ impl<E: Endpoint> Map<E> {
         let mut a = self.bind(server_name, script_name);
         if !self.host_matching {
             a.subdomain = Some(Cow::Borrowed(subdomain));
+            a.fast = self.fast_router(subdomain);
         }
-        a.with_fast_router()
+        a
     }
 
     /// Binds the map to a request's environ: its host (the `Host` header, default port
@@ -231,6 +243,10 @@ impl<E: Endpoint> Map<E> {
                 }
             }
         };
+        let fast = match (&subdomain, self.host_matching) {
+            (Some(s), false) => self.fast_router(s),
+            _ => self.fast_router(&server_name),
+        };
         MapAdapter {
             map: self,
             server_name,
@@ -239,9 +255,8 @@ impl<E: Endpoint> Map<E> {
             url_scheme: scheme,
             query_string: environ.query_string.as_str(),
             default_method: environ.method.clone(),
-            fast: None,
+            fast,
         }
-        .with_fast_router()
     }
 
     /// Builds a URL for `endpoint` as seen from `request` (its host and script root): the
@@ -423,14 +438,6 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     /// The URL scheme of absolute URLs (default `http`).
     pub fn url_scheme(&self) -> &str {
         self.url_scheme
-    }
-
-    /// Finds the fast router's tree for the bound domain, so matching need not.
-    #[inline]
-    fn with_fast_router(mut self) -> Self {
-        let map = self.map;
-        self.fast = map.fast.as_ref().and_then(|f| f.router(self.domain()));
-        self
     }
 
     /// Sets the URL scheme.
