@@ -4,9 +4,9 @@
 //!   domain, then one per path segment) walked depth-first, static transitions before
 //!   dynamic ones, dynamic ones by weight, with backtracking, the strict-slash and
 //!   non-strict-slash cases, and methods checked at the leaves. It is the reference.
-//! - [`FastRouter`] is `matchit` over each rule's skeleton (`/user/{p1}/edit`), with the rules
-//!   that share a skeleton kept in Werkzeug's order and checked (converter shapes, methods)
-//!   after the tree lookup. It is used only for maps where it provably agrees with the state
+//! - [`FastRouter`] is a [`SegmentTree`] of each rule's skeleton (`/user/{}/edit`: static
+//!   segments, parameters, a final catch-all), with the rules that share a skeleton kept in
+//!   Werkzeug's order and checked (converter shapes, methods) after the tree lookup. It is used only for maps where it provably agrees with the state
 //!   machine (decided when the map is built), and only for successful matches: anything
 //!   else (no route, converters or methods refusing, slash cases) is answered by the state
 //!   machine, so errors and redirects are always Werkzeug's.
@@ -190,7 +190,7 @@ impl StateMachine {
 
     /// Whether, at every state, at most one single-segment dynamic transition leads on to
     /// further segments. When two do, Werkzeug may backtrack between them in an order that
-    /// one merged `matchit` parameter cannot reproduce.
+    /// one merged tree parameter cannot reproduce.
     pub(crate) fn merges_cleanly<E>(&self, rules: &[Compiled<E>]) -> bool {
         self.states.iter().all(|s| {
             s.dynamic
