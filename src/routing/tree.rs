@@ -238,7 +238,9 @@ impl Edge {
 struct Node {
     /// Sorted by first byte.
     edges: Vec<Edge>,
-    /// For nodes with many edges: 1 + the index of the first edge starting with a byte.
+    /// For nodes with many edges: 1 + the index of the first edge starting with a byte
+    /// (0: none). Past 65,535 edges at one node the rest are not indexed, and paths
+    /// through them are left to the state machine.
     by_first: Option<Box<[u16]>>,
     /// The node after an empty segment (a trailing slash).
     empty: u32,
