@@ -1,8 +1,11 @@
 //! Routing benchmarks on the workload in `benches/data/routing` (69 rules modelled on a real
 //! app, 1000 requests; see its README):
 //!
-//! - `routing/zeug_match`: bind + `match_` for all 1000 requests (converters, decoding into
-//!   typed values, methods);
+//! - `routing/zeug_match`: `match_` for all 1000 requests (converters, decoding into typed
+//!   values, methods) on one bound adapter, as `bench/routing_vs_werkzeug.py` does with
+//!   Werkzeug's;
+//! - `routing/zeug_bind_match`: the same with a new `map.bind(...)` per request, as a server
+//!   binds per request (binding is a few field copies);
 //! - `routing/matchit_at`: raw `matchit::Router::at` over the equivalent patterns, reading
 //!   the parameters — the floor;
 //! - `routing/zeug_build`: building each matched URL back from its endpoint, values and
@@ -107,10 +110,18 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("routing");
     group.throughput(Throughput::Elements(requests.len() as u64));
+    let adapter = map.bind("localhost", "");
     group.bench_function("zeug_match", |b| {
         b.iter(|| {
             for (method, path, _) in &requests {
-                let adapter = map.bind("localhost", "");
+                black_box(adapter.match_(black_box(path), method).ok());
+            }
+        })
+    });
+    group.bench_function("zeug_bind_match", |b| {
+        b.iter(|| {
+            for (method, path, _) in &requests {
+                let adapter = map.bind(black_box("localhost"), "");
                 black_box(adapter.match_(black_box(path), method).ok());
             }
         })
@@ -128,7 +139,6 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    let adapter = map.bind("localhost", "");
     let options: Vec<BuildOptions> = matched
         .iter()
         .map(|(_, _, method)| BuildOptions::new().method(method.clone()))
@@ -171,7 +181,7 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// `ROUTING_COUNT=match|matchit|build|build_into|none ROUTING_ROUNDS=n`: run only that loop `n` times
+/// `ROUTING_COUNT=match|bind_match|matchit|build|build_into|none ROUTING_ROUNDS=n`: run only that loop `n` times
 /// (default 100) and exit, for `valgrind --tool=callgrind` instruction counts. `none` does
 /// the set-up alone, to subtract.
 fn count(which: &str) {
@@ -203,7 +213,12 @@ fn count(which: &str) {
         match which {
             "match" => {
                 for (method, path, _) in &requests {
-                    let adapter = map.bind("localhost", "");
+                    black_box(adapter.match_(black_box(path), method).ok());
+                }
+            }
+            "bind_match" => {
+                for (method, path, _) in &requests {
+                    let adapter = map.bind(black_box("localhost"), "");
                     black_box(adapter.match_(black_box(path), method).ok());
                 }
             }

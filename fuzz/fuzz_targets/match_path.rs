@@ -1,5 +1,5 @@
 //! Fuzzes matching: arbitrary paths and methods against a map with every kind of rule. The
-//! `matchit` fast path and Werkzeug's state machine must give the same answer, and nothing
+//! fast path (the segment tree) and Werkzeug's state machine must give the same answer, and nothing
 //! may panic.
 #![no_main]
 

@@ -13,7 +13,7 @@ use smallvec::SmallVec;
 use super::converters::Builtin;
 use super::error::{BuildError, RoutingError};
 use super::map::{provides_defaults_for, Endpoint, Map};
-use super::matcher::SmResult;
+use super::matcher::{DomainRouter, SmResult};
 use super::rule::{
     method_bit, push_clean, push_int, BuildOp, Compiled, PlanVar, RedirectTo, Rule, Var,
     OTHER_METHODS,
@@ -91,25 +91,38 @@ impl<E: Endpoint> Map<E> {
     /// ```
     #[inline]
     pub fn bind<'a>(&'a self, server_name: &'a str, script_name: &'a str) -> MapAdapter<'a, E> {
+        if self.host_matching {
+            let server_name = lower(server_name);
+            return MapAdapter {
+                map: self,
+                fast: self.fast_router(&server_name),
+                server_name,
+                script_name: script_name.trim_end_matches('/'),
+                subdomain: None,
+                url_scheme: "http",
+                query_string: "",
+                default_method: Method::GET,
+            };
+        }
         MapAdapter {
             map: self,
             // Without host matching the server name only appears in built URLs: it is
             // lower-cased there, so binding (once per request) does not scan it.
-            server_name: if self.host_matching {
-                lower(server_name)
-            } else {
-                Cow::Borrowed(server_name)
-            },
+            server_name: Cow::Borrowed(server_name),
             script_name: script_name.trim_end_matches('/'),
-            subdomain: if self.host_matching {
-                None
-            } else {
-                Some(Cow::Borrowed(self.default_subdomain.as_str()))
-            },
+            subdomain: Some(Cow::Borrowed(self.default_subdomain.as_str())),
             url_scheme: "http",
             query_string: "",
             default_method: Method::GET,
+            fast: self.fast_router(&self.default_subdomain),
         }
+    }
+
+    /// The fast router's tree for `domain` (the subdomain, or the host with host
+    /// matching), found once at binding so that matching need not.
+    #[inline]
+    fn fast_router(&self, domain: &str) -> Option<&DomainRouter> {
+        self.fast.as_ref().and_then(|f| f.router(domain))
     }
 
     /// Like [`Map::bind`], for a given subdomain (`""` for none).
@@ -122,6 +135,7 @@ impl<E: Endpoint> Map<E> {
         let mut a = self.bind(server_name, script_name);
         if !self.host_matching {
             a.subdomain = Some(Cow::Borrowed(subdomain));
+            a.fast = self.fast_router(subdomain);
         }
         a
     }
@@ -232,6 +246,10 @@ impl<E: Endpoint> Map<E> {
                 }
             }
         };
+        let fast = match (&subdomain, self.host_matching) {
+            (Some(s), false) => self.fast_router(s),
+            _ => self.fast_router(&server_name),
+        };
         MapAdapter {
             map: self,
             server_name,
@@ -240,6 +258,7 @@ impl<E: Endpoint> Map<E> {
             url_scheme: scheme,
             query_string: environ.query_string.as_str(),
             default_method: environ.method.clone(),
+            fast,
         }
     }
 
@@ -356,6 +375,8 @@ pub struct MapAdapter<'a, E> {
     url_scheme: &'a str,
     query_string: &'a str,
     default_method: Method,
+    /// The fast router's tree for this adapter's domain, found once at binding.
+    fast: Option<&'a DomainRouter>,
 }
 
 impl<E> Clone for MapAdapter<'_, E> {
@@ -368,6 +389,7 @@ impl<E> Clone for MapAdapter<'_, E> {
             url_scheme: self.url_scheme,
             query_string: self.query_string,
             default_method: self.default_method.clone(),
+            fast: self.fast,
         }
     }
 }
@@ -486,19 +508,18 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         // no normalising, and a map with the fast router. Everything else (and whatever the
         // fast router leaves to the state machine) takes the general path below.
         let map = self.map;
-        if let Some(fast) = &map.fast {
+        if let Some(fast) = self.fast {
             let b = path.as_bytes();
             if super::matcher::method_bit(method) != 0
                 && b.first() == Some(&b'/')
                 && b.get(1) != Some(&b'/')
             {
-                let domain = self.domain();
-                return match fast.lookup(&map.rules, domain, path, method, values) {
+                return match fast.lookup(&map.rules, path, method, values) {
                     Some((r, true)) => Ok(r),
                     Some((r, false)) => self.finish(r, values, method),
                     None => {
                         values.clear();
-                        self.slow_match(domain, path, method, values)
+                        self.slow_match(self.domain(), path, method, values)
                     }
                 };
             }
@@ -626,8 +647,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             owned = format!("/{}", path_info.trim_start_matches('/'));
             &owned
         };
-        if let Some(fast) = &map.fast {
-            match fast.lookup(&map.rules, domain, path, method, values) {
+        if let Some(fast) = self.fast {
+            match fast.lookup(&map.rules, path, method, values) {
                 Some((r, true)) => return Ok(r),
                 Some((r, false)) => return self.finish(r, values, method),
                 None => values.clear(),

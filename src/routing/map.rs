@@ -104,7 +104,7 @@ impl<E: Endpoint> Map<E> {
         self.host_matching
     }
 
-    /// Whether matching uses the `matchit` fast path (true unless the map needs Werkzeug's
+    /// Whether matching uses the fast path, the segment tree (true unless the map needs Werkzeug's
     /// full backtracking; both give the same answers).
     #[doc(hidden)]
     pub fn uses_fast_path(&self) -> bool {

@@ -4,9 +4,9 @@
 //!   domain, then one per path segment) walked depth-first, static transitions before
 //!   dynamic ones, dynamic ones by weight, with backtracking, the strict-slash and
 //!   non-strict-slash cases, and methods checked at the leaves. It is the reference.
-//! - [`FastRouter`] is `matchit` over each rule's skeleton (`/user/{p1}/edit`), with the rules
-//!   that share a skeleton kept in Werkzeug's order and checked (converter shapes, methods)
-//!   after the tree lookup. It is used only for maps where it provably agrees with the state
+//! - [`FastRouter`] is a [`SegmentTree`] of each rule's skeleton (`/user/{}/edit`: static
+//!   segments, parameters, a final catch-all), with the rules that share a skeleton kept in
+//!   Werkzeug's order and checked (converter shapes, methods) after the tree lookup. It is used only for maps where it provably agrees with the state
 //!   machine (decided when the map is built), and only for successful matches: anything
 //!   else (no route, converters or methods refusing, slash cases) is answered by the state
 //!   machine, so errors and redirects are always Werkzeug's.
@@ -19,6 +19,7 @@ use http::Method;
 use smallvec::SmallVec;
 
 use super::rule::{Compiled, Part, Piece, Var, Weighting};
+use super::tree::{ParamSpans, Segment, SegmentTree, TreeBuilder, MAX_PARAMS};
 use super::values::Values;
 
 /// Byte spans of captured variables.
@@ -96,29 +97,6 @@ fn match_from(
             false
         }
     }
-}
-
-/// The first `/` in `bytes`, eight bytes at a time (segments are short: a `memchr` call
-/// costs more than it saves).
-#[inline]
-fn find_slash(bytes: &[u8]) -> Option<usize> {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for c in &mut chunks {
-        let v = u64::from_le_bytes(c.try_into().unwrap_or([0; 8])) ^ (LOW * u64::from(b'/'));
-        let found = v.wrapping_sub(LOW) & !v & HIGH;
-        if found != 0 {
-            return Some(offset + (found.trailing_zeros() / 8) as usize);
-        }
-        offset += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == b'/')
-        .map(|i| offset + i)
 }
 
 #[derive(Default, Debug)]
@@ -212,7 +190,7 @@ impl StateMachine {
 
     /// Whether, at every state, at most one single-segment dynamic transition leads on to
     /// further segments. When two do, Werkzeug may backtrack between them in an order that
-    /// one merged `matchit` parameter cannot reproduce.
+    /// one merged tree parameter cannot reproduce.
     pub(crate) fn merges_cleanly<E>(&self, rules: &[Compiled<E>]) -> bool {
         self.states.iter().all(|s| {
             s.dynamic
@@ -437,19 +415,15 @@ struct Candidate {
     params: SmallVec<[Param; 3]>,
 }
 
-/// A route parameter: which path segment it is (a catch-all takes the rest of the path),
-/// and how to check it. Reading segments off the path directly is cheaper than matchit's
-/// parameter iterator, which re-validates names and values as UTF-8.
+/// A route parameter: the `n`-th parameter span the tree found (a catch-all is the rest
+/// of the path), and how to check it.
 #[derive(Debug)]
 struct Param {
-    /// Bytes from the end of the previous parameter (or the start of the path) to this
-    /// one: the static segments between are fixed text, so no scanning is needed.
-    skip: u32,
     rest: bool,
     check: ParamCheck,
 }
 
-/// One `matchit` route: the rules sharing its skeleton, in Werkzeug's order.
+/// One route of the tree: the rules sharing its skeleton, in Werkzeug's order.
 #[derive(Debug, Default)]
 pub(crate) struct Entry {
     candidates: SmallVec<[Candidate; 1]>,
@@ -457,70 +431,51 @@ pub(crate) struct Entry {
     fallback: bool,
 }
 
-/// `matchit` routers per (static) domain, each with a table of its static routes in
-/// front: a path that is exactly a static route (a third or more of an app's requests,
-/// `/`, `/login`, `/api/v1/orders`) is one hash probe away instead of a walk down the
-/// tree. matchit prefers an exact static route too, so both give the same entry.
+/// A [`SegmentTree`] of each rule's skeleton (`/user/{}/edit`) per (static) domain.
 #[derive(Debug)]
 pub(crate) struct FastRouter {
     routers: Vec<DomainRouter>,
 }
 
+/// The tree and entries of one domain.
 #[derive(Debug)]
-struct DomainRouter {
+pub(crate) struct DomainRouter {
     domain: String,
-    statics: HashMap<Box<str>, Entry, crate::routing::map::FastHash>,
-    router: matchit::Router<Entry>,
+    tree: SegmentTree,
+    entries: Vec<Entry>,
 }
 
-fn escape_static(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '{' => out.push_str("{{"),
-            '}' => out.push_str("}}"),
-            c => out.push(c),
-        }
+/// The tree route for a rule's path parts (after the leading `/`), or `None` if a part
+/// cannot be one (a `path` variable with text around it, or followed by more of the rule).
+fn skeleton(parts: &[Part]) -> Option<Vec<Segment>> {
+    match parts.get(1) {
+        Some(p) if p.is_static && p.text.is_empty() => {}
+        _ => return None,
     }
-}
-
-/// The `matchit` route for a rule's path parts, or `None` if a part cannot be one
-/// (a `path` variable with text around it, or followed by more of the rule).
-fn skeleton(parts: &[Part]) -> Option<String> {
-    let mut out = String::new();
-    for (i, p) in parts.iter().enumerate().skip(1) {
-        if i > 1 {
-            out.push('/');
-        }
-        if p.is_static {
-            escape_static(&p.text, &mut out);
+    let mut out = Vec::with_capacity(parts.len().saturating_sub(2));
+    for (i, p) in parts.iter().enumerate().skip(2) {
+        out.push(if p.is_static {
+            Segment::Static(p.text.clone())
         } else if p.is_final {
             if p.suffixed || p.pieces.len() != 1 || i != parts.len() - 1 {
                 return None;
             }
-            out.push_str(&format!("{{*p{i}}}"));
+            Segment::CatchAll
         } else {
-            out.push_str(&format!("{{p{i}}}"));
-        }
+            Segment::Param
+        });
     }
     Some(out)
 }
 
 fn candidate<E>(i: usize, r: &Compiled<E>, plain: bool) -> Candidate {
-    let mut params = SmallVec::new();
-    // Bytes since the previous parameter's end: its '/' plus each static segment and '/'.
-    let mut skip = 0u32;
-    let mut first = true;
-    for (pi, p) in r.parts.iter().enumerate().skip(1) {
-        if p.is_static {
-            skip += p.text.len() as u32 + 1;
-            continue;
-        }
-        if !first {
-            skip += 1;
-        }
-        first = false;
-        params.push(Param {
-            skip,
+    let params = r
+        .parts
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, p)| !p.is_static)
+        .map(|(pi, p)| Param {
             rest: p.is_final,
             check: match p.pieces.as_slice() {
                 [Piece::Var(v)] => ParamCheck::Var {
@@ -530,9 +485,8 @@ fn candidate<E>(i: usize, r: &Compiled<E>, plain: bool) -> Candidate {
                 },
                 _ => ParamCheck::Pieces { part: pi as u16 },
             },
-        });
-        skip = 0;
-    }
+        })
+        .collect();
     Candidate {
         rule: i as u32,
         plain,
@@ -553,8 +507,9 @@ impl FastRouter {
         if !sm.merges_cleanly(rules) {
             return None;
         }
-        let mut by_route: Vec<(String, String, Vec<usize>)> = Vec::new();
-        let mut markers: Vec<(String, String)> = Vec::new();
+        type Key = (String, Vec<Segment>);
+        let mut by_route: Vec<(Key, Vec<usize>)> = Vec::new();
+        let mut markers: Vec<Key> = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             if r.rule.build_only {
                 continue;
@@ -567,75 +522,83 @@ impl FastRouter {
             let domain = domain.text.clone();
             // Slash cases: a branch rule's route without the slash, and a non-strict
             // rule's route with one, are answered by the state machine.
-            if r.parts
-                .last()
-                .is_some_and(|p| p.is_static && p.text.is_empty())
-                && r.parts.len() > 2
-            {
-                let bare = route[..route.len() - 1].to_owned();
-                if !bare.is_empty() {
-                    markers.push((domain.clone(), bare));
-                }
+            if route.len() > 1 && route.last() == Some(&Segment::Static(String::new())) {
+                markers.push((domain.clone(), route[..route.len() - 1].to_vec()));
             }
             if !r.strict_slashes {
-                markers.push((domain.clone(), format!("{route}/")));
+                if route.last() == Some(&Segment::CatchAll) {
+                    return None;
+                }
+                let mut slashed = route.clone();
+                slashed.push(Segment::Static(String::new()));
+                markers.push((domain.clone(), slashed));
             }
-            match by_route
-                .iter_mut()
-                .find(|(d, rt, _)| *d == domain && *rt == route)
-            {
-                Some((_, _, list)) => list.push(i),
-                None => by_route.push((domain, route, vec![i])),
+            let key = (domain, route);
+            match by_route.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, list)) => list.push(i),
+                None => by_route.push((key, vec![i])),
             }
         }
-        let mut routers: Vec<DomainRouter> = Vec::new();
-        let mut entries: HashMap<(String, String), Vec<usize>> = HashMap::new();
-        for (domain, route, mut list) in by_route {
+        for (_, list) in &mut by_route {
             list.sort_by(|&a, &b| {
                 let wa = rules[a].parts.iter().map(|p| &p.weight);
                 let wb = rules[b].parts.iter().map(|p| &p.weight);
                 wa.cmp(wb).then(a.cmp(&b))
             });
-            entries.insert((domain, route), list);
         }
-        let fallbacks: std::collections::HashSet<(String, String)> = markers.into_iter().collect();
+        let fallbacks: std::collections::HashSet<Key> = markers.into_iter().collect();
         for key in &fallbacks {
-            entries.entry(key.clone()).or_default();
+            if !by_route.iter().any(|(k, _)| k == key) {
+                by_route.push((key.clone(), Vec::new()));
+            }
         }
-        let entry = |key: &(String, String), list: &[usize]| Entry {
-            candidates: list
-                .iter()
-                .map(|&i| candidate(i, &rules[i], plain[i]))
-                .collect(),
-            fallback: fallbacks.contains(key),
-        };
-        for (key, list) in &entries {
+        // Per domain: its tree being built and its entries.
+        let mut building: Vec<(String, TreeBuilder, Vec<Entry>)> = Vec::new();
+        for (key, list) in &by_route {
             let (domain, route) = key;
-            let pos = match routers.iter().position(|r| r.domain == *domain) {
+            let pos = match building.iter().position(|(d, _, _)| d == domain) {
                 Some(p) => p,
                 None => {
-                    routers.push(DomainRouter {
-                        domain: domain.clone(),
-                        statics: HashMap::default(),
-                        router: matchit::Router::new(),
-                    });
-                    routers.len() - 1
+                    building.push((domain.clone(), TreeBuilder::default(), Vec::new()));
+                    building.len() - 1
                 }
             };
-            // A route without parameters (and without escaped braces) is its own path.
-            if !route.contains(['{', '}']) {
-                routers[pos]
-                    .statics
-                    .insert(route.as_str().into(), entry(key, list));
-            }
-            if let Err(e) = routers[pos].router.insert(route.clone(), entry(key, list)) {
-                log::debug!("routing: matchit refused a route ({e}); using the state machine");
+            let (_, tree, entries) = &mut building[pos];
+            let index = u32::try_from(entries.len()).ok()?;
+            entries.push(Entry {
+                candidates: list
+                    .iter()
+                    .map(|&i| candidate(i, &rules[i], plain[i]))
+                    .collect(),
+                fallback: fallbacks.contains(key),
+            });
+            if let Err(e) = tree.insert(route, index) {
+                log::debug!(
+                    "routing: the path tree refused a route ({e:?}); using the state machine"
+                );
                 return None;
             }
         }
+        let routers = building
+            .into_iter()
+            .map(|(domain, tree, entries)| DomainRouter {
+                domain,
+                tree: tree.finish(),
+                entries,
+            })
+            .collect();
         Some(FastRouter { routers })
     }
 
+    /// The router for `domain` (see `same_str` on why not `==`), if the map has rules
+    /// there. Most maps have one domain, usually "".
+    pub(crate) fn router(&self, domain: &str) -> Option<&DomainRouter> {
+        let same = |d: &str| super::adapter::same_str(d, domain);
+        self.routers.iter().find(|r| same(&r.domain))
+    }
+}
+
+impl DomainRouter {
     /// The first rule that matches `path` with `method`, its converted variables pushed to
     /// `values`, and whether it is plain. `None` (with `values` possibly partly filled)
     /// leaves the answer to the state machine: no route, no candidate, a slash case, or a
@@ -644,26 +607,19 @@ impl FastRouter {
     pub(crate) fn lookup<E>(
         &self,
         rules: &[Compiled<E>],
-        domain: &str,
         path: &str,
         method: &Method,
         values: &mut Values,
     ) -> Option<(usize, bool)> {
-        // Most maps have one domain, usually "" (see `same_str` on why not `==`).
-        let same = |d: &str| super::adapter::same_str(d, domain);
-        let router = match self.routers.as_slice() {
-            [r] if same(&r.domain) => r,
-            _ => self.routers.iter().find(|r| same(&r.domain))?,
-        };
-        let entry = match router.statics.get(path) {
-            Some(entry) => entry,
-            None => router.router.at(path).ok()?.value,
-        };
+        let router = self;
+        let mut spans: ParamSpans = [(0, 0); MAX_PARAMS];
+        let entry = router
+            .entries
+            .get(router.tree.at(path, &mut spans)? as usize)?;
         if entry.fallback {
             return None;
         }
         let bit = method_bit(method);
-        let bytes = path.as_bytes();
         let first = values.len();
         'candidates: for c in &entry.candidates {
             if !c.methods.allows(method, bit) {
@@ -673,21 +629,9 @@ impl FastRouter {
             // Each value is converted as soon as its shape is checked. A later shape that
             // does not fit drops them and moves on; a conversion that fails returns `None`
             // (the state machine decides), so the rule is still chosen by shapes alone.
-            // Each parameter starts a fixed number of bytes after the previous one ends
-            // (matchit matched the static text between); only its own bytes are scanned.
-            let mut end = 0usize;
             let mut var = 0usize;
-            for p in &c.params {
-                let start = end + p.skip as usize;
-                let text = if p.rest {
-                    end = bytes.len();
-                    path.get(start..)?
-                } else {
-                    let tail = bytes.get(start..)?;
-                    let len = find_slash(tail).unwrap_or(tail.len());
-                    end = start + len;
-                    path.get(start..end)?
-                };
+            for (p, &(start, end)) in c.params.iter().zip(&spans) {
+                let text = path.get(start as usize..end as usize)?;
                 match &p.check {
                     ParamCheck::Var {
                         converter,
@@ -724,36 +668,5 @@ impl FastRouter {
             return Some((c.rule as usize, c.plain));
         }
         None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::find_slash;
-
-    #[test]
-    fn find_slash_agrees_with_position() {
-        let samples: [&[u8]; 9] = [
-            b"",
-            b"/",
-            b"abc",
-            b"abcdefgh/",
-            b"abcdefg/h",
-            b"a/b/c",
-            b"\xff\x2f",
-            b"0123456789abcdef/x",
-            "ééééé/é".as_bytes(),
-        ];
-        for s in samples {
-            assert_eq!(find_slash(s), s.iter().position(|&b| b == b'/'), "{s:?}");
-        }
-        for len in 0..24 {
-            for at in 0..len {
-                let mut v = vec![b'x'; len];
-                v[at] = b'/';
-                assert_eq!(find_slash(&v), Some(at));
-            }
-            assert_eq!(find_slash(&vec![0x2e; len]), None);
-        }
     }
 }

@@ -8,9 +8,11 @@
 //! [`HttpException`](crate::HttpException)s. Paths are matched as WSGI hands them over:
 //! `path_info`, already percent-decoded.
 //!
-//! `matchit` is the path tree underneath; Werkzeug's state machine (static parts before
-//! dynamic ones, lighter converters first, backtracking) decides wherever the two could
-//! differ. See `docs/routing.md` for the guide.
+//! Underneath is a tree of path segments built for Werkzeug's rules (`tree.rs`: static
+//! segments, whole-segment parameters, a final catch-all, in `matchit`'s order and faster
+//! than `matchit` on them); Werkzeug's state machine (static parts before dynamic ones,
+//! lighter converters first, backtracking) decides wherever the two could differ. See
+//! `docs/routing.md` for the guide.
 //!
 //! # Examples
 //!
@@ -52,6 +54,7 @@ mod map;
 mod matcher;
 mod parser;
 mod rule;
+mod tree;
 mod values;
 
 pub use adapter::{BuildOptions, MapAdapter};
@@ -87,7 +90,7 @@ pub mod fuzzing {
         true
     }
 
-    /// Matches with Werkzeug's state machine alone, bypassing the `matchit` fast path.
+    /// Matches with Werkzeug's state machine alone, bypassing the fast path (the segment tree).
     pub fn slow_match<E: super::Endpoint>(
         map: &Map<E>,
         server_name: &str,
@@ -136,6 +139,107 @@ pub mod fuzzing {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        /// A map whose tree has joined static chains, a wide node indexed by first byte,
+        /// long segments, and parameters beside statics at several depths.
+        fn tree_map() -> Map<&'static str> {
+            let mut rules = vec![
+                Rule::new("/api/v1/items", "items"),
+                Rule::new("/api/v1/items/<int:id>", "item"),
+                Rule::new("/api/v1/items/<int:id>/tags/<tag>", "item_tag"),
+                Rule::new("/api/v2/<name>", "v2"),
+                Rule::new("/<section>/about", "section_about"),
+                Rule::new("/notifications-and-more/x", "long"),
+                Rule::new("/notifications-and-mor/y", "long2"),
+                Rule::new("/files/<path:p>", "files"),
+                Rule::new("/o/<uuid:id>", "uuid"),
+                Rule::new("/b/<int:y>/<slug>/c/<int:n>", "deep"),
+                Rule::new("/", "index"),
+            ];
+            for name in [
+                "about", "admin", "apple", "blog", "cart", "contact", "docs", "help", "login",
+                "logout", "shop", "search", "settings", "static",
+            ] {
+                rules.push(Rule::new(format!("/{name}"), "wide"));
+            }
+            Map::new(rules)
+        }
+
+        #[test]
+        fn engines_agree_on_random_paths() {
+            let tokens = [
+                "api",
+                "v1",
+                "v2",
+                "items",
+                "tags",
+                "7",
+                "007",
+                "x",
+                "y",
+                "about",
+                "admin",
+                "ab",
+                "a",
+                "",
+                "notifications-and-more",
+                "notifications-and-mor",
+                "notifications",
+                "files",
+                "o",
+                "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                "b",
+                "2024",
+                "c",
+                "page",
+                "new",
+                "blog",
+                "users",
+                "é",
+                "+",
+                "x-a.1",
+                "loose",
+                "static",
+                "settings",
+                "search",
+                "u",
+                "f",
+                "%",
+                // Statics with more after them, which must not match as the shorter one.
+                "abouts",
+                "itemsx",
+                "v10",
+                "xy",
+                "logins",
+                "newer",
+                "blog2",
+                "api-x",
+            ];
+            let maps = [sample_map(), tree_map()];
+            let mut state = 0x9e37_79b9u32;
+            let mut next = || {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state
+            };
+            for _ in 0..20_000 {
+                let mut path = String::new();
+                for _ in 0..1 + next() % 6 {
+                    path.push('/');
+                    path.push_str(tokens[(next() as usize) % tokens.len()]);
+                }
+                if next() % 8 == 0 {
+                    path.push('/');
+                }
+                let method =
+                    [Method::GET, Method::POST, Method::PUT][(next() % 3) as usize].clone();
+                for map in &maps {
+                    assert!(map.uses_fast_path());
+                    check_path(map, &path, &method);
+                }
+            }
+        }
 
         #[test]
         fn engines_agree_on_tricky_paths() {
