@@ -930,13 +930,10 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         else {
             return false;
         };
-        let domain = match rule.domain_ops.as_slice() {
-            [] => "",
-            [BuildOp::Text(t)] => t,
-            _ => return false,
+        let Some(domain) = rule.position_domain.as_deref() else {
+            return false;
         };
         if rule.method_bits & bit == 0
-            || rule.has_defaults
             || !self
                 .subdomain
                 .as_deref()

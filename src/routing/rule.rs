@@ -749,6 +749,9 @@ pub(crate) struct Compiled<E> {
     /// The methods as bits of [`method_bit`] (`u32::MAX` for any method), so that building
     /// checks a standard method with one test.
     pub(crate) method_bits: u32,
+    /// The static domain part, when building may take values by position (a static
+    /// domain, no defaults); `None` otherwise.
+    pub(crate) position_domain: Option<Box<str>>,
     /// Names of the rule's variables and defaults (Werkzeug's `arguments`).
     pub(crate) arguments: Vec<&'static str>,
     /// Rule identity for duplicate detection.
@@ -949,10 +952,17 @@ pub(crate) fn compile<E>(
     let method_bits = methods.as_deref().map_or(u32::MAX, |list| {
         list.iter().fold(0, |bits, m| bits | method_bit(m))
     });
+    let position_domain = match domain_ops.as_slice() {
+        _ if !rule.defaults.is_empty() => None,
+        [] => Some("".into()),
+        [BuildOp::Text(t)] => Some(t.as_str().into()),
+        _ => None,
+    };
     Ok(Compiled {
         build_len_hint,
         path_plan,
         method_bits,
+        position_domain,
         has_defaults: !rule.defaults.is_empty(),
         strict_slashes: rule.strict_slashes.unwrap_or(opts.strict_slashes),
         merge_slashes: rule.merge_slashes.unwrap_or(opts.merge_slashes),
