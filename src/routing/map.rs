@@ -306,7 +306,10 @@ impl MapBuilder {
             .collect();
         let fast = FastRouter::new(&compiled, &sm, &plain);
         Ok(Map {
-            build_index: EndpointIndex::new(&by_endpoint),
+            build_index: EndpointIndex::new(
+                &by_endpoint,
+                compiled.iter().map(|c| &c.rule.endpoint),
+            ),
             endpoints: compiled.iter().map(|c| c.rule.endpoint.clone()).collect(),
             rules: compiled,
             by_endpoint,
@@ -355,7 +358,12 @@ struct AddressSlot {
 }
 
 impl<E: Endpoint> EndpointIndex<E> {
-    fn new(by_endpoint: &HashMap<E, Vec<usize>, FastHash>) -> Self {
+    /// The index of `by_endpoint`; `rule_endpoints` (every rule's endpoint) give the
+    /// addresses of `&'static str` endpoints, which may be several for one text.
+    fn new<'e>(
+        by_endpoint: &HashMap<E, Vec<usize>, FastHash>,
+        rule_endpoints: impl Iterator<Item = &'e E>,
+    ) -> Self {
         let size = (by_endpoint.len() * 2).next_power_of_two().max(2);
         let mut slots: Vec<Option<(E, u32, u32)>> = (0..size).map(|_| None).collect();
         let mut rules = Vec::new();
@@ -369,17 +377,26 @@ impl<E: Endpoint> EndpointIndex<E> {
             }
             slots[i] = Some((endpoint.clone(), start, end));
         }
-        let mut by_address = Vec::new();
-        if slots
-            .iter()
-            .flatten()
-            .any(|(e, ..)| static_str(e).is_some())
-        {
+        let mut index = EndpointIndex {
+            slots: slots.into_boxed_slice(),
+            rules: rules.into_boxed_slice(),
+            by_address: Box::new([]),
+        };
+        // Each address at which a rule's `&'static str` endpoint lives, once.
+        let mut texts: Vec<&'static str> = rule_endpoints.filter_map(static_str).collect();
+        texts.sort_unstable_by_key(|t| (t.as_ptr() as usize, t.len()));
+        texts.dedup_by_key(|t| (t.as_ptr() as usize, t.len()));
+        if !texts.is_empty() {
             // At most a quarter full: few addresses share a first slot.
-            let size = size * 2;
-            by_address = vec![AddressSlot::default(); size];
-            for (e, start, end) in slots.iter().flatten() {
-                let Some(text) = static_str(e) else { continue };
+            let size = (texts.len() * 4).next_power_of_two();
+            let mut by_address = vec![AddressSlot::default(); size];
+            for text in texts {
+                let Some(endpoint) = (&text as &dyn Any).downcast_ref::<E>() else {
+                    continue;
+                };
+                let Some((start, end)) = index.find_by_value(endpoint) else {
+                    continue;
+                };
                 let mut i = address_slot(text, size - 1);
                 while by_address[i].address != 0 {
                     i = (i + 1) & (size - 1);
@@ -387,17 +404,15 @@ impl<E: Endpoint> EndpointIndex<E> {
                 by_address[i] = AddressSlot {
                     address: text.as_ptr() as usize,
                     len: text.len(),
-                    start: *start,
-                    end: *end,
-                    first: u32::try_from(rules[*start as usize]).expect("fewer than 2^32 rules"),
+                    start,
+                    end,
+                    first: u32::try_from(index.rules[start as usize])
+                        .expect("fewer than 2^32 rules"),
                 };
             }
+            index.by_address = by_address.into_boxed_slice();
         }
-        EndpointIndex {
-            slots: slots.into_boxed_slice(),
-            rules: rules.into_boxed_slice(),
-            by_address: by_address.into_boxed_slice(),
-        }
+        index
     }
 
     #[inline]
@@ -550,7 +565,7 @@ fn short_str_hash(s: &str) -> u64 {
     } else {
         (0, 0)
     };
-    ((x.wrapping_mul(K).rotate_left(23) ^ y ^ (n as u64) << 56) ^ n as u64).wrapping_mul(K)
+    (x.wrapping_mul(K).rotate_left(23) ^ y ^ (n as u64) << 56).wrapping_mul(K)
 }
 
 /// A small, fast hasher for endpoint lookups (FxHash's multiply-rotate). Endpoints are the
@@ -650,7 +665,31 @@ mod tests {
             let copy: &'static str = Box::leak(name.clone().into_boxed_str());
             let list = &map.by_endpoint[&copy];
             assert_eq!(map.build_index.get(&copy), Some(&list[..]));
+            assert_eq!(map.build_index.first(&copy), Some(list[0]));
         }
+        // Every rule's endpoint address is in the address table, once.
+        let in_table = |map: &Map<&'static str>| {
+            map.build_index
+                .by_address
+                .iter()
+                .filter(|s| s.address != 0)
+                .count()
+        };
+        assert_eq!(in_table(&map), names.len());
+        // One endpoint text at two addresses (rules written from different strings): both
+        // are found by address, with the endpoint's rules.
+        let twice: Map<&'static str> = Map::new([
+            Rule::new("/a", "x"),
+            Rule::new("/b/<int:n>", Box::leak(String::from("x").into_boxed_str())),
+            Rule::new("/c", "y"),
+        ]);
+        assert_eq!(in_table(&twice), 3);
+        for rule in &twice.rules {
+            let e = rule.rule.endpoint;
+            assert_eq!(twice.build_index.get(&e), Some(&twice.by_endpoint[&e][..]));
+            assert_eq!(twice.build_index.first(&e), Some(twice.by_endpoint[&e][0]));
+        }
+        assert_eq!(twice.build_index.first(&"x"), Some(1));
         // Same address, shorter: not the same endpoint.
         let stored: &'static str = map.rules[1].rule.endpoint;
         assert_eq!(map.build_index.get(&&stored[..9]), None);
@@ -670,5 +709,6 @@ mod tests {
         assert_eq!(numbers.build_index.get(&100), None);
         let empty: Map<&'static str> = Map::new([]);
         assert_eq!(empty.build_index.get(&"x"), None);
+        assert_eq!(empty.build_index.first(&"x"), None);
     }
 }
