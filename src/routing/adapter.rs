@@ -510,7 +510,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         let map = self.map;
         if let Some(fast) = self.fast {
             let b = path.as_bytes();
-            if super::matcher::method_bit(method) != 0
+            if method_bit(method) != OTHER_METHODS
                 && b.first() == Some(&b'/')
                 && b.get(1) != Some(&b'/')
             {
@@ -534,7 +534,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         method: &Method,
         values: &mut Values,
     ) -> Result<usize, RoutingError> {
-        if super::matcher::method_bit(method) == 0
+        if method_bit(method) == OTHER_METHODS
             && method.as_str().bytes().any(|b| b.is_ascii_lowercase())
         {
             // Werkzeug upper-cases the method.

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use http::Method;
 use smallvec::SmallVec;
 
-use super::rule::{Compiled, Part, Piece, Var, Weighting};
+use super::rule::{method_bit, Compiled, Part, Piece, Var, Weighting, OTHER_METHODS};
 use super::tree::{ParamSpans, Segment, SegmentTree, TreeBuilder, MAX_PARAMS};
 use super::values::Values;
 
@@ -337,25 +337,9 @@ impl<E> Ctx<'_, E> {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct MethodSet {
     any: bool,
-    bits: u16,
+    /// Standard methods by [`method_bit`]; never [`OTHER_METHODS`].
+    bits: u32,
     others: Vec<Method>,
-}
-
-/// The bit of a standard method, 0 for extension methods.
-#[inline]
-pub(crate) fn method_bit(m: &Method) -> u16 {
-    const METHODS: [Method; 9] = [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::DELETE,
-        Method::PATCH,
-        Method::OPTIONS,
-        Method::TRACE,
-        Method::CONNECT,
-    ];
-    METHODS.iter().position(|x| x == m).map_or(0, |i| 1 << i)
 }
 
 impl MethodSet {
@@ -369,7 +353,7 @@ impl MethodSet {
                 let mut set = MethodSet::default();
                 for m in list {
                     match method_bit(m) {
-                        0 => set.others.push(m.clone()),
+                        OTHER_METHODS => set.others.push(m.clone()),
                         b => set.bits |= b,
                     }
                 }
@@ -379,8 +363,8 @@ impl MethodSet {
     }
 
     #[inline]
-    fn allows(&self, method: &Method, bit: u16) -> bool {
-        self.any || self.bits & bit != 0 || (bit == 0 && self.others.contains(method))
+    fn allows(&self, method: &Method, bit: u32) -> bool {
+        self.any || self.bits & bit != 0 || (bit == OTHER_METHODS && self.others.contains(method))
     }
 }
 
