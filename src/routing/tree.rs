@@ -381,6 +381,7 @@ impl SegmentTree {
     /// segment, then as the parameter, then the catch-all takes the rest. Taking a static
     /// edge from a node that has a parameter or catch-all too leaves a place to come back
     /// to if the static branch leads nowhere.
+    #[inline(always)]
     pub(crate) fn at(&self, path: &str, spans: &mut ParamSpans) -> Option<u32> {
         let bytes = path.as_bytes();
         if bytes.first() != Some(&b'/') || u32::try_from(bytes.len()).is_err() {
