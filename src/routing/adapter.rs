@@ -510,11 +510,9 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         let map = self.map;
         if let Some(fast) = self.fast {
             let b = path.as_bytes();
-            if method_bit(method) != OTHER_METHODS
-                && b.first() == Some(&b'/')
-                && b.get(1) != Some(&b'/')
-            {
-                return match fast.lookup(&map.rules, path, method, values) {
+            let bit = method_bit(method);
+            if bit != OTHER_METHODS && b.first() == Some(&b'/') && b.get(1) != Some(&b'/') {
+                return match fast.lookup(&map.rules, path, method, bit, values) {
                     Some((r, true)) => Ok(r),
                     Some((r, false)) => self.finish(r, values, method),
                     None => {
@@ -648,7 +646,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             &owned
         };
         if let Some(fast) = self.fast {
-            match fast.lookup(&map.rules, path, method, values) {
+            match fast.lookup(&map.rules, path, method, method_bit(method), values) {
                 Some((r, true)) => return Ok(r),
                 Some((r, false)) => return self.finish(r, values, method),
                 None => values.clear(),

@@ -583,16 +583,18 @@ impl FastRouter {
 }
 
 impl DomainRouter {
-    /// The first rule that matches `path` with `method`, its converted variables pushed to
-    /// `values`, and whether it is plain. `None` (with `values` possibly partly filled)
-    /// leaves the answer to the state machine: no route, no candidate, a slash case, or a
-    /// converter refusing a value (where Werkzeug's answer depends on methods seen).
+    /// The first rule that matches `path` with `method` (whose [`method_bit`] is `bit`), its
+    /// converted variables pushed to `values`, and whether it is plain. `None` (with
+    /// `values` possibly partly filled) leaves the answer to the state machine: no route,
+    /// no candidate, a slash case, or a converter refusing a value (where Werkzeug's answer
+    /// depends on methods seen).
     #[inline]
     pub(crate) fn lookup<E>(
         &self,
         rules: &[Compiled<E>],
         path: &str,
         method: &Method,
+        bit: u32,
         values: &mut Values,
     ) -> Option<(usize, bool)> {
         let router = self;
@@ -603,7 +605,6 @@ impl DomainRouter {
         if entry.fallback {
             return None;
         }
-        let bit = method_bit(method);
         let first = values.len();
         'candidates: for c in &entry.candidates {
             if !c.methods.allows(method, bit) {
