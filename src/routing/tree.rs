@@ -627,6 +627,25 @@ mod tests {
     }
 
     #[test]
+    fn hostile_paths_end_in_linear_time() {
+        let routes = ["/{}/{}", "/a/{}/x", "/a/b/{*}", "/{}/x/y"];
+        let t = tree(&routes);
+        // A path of many segments, one huge segment, and many slashes: each is walked once
+        // (no node is tried twice at the same place), so these return at once.
+        let many = "/a".repeat(200_000);
+        let huge = format!("/{}", "b".repeat(1 << 20));
+        let slashes = "/".repeat(100_000);
+        assert_eq!(at(&t, &routes, &many), None);
+        assert_eq!(at(&t, &routes, &huge), None);
+        assert_eq!(at(&t, &routes, &slashes), None);
+        assert_eq!(at(&t, &routes, &format!("{huge}/c")).map(|m| m.0), Some(0));
+        assert_eq!(
+            at(&t, &routes, &format!("/a/b{many}")).map(|m| m.0),
+            Some(2)
+        );
+    }
+
+    #[test]
     fn refuses_what_matchit_refuses() {
         let mut t = TreeBuilder::default();
         t.insert(&route("/a/{}"), 0).unwrap();
