@@ -969,28 +969,14 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         }
         rule.path_plan.head.push_to(out);
         for step in rule.path_plan.steps.iter() {
-            let i = match step.var {
-                PlanVar::Int(i) | PlanVar::Segment(i) | PlanVar::Other(i) => i as usize,
-                PlanVar::None => {
-                    step.text.push_to(out);
-                    continue;
-                }
+            let Some(i) = step.var.index() else {
+                step.text.push_to(out);
+                continue;
             };
-            let written = match pair(i) {
-                Some((name, value)) if name_eq(name, step.name) => match (step.var, value) {
-                    (PlanVar::Int(_), Value::Int(n)) => {
-                        push_int(out, *n);
-                        true
-                    }
-                    (PlanVar::Segment(_), Value::Str(text)) => {
-                        push_encoded(out, text, SEGMENT_ENCODE_SET);
-                        true
-                    }
-                    _ => rule
-                        .vars
-                        .get(i)
-                        .is_some_and(|var| write_var(var, value, out)),
-                },
+            let written = match (pair(i), rule.vars.get(i)) {
+                (Some((name, value)), Some(var)) if name_eq(name, step.name) => {
+                    write_planned(step.var, var, value, out)
+                }
                 _ => false,
             };
             if !written {
@@ -1476,12 +1462,9 @@ fn write_path<E>(
     let by_position = fit.by_position;
     rule.path_plan.head.push_to(out);
     for step in rule.path_plan.steps.iter() {
-        let i = match step.var {
-            PlanVar::Int(i) | PlanVar::Segment(i) | PlanVar::Other(i) => i as usize,
-            PlanVar::None => {
-                step.text.push_to(out);
-                continue;
-            }
+        let Some(i) = step.var.index() else {
+            step.text.push_to(out);
+            continue;
         };
         let var = &rule.vars[i];
         let written = match by_position {

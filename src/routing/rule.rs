@@ -546,6 +546,17 @@ pub(crate) enum PlanVar {
     Other(u32),
 }
 
+impl PlanVar {
+    /// The variable's index into the rule's `vars`, if there is one.
+    #[inline(always)]
+    pub(crate) fn index(self) -> Option<usize> {
+        match self {
+            PlanVar::Int(i) | PlanVar::Segment(i) | PlanVar::Other(i) => Some(i as usize),
+            PlanVar::None => None,
+        }
+    }
+}
+
 /// One step of writing a rule's path: a variable, then a piece of the static text after
 /// it.
 #[derive(Clone, Copy)]
