@@ -6,10 +6,11 @@
 //!   non-strict-slash cases, and methods checked at the leaves. It is the reference.
 //! - [`FastRouter`] is a [`SegmentTree`] of each rule's skeleton (`/user/{}/edit`: static
 //!   segments, parameters, a final catch-all), with the rules that share a skeleton kept in
-//!   Werkzeug's order and checked (converter shapes, methods) after the tree lookup. It is used only for maps where it provably agrees with the state
-//!   machine (decided when the map is built), and only for successful matches: anything
-//!   else (no route, converters or methods refusing, slash cases) is answered by the state
-//!   machine, so errors and redirects are always Werkzeug's.
+//!   Werkzeug's order and checked (converter shapes, methods) after the tree lookup. It is
+//!   used only for maps where it provably agrees with the state machine (decided when the
+//!   map is built), and only for successful matches: anything else (no route, converters
+//!   or methods refusing, slash cases) is answered by the state machine, so errors and
+//!   redirects are always Werkzeug's.
 //!
 //! What happens after a rule is found (conversion, defaults, redirects) is the adapter's.
 
