@@ -25,8 +25,8 @@ use std::hint::black_box;
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use zeug::formparser::{parse_form, parse_multipart, Limits, MultipartReader};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use zeug::formparser::{Limits, MultipartReader, parse_form, parse_multipart};
 
 const MIB: usize = 1024 * 1024;
 const BOUNDARY: &str = "----WebKitFormBoundaryjdSFhcARk8fyGNy6";

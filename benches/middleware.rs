@@ -13,7 +13,7 @@
 //!
 //! `bench/middleware_vs_werkzeug.py` runs the same work through Werkzeug for the ratio.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use zeug::middleware::{Compress, ProxyFix, SharedData};
 use zeug::security::{safe_join, secure_filename};
 use zeug::test::EnvironBuilder;

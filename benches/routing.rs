@@ -19,7 +19,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group};
 use zeug::routing::{BuildOptions, Map, MapAdapter, Method, Rule, Values};
 
 const RULES: &str = include_str!("data/routing/rules.txt");

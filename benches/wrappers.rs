@@ -13,7 +13,7 @@
 //! `bench/client_vs_werkzeug.py` runs the same work through Werkzeug for the ratio.
 
 use bytes::Bytes;
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{BatchSize, Criterion, black_box, criterion_group, criterion_main};
 use zeug::environ::Input;
 use zeug::test::{Client, EnvironBuilder};
 use zeug::{Environ, Request, Response};

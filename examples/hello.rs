@@ -46,7 +46,7 @@ impl Hello {
     fn on_index(&self, request: &Request) -> Result<Response, HttpException> {
         let name = match request.args().get("name") {
             Some("") => {
-                return Err(HttpException::bad_request().with_description("The name is empty."))
+                return Err(HttpException::bad_request().with_description("The name is empty."));
             }
             Some(name) => name,
             None => &self.default_name,

@@ -21,7 +21,7 @@ use zeug::exceptions::escape_html;
 use zeug::formparser::Limits;
 use zeug::security::secure_filename;
 use zeug::utils::send_from_directory;
-use zeug::{redirect, Application, Environ, HttpException, Request, Response};
+use zeug::{Application, Environ, HttpException, Request, Response, redirect};
 
 /// The largest request this app accepts.
 pub const MAX_UPLOAD: u64 = 32 * 1024 * 1024;

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use http::header::{HeaderName, HeaderValue, ALLOW};
+use http::header::{ALLOW, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 
 use crate::Response;

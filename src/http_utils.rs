@@ -303,34 +303,36 @@ pub fn split_header_list(value: &str) -> impl Iterator<Item = &str> {
         value
     };
     let mut rest = value;
-    std::iter::from_fn(move || loop {
-        if rest.is_empty() {
-            return None;
-        }
-        let bytes = rest.as_bytes();
-        let mut in_quotes = false;
-        let mut escaped = false;
-        let mut end = bytes.len();
-        for (i, &b) in bytes.iter().enumerate() {
-            if escaped {
-                escaped = false;
-            } else if in_quotes && b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_quotes = !in_quotes;
-            } else if b == b',' && !in_quotes {
-                end = i;
-                break;
+    std::iter::from_fn(move || {
+        loop {
+            if rest.is_empty() {
+                return None;
             }
-        }
-        let item = rest[..end].trim();
-        rest = if end < rest.len() {
-            &rest[end + 1..]
-        } else {
-            ""
-        };
-        if !item.is_empty() {
-            return Some(item);
+            let bytes = rest.as_bytes();
+            let mut in_quotes = false;
+            let mut escaped = false;
+            let mut end = bytes.len();
+            for (i, &b) in bytes.iter().enumerate() {
+                if escaped {
+                    escaped = false;
+                } else if in_quotes && b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_quotes = !in_quotes;
+                } else if b == b',' && !in_quotes {
+                    end = i;
+                    break;
+                }
+            }
+            let item = rest[..end].trim();
+            rest = if end < rest.len() {
+                &rest[end + 1..]
+            } else {
+                ""
+            };
+            if !item.is_empty() {
+                return Some(item);
+            }
         }
     })
 }

@@ -102,7 +102,7 @@ pub mod wrappers;
 pub use app::Application;
 pub use body::Body;
 pub use environ::Environ;
-pub use exceptions::{abort, HttpException};
+pub use exceptions::{HttpException, abort};
 pub use routing::{Map, Rule};
 pub use serving::run_simple;
 #[cfg(feature = "sessions")]

@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use zeug::security::{safe_join, secure_filename};
 use zeug::test::{Client, EnvironBuilder};
-use zeug::utils::{send_file, send_file_with, send_from_directory, FileOptions};
+use zeug::utils::{FileOptions, send_file, send_file_with, send_from_directory};
 use zeug::{Body, Environ, Request, Response};
 
 /// `secure_filename` outputs of Werkzeug 3.1 (`werkzeug.utils.secure_filename`), run as on

@@ -4,7 +4,7 @@
 #[allow(dead_code)]
 mod hello;
 
-use hello::{simple_app, Hello};
+use hello::{Hello, simple_app};
 use zeug::test::Client;
 
 #[test]

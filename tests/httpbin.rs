@@ -9,7 +9,7 @@ mod app;
 use std::io::Read;
 
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use zeug::test::{Client, TestResponse};
 
 fn client() -> Client {
@@ -125,7 +125,9 @@ fn post_echoes_form_with_lists_for_repeated_keys() {
     let v: Value = res.json();
     assert_eq!(
         keys(&v),
-        ["args", "data", "files", "form", "headers", "json", "origin", "url"]
+        [
+            "args", "data", "files", "form", "headers", "json", "origin", "url"
+        ]
     );
     assert_eq!(v["form"], json!({"a": ["1", "2"], "b": "✓"}));
     assert_eq!(v["data"], "");
@@ -615,20 +617,23 @@ fn digest_auth_int_covers_the_body_and_query() {
             .header("www-authenticate")
             .unwrap(),
     );
-    assert!(params
-        .iter()
-        .any(|(k, v)| k == "qop" && v == "auth, auth-int"));
+    assert!(
+        params
+            .iter()
+            .any(|(k, v)| k == "qop" && v == "auth, auth-int")
+    );
 }
 
 #[test]
 fn digest_auth_stale_after_and_repeated_nonces() {
     let url = "/digest-auth/auth/u/p/MD5/1";
     let res = get(url);
-    assert!(res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .any(|c| c.to_str().unwrap().starts_with("stale_after=1;")));
+    assert!(
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("stale_after=1;"))
+    );
     let params = challenge_params(res.header("www-authenticate").unwrap());
     let auth = digest_authorization(&params, "u", "p", "GET", url, "auth", b"");
     // First use succeeds and counts stale_after down to 0.
@@ -638,11 +643,12 @@ fn digest_auth_stale_after_and_repeated_nonces() {
         .header("cookie", "stale_after=1; fake=fake_value")
         .send();
     assert_eq!(res.status(), 200);
-    assert!(res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .any(|c| c.to_str().unwrap().starts_with("stale_after=0;")));
+    assert!(
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("stale_after=0;"))
+    );
     // With stale_after=0 the nonce is stale: a new challenge with stale=True.
     let res = client()
         .get(url)
@@ -650,10 +656,11 @@ fn digest_auth_stale_after_and_repeated_nonces() {
         .header("cookie", "stale_after=0; fake=fake_value")
         .send();
     assert_eq!(res.status(), 401);
-    assert!(res
-        .header("www-authenticate")
-        .unwrap()
-        .ends_with("stale=True"));
+    assert!(
+        res.header("www-authenticate")
+            .unwrap()
+            .ends_with("stale=True")
+    );
     // Replaying the last nonce is also stale.
     let nonce = params.iter().find(|(k, _)| k == "nonce").unwrap().1.clone();
     let res = client()
@@ -662,10 +669,11 @@ fn digest_auth_stale_after_and_repeated_nonces() {
         .header("cookie", &format!("last_nonce={nonce}"))
         .send();
     assert_eq!(res.status(), 401);
-    assert!(res
-        .header("www-authenticate")
-        .unwrap()
-        .ends_with("stale=True"));
+    assert!(
+        res.header("www-authenticate")
+            .unwrap()
+            .ends_with("stale=True")
+    );
 }
 
 #[test]
@@ -923,9 +931,10 @@ fn json_is_the_slideshow() {
 fn xml_is_application_xml() {
     let res = get("/xml");
     assert_eq!(res.header("content-type"), Some("application/xml"));
-    assert!(res
-        .text()
-        .starts_with("<?xml version='1.0' encoding='us-ascii'?>"));
+    assert!(
+        res.text()
+            .starts_with("<?xml version='1.0' encoding='us-ascii'?>")
+    );
     assert!(res.text().contains("<slideshow"));
 }
 
@@ -1068,10 +1077,12 @@ fn post_shows_multipart_fields_and_first_file_per_field() {
         json!({"f": "hello\n", "g": "data:image/png;base64,//57"})
     );
     assert_eq!(v["data"], "");
-    assert!(v["headers"]["Content-Type"]
-        .as_str()
-        .unwrap()
-        .starts_with("multipart/form-data; boundary="));
+    assert!(
+        v["headers"]["Content-Type"]
+            .as_str()
+            .unwrap()
+            .starts_with("multipart/form-data; boundary=")
+    );
 }
 
 #[test]

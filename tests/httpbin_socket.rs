@@ -10,8 +10,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-use zeug::serving::{make_server, Options};
+use serde_json::{Value, json};
+use zeug::serving::{Options, make_server};
 
 /// A running server that is shut down when dropped, even if the test fails.
 struct Running {

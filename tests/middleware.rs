@@ -148,16 +148,20 @@ fn shared_data_falls_through_when_nothing_matches() {
 fn shared_data_disallowed_names_fall_through() {
     let dir = static_tree();
     let client = shared(dir.path());
-    assert!(client
-        .get("/static/app.py")
-        .send()
-        .text()
-        .starts_with("app saw"));
-    assert!(client
-        .get("/static/private/key.pem")
-        .send()
-        .text()
-        .starts_with("app saw"));
+    assert!(
+        client
+            .get("/static/app.py")
+            .send()
+            .text()
+            .starts_with("app saw")
+    );
+    assert!(
+        client
+            .get("/static/private/key.pem")
+            .send()
+            .text()
+            .starts_with("app saw")
+    );
 }
 
 #[test]

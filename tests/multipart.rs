@@ -633,7 +633,7 @@ fn spooled_files_are_removed_on_drop_and_on_errors() {
     let prefix = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\n";
     let mut suffix =
         b"\r\n--b\r\nContent-Disposition: form-data; name=\"g\"; filename=\"b\"\r\n\r\n".to_vec();
-    suffix.extend(std::iter::repeat(b'z').take(MIB));
+    suffix.extend(std::iter::repeat_n(b'z', MIB));
     let env = streaming_environ("b", Generated::new(prefix, b"y", MIB, &suffix));
     assert_eq!(status(Request::new(env).files()), 400);
     assert_eq!(

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use zeug::security::{
-    check_password_hash, generate_password_hash, generate_password_hash_with_salt_length,
-    PasswordHashError, MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_MEMORY,
+    MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_MEMORY, PasswordHashError, check_password_hash,
+    generate_password_hash, generate_password_hash_with_salt_length,
 };
 
 /// `g("secret")`: Werkzeug's default method.
@@ -83,9 +83,11 @@ fn generates_in_werkzeugs_format_with_its_defaults() {
     assert_eq!(parts[2].len(), 128);
     assert!(check_password_hash(&h, "secret"));
     // "" means the default method.
-    assert!(generate_password_hash("x", "")
-        .unwrap()
-        .starts_with("scrypt:32768:8:1$"));
+    assert!(
+        generate_password_hash("x", "")
+            .unwrap()
+            .starts_with("scrypt:32768:8:1$")
+    );
 
     let p = generate_password_hash("secret", "pbkdf2:sha256:2000").unwrap();
     assert!(p.starts_with("pbkdf2:sha256:2000$"));
@@ -112,10 +114,12 @@ fn bad_methods_are_errors() {
         Err(PasswordHashError::InvalidParameters(_))
     ));
     assert!(generate_password_hash_with_salt_length("x", "pbkdf2:sha256:1", 0).is_err());
-    assert!(!generate_password_hash("x", "md5")
-        .unwrap_err()
-        .to_string()
-        .is_empty());
+    assert!(
+        !generate_password_hash("x", "md5")
+            .unwrap_err()
+            .to_string()
+            .is_empty()
+    );
 }
 
 #[test]

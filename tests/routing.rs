@@ -612,9 +612,10 @@ fn build_errors_explain() {
         e.suggestion(),
         Some("Did you mean to use methods [\"POST\"]?")
     );
-    assert!(e
-        .to_string()
-        .starts_with("Could not build url for endpoint \"items\" (\"GET\")."));
+    assert!(
+        e.to_string()
+            .starts_with("Could not build url for endpoint \"items\" (\"GET\").")
+    );
     let e = a.build(&"zzz", &()).unwrap_err();
     assert_eq!(e.suggestion(), None);
     let e = a.build(&"user_show", &[("id", "abc")]).unwrap_err();
@@ -659,16 +660,20 @@ fn duplicate_rules_are_an_error() {
     assert_eq!(err.kind(), &RuleErrorKind::Duplicate);
     assert_eq!(err.rule(), "/a/<int:y>");
     // Same path, different methods: fine. Overlapping methods: not.
-    assert!(Map::try_new([
-        Rule::new("/a", "a").methods(["GET"]),
-        Rule::new("/a", "b").methods(["POST"]),
-    ])
-    .is_ok());
-    assert!(Map::try_new([
-        Rule::new("/a", "a").methods(["GET"]),
-        Rule::new("/a", "b").methods(["GET", "POST"]),
-    ])
-    .is_err());
+    assert!(
+        Map::try_new([
+            Rule::new("/a", "a").methods(["GET"]),
+            Rule::new("/a", "b").methods(["POST"]),
+        ])
+        .is_ok()
+    );
+    assert!(
+        Map::try_new([
+            Rule::new("/a", "a").methods(["GET"]),
+            Rule::new("/a", "b").methods(["GET", "POST"]),
+        ])
+        .is_err()
+    );
     // Different subdomains: fine.
     assert!(Map::try_new([Rule::new("/a", "a"), Rule::new("/a", "b").subdomain("api")]).is_ok());
 }

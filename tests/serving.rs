@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use zeug::serving::{make_server, Options, ShutdownHandle};
+use zeug::serving::{Options, ShutdownHandle, make_server};
 use zeug::{Application, Body, Environ, Response};
 
 // ---------------------------------------------------------------------------------------
@@ -138,7 +138,10 @@ fn app(mut environ: Environ) -> Response {
             environ.query_string,
             environ.multithread,
             environ.multiprocess,
-            environ.headers.get("host").map_or("-", |h| h.to_str().unwrap()),
+            environ
+                .headers
+                .get("host")
+                .map_or("-", |h| h.to_str().unwrap()),
         )),
         "/stream" => Response::stream(vec!["one ", "two ", "three"]),
         "/slow" => {
@@ -280,10 +283,12 @@ fn environ_fields_are_filled() {
         )
     );
     let single = serve_with(app, Options::new().threaded(false));
-    assert!(single
-        .send("GET /environ HTTP/1.1\r\nHost: h\r\n\r\n")
-        .text()
-        .contains("mt=false"));
+    assert!(
+        single
+            .send("GET /environ HTTP/1.1\r\nHost: h\r\n\r\n")
+            .text()
+            .contains("mt=false")
+    );
 }
 
 #[test]
@@ -372,7 +377,7 @@ fn shutdown_closes_the_listener_at_once_while_requests_finish() {
                 match stream.read(&mut byte) {
                     Ok(0) => break asked.elapsed(),
                     Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                        break asked.elapsed()
+                        break asked.elapsed();
                     }
                     other => assert!(
                         asked.elapsed() < Duration::from_millis(200),
@@ -491,13 +496,15 @@ fn serves_on_a_unix_socket_replacing_a_stale_one() {
         format!("unix://{}", path.display())
     );
     // Binding the same path while it is served is refused.
-    assert!(make_server(
-        &format!("unix://{}", path.display()),
-        0,
-        app,
-        Options::new()
-    )
-    .is_err());
+    assert!(
+        make_server(
+            &format!("unix://{}", path.display()),
+            0,
+            app,
+            Options::new()
+        )
+        .is_err()
+    );
     let handle = server.shutdown_handle();
     let t = thread::spawn(move || server.serve_forever());
     let mut stream = UnixStream::connect(&path).unwrap();
@@ -1124,7 +1131,7 @@ fn hostile_byte_streams_get_http_answers_or_nothing() {
         for _ in 0..rng.gen_range(0..6) {
             let at = rng.gen_range(0..=input.len());
             match rng.gen_range(0..4) {
-                0 if at < input.len() => input[at] = rng.gen(),
+                0 if at < input.len() => input[at] = rng.r#gen(),
                 1 => input.insert(
                     at,
                     *b"\r\n :;0fF\t\x00\x7f".get(rng.gen_range(0..11)).unwrap(),

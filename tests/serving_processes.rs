@@ -527,10 +527,12 @@ fn the_reloader_restarts_on_an_extra_file_change_without_refusing_connections() 
     let (ok, refused, errors) = load.join().unwrap();
 
     assert_ne!(second, server.pid());
-    assert!(get(server.port, "/")
-        .unwrap()
-        .body
-        .starts_with("Bonjour from process"));
+    assert!(
+        get(server.port, "/")
+            .unwrap()
+            .body
+            .starts_with("Bonjour from process")
+    );
     assert_eq!(refused, 0, "connections were refused during the restart");
     // Known race in the server's shutdown (not the reloader's): a connection the old child
     // accepted just before SIGTERM, whose request had arrived but was not read yet, is
@@ -638,10 +640,11 @@ fn the_debug_page_is_shown_to_loopback_clients() {
     let server = ServerProcess::start(&example("dev_server"), &["--debug"]);
     let res = get(server.port, "/boom?id=%3Cb%3E7").unwrap();
     assert_eq!(res.status, 500);
-    assert!(res
-        .head
-        .to_ascii_lowercase()
-        .contains("content-type: text/html"));
+    assert!(
+        res.head
+            .to_ascii_lowercase()
+            .contains("content-type: text/html")
+    );
     assert!(
         res.body.contains("the view for item &lt;b&gt;7 failed"),
         "{}",
@@ -865,7 +868,7 @@ mod tls {
     /// the server must keep flushing until everything went out.
     #[test]
     fn large_and_streamed_bodies_arrive_whole_over_tls() {
-        use zeug::serving::{make_server, Options, SslContext};
+        use zeug::serving::{Options, SslContext, make_server};
         use zeug::{Environ, Response};
 
         const BIG: usize = 3 * 1024 * 1024;
@@ -898,10 +901,12 @@ mod tls {
         assert!(big.body.bytes().all(|b| b == b'x'));
         let streamed = https_get(port, config, "/stream").unwrap();
         assert_eq!(streamed.status, 200);
-        assert!(streamed
-            .head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"));
+        assert!(
+            streamed
+                .head
+                .to_ascii_lowercase()
+                .contains("transfer-encoding: chunked")
+        );
         // De-chunk: every line must be there, in order.
         let lines: Vec<&str> = streamed
             .body
@@ -919,7 +924,7 @@ mod tls {
     /// TLS layer with nothing left on the socket, and must still be answered.
     #[test]
     fn pipelined_requests_are_answered_over_tls() {
-        use zeug::serving::{make_server, Options, SslContext};
+        use zeug::serving::{Options, SslContext, make_server};
         use zeug::{Environ, Response};
 
         let app = |env: Environ| Response::new(format!("you asked for {}", env.path_info));
@@ -1003,7 +1008,7 @@ mod tls {
 mod dev_server;
 
 mod dev_server_app {
-    use super::dev_server::{options_from_args, read_greeting, DevApp};
+    use super::dev_server::{DevApp, options_from_args, read_greeting};
     use zeug::test::Client;
 
     fn args(list: &[&str]) -> Vec<String> {

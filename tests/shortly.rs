@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use shortly::storage::{FileStore, RedisStore, Store};
-use shortly::{create_app, Shortly};
+use shortly::{Shortly, create_app};
 use zeug::test::Client;
 
 /// `text` as the autoescaping templates print it (minijinja escapes `/` and `'` too).

@@ -20,8 +20,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use serde_json::{json, Value};
-use zeug::serving::{make_server, Options, ShutdownHandle};
+use serde_json::{Value, json};
+use zeug::serving::{Options, ShutdownHandle, make_server};
 use zeug::{Application, Environ, Response};
 
 /// How long chromedriver may take to answer `/status` after it is started.

@@ -5,7 +5,7 @@
 #[allow(dead_code)]
 mod upload;
 
-use upload::{Uploads, MAX_UPLOAD};
+use upload::{MAX_UPLOAD, Uploads};
 use zeug::test::Client;
 
 fn app() -> (tempfile::TempDir, Client) {

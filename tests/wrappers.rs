@@ -69,9 +69,11 @@ fn authorization_schemes() {
     ] {
         assert_eq!(auth.param(k), Some(v), "{k}");
     }
-    assert!(request(&[("authorization", "Basic %%%")])
-        .authorization()
-        .is_none());
+    assert!(
+        request(&[("authorization", "Basic %%%")])
+            .authorization()
+            .is_none()
+    );
 }
 
 #[test]

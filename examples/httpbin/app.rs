@@ -27,8 +27,8 @@ pub mod redirects;
 #[path = "status.rs"]
 pub mod status;
 
-use http::header::HeaderValue;
 use http::Method;
+use http::header::HeaderValue;
 use zeug::routing::{Map, Rule, Values};
 use zeug::{Application, Environ, HttpException, Request, Response};
 

@@ -12,7 +12,7 @@ use zeug::datastructures::{AuthParams, Authorization};
 use zeug::{HttpException, Request, Response};
 
 use super::cookies::set_cookie;
-use super::pyjson::{jsonify, Json};
+use super::pyjson::{Json, jsonify};
 use super::status::status_response;
 
 /// The realm of httpbin's Digest challenges.

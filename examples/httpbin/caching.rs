@@ -9,8 +9,8 @@
 use http::header::{HeaderName, HeaderValue};
 use zeug::{HttpException, Request, Response};
 
-use super::inspect::{request_dict, GET_KEYS};
-use super::pyjson::{jsonify, Json};
+use super::inspect::{GET_KEYS, request_dict};
+use super::pyjson::{Json, jsonify};
 use super::status::status_response;
 
 fn get_response(req: &Request) -> Result<Response, HttpException> {

@@ -6,9 +6,9 @@
 //! read with [`Request::cookies`].
 
 use zeug::wrappers::CookieOptions;
-use zeug::{redirect, HttpException, Request, Response};
+use zeug::{HttpException, Request, Response, redirect};
 
-use super::pyjson::{jsonify, Json};
+use super::pyjson::{Json, jsonify};
 
 /// Tracking cookies httpbin hides from `/cookies` unless `?show_env` is given.
 pub const ENV_COOKIES: &[&str] = &[

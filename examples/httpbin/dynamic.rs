@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_LENGTH};
+use http::header::{CONTENT_LENGTH, HeaderValue};
 use zeug::{Body, HttpException, Request, Response};
 
-use super::inspect::{request_dict, Key};
-use super::pyjson::{self, jsonify, Json};
+use super::inspect::{Key, request_dict};
+use super::pyjson::{self, Json, jsonify};
 use super::pyrandom::PyRandom;
 use super::redirects::arg_ci;
 

@@ -9,11 +9,11 @@
 
 use std::io::Write as _;
 
-use http::header::{HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use zeug::{HttpException, Request, Response};
 
-use super::inspect::{request_dict, Key};
-use super::pyjson::{jsonify, Json};
+use super::inspect::{Key, request_dict};
+use super::pyjson::{Json, jsonify};
 
 const INDEX: &str = include_str!("pages/index.html");
 const MOBY: &str = include_str!("pages/moby.html");

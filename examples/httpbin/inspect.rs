@@ -11,7 +11,7 @@ use base64::Engine as _;
 use zeug::datastructures::MultiDict;
 use zeug::{HttpException, Request, Response};
 
-use super::pyjson::{jsonify, Json};
+use super::pyjson::{Json, jsonify};
 
 /// Headers a hosting platform or proxy adds; httpbin hides them unless `?show_env` is given.
 pub const ENV_HEADERS: &[&str] = &[

@@ -6,7 +6,7 @@
 //! are built from the request's script root, so the app works mounted under a prefix.
 
 use http::header::{HeaderValue, LOCATION};
-use zeug::{redirect, HttpException, Request, Response};
+use zeug::{HttpException, Request, Response, redirect};
 
 /// `url_for(path)`, relative or (`external`) with scheme and host.
 fn url_for(req: &Request, path: &str, external: bool) -> String {

@@ -6,7 +6,7 @@
 //! challenge, `406` with the accepted media types, `418`); the random choice comes from
 //! `pyrandom`.
 
-use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use zeug::{HttpException, Request, Response};
 
 use super::pyjson::{self, Json};

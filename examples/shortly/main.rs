@@ -12,18 +12,18 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use minijinja::{path_loader, AutoEscape, Environment};
+use minijinja::{AutoEscape, Environment, path_loader};
 use serde::Serialize;
 use zeug::app::SharedApp;
 use zeug::middleware::SharedData;
 use zeug::routing::{Map, Rule};
-use zeug::serving::{run_simple_with, Options};
+use zeug::serving::{Options, run_simple_with};
 use zeug::{Application, Environ, HttpException, Request, Response};
 
 pub mod storage;
 pub mod views;
 
-use storage::{store_from_env, Store};
+use storage::{Store, store_from_env};
 
 /// The example's folder, where `templates/` and `static/` live, wherever it is run from.
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/shortly");

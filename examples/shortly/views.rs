@@ -6,10 +6,10 @@
 
 use http::Method;
 use minijinja::context;
-use zeug::{redirect, HttpException, Request, Response};
+use zeug::{HttpException, Request, Response, redirect};
 
-use super::storage::StoreError;
 use super::Shortly;
+use super::storage::StoreError;
 
 /// `/`: the form, and on POST a new short link (then off to its details page).
 pub fn on_new_url(app: &Shortly, request: &Request) -> Result<Response, HttpException> {

@@ -109,7 +109,7 @@ impl Accept {
         let mut best: Option<(u8, f32)> = None;
         for (value, q) in &self.values {
             if let Some(spec) = specificity(value, offer) {
-                if best.map_or(true, |(s, _)| spec > s) {
+                if best.is_none_or(|(s, _)| spec > s) {
                     best = Some((spec, *q));
                 }
             }
@@ -134,7 +134,7 @@ impl Accept {
         let mut best: Option<(&'a str, f32, u8)> = None;
         for offer in offers {
             if let Some((spec, q)) = self.match_offer(offer) {
-                let better = best.map_or(true, |(_, bq, bs)| q > bq || (q == bq && spec > bs));
+                let better = best.is_none_or(|(_, bq, bs)| q > bq || (q == bq && spec > bs));
                 if q > 0.0 && better {
                     best = Some((offer, q, spec));
                 }

@@ -20,8 +20,8 @@ pub use authorization::{AuthParams, Authorization, MAX_AUTHORIZATION_LEN};
 pub use cache_control::CacheControl;
 pub use etags::{ETags, MAX_ETAGS};
 pub use file_storage::{
-    FileStorage, FileStorageBuilder, FileStorageReader, SpoolFile, SPOOL_BLOCK_SIZE,
+    FileStorage, FileStorageBuilder, FileStorageReader, SPOOL_BLOCK_SIZE, SpoolFile,
 };
 pub use multidict::{MultiDict, MultiDictIntoIter};
-pub use range::{ByteRange, ContentRange, IfRange, Range, MAX_RANGES};
+pub use range::{ByteRange, ContentRange, IfRange, MAX_RANGES, Range};
 pub use text::Text;

@@ -320,7 +320,9 @@ mod tests {
         assert_eq!(x.filename.as_deref(), Some("€ rates.txt"));
         let x = d("form-data; name=f; filename*=iso-8859-1'en'%A3%20rates.txt");
         assert_eq!(x.filename.as_deref(), Some("£ rates.txt"));
-        let x = d("form-data; name=f; filename*0*=UTF-8''%E2%82%AC; filename*1=\" a\"; filename*2*=%2Etxt");
+        let x = d(
+            "form-data; name=f; filename*0*=UTF-8''%E2%82%AC; filename*1=\" a\"; filename*2*=%2Etxt",
+        );
         assert_eq!(x.filename.as_deref(), Some("€ a.txt"));
         let x = d("form-data; name=f; filename=\"\u{fc}ml\u{e4}ut.txt\"");
         assert_eq!(x.filename.as_deref(), Some("ümläut.txt"));

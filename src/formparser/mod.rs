@@ -26,16 +26,16 @@ use std::io::Read;
 
 use bytes::Bytes;
 
+use crate::HttpException;
 use crate::datastructures::{FileStorage, MultiDict};
 use crate::environ::Input;
-use crate::HttpException;
 
 mod content_disposition;
 mod multipart;
 pub(crate) mod urlencoded;
 
 pub use multipart::{
-    MultipartReader, Part, BUFFER_SIZE, MAX_BOUNDARY_LEN, MAX_PART_HEADERS, MAX_PART_HEADER_SIZE,
+    BUFFER_SIZE, MAX_BOUNDARY_LEN, MAX_PART_HEADER_SIZE, MAX_PART_HEADERS, MultipartReader, Part,
 };
 
 use content_disposition::Charset;

@@ -17,8 +17,8 @@ use std::io::{self, Read};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use memchr::memmem;
 
-use super::content_disposition::{self, Charset};
 use super::Limits;
+use super::content_disposition::{self, Charset};
 use crate::HttpException;
 
 /// Size of the reader's one buffer; also the largest data slice it hands out.
@@ -538,11 +538,11 @@ impl<R: Read> MultipartReader<R> {
         let (size, parsed) = match httparse::parse_headers(region, &mut raw) {
             Ok(httparse::Status::Complete(done)) => done,
             Ok(httparse::Status::Partial) => {
-                return Err(bad_request("Malformed multipart part headers."))
+                return Err(bad_request("Malformed multipart part headers."));
             }
             Err(httparse::Error::TooManyHeaders) => {
                 return Err(HttpException::request_entity_too_large()
-                    .with_description("Too many headers in a multipart part."))
+                    .with_description("Too many headers in a multipart part."));
             }
             Err(_) => return Err(bad_request("Malformed multipart part headers.")),
         };

@@ -9,8 +9,8 @@ use std::io::{self, Write};
 use bytes::Bytes;
 use flate2::write::GzEncoder;
 use http::header::{
-    HeaderValue, ACCEPT_ENCODING, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH,
-    CONTENT_RANGE, ETAG, VARY,
+    ACCEPT_ENCODING, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE,
+    ETAG, HeaderValue, VARY,
 };
 use http::{HeaderMap, Method, StatusCode};
 
@@ -305,7 +305,7 @@ fn choose_coding(headers: &HeaderMap, offered: &[Coding]) -> Option<Coding> {
     let mut best: Option<(Coding, f32)> = None;
     for &coding in offered {
         let q = q_of(coding.token());
-        if q > 0.0 && best.map_or(true, |(_, bq)| q > bq) {
+        if q > 0.0 && best.is_none_or(|(_, bq)| q > bq) {
             best = Some((coding, q));
         }
     }

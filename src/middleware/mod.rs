@@ -42,6 +42,6 @@ pub use compress::{
     INCOMPRESSIBLE_TYPES, MAX_BUFFERED_SIZE,
 };
 pub use dispatcher::Dispatcher;
-pub use lint::{Lint, LintKind, LintWarning, LintWarnings, HOP_BY_HOP_HEADERS, LINT_LOG_TARGET};
+pub use lint::{HOP_BY_HOP_HEADERS, LINT_LOG_TARGET, Lint, LintKind, LintWarning, LintWarnings};
 pub use proxy_fix::{ProxyFix, ProxyFixOriginal};
-pub use shared_data::{glob_match, SharedData, DEFAULT_CACHE_TIMEOUT};
+pub use shared_data::{DEFAULT_CACHE_TIMEOUT, SharedData, glob_match};

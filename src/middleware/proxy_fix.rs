@@ -4,8 +4,8 @@
 //! originals in [`ProxyFixOriginal`]. It does not parse the standard `Forwarded` header
 //! (RFC 7239), which Werkzeug's `ProxyFix` ignores too.
 
-use http::header::{HeaderValue, HOST};
 use http::HeaderMap;
+use http::header::{HOST, HeaderValue};
 
 use crate::{Application, Environ, Response};
 

@@ -6,11 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use http::header::CONTENT_DISPOSITION;
 use http::Method;
+use http::header::CONTENT_DISPOSITION;
 
 use crate::security::safe_join;
-use crate::utils::{send_file_with, FileOptions};
+use crate::utils::{FileOptions, send_file_with};
 use crate::{Application, Environ, HttpException, Request, Response};
 
 /// How long browsers and caches may keep a static file by default: 12 hours, as

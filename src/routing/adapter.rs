@@ -7,18 +7,18 @@
 use std::borrow::Cow;
 
 use http::Method;
-use percent_encoding::{utf8_percent_encode, AsciiSet};
+use percent_encoding::{AsciiSet, utf8_percent_encode};
 use smallvec::SmallVec;
 
 use super::converters::Builtin;
 use super::error::{BuildError, RoutingError};
-use super::map::{provides_defaults_for, Endpoint, Map};
+use super::map::{Endpoint, Map, provides_defaults_for};
 use super::matcher::{DomainRouter, SmResult};
 use super::rule::{
-    method_bit, push_clean, push_int, BuildOp, Compiled, PlanVar, RedirectTo, Rule, Var,
-    OTHER_METHODS,
+    BuildOp, Compiled, OTHER_METHODS, PlanVar, RedirectTo, Rule, Var, method_bit, push_clean,
+    push_int,
 };
-use super::values::{name_eq, BuildValues, Pair, PairsView, Value, Values};
+use super::values::{BuildValues, Pair, PairsView, Value, Values, name_eq};
 use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
 use crate::{Environ, HttpException, Request, Response};
 

@@ -297,7 +297,7 @@ impl Converter for StringConverter {
             return !text.is_empty() || self.min == 0;
         }
         let n = text.chars().count();
-        n >= self.min && self.max.map_or(true, |m| n <= m)
+        n >= self.min && self.max.is_none_or(|m| n <= m)
     }
     fn to_value(&self, text: &str) -> Option<Value> {
         Some(Value::Str(text.into()))

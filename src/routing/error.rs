@@ -91,7 +91,10 @@ impl fmt::Display for RuleError {
             RuleErrorKind::DuplicateVariable(n) => write!(f, "variable '{n}' is used twice"),
             RuleErrorKind::InvalidMethod(m) => write!(f, "{m:?} is not a valid HTTP method"),
             RuleErrorKind::BadDefault(n) => {
-                write!(f, "the default for '{n}' cannot be written by its converter")
+                write!(
+                    f,
+                    "the default for '{n}' cannot be written by its converter"
+                )
             }
             RuleErrorKind::UnknownRedirectVariable(n) => {
                 write!(f, "redirect_to names '<{n}>', which the rule does not have")
@@ -99,9 +102,9 @@ impl fmt::Display for RuleError {
             RuleErrorKind::AliasWithoutCanonical => {
                 f.write_str("an alias rule needs a non-alias rule with the same endpoint")
             }
-            RuleErrorKind::Duplicate => f.write_str(
-                "the same rule (domain, path and methods) is already in the map",
-            ),
+            RuleErrorKind::Duplicate => {
+                f.write_str("the same rule (domain, path and methods) is already in the map")
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use super::converters::{Converter, Registry};
 use super::error::{RuleError, RuleErrorKind};
 use super::matcher::{FastRouter, StateMachine};
 use super::parser::ConverterArgs;
-use super::rule::{compile, CompileOptions, Compiled, Rule};
+use super::rule::{CompileOptions, Compiled, Rule, compile};
 
 /// What an endpoint can be: any `Eq + Hash + Clone + Debug + Send + Sync + 'static` type.
 /// An enum of views reads best; `&'static str` and `String` work too.

@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use http::Method;
 use smallvec::SmallVec;
 
-use super::rule::{method_bit, Compiled, Part, Piece, Var, Weighting, OTHER_METHODS};
-use super::tree::{ParamSpans, Segment, SegmentTree, TreeBuilder, MAX_PARAMS};
+use super::rule::{Compiled, OTHER_METHODS, Part, Piece, Var, Weighting, method_bit};
+use super::tree::{MAX_PARAMS, ParamSpans, Segment, SegmentTree, TreeBuilder};
 use super::values::Values;
 
 /// Byte spans of captured variables.

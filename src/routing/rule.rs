@@ -10,8 +10,8 @@ use http::Method;
 use super::adapter::MapAdapter;
 use super::converters::{Builtin, Converter, Registry};
 use super::error::{RuleError, RuleErrorKind};
-use super::parser::{tokenize, ConverterArgs, Token};
-use super::values::{intern, Value, Values};
+use super::parser::{ConverterArgs, Token, tokenize};
+use super::values::{Value, Values, intern};
 use crate::urls::PATH_ENCODE_SET;
 
 /// A function computing a redirect target from the matched values.

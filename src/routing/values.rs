@@ -257,7 +257,9 @@ macro_rules! from_value_int {
         }
     )*};
 }
-from_value_int!(i8, i16, i32, i64, i128, u8, u16, u32, u64, u128, usize, isize);
+from_value_int!(
+    i8, i16, i32, i64, i128, u8, u16, u32, u64, u128, usize, isize
+);
 
 impl FromValue<'_> for f64 {
     fn from_value(value: &Value) -> Option<Self> {

@@ -12,10 +12,10 @@
 use std::fmt;
 
 use hmac::digest::{
+    HashMarker,
     block_buffer::Eager,
     core_api::{BlockSizeUser, BufferKindUser, CoreProxy, FixedOutputCore, UpdateCore},
     typenum::{IsLess, Le, NonZero, U256},
-    HashMarker,
 };
 
 /// The method [`generate_password_hash`] uses when given `""`: `scrypt` (Werkzeug's
@@ -177,7 +177,7 @@ fn hash_internal(
                 .checked_mul(n)
                 .and_then(|x| x.checked_mul(p as u64))
                 .and_then(|x| x.checked_mul(128))
-                .map_or(true, |mem| mem > MAX_SCRYPT_MEMORY)
+                .is_none_or(|mem| mem > MAX_SCRYPT_MEMORY)
             {
                 return Err(invalid("scrypt parameters ask for too much memory"));
             }

@@ -10,17 +10,17 @@
 
 use std::any::Any;
 use std::io::{self, IoSlice, Read, Write};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH};
+use http::header::{CONNECTION, CONTENT_LENGTH, HeaderValue};
 use http::{Method, StatusCode, Version};
 use log::Level;
 
 use super::http1::{
-    write_head, ChunkedDecoder, Clock, ConnInfo, Framing, Head, Reject, ResponseFraming,
+    ChunkedDecoder, Clock, ConnInfo, Framing, Head, Reject, ResponseFraming, write_head,
 };
 use super::logging;
 use crate::app::SharedApp;

@@ -20,8 +20,8 @@ use std::net::IpAddr;
 use std::panic;
 use std::sync::Once;
 
-use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::StatusCode;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 
 use crate::exceptions::escape_html;
 use crate::{Environ, HttpException, Response};

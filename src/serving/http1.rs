@@ -11,8 +11,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
 
-use crate::environ::decode_path;
 use crate::Environ;
+use crate::environ::decode_path;
 
 /// Longest chunk-size line (size, extensions and CRLF) of a chunked request body.
 pub(crate) const MAX_CHUNK_LINE: usize = 4096;
@@ -109,14 +109,14 @@ pub(crate) fn parse_head(buf: &[u8], limits: &HeadLimits, info: &ConnInfo) -> Pa
             return Parsed::Error(Reject::new(
                 StatusCode::URI_TOO_LONG,
                 "The request line is too long.",
-            ))
+            ));
         }
         Some(i) => start + i + 1,
         None if buf.len() - start > limits.max_request_line + 1 => {
             return Parsed::Error(Reject::new(
                 StatusCode::URI_TOO_LONG,
                 "The request line is too long.",
-            ))
+            ));
         }
         None => return Parsed::Partial,
     };
@@ -816,7 +816,9 @@ mod tests {
     #[test]
     fn strict_framing() {
         assert_eq!(
-            status("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            status(
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            ),
             400
         );
         assert_eq!(
@@ -957,8 +959,11 @@ mod tests {
             "Tue, 24 Nov 2026 10:00:00 GMT",
         );
         let text = String::from_utf8(out).unwrap();
-        assert!(text
-            .starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n"));
+        assert!(
+            text.starts_with(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n"
+            )
+        );
         assert!(text.contains("server: zeug/"));
         assert!(!text.contains("99"));
     }

@@ -11,8 +11,8 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::StatusCode;
 use log::{Level, LevelFilter, Log, Metadata, Record};

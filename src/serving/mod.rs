@@ -47,20 +47,20 @@ pub(crate) mod tls;
 #[allow(dead_code)] // hook for server core: `run_simple` calls it
 pub(crate) mod workers;
 #[cfg(unix)]
-pub use reloader::{is_running_from_reloader, RUN_MAIN_ENV, SERVER_FD_ENV};
+pub use reloader::{RUN_MAIN_ENV, SERVER_FD_ENV, is_running_from_reloader};
 
 pub use logging::LOG_TARGET;
 pub use options::*;
 #[cfg(unix)]
 #[doc(hidden)]
 pub use server::serve_connection;
-pub use server::{make_server, Server, ServerAddr, ShutdownHandle};
+pub use server::{Server, ServerAddr, ShutdownHandle, make_server};
 
 use std::io;
 use std::sync::Arc;
 
-use crate::app::SharedApp;
 use crate::Application;
+use crate::app::SharedApp;
 use server::Listener;
 
 /// Serves `app` on `host`:`port` with the default [`Options`] until Ctrl+C: Werkzeug's

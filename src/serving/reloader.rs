@@ -20,13 +20,13 @@ use std::io;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::signals::{self, Signal};
 use super::Options;
+use super::signals::{self, Signal};
 
 /// Set to `"true"` in the environment of a child started by the reloader (Werkzeug's
 /// `WERKZEUG_RUN_MAIN`).

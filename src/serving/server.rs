@@ -35,12 +35,12 @@ use http::Version;
 use log::Level;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::conn::{self, ConnIo, Handler, Outcome, Stream};
-use super::http1::{parse_head, ConnInfo, Head, HeadLimits, Parsed, Reject};
-use super::logging;
 use super::Options;
-use crate::app::SharedApp;
+use super::conn::{self, ConnIo, Handler, Outcome, Stream};
+use super::http1::{ConnInfo, Head, HeadLimits, Parsed, Reject, parse_head};
+use super::logging;
 use crate::Application;
+use crate::app::SharedApp;
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
@@ -256,7 +256,7 @@ fn bind_unix(path: &Path, backlog: i32) -> io::Result<Listener> {
                 return Err(io::Error::new(
                     io::ErrorKind::AddrInUse,
                     format!("a server is listening on {}", path.display()),
-                ))
+                ));
             }
             // Nobody listens: a stale socket file from a server that died.
             Err(_) => std::fs::remove_file(path)?,

@@ -71,8 +71,8 @@ fn load_key(path: &Path) -> io::Result<PrivateKeyDer<'static>> {
 }
 
 /// A fresh self-signed certificate and its key, valid for [`ADHOC_NAMES`].
-pub(crate) fn adhoc_certificate(
-) -> io::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+pub(crate) fn adhoc_certificate()
+-> io::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
     let names: Vec<String> = ADHOC_NAMES.iter().map(|s| (*s).to_owned()).collect();
     let certified = rcgen::generate_simple_self_signed(names)
         .map_err(|e| io::Error::other(format!("could not make an ad-hoc certificate: {e}")))?;

@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, COOKIE, HOST, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use super::cookie_jar::{CookieJar, StoredCookie};
 use super::EnvironBuilder;
+use super::cookie_jar::{CookieJar, StoredCookie};
 use crate::{Application, Response};
 
 /// How many redirects [`Client`] follows in one chain by default before giving up.
@@ -459,11 +459,7 @@ pub fn resolve_url(base: &str, location: &str) -> String {
 }
 
 fn path_or_root(path: &str) -> &str {
-    if path.is_empty() {
-        "/"
-    } else {
-        path
-    }
+    if path.is_empty() { "/" } else { path }
 }
 
 fn split_query(s: &str) -> (&str, Option<&str>) {

@@ -124,7 +124,7 @@ impl CookieJar {
         self.cookies.retain(|c| {
             !(c.name == stored.name && c.domain == stored.domain && c.path == stored.path)
         });
-        if stored.expires.map_or(true, |t| t > now) {
+        if stored.expires.is_none_or(|t| t > now) {
             self.cookies.push(stored);
         }
     }
@@ -155,7 +155,7 @@ impl CookieJar {
         let now = SystemTime::now();
         self.cookies
             .iter()
-            .filter(|c| c.expires.map_or(true, |t| t > now))
+            .filter(|c| c.expires.is_none_or(|t| t > now))
             .cloned()
             .collect()
     }
@@ -164,7 +164,7 @@ impl CookieJar {
     /// matches.
     pub(super) fn header_for(&mut self, host: &str, path: &str, secure: bool) -> Option<String> {
         let now = SystemTime::now();
-        self.cookies.retain(|c| c.expires.map_or(true, |t| t > now));
+        self.cookies.retain(|c| c.expires.is_none_or(|t| t > now));
         let host = host.to_ascii_lowercase();
         let mut matching: Vec<&StoredCookie> = self
             .cookies

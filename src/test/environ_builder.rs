@@ -5,12 +5,12 @@ use std::fmt;
 use std::io::Read;
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use http::{Extensions, HeaderMap, Method, Version};
 use serde::Serialize;
 
-use crate::environ::{decode_path, Input};
 use crate::Environ;
+use crate::environ::{Input, decode_path};
 
 /// One file of a multipart body built by [`EnvironBuilder::file`].
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ mod cookie_jar;
 mod environ_builder;
 
 pub use client::{
-    resolve_url, Client, RequestBuilder, RequestInfo, TestResponse, DEFAULT_MAX_REDIRECTS,
+    Client, DEFAULT_MAX_REDIRECTS, RequestBuilder, RequestInfo, TestResponse, resolve_url,
 };
 pub use cookie_jar::StoredCookie;
 pub use environ_builder::EnvironBuilder;

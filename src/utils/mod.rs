@@ -2,8 +2,8 @@
 
 use http::header::{HeaderValue, LOCATION};
 
-use crate::exceptions::escape_html;
 use crate::Response;
+use crate::exceptions::escape_html;
 
 /// A redirect response to `location` with `code` (301, 302, 303, 307 or 308), with a short
 /// HTML body for clients that do not follow it. Non-ASCII characters in the location are
@@ -54,6 +54,6 @@ pub fn iri_to_uri(iri: &str) -> String {
 
 mod send_file;
 pub use send_file::{
-    content_disposition, guess_type, send_file, send_file_with, send_from_directory,
-    send_from_directory_with, FileOptions,
+    FileOptions, content_disposition, guess_type, send_file, send_file_with, send_from_directory,
+    send_from_directory_with,
 };

@@ -10,16 +10,17 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::header::{
-    HeaderName, HeaderValue, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LANGUAGE,
-    CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, DATE, ETAG, EXPIRES, LAST_MODIFIED, RANGE, VARY,
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_LENGTH,
+    CONTENT_RANGE, CONTENT_TYPE, DATE, ETAG, EXPIRES, HeaderName, HeaderValue, LAST_MODIFIED,
+    RANGE, VARY,
 };
 use http::{HeaderMap, Method, StatusCode};
 
 use super::{Request, Response};
+use crate::HttpException;
 use crate::body::Body;
 use crate::datastructures::{CacheControl, ContentRange, Range};
 use crate::http_utils::{self, Condition};
-use crate::HttpException;
 
 impl Response {
     /// The entity tag from the `ETag` header, unquoted, and whether it is weak.

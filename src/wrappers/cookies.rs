@@ -295,8 +295,8 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test::EnvironBuilder;
     use crate::Request;
+    use crate::test::EnvironBuilder;
 
     #[test]
     fn values_round_trip_through_request_cookies() {

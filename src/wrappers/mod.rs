@@ -13,4 +13,4 @@ mod response;
 
 pub use cookies::{CookieOptions, SameSite};
 pub use request::Request;
-pub use response::{IntoStatus, Response, DEFAULT_MIMETYPE};
+pub use response::{DEFAULT_MIMETYPE, IntoStatus, Response};

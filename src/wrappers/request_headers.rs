@@ -9,15 +9,15 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use http::header::{
-    HeaderName, ACCEPT, ACCEPT_CHARSET, ACCEPT_ENCODING, ACCEPT_LANGUAGE, AUTHORIZATION,
-    CACHE_CONTROL, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE,
-    RANGE, REFERER,
+    ACCEPT, ACCEPT_CHARSET, ACCEPT_ENCODING, ACCEPT_LANGUAGE, AUTHORIZATION, CACHE_CONTROL,
+    HeaderName, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
+    REFERER,
 };
 
 use super::Request;
-use crate::datastructures::{Accept, Authorization, CacheControl, ETags, IfRange, Range};
-use crate::http_utils::{self, joined_header, Condition};
 use crate::HttpException;
+use crate::datastructures::{Accept, Authorization, CacheControl, ETags, IfRange, Range};
+use crate::http_utils::{self, Condition, joined_header};
 
 /// The parsed headers a [`Request`] caches.
 #[derive(Default)]
@@ -278,8 +278,8 @@ impl Request {
 
 #[cfg(test)]
 mod tests {
-    use crate::test::EnvironBuilder;
     use crate::Request;
+    use crate::test::EnvironBuilder;
 
     #[test]
     fn headers_split_over_lines_are_joined() {

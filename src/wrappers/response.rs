@@ -8,12 +8,12 @@ use std::fs::File;
 use std::io;
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION};
 use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
-use crate::body::FileBody;
 use crate::Body;
+use crate::body::FileBody;
 
 /// The mimetype given to responses that do not set one.
 pub const DEFAULT_MIMETYPE: &str = "text/plain; charset=utf-8";

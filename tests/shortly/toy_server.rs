@@ -64,8 +64,10 @@ fn serves_shortly_over_a_socket() {
     assert!(answer.contains("<title>Create a short URL | shortly</title>"));
     let answer = get("/static/style.css");
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
-    assert!(answer
-        .to_ascii_lowercase()
-        .contains("content-type: text/css"));
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-type: text/css")
+    );
     assert!(get("/nope+").starts_with("HTTP/1.1 404 Not Found\r\n"));
 }
