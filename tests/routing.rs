@@ -1409,3 +1409,31 @@ fn builds_from_serialize_structs_and_mixed_pairs() {
     // The int converter refuses text that is not a number.
     assert!(a.build(&"post", &(("year", "x"), ("slug", "y"))).is_err());
 }
+
+#[test]
+fn relative_redirect_to_resolves_dot_segments() {
+    // Werkzeug 3.1.9: `../c` from the application root is `/c`, not `/../c`.
+    let map = Map::new([
+        Rule::new("/deep/a/b", "old").redirect_to("../c"),
+        Rule::new("/x/<int:n>", "x").redirect_to("./v/<n>/../q"),
+    ]);
+    let redirect = |script: &str, path: &str| {
+        map.bind("example.com", script)
+            .match_(path, &Method::GET)
+            .unwrap_err()
+            .redirect_location()
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        redirect("", "/deep/a/b").as_deref(),
+        Some("http://example.com/c")
+    );
+    assert_eq!(
+        redirect("/app", "/deep/a/b").as_deref(),
+        Some("http://example.com/c")
+    );
+    assert_eq!(
+        redirect("/app", "/x/3").as_deref(),
+        Some("http://example.com/app/v/q")
+    );
+}

@@ -827,7 +827,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
                 RedirectTo::Func(f) => f(self, values),
             };
             let netloc = self.get_host(None);
-            let location = urljoin(self.url_scheme, &netloc, self.script_name, &url);
+            let location = resolve_redirect(self.url_scheme, &netloc, self.script_name, &url);
             return Err(RoutingError::RequestRedirect { location });
         }
         Ok(r)
@@ -1783,25 +1783,79 @@ fn fill_template<E>(rule: &Compiled<E>, template: &str, values: &Values) -> Stri
     out
 }
 
-/// `urljoin(f"{scheme}://{netloc}{script_name}", target)` for the targets redirects use.
-fn urljoin(scheme: &str, netloc: &str, script_name: &str, target: &str) -> String {
-    if let Some((s, _)) = target.split_once("://") {
-        if !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        {
-            return target.to_owned();
+/// Resolves a `redirect_to` target against the application root
+/// (`{scheme}://{netloc}{script_name}/`) by RFC 3986 reference resolution (section 5.2):
+/// `../c` from `/app/` is `/c`. As Werkzeug (Python's `urljoin`), a target with a scheme
+/// or a host of its own is taken as it is (a `//host/path` gets the bound scheme).
+fn resolve_redirect(scheme: &str, netloc: &str, script_name: &str, target: &str) -> String {
+    if has_scheme(target) {
+        return target.to_owned();
+    }
+    if target.starts_with("//") {
+        return format!("{scheme}:{target}");
+    }
+    let (rest, fragment) = match target.split_once('#') {
+        Some((rest, f)) => (rest, Some(f)),
+        None => (target, None),
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((path, q)) => (path, Some(q)),
+        None => (rest, None),
+    };
+    let path = if path.is_empty() {
+        format!("{script_name}/")
+    } else if path.starts_with('/') {
+        remove_dot_segments(path)
+    } else {
+        // The base path ends in `/`: merging appends the reference to all of it.
+        remove_dot_segments(&format!("{script_name}/{path}"))
+    };
+    let mut url = format!("{scheme}://{netloc}{path}");
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    if let Some(f) = fragment {
+        url.push('#');
+        url.push_str(f);
+    }
+    url
+}
+
+/// Whether `target` starts with a URI scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`
+/// then `:`, RFC 3986 section 3.1).
+fn has_scheme(target: &str) -> bool {
+    let Some((scheme, _)) = target.split_once(':') else {
+        return false;
+    };
+    scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+}
+
+/// RFC 3986 section 5.2.4 on an absolute path: `.` segments dropped, `..` removes the
+/// segment before it (never above the root); a final `.` or `..` leaves a trailing `/`.
+fn remove_dot_segments(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut segments = path.strip_prefix('/').unwrap_or(path).split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        match segment {
+            "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => {
+                out.push(s);
+                continue;
+            }
+        }
+        if last {
+            out.push("");
         }
     }
-    if let Some(rest) = target.strip_prefix("//") {
-        return format!("{scheme}://{rest}");
-    }
-    if target.starts_with('/') {
-        return format!("{scheme}://{netloc}{target}");
-    }
-    // Relative: resolved against the application root (Werkzeug's base URL ends in the
-    // script name and a slash).
-    format!("{scheme}://{netloc}{script_name}/{target}")
+    format!("/{}", out.join("/"))
 }
 
 impl<E: Endpoint> MapAdapter<'_, E> {
@@ -1828,12 +1882,41 @@ mod tests {
     }
 
     #[test]
-    fn urljoin_cases() {
-        assert_eq!(urljoin("http", "h", "/app", "/x"), "http://h/x");
-        assert_eq!(urljoin("http", "h", "/app", "x"), "http://h/app/x");
-        assert_eq!(urljoin("http", "h", "", "x"), "http://h/x");
-        assert_eq!(urljoin("http", "h", "", "https://o/p"), "https://o/p");
-        assert_eq!(urljoin("https", "h", "", "//o/p"), "https://o/p");
+    fn redirects_resolve_like_werkzeug() {
+        // (script name, target, Werkzeug 3.1.9's location)
+        let cases = [
+            ("", "../c", "http://example.com/c"),
+            ("", "c", "http://example.com/c"),
+            ("", "https://o/p", "https://o/p"),
+            ("", "//o/a/../p", "http://o/a/../p"),
+            ("", "?q=1", "http://example.com/?q=1"),
+            ("", "#f", "http://example.com/#f"),
+            ("", "..", "http://example.com/"),
+            ("", "../../..", "http://example.com/"),
+            ("", "mailto:x@y", "mailto:x@y"),
+            ("", "/é/../ü", "http://example.com/ü"),
+            ("/app", "../c", "http://example.com/c"),
+            ("/app", "c", "http://example.com/app/c"),
+            ("/app", "/x", "http://example.com/x"),
+            ("/app", "?q=1", "http://example.com/app/?q=1"),
+            ("/app", ".", "http://example.com/app/"),
+            ("/app", "./", "http://example.com/app/"),
+            ("/app", "a/./b/../c", "http://example.com/app/a/c"),
+            ("/app", "/a//../b", "http://example.com/a/b"),
+            ("/app", "c?x=/../y#z", "http://example.com/app/c?x=/../y#z"),
+            ("/app", "HTTPS://o/./p", "HTTPS://o/./p"),
+            ("/app/x", "../c", "http://example.com/app/c"),
+            ("/app/x", "..", "http://example.com/app/"),
+            ("/app/x", "../c/", "http://example.com/app/c/"),
+            ("/app/x", "../../..", "http://example.com/"),
+        ];
+        for (script, target, expected) in cases {
+            assert_eq!(
+                resolve_redirect("http", "example.com", script, target),
+                expected,
+                "{script:?} {target:?}"
+            );
+        }
     }
 
     #[test]
