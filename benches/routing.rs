@@ -102,7 +102,6 @@ fn workload() -> Workload {
             .iter()
             .map(|(path, endpoint, methods)| Rule::new(*path, *endpoint).methods(methods)),
     );
-    assert!(map.uses_fast_path());
     let mut router = matchit::Router::new();
     for (path, endpoint, _) in &rules {
         // Several rules may share a pattern (they differ by method); the first is enough.

@@ -350,7 +350,7 @@ impl MapSerializer<'_> {
             in_list: false,
         })?;
         for item in items {
-            self.values.push_owned(name.clone(), item);
+            self.values.push(name.clone(), item);
         }
         Ok(())
     }
@@ -413,7 +413,7 @@ impl ser::SerializeSeq for PairsSerializer<'_> {
         })?;
         match <[Value; 2]>::try_from(items) {
             Ok([Value::Str(name), value]) => {
-                self.values.push_owned(name.to_string(), value);
+                self.values.push(name.to_string(), value);
                 Ok(())
             }
             _ => not_flat("a sequence of anything but (name, value) pairs"),
