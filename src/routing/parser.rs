@@ -407,27 +407,4 @@ mod tests {
         ));
         assert!(tokenize("/a:b/{").is_ok());
     }
-
-    #[test]
-    fn parses_converter_arguments() {
-        let a =
-            ConverterArgs::parse(r#"about, "foo,bar", 'x y', n=2, f=0.5, b=True, z=None"#).unwrap();
-        assert_eq!(
-            a.positional(),
-            &[
-                ArgValue::Str("about".into()),
-                ArgValue::Str("foo,bar".into()),
-                ArgValue::Str("x y".into())
-            ]
-        );
-        assert_eq!(a.get("n"), Some(&ArgValue::Int(2)));
-        assert_eq!(a.get("f"), Some(&ArgValue::Float(0.5)));
-        assert_eq!(a.get("b"), Some(&ArgValue::Bool(true)));
-        assert_eq!(a.get("z"), Some(&ArgValue::None));
-        assert!(ConverterArgs::parse("a=1, 2").is_err());
-        assert!(ConverterArgs::parse("a=1, a=2").is_err());
-        assert!(ConverterArgs::parse("'open").is_err());
-        assert!(ConverterArgs::parse("a b").is_err());
-        assert_eq!(ConverterArgs::parse("").unwrap(), ConverterArgs::default());
-    }
 }

@@ -26,21 +26,13 @@ pub trait UrlBuilder<E> {
 }
 
 /// Where a rule with `redirect_to` sends its requests.
+#[derive(Clone)]
 pub enum RedirectTo<E> {
     /// A URL template: `<name>` placeholders are replaced by the matched values, written
     /// by the rule's converters. Relative targets are joined to the bound script root.
     Template(String),
     /// A function of the adapter and the matched values.
     Func(RedirectFn<E>),
-}
-
-impl<E> Clone for RedirectTo<E> {
-    fn clone(&self) -> Self {
-        match self {
-            RedirectTo::Template(t) => RedirectTo::Template(t.clone()),
-            RedirectTo::Func(f) => RedirectTo::Func(f.clone()),
-        }
-    }
 }
 
 impl<E> fmt::Debug for RedirectTo<E> {
@@ -76,6 +68,7 @@ impl<E> fmt::Debug for RedirectTo<E> {
 /// assert_eq!(ep, Ep::Post);
 /// assert_eq!(values.get::<i64>("year"), Some(2024));
 /// ```
+#[derive(Clone)]
 pub struct Rule<E> {
     pub(crate) path: String,
     pub(crate) endpoint: E,
@@ -88,24 +81,6 @@ pub struct Rule<E> {
     pub(crate) merge_slashes: Option<bool>,
     pub(crate) subdomain: Option<String>,
     pub(crate) host: Option<String>,
-}
-
-impl<E: Clone> Clone for Rule<E> {
-    fn clone(&self) -> Self {
-        Rule {
-            path: self.path.clone(),
-            endpoint: self.endpoint.clone(),
-            methods: self.methods.clone(),
-            defaults: self.defaults.clone(),
-            build_only: self.build_only,
-            redirect_to: self.redirect_to.clone(),
-            alias: self.alias,
-            strict_slashes: self.strict_slashes,
-            merge_slashes: self.merge_slashes,
-            subdomain: self.subdomain.clone(),
-            host: self.host.clone(),
-        }
-    }
 }
 
 impl<E: fmt::Debug> fmt::Debug for Rule<E> {

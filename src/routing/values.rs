@@ -464,15 +464,9 @@ pub trait BuildValues {
     fn value(&self, name: &str) -> Option<Cow<'_, Value>>;
     /// Calls `f` with every pair in order.
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>));
-    /// How many pairs there are, when that is cheap to know: lets `build` see that no
-    /// value is left over for a query string without looking at each.
-    fn pair_count(&self) -> Option<usize> {
-        None
-    }
 }
 
 impl BuildValues for Values {
-    #[inline]
     fn value(&self, name: &str) -> Option<Cow<'_, Value>> {
         self.raw(name).map(Cow::Borrowed)
     }
@@ -481,10 +475,6 @@ impl BuildValues for Values {
             f(k, Cow::Borrowed(v));
         }
     }
-    #[inline]
-    fn pair_count(&self) -> Option<usize> {
-        Some(self.items.len())
-    }
 }
 
 impl BuildValues for () {
@@ -492,9 +482,6 @@ impl BuildValues for () {
         None
     }
     fn each(&self, _: &mut dyn FnMut(&str, Cow<'_, Value>)) {}
-    fn pair_count(&self) -> Option<usize> {
-        Some(0)
-    }
 }
 
 impl<K: AsRef<str>, V: Clone + Into<Value>> BuildValues for [(K, V)] {
@@ -508,9 +495,6 @@ impl<K: AsRef<str>, V: Clone + Into<Value>> BuildValues for [(K, V)] {
             f(k.as_ref(), Cow::Owned(v.clone().into()));
         }
     }
-    fn pair_count(&self) -> Option<usize> {
-        Some(self.len())
-    }
 }
 
 impl<K: AsRef<str>, V: Clone + Into<Value>, const N: usize> BuildValues for [(K, V); N] {
@@ -520,9 +504,6 @@ impl<K: AsRef<str>, V: Clone + Into<Value>, const N: usize> BuildValues for [(K,
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
         self[..].each(f)
     }
-    fn pair_count(&self) -> Option<usize> {
-        Some(self.len())
-    }
 }
 
 impl<K: AsRef<str>, V: Clone + Into<Value>> BuildValues for Vec<(K, V)> {
@@ -531,9 +512,6 @@ impl<K: AsRef<str>, V: Clone + Into<Value>> BuildValues for Vec<(K, V)> {
     }
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
         self[..].each(f)
-    }
-    fn pair_count(&self) -> Option<usize> {
-        Some(self.len())
     }
 }
 
@@ -552,9 +530,6 @@ macro_rules! tuple_values {
             }
             fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
                 $(f(self.$i.0.as_ref(), Cow::Owned(self.$i.1.clone().into()));)+
-            }
-            fn pair_count(&self) -> Option<usize> {
-                Some([$($i),+].len())
             }
         }
     )*};
@@ -578,55 +553,11 @@ impl<T: BuildValues + ?Sized> BuildValues for &T {
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
         (**self).each(f)
     }
-    fn pair_count(&self) -> Option<usize> {
-        (**self).pair_count()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn typed_access() {
-        let mut v = Values::new();
-        v.insert("n", 5);
-        v.insert("f", 1.5);
-        v.insert("s", "7");
-        let id = Uuid::nil();
-        v.insert("u", id);
-        assert_eq!(v.get::<u8>("n"), Some(5));
-        assert_eq!(v.get::<f64>("n"), Some(5.0));
-        assert_eq!(v.get::<f64>("f"), Some(1.5));
-        assert_eq!(v.get::<i64>("s"), Some(7));
-        assert_eq!(v.get::<String>("n").as_deref(), Some("5"));
-        assert_eq!(v.get::<Uuid>("u"), Some(id));
-        assert_eq!(v.get::<bool>("n"), None);
-        v.insert("n", 6);
-        assert_eq!(v.len(), 4);
-        assert_eq!(v.remove("n"), Some(Value::Int(6)));
-        assert!(!v.contains("n"));
-    }
-
-    #[test]
-    fn text_inline_and_heap() {
-        for s in [
-            "",
-            "a",
-            "é",
-            &"x".repeat(Text::INLINE),
-            &"x".repeat(Text::INLINE + 1),
-            &"é".repeat(Text::INLINE / 2),
-            &"é".repeat(Text::INLINE / 2 + 1),
-            "ünïcödé/ẞ",
-        ] {
-            let t = Text::from(s);
-            assert_eq!(t.as_str(), s);
-            assert_eq!(Text::from(s.to_owned()), t);
-            assert_eq!(t.to_string(), s);
-            assert_eq!(format!("{t:?}"), format!("{s:?}"));
-        }
-    }
 
     #[test]
     fn interning_returns_the_same_str() {
