@@ -1732,4 +1732,24 @@ mod pieces {
         assert!(ConverterArgs::parse("a b").is_err());
         assert_eq!(ConverterArgs::parse("").unwrap(), ConverterArgs::default());
     }
+
+    #[test]
+    fn rejects_bad_variables() {
+        let refused = |rule: &str| Map::try_new([Rule::new(rule, ())]).unwrap_err().to_string();
+        assert!(refused("/<int:id").contains("never closed"));
+        assert!(refused("/<a/b>").contains("never closed"));
+        for rule in [
+            "/<1a>",
+            "/<int:>",
+            "/<int(3:x>",
+            "/<int x>",
+            "/{id}",
+            "/:id",
+            "/*rest",
+        ] {
+            assert!(Map::try_new([Rule::new(rule, ())]).is_err(), "{rule}");
+        }
+        assert!(refused("/{id}").contains("another router's syntax"));
+        assert!(Map::try_new([Rule::new("/a:b/{", ())]).is_ok());
+    }
 }

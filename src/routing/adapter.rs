@@ -36,33 +36,13 @@ impl<E: Endpoint> Map<E> {
     /// assert_eq!(a.build(&"a", &()).unwrap(), "/app/a");
     /// ```
     pub fn bind<'a>(&'a self, server_name: &'a str, script_name: &'a str) -> MapAdapter<'a, E> {
-        if self.host_matching {
-            let server_name = lower(server_name);
-            return MapAdapter {
-                map: self,
-                router: self.matcher.router(&server_name),
-                server_name,
-                script_name: script_name.trim_end_matches('/'),
-                subdomain: None,
-                url_scheme: "http",
-                query_string: "",
-                path_info: "/",
-                default_method: Method::GET,
-            };
-        }
-        MapAdapter {
-            map: self,
-            // Without host matching the server name only appears in built URLs: it is
-            // lower-cased there, so binding (once per request) does not scan it.
-            server_name: Cow::Borrowed(server_name),
-            script_name: script_name.trim_end_matches('/'),
-            subdomain: Some(Cow::Borrowed(self.default_subdomain.as_str())),
-            url_scheme: "http",
-            query_string: "",
-            path_info: "/",
-            default_method: Method::GET,
-            router: self.matcher.router(&self.default_subdomain),
-        }
+        let subdomain = (!self.host_matching).then_some(self.default_subdomain.as_str());
+        MapAdapter::new(
+            self,
+            lower(server_name),
+            script_name,
+            subdomain.map(Cow::Borrowed),
+        )
     }
 
     /// Like [`Map::bind`], for a given subdomain (`""` for none).
@@ -72,12 +52,8 @@ impl<E: Endpoint> Map<E> {
         script_name: &'a str,
         subdomain: &'a str,
     ) -> MapAdapter<'a, E> {
-        let mut a = self.bind(server_name, script_name);
-        if !self.host_matching {
-            a.subdomain = Some(Cow::Borrowed(subdomain));
-            a.router = self.matcher.router(subdomain);
-        }
-        a
+        let subdomain = (!self.host_matching).then_some(Cow::Borrowed(subdomain));
+        MapAdapter::new(self, lower(server_name), script_name, subdomain)
     }
 
     /// Binds the map to a request's environ: its host (the `Host` header, default port
@@ -186,20 +162,12 @@ impl<E: Endpoint> Map<E> {
                 }
             }
         };
-        let router = match (&subdomain, self.host_matching) {
-            (Some(s), false) => self.matcher.router(s),
-            _ => self.matcher.router(&server_name),
-        };
         MapAdapter {
-            map: self,
-            server_name,
-            script_name: environ.script_name.trim_end_matches('/'),
-            subdomain,
             url_scheme: scheme,
             query_string: environ.query_string.as_str(),
             path_info: environ.path_info.as_str(),
             default_method: environ.method.clone(),
-            router,
+            ..MapAdapter::new(self, server_name, &environ.script_name, subdomain)
         }
     }
 
@@ -289,6 +257,29 @@ impl<E> std::fmt::Debug for MapAdapter<'_, E> {
 }
 
 impl<'a, E: Endpoint> MapAdapter<'a, E> {
+    /// An adapter for `http`, `GET` and the path `/`, on `subdomain` (`None` with host
+    /// matching), with the router of its domain found once.
+    fn new(
+        map: &'a Map<E>,
+        server_name: Cow<'a, str>,
+        script_name: &'a str,
+        subdomain: Option<Cow<'a, str>>,
+    ) -> Self {
+        MapAdapter {
+            map,
+            router: map
+                .matcher
+                .router(subdomain.as_deref().unwrap_or(&server_name)),
+            server_name,
+            script_name: script_name.trim_end_matches('/'),
+            subdomain,
+            url_scheme: "http",
+            query_string: "",
+            path_info: "/",
+            default_method: Method::GET,
+        }
+    }
+
     /// The map.
     pub fn map(&self) -> &'a Map<E> {
         self.map

@@ -500,26 +500,3 @@ impl Converter for AnyConverter {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn push_int_writes_what_to_string_does() {
-        let mut cases = vec![
-            0, 1, 9, 10, 99, 100, 101, 999, 1000, 65535, -1, -10, -99, -100,
-        ];
-        cases.extend([i64::MIN, i64::MIN + 1, i64::MAX, i64::MAX - 1]);
-        let mut p = 1i64;
-        while let Some(next) = p.checked_mul(10) {
-            cases.extend([p - 1, p, p + 1, -p, next - 1]);
-            p = next;
-        }
-        for n in cases {
-            let mut out = String::from("x");
-            push_int(&mut out, n);
-            assert_eq!(out, format!("x{n}"));
-        }
-    }
-}

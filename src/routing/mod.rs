@@ -47,6 +47,9 @@
 //! assert_eq!(dispatch(&url_map, &request).unwrap().text().unwrap(), "details of /foo");
 //! ```
 
+// Routing is plain safe Rust: no `unsafe` anywhere below this module.
+#![forbid(unsafe_code)]
+
 mod adapter;
 mod build;
 mod converters;

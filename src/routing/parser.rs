@@ -375,36 +375,4 @@ mod tests {
             ]
         );
     }
-
-    #[test]
-    fn rejects_bad_variables() {
-        assert_eq!(tokenize("/<int:id"), Err(SyntaxError::Unclosed(1)));
-        assert_eq!(tokenize("/<a/b>"), Err(SyntaxError::Unclosed(1)));
-        assert!(matches!(tokenize("/<1a>"), Err(SyntaxError::Malformed(..))));
-        assert!(matches!(
-            tokenize("/<int:>"),
-            Err(SyntaxError::Malformed(..))
-        ));
-        assert!(matches!(
-            tokenize("/<int(3:x>"),
-            Err(SyntaxError::Malformed(..))
-        ));
-        assert!(matches!(
-            tokenize("/<int x>"),
-            Err(SyntaxError::Malformed(..))
-        ));
-        assert!(matches!(
-            tokenize("/{id}"),
-            Err(SyntaxError::MatchitStyle(_))
-        ));
-        assert!(matches!(
-            tokenize("/:id"),
-            Err(SyntaxError::MatchitStyle(_))
-        ));
-        assert!(matches!(
-            tokenize("/*rest"),
-            Err(SyntaxError::MatchitStyle(_))
-        ));
-        assert!(tokenize("/a:b/{").is_ok());
-    }
 }

@@ -115,81 +115,37 @@ impl fmt::Display for Value {
     }
 }
 
-macro_rules! from_int {
-    ($($t:ty),*) => {$(
+macro_rules! value_from {
+    ($($t:ty => |$v:ident| $e:expr;)*) => {$(
         impl From<$t> for Value {
-            fn from(v: $t) -> Self {
-                Value::Int(v as i64)
+            fn from($v: $t) -> Self {
+                $e
             }
         }
     )*};
 }
-from_int!(i8, i16, i32, i64, u8, u16, u32);
 
-impl From<usize> for Value {
-    fn from(v: usize) -> Self {
-        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
-    }
-}
-impl From<u64> for Value {
-    fn from(v: u64) -> Self {
-        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
-    }
-}
-impl From<f64> for Value {
-    fn from(v: f64) -> Self {
-        Value::Float(v)
-    }
-}
-impl From<f32> for Value {
-    fn from(v: f32) -> Self {
-        Value::Float(v as f64)
-    }
-}
-impl From<bool> for Value {
-    fn from(v: bool) -> Self {
-        Value::Bool(v)
-    }
-}
-impl From<Uuid> for Value {
-    fn from(v: Uuid) -> Self {
-        Value::Uuid(v)
-    }
-}
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::Str(v.into())
-    }
-}
-impl From<&&str> for Value {
-    fn from(v: &&str) -> Self {
-        Value::Str((*v).into())
-    }
-}
-impl From<String> for Value {
-    fn from(v: String) -> Self {
-        Value::Str(v.into())
-    }
-}
-impl From<&String> for Value {
-    fn from(v: &String) -> Self {
-        Value::Str(v.as_str().into())
-    }
-}
-impl From<Cow<'_, str>> for Value {
-    fn from(v: Cow<'_, str>) -> Self {
-        Value::Str(v.as_ref().into())
-    }
-}
-impl From<Text> for Value {
-    fn from(v: Text) -> Self {
-        Value::Str(v)
-    }
-}
-impl From<&Value> for Value {
-    fn from(v: &Value) -> Self {
-        v.clone()
-    }
+value_from! {
+    i8 => |v| Value::Int(v.into());
+    i16 => |v| Value::Int(v.into());
+    i32 => |v| Value::Int(v.into());
+    i64 => |v| Value::Int(v);
+    u8 => |v| Value::Int(v.into());
+    u16 => |v| Value::Int(v.into());
+    u32 => |v| Value::Int(v.into());
+    u64 => |v| Value::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    usize => |v| Value::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    f64 => |v| Value::Float(v);
+    f32 => |v| Value::Float(v.into());
+    bool => |v| Value::Bool(v);
+    Uuid => |v| Value::Uuid(v);
+    &str => |v| Value::Str(v.into());
+    &&str => |v| Value::Str((*v).into());
+    String => |v| Value::Str(v.into());
+    &String => |v| Value::Str(v.as_str().into());
+    Cow<'_, str> => |v| Value::Str(v.as_ref().into());
+    Text => |v| Value::Str(v);
+    &Value => |v| v.clone();
 }
 
 /// Typed access to a [`Value`]: `values.get::<i64>("id")`.
