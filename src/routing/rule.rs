@@ -475,7 +475,7 @@ impl<E> Compiled<E> {
     }
 
     pub(crate) fn has_argument(&self, name: &str) -> bool {
-        self.arguments.iter().any(|a| *a == name)
+        self.arguments.contains(&name)
     }
 }
 
