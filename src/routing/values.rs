@@ -275,8 +275,9 @@ pub(crate) fn intern(name: &str) -> &'static str {
 /// ```
 #[derive(Clone, Default, PartialEq)]
 pub struct Values {
-    // Names from rules are interned (`Cow::Borrowed`); a match's few values stay inline.
-    items: SmallVec<[(Cow<'static, str>, Value); 4]>,
+    // Names from rules are interned (`Cow::Borrowed`); most matches have at most two
+    // values, which stay inline (and `Values` small to return).
+    items: SmallVec<[(Cow<'static, str>, Value); 2]>,
 }
 
 impl fmt::Debug for Values {
