@@ -14,6 +14,9 @@ use super::rule::{BuildOp, Compiled, UrlBuilder, Var};
 use super::values::{BuildValues, Value};
 use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
 
+/// The capacity a URL built by [`MapAdapter::build`] starts with (most fit; longer ones grow).
+const URL_CAPACITY: usize = 64;
+
 /// What Werkzeug's `url_encode` leaves alone in query values: it escapes `&`, `=`, `+`, `#`
 /// and spaces (written `+`), keeps `/`, `:`, `@`, `?`, `;` and `,`.
 const QUERY_VALUE_SET: &AsciiSet = &percent_encoding::CONTROLS
@@ -136,7 +139,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         values: &(impl BuildValues + ?Sized),
         options: &BuildOptions,
     ) -> Result<String, BuildError> {
-        let mut url = String::new();
+        let mut url = String::with_capacity(URL_CAPACITY);
         self.build_into(&mut url, endpoint, values, options)?;
         Ok(url)
     }
@@ -197,13 +200,13 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         let mut other_host: Option<String> = None;
         for &i in list {
             let rule = &self.map.rules[i];
-            if !suitable_for(rule, values, method) {
+            let Some(named) = suitable_for(rule, values, method) else {
                 continue;
-            }
+            };
             let Some(domain) = rule_domain(rule, values) else {
                 continue;
             };
-            if !self.write_url(out, rule, &domain, values, options) {
+            if !self.write_url(out, rule, &domain, values, named, options) {
                 continue;
             }
             if !self.map.host_matching || domain == self.server_name {
@@ -231,6 +234,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         rule: &Compiled<E>,
         domain: &str,
         values: &(impl BuildValues + ?Sized),
+        named: usize,
         options: &BuildOptions,
     ) -> bool {
         let start = out.len();
@@ -249,7 +253,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         }
         out.push_str(self.script_name);
         let sort = self.map.sort_parameters;
-        if write_path(rule, values, options.append_unknown, sort, out) {
+        if write_path(rule, values, options.append_unknown, named, sort, out) {
             true
         } else {
             out.truncate(start);
@@ -264,11 +268,12 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         rule: &'a Compiled<E>,
         values: &(impl BuildValues + ?Sized),
         append_unknown: bool,
+        named: usize,
     ) -> Option<(Cow<'a, str>, String)> {
         let domain = rule_domain(rule, values)?;
         let mut path = String::new();
         let sort = self.map.sort_parameters;
-        write_path(rule, values, append_unknown, sort, &mut path).then_some((domain, path))
+        write_path(rule, values, append_unknown, named, sort, &mut path).then_some((domain, path))
     }
 
     fn build_error(
@@ -368,20 +373,26 @@ fn similarity(a: &str, b: &str) -> f64 {
 }
 
 /// Werkzeug's `Rule.suitable_for`: the method fits, every argument has a value or a
-/// default, and given values agree with the defaults.
+/// default, and given values agree with the defaults. Returns how many of the rule's
+/// arguments the values name (so building knows whether any value is left over).
 pub(super) fn suitable_for<E>(
     rule: &Compiled<E>,
     values: &(impl BuildValues + ?Sized),
     method: Option<&Method>,
-) -> bool {
-    method.is_none_or(|m| rule.allows(m))
-        && rule
-            .arguments
-            .iter()
-            .all(|a| match (values.value(a), rule.rule.defaults.raw(a)) {
-                (Some(given), Some(default)) => same_value(&given, default),
-                (given, default) => given.is_some() || default.is_some(),
-            })
+) -> Option<usize> {
+    if method.is_some_and(|m| !rule.allows(m)) {
+        return None;
+    }
+    let mut named = 0;
+    for a in &rule.arguments {
+        match (values.value(a), rule.rule.defaults.raw(a)) {
+            (Some(given), Some(default)) if !same_value(&given, default) => return None,
+            (Some(_), _) => named += 1,
+            (None, Some(_)) => {}
+            (None, None) => return None,
+        }
+    }
+    Some(named)
 }
 
 /// A given value agrees with a default: equal, or written the same (`"1"` and `1`).
@@ -436,13 +447,15 @@ fn write_path<E>(
     rule: &Compiled<E>,
     values: &(impl BuildValues + ?Sized),
     append_unknown: bool,
+    named: usize,
     sort_parameters: bool,
     out: &mut String,
 ) -> bool {
     if !write_ops(rule, &rule.path_ops, values, out) {
         return false;
     }
-    if append_unknown {
+    // When every pair names one of the rule's arguments, none is left for a query.
+    if append_unknown && values.pair_count() != Some(named) {
         let mut query: Vec<(String, String)> = Vec::new();
         values.each(&mut |name, v| {
             if !rule.has_argument(name) {

@@ -2,9 +2,10 @@
 //! Werkzeug's map options and custom converters. Binding a map to a request is
 //! `adapter`'s (a map knows nothing of adapters); compiling one rule is `rule`'s.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
+
+use rustc_hash::FxHashMap;
 
 use super::converters::{Converter, Registry};
 use super::error::{RuleError, RuleErrorKind};
@@ -45,7 +46,7 @@ impl<T: Eq + Hash + Clone + fmt::Debug + Send + Sync + 'static> Endpoint for T {
 pub struct Map<E> {
     pub(crate) rules: Vec<Compiled<E>>,
     /// Each endpoint's rules, in the order building tries them.
-    pub(crate) by_endpoint: HashMap<E, Vec<usize>>,
+    pub(crate) by_endpoint: FxHashMap<E, Vec<usize>>,
     /// Per rule: whether an earlier rule of its endpoint could provide its values as
     /// defaults (so `redirect_defaults` has something to check).
     pub(crate) default_redirect_candidates: Vec<bool>,
@@ -241,7 +242,7 @@ impl MapBuilder {
             }
             compiled.push(c);
         }
-        let mut by_endpoint: HashMap<E, Vec<usize>> = HashMap::new();
+        let mut by_endpoint: FxHashMap<E, Vec<usize>> = FxHashMap::default();
         for (i, c) in compiled.iter().enumerate() {
             by_endpoint
                 .entry(c.rule.endpoint.clone())

@@ -99,15 +99,15 @@ impl<E: Endpoint> MapAdapter<'_, E> {
                 break;
             }
             let other = &map.rules[i];
-            if provides_defaults_for(other, rule) && suitable_for(other, values, Some(method)) {
+            if provides_defaults_for(other, rule)
+                && suitable_for(other, values, Some(method)).is_some()
+            {
                 let mut values = values.clone();
                 for (k, v) in other.rule.defaults.iter() {
                     values.insert(k.to_owned(), v.clone());
                 }
-                if !suitable_for(other, &values, Some(method)) {
-                    return None;
-                }
-                let (domain, path) = self.build_rule(other, &values, true)?;
+                let named = suitable_for(other, &values, Some(method))?;
+                let (domain, path) = self.build_rule(other, &values, true, named)?;
                 return Some(self.make_redirect_url(&path, Some(&domain)));
             }
         }

@@ -421,6 +421,12 @@ pub trait BuildValues {
     fn value(&self, name: &str) -> Option<Cow<'_, Value>>;
     /// Calls `f` with every pair in order.
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>));
+    /// How many pairs there are, when that is cheap to know: when every pair names one of
+    /// the rule's values, `build` then knows without looking that none is left for a query
+    /// string. The default, `None`, is always correct.
+    fn pair_count(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl BuildValues for Values {
@@ -432,6 +438,9 @@ impl BuildValues for Values {
             f(k, Cow::Borrowed(v));
         }
     }
+    fn pair_count(&self) -> Option<usize> {
+        Some(self.len())
+    }
 }
 
 impl BuildValues for () {
@@ -439,6 +448,9 @@ impl BuildValues for () {
         None
     }
     fn each(&self, _: &mut dyn FnMut(&str, Cow<'_, Value>)) {}
+    fn pair_count(&self) -> Option<usize> {
+        Some(0)
+    }
 }
 
 impl<K: AsRef<str>, V: Clone + Into<Value>> BuildValues for [(K, V)] {
@@ -452,6 +464,9 @@ impl<K: AsRef<str>, V: Clone + Into<Value>> BuildValues for [(K, V)] {
             f(k.as_ref(), Cow::Owned(v.clone().into()));
         }
     }
+    fn pair_count(&self) -> Option<usize> {
+        Some(self.len())
+    }
 }
 
 impl<K: AsRef<str>, V: Clone + Into<Value>, const N: usize> BuildValues for [(K, V); N] {
@@ -461,6 +476,9 @@ impl<K: AsRef<str>, V: Clone + Into<Value>, const N: usize> BuildValues for [(K,
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
         self[..].each(f)
     }
+    fn pair_count(&self) -> Option<usize> {
+        Some(self.len())
+    }
 }
 
 impl<K: AsRef<str>, V: Clone + Into<Value>> BuildValues for Vec<(K, V)> {
@@ -469,6 +487,9 @@ impl<K: AsRef<str>, V: Clone + Into<Value>> BuildValues for Vec<(K, V)> {
     }
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
         self[..].each(f)
+    }
+    fn pair_count(&self) -> Option<usize> {
+        Some(self.len())
     }
 }
 
@@ -487,6 +508,9 @@ macro_rules! tuple_values {
             }
             fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
                 $(f(self.$i.0.as_ref(), Cow::Owned(self.$i.1.clone().into()));)+
+            }
+            fn pair_count(&self) -> Option<usize> {
+                Some([$($i),+].len())
             }
         }
     )*};
@@ -509,6 +533,9 @@ impl<T: BuildValues + ?Sized> BuildValues for &T {
     }
     fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
         (**self).each(f)
+    }
+    fn pair_count(&self) -> Option<usize> {
+        (**self).pair_count()
     }
 }
 
