@@ -228,7 +228,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
 
     /// Appends the URL of `rule` (on `domain`) for `values`; `false`, with `out` as it
     /// was, when a converter cannot write a value.
-    fn write_url(
+    pub(super) fn write_url(
         &self,
         out: &mut String,
         rule: &Compiled<E>,
@@ -259,21 +259,6 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             out.truncate(start);
             false
         }
-    }
-
-    /// The domain part and the path (with query) of `rule` for `values`; `None` when a
-    /// converter cannot write a value.
-    pub(super) fn build_rule(
-        &self,
-        rule: &'a Compiled<E>,
-        values: &(impl BuildValues + ?Sized),
-        append_unknown: bool,
-        named: usize,
-    ) -> Option<(Cow<'a, str>, String)> {
-        let domain = rule_domain(rule, values)?;
-        let mut path = String::new();
-        let sort = self.map.sort_parameters;
-        write_path(rule, values, append_unknown, named, sort, &mut path).then_some((domain, path))
     }
 
     fn build_error(
@@ -402,7 +387,7 @@ fn same_value(a: &Value, b: &Value) -> bool {
 
 /// The rule's domain part (subdomain, or host with host matching) for `values`; `None`
 /// when a converter cannot write a value.
-fn rule_domain<'r, E>(
+pub(super) fn rule_domain<'r, E>(
     rule: &'r Compiled<E>,
     values: &(impl BuildValues + ?Sized),
 ) -> Option<Cow<'r, str>> {

@@ -347,32 +347,3 @@ fn parse_value(s: &str) -> Result<(ArgValue, &str), String> {
     };
     Ok((value, &s[end..]))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn var(c: &str, a: &str, n: &str) -> Token {
-        Token::Var {
-            converter: c.into(),
-            args: a.into(),
-            name: n.into(),
-        }
-    }
-
-    #[test]
-    fn tokenizes_werkzeug_rules() {
-        assert_eq!(
-            tokenize("/blog/<int(min=1):year>/<slug>+").unwrap(),
-            vec![
-                Token::Slash,
-                Token::Static("blog".into()),
-                Token::Slash,
-                var("int", "min=1", "year"),
-                Token::Slash,
-                var("default", "", "slug"),
-                Token::Static("+".into()),
-            ]
-        );
-    }
-}

@@ -7,7 +7,7 @@ use http::Method;
 use percent_encoding::utf8_percent_encode;
 
 use super::adapter::MapAdapter;
-use super::build::{BuildOptions, encode_tail, suitable_for};
+use super::build::{BuildOptions, encode_tail, rule_domain, suitable_for};
 use super::error::RoutingError;
 use super::map::{Endpoint, provides_defaults_for};
 use super::rule::{Compiled, RedirectTo};
@@ -15,29 +15,26 @@ use super::values::Values;
 use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
 
 impl<E: Endpoint> MapAdapter<'_, E> {
-    /// A redirect to `path` (decoded) on the bound host, keeping the query string.
+    /// A redirect to `path` (decoded) on the bound host, keeping the query string
+    /// (Werkzeug's `make_redirect_url`).
     pub(super) fn redirect_to_path(&self, path: &str) -> RoutingError {
-        let encoded = utf8_percent_encode(path, PATH_ENCODE_SET).to_string();
-        RoutingError::RequestRedirect {
-            location: self.make_redirect_url(&encoded, None),
-        }
+        let path = utf8_percent_encode(path.trim_start_matches('/'), PATH_ENCODE_SET);
+        let url = format!(
+            "{}://{}{}/{path}",
+            self.url_scheme,
+            self.get_host(None),
+            self.script_name
+        );
+        self.redirect_keeping_query(url)
     }
 
-    /// `scheme://host/script/path?query` (Werkzeug's `make_redirect_url`).
-    fn make_redirect_url(&self, path: &str, domain_part: Option<&str>) -> String {
-        let host = self.get_host(domain_part);
-        let mut url = format!(
-            "{}://{}{}/{}",
-            self.url_scheme,
-            host,
-            self.script_name,
-            path.trim_start_matches('/')
-        );
+    /// A redirect to `url` with the request's query string.
+    fn redirect_keeping_query(&self, mut url: String) -> RoutingError {
         if !self.query_string.is_empty() {
             url.push('?');
             url.push_str(self.query_string);
         }
-        url
+        RoutingError::RequestRedirect { location: url }
     }
 
     /// Defaults, aliases, `redirect_defaults` and `redirect_to`, in Werkzeug's order.
@@ -58,13 +55,7 @@ impl<E: Endpoint> MapAdapter<'_, E> {
                 .append_unknown(false)
                 .force_external(true);
             return match self.build_with(&rule.rule.endpoint, &*values, &opts) {
-                Ok(mut url) => {
-                    if !self.query_string.is_empty() {
-                        url.push('?');
-                        url.push_str(self.query_string);
-                    }
-                    Err(RoutingError::RequestRedirect { location: url })
-                }
+                Ok(url) => Err(self.redirect_keeping_query(url)),
                 Err(e) => {
                     log::error!(
                         "routing: alias rule {:?} has no canonical URL: {e}",
@@ -76,7 +67,7 @@ impl<E: Endpoint> MapAdapter<'_, E> {
         }
         if map.redirect_defaults && map.default_redirect_candidates[r] {
             if let Some(url) = self.default_redirect(r, method, values) {
-                return Err(RoutingError::RequestRedirect { location: url });
+                return Err(self.redirect_keeping_query(url));
             }
         }
         if let Some(target) = &rule.rule.redirect_to {
@@ -107,8 +98,11 @@ impl<E: Endpoint> MapAdapter<'_, E> {
                     values.insert(k.to_owned(), v.clone());
                 }
                 let named = suitable_for(other, &values, Some(method))?;
-                let (domain, path) = self.build_rule(other, &values, true, named)?;
-                return Some(self.make_redirect_url(&path, Some(&domain)));
+                let domain = rule_domain(other, &values)?;
+                let mut url = String::new();
+                let external = BuildOptions::new().force_external(true);
+                let written = self.write_url(&mut url, other, &domain, &values, named, &external);
+                return written.then_some(url);
             }
         }
         None

@@ -307,14 +307,6 @@ impl<E> Submount<E> {
     }
 }
 
-impl<E> IntoIterator for Submount<E> {
-    type Item = Rule<E>;
-    type IntoIter = std::vec::IntoIter<Rule<E>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.rules.into_iter()
-    }
-}
-
 /// Sets the subdomain of its rules, like Werkzeug's `Subdomain`.
 ///
 /// # Examples
@@ -350,14 +342,6 @@ impl<E> Subdomain<E> {
     }
 }
 
-impl<E> IntoIterator for Subdomain<E> {
-    type Item = Rule<E>;
-    type IntoIter = std::vec::IntoIter<Rule<E>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.rules.into_iter()
-    }
-}
-
 /// Prefixes the endpoints of its rules, like Werkzeug's `EndpointPrefix` (string endpoints).
 ///
 /// # Examples
@@ -389,12 +373,23 @@ impl EndpointPrefix {
     }
 }
 
-impl IntoIterator for EndpointPrefix {
-    type Item = Rule<String>;
-    type IntoIter = std::vec::IntoIter<Rule<String>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.rules.into_iter()
-    }
+/// The factories are iterators of their rules, so they nest and chain.
+macro_rules! rules_iter {
+    ($([$($e:ident)?] $factory:ty => $endpoint:ty;)*) => {$(
+        impl$(<$e>)? IntoIterator for $factory {
+            type Item = Rule<$endpoint>;
+            type IntoIter = std::vec::IntoIter<Rule<$endpoint>>;
+            fn into_iter(self) -> Self::IntoIter {
+                self.rules.into_iter()
+            }
+        }
+    )*};
+}
+
+rules_iter! {
+    [E] Submount<E> => E;
+    [E] Subdomain<E> => E;
+    [] EndpointPrefix => String;
 }
 
 // ---------------------------------------------------------------------------------------

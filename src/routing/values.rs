@@ -180,66 +180,50 @@ impl<'a> FromValue<'a> for &'a Value {
     }
 }
 
-impl FromValue<'_> for String {
-    fn from_value(value: &Value) -> Option<Self> {
-        match value {
-            Value::Custom(_) => None,
-            v => Some(v.to_string()),
-        }
-    }
-}
-
-macro_rules! from_value_int {
-    ($($t:ty),*) => {$(
+macro_rules! from_value {
+    ($($t:ty => |$v:ident| $e:expr;)*) => {$(
         impl FromValue<'_> for $t {
-            fn from_value(value: &Value) -> Option<Self> {
-                match value {
-                    Value::Int(i) => <$t>::try_from(*i).ok(),
-                    Value::Str(s) => s.parse().ok(),
-                    _ => None,
-                }
+            fn from_value($v: &Value) -> Option<Self> {
+                $e
             }
         }
     )*};
 }
+
+macro_rules! from_value_int {
+    ($($t:ty),*) => {
+        from_value! {$(
+            $t => |value| match value {
+                Value::Int(i) => <$t>::try_from(*i).ok(),
+                Value::Str(s) => s.parse().ok(),
+                _ => None,
+            };
+        )*}
+    };
+}
+
 from_value_int!(
     i8, i16, i32, i64, i128, u8, u16, u32, u64, u128, usize, isize
 );
 
-impl FromValue<'_> for f64 {
-    fn from_value(value: &Value) -> Option<Self> {
-        match value {
-            Value::Float(x) => Some(*x),
-            Value::Int(i) => Some(*i as f64),
-            Value::Str(s) => s.parse().ok(),
-            _ => None,
-        }
-    }
-}
-
-impl FromValue<'_> for f32 {
-    fn from_value(value: &Value) -> Option<Self> {
-        f64::from_value(value).map(|x| x as f32)
-    }
-}
-
-impl FromValue<'_> for bool {
-    fn from_value(value: &Value) -> Option<Self> {
-        match value {
-            Value::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-}
-
-impl FromValue<'_> for Uuid {
-    fn from_value(value: &Value) -> Option<Self> {
-        match value {
-            Value::Uuid(u) => Some(*u),
-            Value::Str(s) => Uuid::parse_str(s).ok(),
-            _ => None,
-        }
-    }
+from_value! {
+    String => |value| (!matches!(value, Value::Custom(_))).then(|| value.to_string());
+    f64 => |value| match value {
+        Value::Float(x) => Some(*x),
+        Value::Int(i) => Some(*i as f64),
+        Value::Str(s) => s.parse().ok(),
+        _ => None,
+    };
+    f32 => |value| f64::from_value(value).map(|x| x as f32);
+    bool => |value| match value {
+        Value::Bool(b) => Some(*b),
+        _ => None,
+    };
+    Uuid => |value| match value {
+        Value::Uuid(u) => Some(*u),
+        Value::Str(s) => Uuid::parse_str(s).ok(),
+        _ => None,
+    };
 }
 
 /// A name interned for the life of the process, so matching never allocates names.
