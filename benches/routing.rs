@@ -10,7 +10,7 @@
 //!   the parameters — the floor;
 //! - `routing/zeug_build`: building each matched URL back from its endpoint, values and
 //!   method with `build_with`, which returns each URL as a new `String`;
-//! - `routing/zeug_build_into`: the same URLs with `build_into`, the fast path, which
+//! - `routing/zeug_build_into`: the same URLs with `build_into`, which
 //!   appends each to a buffer the caller owns (here one buffer, cleared before each URL, as
 //!   a template appends URLs to the page it renders).
 //!

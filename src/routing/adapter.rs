@@ -214,6 +214,7 @@ impl<E: Endpoint> Map<E> {
 /// assert_eq!(view(&urls, "/hello/zeug").unwrap().text().unwrap(), "Hello zeug!");
 /// assert_eq!(view(&urls, "/nope").unwrap_err().status(), 404);
 /// ```
+#[derive(Clone)]
 pub struct MapAdapter<'a, E> {
     pub(super) map: &'a Map<E>,
     pub(super) server_name: Cow<'a, str>,
@@ -227,22 +228,6 @@ pub struct MapAdapter<'a, E> {
     pub(super) default_method: Method,
     /// The `matchit` router of this adapter's domain, found once at binding.
     pub(super) router: Option<&'a DomainRouter>,
-}
-
-impl<E> Clone for MapAdapter<'_, E> {
-    fn clone(&self) -> Self {
-        MapAdapter {
-            map: self.map,
-            server_name: self.server_name.clone(),
-            script_name: self.script_name,
-            subdomain: self.subdomain.clone(),
-            url_scheme: self.url_scheme,
-            query_string: self.query_string,
-            path_info: self.path_info,
-            default_method: self.default_method.clone(),
-            router: self.router,
-        }
-    }
 }
 
 impl<E> std::fmt::Debug for MapAdapter<'_, E> {

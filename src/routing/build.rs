@@ -496,15 +496,3 @@ fn push_query_part(out: &mut String, text: &str) {
         out.push_str(if chunk == "%20" { "+" } else { chunk });
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn similarity_is_like_difflib() {
-        assert_eq!(similarity("abc", "abc"), 1.0);
-        assert!(similarity("user_show", "user_shwo") > 0.8);
-        assert!(similarity("index", "zzz") < 0.2);
-    }
-}

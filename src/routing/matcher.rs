@@ -620,36 +620,4 @@ mod tests {
         }
         assert!(answered > 2_000, "{answered}");
     }
-
-    /// The benchmark's map (69 rules of a real app): `matchit` answers all 1,000 requests.
-    #[test]
-    fn matchit_answers_the_benchmark_workload() {
-        let data = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/routing/");
-        let rules = std::fs::read_to_string(format!("{data}rules.txt")).unwrap();
-        let map = Map::new(rules.lines().filter(|l| !l.trim().is_empty()).map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            Rule::new(f[0], f[1].to_owned()).methods(f[2].split(','))
-        }));
-        let router = map.matcher.router("").expect("a matchit router");
-        let paths = std::fs::read_to_string(format!("{data}paths.txt")).unwrap();
-        for line in paths.lines().filter(|l| !l.trim().is_empty()) {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            let method = Method::from_bytes(f[0].as_bytes()).unwrap();
-            let rule = router.lookup(&map.rules, f[1], &method, &mut Values::new());
-            assert_eq!(
-                rule.map(|r| map.rules[r].rule.endpoint.as_str()),
-                Some(f[2])
-            );
-        }
-    }
-
-    #[test]
-    fn maps_matchit_cannot_hold_use_the_state_machine() {
-        let host = Map::builder()
-            .host_matching(true)
-            .build([Rule::new("/", "user").host("<user>.example.com")]);
-        assert!(host.matcher.router("alice.example.com").is_none());
-        let path_inside = Map::new([Rule::new("/<path:p>/edit", "edit")]);
-        assert!(path_inside.matcher.router("").is_none());
-    }
 }

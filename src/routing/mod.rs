@@ -8,10 +8,10 @@
 //! [`HttpException`](crate::HttpException)s. Paths are matched as WSGI hands them over:
 //! `path_info`, already percent-decoded.
 //!
-//! Underneath is a tree of path segments built for Werkzeug's rules (`tree.rs`: static
-//! segments, whole-segment parameters, a final catch-all, in `matchit`'s order and faster
-//! than `matchit` on them); Werkzeug's state machine (static parts before dynamic ones,
-//! lighter converters first, backtracking) decides wherever the two could differ. See
+//! Underneath, `matchit` finds the candidate rules and Werkzeug's rules decide among them;
+//! Werkzeug's state machine answers what `matchit` cannot express (see `matcher`). Modules,
+//! each using only those before it: `parser`, `converters`, `values`, `error`, `rule`,
+//! `matcher`, `map`, `adapter` (binding), `build`, `redirect`, `matching`. See
 //! `docs/routing.md` for the guide.
 //!
 //! # Examples
@@ -31,7 +31,7 @@
 //!
 //! fn dispatch(map: &Map<View>, request: &Request) -> Result<Response, HttpException> {
 //!     let adapter = map.bind_to_environ(request.environ());
-//!     let (view, values) = adapter.match_(request.path(), request.method())?;
+//!     let (view, values) = adapter.match_request()?;
 //!     let id: &str = values.get("short_id").unwrap_or("");
 //!     Ok(match view {
 //!         View::NewUrl => Response::new("new url form"),

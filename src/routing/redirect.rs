@@ -237,13 +237,3 @@ fn remove_dot_segments(path: &str) -> String {
     }
     format!("/{}", out.join("/"))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merges_slashes() {
-        assert_eq!(merge_slashes("//a///b/"), "/a/b/");
-    }
-}

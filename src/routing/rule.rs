@@ -392,10 +392,6 @@ rules_iter! {
     [] EndpointPrefix => String;
 }
 
-// ---------------------------------------------------------------------------------------
-// Compilation
-// ---------------------------------------------------------------------------------------
-
 /// Werkzeug's `Weighting`: parts with more static text sort first, then parts with more
 /// variables, then lighter converters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default)]

@@ -20,18 +20,13 @@ use crate::HttpException;
 /// # Examples
 ///
 /// ```
-/// use serde::Deserialize;
-/// use zeug::routing::{Map, Method, Rule};
-/// use zeug::HttpException;
-///
-/// #[derive(Deserialize)]
+/// #[derive(serde::Deserialize)]
 /// struct Show { idd: i64 } // misspelt
 ///
-/// let map = Map::new([Rule::new("/show/<int:id>", "show")]);
-/// let (_, values) = map.bind("localhost", "").match_("/show/3", &Method::GET).unwrap();
+/// let values: zeug::routing::Values = [("id", 3)].into_iter().collect();
 /// let err = values.parse::<Show>().err().unwrap();
 /// assert!(err.to_string().contains("missing field `idd`"), "{err}");
-/// assert_eq!(HttpException::from(err).status(), 500);
+/// assert_eq!(zeug::HttpException::from(err).status(), 500);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValuesError {
