@@ -36,7 +36,7 @@ fn cookie_app(environ: Environ) -> Response {
                 options = options.path(Some(&p));
             }
             if let Some(d) = q("domain") {
-                options = options.domain(&d);
+                options = options.domain(&d).unwrap();
             }
             if q("secure").is_some() {
                 options = options.secure(true);

@@ -11,6 +11,8 @@ mod request;
 mod request_headers;
 mod response;
 
-pub use cookies::{CookieOptions, SameSite};
+pub use cookies::{
+    CookieOptions, InvalidCookie, SameSite, normalize_cookie_domain, quote_cookie_path,
+};
 pub use request::Request;
 pub use response::{DEFAULT_MIMETYPE, IntoStatus, Response};
