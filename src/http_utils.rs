@@ -14,7 +14,7 @@ use http::header::{
 use http::{HeaderMap, Method};
 
 pub use crate::datastructures::IfRange;
-use crate::datastructures::{ContentRange, ETags, MultiDict, Range, Text};
+use crate::datastructures::{ContentRange, ETags, InvalidETag, MultiDict, Range, Text};
 
 /// The longest header value the list parsers here look at; longer values parse as empty.
 pub const MAX_HEADER_VALUE_LEN: usize = 64 * 1024;
@@ -196,20 +196,27 @@ pub fn truncate_to_seconds(time: SystemTime) -> SystemTime {
     }
 }
 
-/// Quotes an entity tag for an `ETag` header: `"tag"` or `W/"tag"`.
+/// Quotes an entity tag for an `ETag` header: `"tag"` or `W/"tag"`. A tag containing `"`
+/// (which would end it early) or a control character is refused, as Werkzeug refuses `"`.
 ///
 /// # Examples
 ///
 /// ```
-/// assert_eq!(zeug::http_utils::quote_etag("abc", false), "\"abc\"");
-/// assert_eq!(zeug::http_utils::quote_etag("abc", true), "W/\"abc\"");
+/// use zeug::http_utils::quote_etag;
+/// assert_eq!(quote_etag("abc", false).unwrap(), "\"abc\"");
+/// assert_eq!(quote_etag("abc", true).unwrap(), "W/\"abc\"");
+/// assert!(quote_etag("a\"b", false).is_err());
+/// assert!(quote_etag("a\r\nb", false).is_err());
 /// ```
-pub fn quote_etag(etag: &str, weak: bool) -> String {
-    if weak {
+pub fn quote_etag(etag: &str, weak: bool) -> Result<String, InvalidETag> {
+    if etag.bytes().any(|b| b == b'"' || b.is_ascii_control()) {
+        return Err(InvalidETag(etag.to_owned()));
+    }
+    Ok(if weak {
         format!("W/\"{etag}\"")
     } else {
         format!("\"{etag}\"")
-    }
+    })
 }
 
 /// Splits a quoted entity tag into the tag and whether it is weak. Unquoted tags are
@@ -267,6 +274,33 @@ pub fn parse_range_header(value: &str) -> Option<Range> {
 /// Parses a `Content-Range` header; see [`ContentRange::parse`].
 pub fn parse_content_range_header(value: &str) -> Option<ContentRange> {
     ContentRange::parse(value)
+}
+
+/// Whether a byte range `start..stop` (half-open, Werkzeug's convention) is valid for a
+/// representation of `length` bytes, as Werkzeug's `is_byte_range_valid`: both ends or
+/// neither (`bytes */length`), `start < stop`, and `start` inside the length. Unlike
+/// Werkzeug, `stop` must not pass the length either (RFC 9110 §14.4: a `Content-Range`
+/// whose last position is at or past the complete length is invalid), so `(0, 11, 5)` is
+/// refused where Werkzeug accepts it.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::http_utils::is_byte_range_valid;
+/// assert!(is_byte_range_valid(Some(0), Some(10), Some(20)));
+/// assert!(is_byte_range_valid(Some(0), Some(10), None));
+/// assert!(is_byte_range_valid(None, None, Some(5)));
+/// assert!(!is_byte_range_valid(Some(5), Some(5), Some(10)));
+/// assert!(!is_byte_range_valid(Some(0), None, Some(10)));
+/// assert!(!is_byte_range_valid(Some(0), Some(11), Some(5)));
+/// ```
+pub fn is_byte_range_valid(start: Option<u64>, stop: Option<u64>, length: Option<u64>) -> bool {
+    match (start, stop, length) {
+        (None, None, _) => true,
+        (Some(start), Some(stop), None) => start < stop,
+        (Some(start), Some(stop), Some(length)) => start < stop && stop <= length,
+        _ => false,
+    }
 }
 
 /// Parses an `If-Range` header: an HTTP date or an entity tag.
@@ -1005,6 +1039,31 @@ mod tests {
                 _ => value,
             };
             assert_eq!(jar.get("k"), Some(expected), "{value:?} as {quoted}");
+        }
+    }
+
+    /// Werkzeug 3.1.9's `is_byte_range_valid`, recorded by running it; the one row where
+    /// zeug answers differently is marked.
+    #[test]
+    fn byte_ranges_validated_as_werkzeug() {
+        for (args, werkzeug, zeug) in [
+            ((Some(0), Some(10), Some(20)), true, true),
+            ((Some(0), Some(10), None), true, true),
+            ((None, None, Some(5)), true, true),
+            ((None, None, None), true, true),
+            ((Some(5), Some(5), Some(10)), false, false),
+            ((Some(10), Some(20), Some(10)), false, false),
+            ((Some(0), None, Some(10)), false, false),
+            ((Some(19), Some(20), Some(20)), true, true),
+            // RFC 9110 §14.4: the range may not pass the complete length.
+            ((Some(0), Some(11), Some(5)), true, false),
+        ] {
+            let _ = werkzeug;
+            assert_eq!(
+                is_byte_range_valid(args.0, args.1, args.2),
+                zeug,
+                "{args:?}"
+            );
         }
     }
 

@@ -6,6 +6,7 @@
 //! ETags, caching headers and conditional/range responses, as further `impl` blocks.
 
 mod conditional;
+pub use conditional::RangeOptions;
 mod cookies;
 mod request;
 mod request_headers;
