@@ -391,9 +391,95 @@ pub fn parse_header_params(value: &str) -> Vec<(String, String)> {
         if key.is_empty() {
             continue;
         }
-        out.push((key.to_ascii_lowercase(), unquote_header_value(val.trim())));
+        let val = val.trim();
+        match key.strip_suffix('*') {
+            // RFC 8187 `title*=UTF-8''%E2%82%AC`, as Werkzeug's `parse_dict_header`.
+            Some(base) if !base.is_empty() => out.push((
+                base.to_ascii_lowercase(),
+                crate::rfc2231::decode_extended(unquote_header_value(val).as_bytes()),
+            )),
+            _ => out.push((key.to_ascii_lowercase(), unquote_header_value(val))),
+        }
     }
     out
+}
+
+/// Parses a header made of a value and `;`-separated parameters (`Content-Type`,
+/// `Content-Disposition`), as Werkzeug's `parse_options_header`: the value trimmed, the
+/// parameter names lower-cased, quoted values unquoted (`\"` and the `%22` browsers send
+/// both become `"`), and RFC 2231/8187 parameters decoded — `filename*=UTF-8''%E2%82%AC.txt`
+/// comes out as `filename` = `€.txt`, continuations (`filename*0*=...; filename*1=...`)
+/// are joined. Only UTF-8 and Latin-1/ASCII charsets are decoded (as in Werkzeug); other
+/// values stay percent-encoded. When both `filename` and `filename*` are given, the
+/// extended one wins wherever it stands (RFC 6266 §4.3). Items without `=` are skipped;
+/// each name appears once, in first-seen order.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::http_utils::parse_options_header;
+/// let (value, params) = parse_options_header(
+///     "attachment; filename=\"rates.txt\"; filename*=UTF-8''%E2%82%AC%20rates.txt",
+/// );
+/// assert_eq!(value, "attachment");
+/// assert_eq!(params, [("filename".to_owned(), "€ rates.txt".to_owned())]);
+/// let (_, params) = parse_options_header("text/html; Charset=\"utf-8\"; x");
+/// assert_eq!(params, [("charset".to_owned(), "utf-8".to_owned())]);
+/// ```
+pub fn parse_options_header(header: &str) -> (String, Vec<(String, String)>) {
+    let header = if header.len() > MAX_HEADER_VALUE_LEN {
+        ""
+    } else {
+        header
+    };
+    let (value, mut rest) = header.split_once(';').unwrap_or((header, ""));
+    let mut items: Vec<(&[u8], std::borrow::Cow<'_, [u8]>)> = Vec::new();
+    while !rest.is_empty() && items.len() < 64 {
+        let (item, after) = split_semicolon_item(rest);
+        rest = after;
+        let Some((key, val)) = item.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            continue;
+        }
+        let val = val.trim();
+        let val = if key.ends_with('*') {
+            // Extended values are tokens; decoded (percent escapes) by `rfc2231`.
+            unquote_header_value(val)
+        } else {
+            unquote_header_value(val).replace("%22", "\"")
+        };
+        items.push((key.as_bytes(), std::borrow::Cow::Owned(val.into_bytes())));
+    }
+    let params = crate::rfc2231::Params::new(items);
+    let out = params
+        .names()
+        .into_iter()
+        .filter_map(|name| {
+            let v = params.resolve(name.as_bytes())?;
+            Some((name, v))
+        })
+        .collect();
+    (value.trim().to_owned(), out)
+}
+
+/// The text up to the next `;` outside a quoted string, and the rest after it.
+fn split_semicolon_item(s: &str) -> (&str, &str) {
+    let bytes = s.as_bytes();
+    let mut in_quotes = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_quotes => i += 1,
+            b'"' => in_quotes = !in_quotes,
+            b';' if !in_quotes => return (&s[..i], &s[i + 1..]),
+            _ => {}
+        }
+        i += 1;
+    }
+    (s, "")
 }
 
 /// The mimetype of a `Content-Type` value: without parameters, trimmed, lower-cased
@@ -1065,6 +1151,75 @@ mod tests {
                 "{args:?}"
             );
         }
+    }
+
+    /// Werkzeug 3.1.9's `parse_options_header` and `parse_dict_header`, recorded by
+    /// running it.
+    #[test]
+    fn header_parameters_as_werkzeug() {
+        let own = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        for (header, value, werkzeug) in [
+            (
+                "attachment; filename*=UTF-8''%E2%82%AC%20rates.txt",
+                "attachment",
+                &[("filename", "€ rates.txt")][..],
+            ),
+            (
+                "attachment; filename=\"a.txt\"; filename*=UTF-8''%E2%82%AC.txt",
+                "attachment",
+                &[("filename", "€.txt")],
+            ),
+            (
+                "attachment; filename*=iso-8859-1'en'%A3%20rates",
+                "attachment",
+                &[("filename", "£ rates")],
+            ),
+            (
+                "attachment; filename*0*=UTF-8''%E2%82%AC; filename*1=%20a.txt",
+                "attachment",
+                &[("filename", "€%20a.txt")],
+            ),
+            (
+                "attachment; filename*=koi8-r''%C1",
+                "attachment",
+                &[("filename", "%C1")],
+            ),
+            (
+                "text/html; charset=\"utf-8\"; a=b",
+                "text/html",
+                &[("charset", "utf-8"), ("a", "b")],
+            ),
+            (
+                "form-data; name=\"a%22b\"",
+                "form-data",
+                &[("name", "a\"b")],
+            ),
+            (
+                "attachment; filename*0=\"a b\"; filename*1=\" c\"",
+                "attachment",
+                &[("filename", "a b c")],
+            ),
+            ("attachment; FileName=x", "attachment", &[("filename", "x")]),
+            ("text/plain; x", "text/plain", &[]),
+        ] {
+            assert_eq!(
+                parse_options_header(header),
+                (value.to_owned(), own(werkzeug)),
+                "{header}"
+            );
+        }
+        // RFC 6266 §4.3: the extended form wins wherever it stands (Werkzeug: the last).
+        let (_, p) =
+            parse_options_header("attachment; filename*=UTF-8''%E2%82%AC.txt; filename=\"a.txt\"");
+        assert_eq!(p, own(&[("filename", "€.txt")]));
+        assert_eq!(
+            parse_header_params("title*=UTF-8''%E2%82%AC, realm=\"x\\\"y\""),
+            own(&[("title", "€"), ("realm", "x\"y")])
+        );
     }
 
     #[test]

@@ -89,6 +89,7 @@ pub mod exceptions;
 pub mod formparser;
 pub mod http_utils;
 pub mod middleware;
+pub(crate) mod rfc2231;
 pub mod routing;
 pub mod security;
 pub mod serving;
