@@ -160,37 +160,35 @@ def main():
             ans = "!" + type(e).__name__ + (":" + getattr(e, "new_url", "") if hasattr(e, "new_url") else "")
         out("routing", [path, method], ans)
 
-    # make_conditional.
-    def cond(headers, method="GET", accept_ranges=True, complete_length=None, etag="v1", body=b"0123456789"):
+    # make_conditional, answered as `status Content-Range Accept-Ranges` (an exception's
+    # own response when it raises), as the Rust table writes it.
+    def cond(headers, method="GET", accept_ranges=True, complete_length=10):
         env = EnvironBuilder(method=method, headers=headers).get_environ()
-        r = Response(body)
-        if etag:
-            r.set_etag(etag)
+        r = Response(b"0123456789")
+        r.set_etag("v1")
         r.last_modified = datetime(2001, 9, 9, 1, 46, 40, tzinfo=timezone.utc)
         try:
-            r.make_conditional(env, accept_ranges=accept_ranges,
-                               complete_length=len(body) if complete_length is None else complete_length)
+            r.make_conditional(env, accept_ranges=accept_ranges, complete_length=complete_length)
         except Exception as e:
-            return [getattr(e, "code", "!" + type(e).__name__)]
-        return [r.status_code, r.headers.get("Content-Range"), r.headers.get("Accept-Ranges"),
-                r.get_data().decode() if method == "GET" else ""]
+            r = e.get_response(env)
+        return f"{r.status_code} {r.headers.get('Content-Range')} {r.headers.get('Accept-Ranges')}"
     cases = [
-        ("if-none-match hit", {"If-None-Match": '"v1"'}),
-        ("if-match miss", {"If-Match": '"v2"'}),
-        ("range", {"Range": "bytes=0-4"}),
-        ("range past end", {"Range": "bytes=20-"}),
-        ("malformed range", {"Range": "bytes=x"}),
-        ("two disjoint ranges", {"Range": "bytes=0-1,5-6"}),
-        ("if-none-match and if-match both", {"If-None-Match": '"v1"', "If-Match": '"v2"'}),
-        ("if-unmodified-since before, if-none-match hit", {"If-Unmodified-Since": "Sat, 08 Sep 2001 00:00:00 GMT", "If-None-Match": '"v1"'}),
+        {"If-None-Match": '"v1"'},
+        {"If-Match": '"v2"'},
+        {"Range": "bytes=0-4"},
+        {"Range": "bytes=20-"},
+        {"Range": "bytes=x"},
+        {"Range": "bytes=0-1,5-6"},
+        {"If-None-Match": '"v1"', "If-Match": '"v2"'},
+        {"If-Unmodified-Since": "Sat, 08 Sep 2001 00:00:00 GMT", "If-None-Match": '"v1"'},
     ]
-    for name, headers in cases:
-        out("make_conditional", name, cond(headers))
-    out("make_conditional", "accept_ranges off", cond({"Range": "bytes=0-4"}, accept_ranges=False))
-    out("make_conditional", "accept_ranges none", cond({"Range": "bytes=0-4"}, accept_ranges="none"))
-    out("make_conditional", "complete_length unknown", cond({"Range": "bytes=0-4"}, complete_length=0))
-    out("make_conditional", "POST if-match miss", cond({"If-Match": '"v2"'}, method="POST"))
-
+    for headers in cases:
+        out("make_conditional", "GET " + " & ".join(f"{k.lower()}: {v}" for k, v in headers.items()), cond(headers))
+    out("make_conditional", "POST if-match: \"v2\"", cond({"If-Match": '"v2"'}, method="POST"))
+    rng = {"Range": "bytes=0-4"}
+    out("make_conditional options", "accept_ranges=False", cond(rng, accept_ranges=False))
+    out("make_conditional options", 'accept_ranges="none"', cond(rng, accept_ranges="none"))
+    out("make_conditional options", "complete_length unknown", cond(rng, complete_length=None))
 
 if __name__ == "__main__":
     main()
