@@ -74,7 +74,7 @@ def main():
         out("parse_cookie", header, [list(p) for p in parse_cookie(header).items(multi=True)])
 
     # Entity tags.
-    for tag in ["abc", 'a"b', "", "W/x"]:
+    for tag in ["abc", 'a"b', "", "W/x", "a\r\nb"]:
         out("quote_etag", tag, attempt(quote_etag, tag))
     for value in ['"abc"', 'W/"abc"', "abc", 'w/"x"', '""']:
         out("unquote_etag", value, list(unquote_etag(value)))

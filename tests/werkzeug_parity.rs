@@ -224,6 +224,12 @@ fn etags() {
             same("a\"b", "Err"),
             same("", "\"\""),
             same("W/x", "\"W/x\""),
+            differs(
+                "a\r\nb",
+                "\"a\r\nb\"",
+                "Err",
+                "a control character cannot be in a header (RFC 9110 §5.5)",
+            ),
         ],
         |tag| http_utils::quote_etag(tag, false).unwrap_or_else(|_| "Err".into()),
     );
