@@ -633,7 +633,7 @@ fn routing() {
                 Ok((ep, values)) => {
                     let v: Vec<String> = values
                         .iter()
-                        .map(|(k, v)| format!("{k}={}", v.to_string()))
+                        .map(|(k, v)| format!("{k}={v}"))
                         .collect();
                     format!("{ep} {}", v.join(" "))
                 }
