@@ -631,10 +631,7 @@ fn routing() {
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             match adapter.match_(path, &method) {
                 Ok((ep, values)) => {
-                    let v: Vec<String> = values
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect();
+                    let v: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     format!("{ep} {}", v.join(" "))
                 }
                 Err(RoutingError::RequestRedirect { location }) => {
