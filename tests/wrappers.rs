@@ -240,7 +240,7 @@ fn delete_cookie_matches_werkzeug() {
     );
 }
 
-/// Issue-15 hardening end to end: a percent-encoded name is not the prefixed cookie it
+/// Cookie hardening end to end: a percent-encoded name is not the prefixed cookie it
 /// spells, and a `cookie::Cookie` path cannot inject a `Domain`.
 #[test]
 fn cookie_prefixes_cannot_be_forged_and_attributes_not_injected() {
