@@ -1223,6 +1223,32 @@ mod tests {
     }
 
     #[test]
+    fn hostile_parameters_and_cookies_never_panic() {
+        let tokens = [
+            "é", "\"", "\\", ";", "=", "*", "*0*", "'", "%", "%E2", " ", "\t", "a", "W/", ",",
+        ];
+        let mut state = 0x9e37_79b9u32;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 12) {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                text.push_str(tokens[(state % tokens.len() as u32) as usize]);
+            }
+            let _ = parse_options_header(&text);
+            let _ = parse_header_params(&text);
+            let _ = ETags::parse(&text);
+            let mut jar = MultiDict::new();
+            parse_cookie_into(&text, &mut jar);
+            let quoted = quote_cookie_value(&text);
+            let mut back = MultiDict::new();
+            parse_cookie_into(&format!("k={quoted}"), &mut back);
+            assert!(back.get("k").is_some(), "{text:?} as {quoted}");
+        }
+    }
+
+    #[test]
     fn header_lists_tolerate_garbage() {
         assert_eq!(split_header_list("\"unterminated, x").count(), 1);
         assert!(parse_header_params("=,=,\"").is_empty());
