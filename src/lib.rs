@@ -87,6 +87,7 @@ pub mod datastructures;
 pub mod environ;
 pub mod exceptions;
 pub mod formparser;
+pub mod html;
 pub mod http_utils;
 pub mod middleware;
 pub mod routing;
@@ -99,6 +100,10 @@ pub mod urls;
 pub mod utils;
 pub mod wrappers;
 
+/// The `http` crate, whose types (`StatusCode`, `Method`, `HeaderMap`, `HeaderValue`...)
+/// zeug's API uses, re-exported so `zeug::http::StatusCode` needs no extra dependency.
+pub use http;
+
 pub use app::Application;
 pub use body::Body;
 pub use environ::Environ;
@@ -109,7 +114,7 @@ pub use serving::run_simple;
 pub use sessions::{Session, SessionConfig};
 pub use test::Client;
 pub use utils::{redirect, send_file, send_from_directory};
-pub use wrappers::{CookieOptions, Request, Response};
+pub use wrappers::{CookieOptions, IntoResponse, Request, Response};
 
 /// The README's examples, compiled as doctests so they cannot drift from the crate.
 #[cfg(doctest)]
