@@ -840,7 +840,7 @@ fn routing_errors_are_http_exceptions() {
         .unwrap_err()
         .into_response();
     assert_eq!(res.status(), 308);
-    assert!(res.text().unwrap().contains("http://localhost/a/?x=1"));
+    assert!(res.body_text().unwrap().contains("http://localhost/a/?x=1"));
 }
 
 #[test]
