@@ -98,6 +98,7 @@ pub mod sessions;
 pub mod test;
 pub mod urls;
 pub mod utils;
+pub mod web;
 pub mod wrappers;
 
 /// The `http` crate, whose types (`StatusCode`, `Method`, `HeaderMap`, `HeaderValue`...)
