@@ -5,7 +5,7 @@
 //! session, and can serve static files whose refusals get the same error pages.
 //!
 //! It is a convenience, not a framework: `App` is an [`Application`] like any other, built
-//! from the public parts ([`Map::bind_to_environ`], [`MapAdapter::match_`],
+//! from the public parts ([`Map::bind_to_environ`], [`MapAdapter::match_request`],
 //! [`HttpException::into_response_with`], [`SessionConfig::session`], [`SharedData`]).
 //! Writing `impl Application` by hand, as Werkzeug's Shortly tutorial does, stays the
 //! other way and works as before. This module does not own routing, sessions or static
@@ -308,7 +308,7 @@ impl<E: Endpoint> App<E> {
         };
         let result = match refused {
             Some(e) => Err(e),
-            None => match ctx.urls.match_(request.path(), request.method()) {
+            None => match ctx.urls.match_request() {
                 Ok((endpoint, values)) => {
                     ctx.values = values;
                     self.run_view(&mut ctx, endpoint)

@@ -1364,7 +1364,7 @@ fn values_parse_into_structs_and_fail_as_500() {
         let Show { id, slug } = values.parse()?;
         Ok(Response::new(format!("{id} {slug}")))
     }
-    let client = Client::new(|env: Environ| view(&Request::new(env)).into());
+    let client = Client::new(|env: Environ| view(&Request::new(env)));
     let ok = client.get("/show/7/hi").send();
     assert_eq!((ok.status().as_u16(), ok.text()), (200, "7 hi".to_owned()));
     assert_eq!(client.get("/show/x/hi").send().status(), 404);
