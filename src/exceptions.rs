@@ -185,7 +185,7 @@ impl HttpException {
         self.inner.status
     }
 
-    /// The reason phrase, e.g. `"Not Found"`.
+    /// The reason phrase, e.g. `"Not Found"`: the one the server writes on the status line.
     pub fn name(&self) -> &'static str {
         self.inner
             .status
@@ -509,6 +509,53 @@ mod tests {
         let text = res.body_text().unwrap();
         assert!(text.contains("&lt;script&gt;"));
         assert!(!text.contains("<script>"));
+    }
+
+    #[test]
+    fn common_errors_are_500s_without_detail() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "/srv/secret/db.sqlite");
+        let json = serde_json::from_str::<u8>("oops").unwrap_err();
+        let lock = std::sync::Mutex::new(());
+        let poisoned = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _guard = lock.lock().unwrap();
+                panic!("poison the lock");
+            })
+            .join()
+            .unwrap_err();
+            HttpException::from(lock.lock().unwrap_err())
+        });
+        for e in [HttpException::from(io), HttpException::from(json), poisoned] {
+            assert_eq!(e.status(), 500);
+            let text = e.into_response().body_text().unwrap();
+            assert!(!text.contains("/srv") && !text.contains("oops"), "{text}");
+        }
+    }
+
+    #[test]
+    fn own_pages_keep_status_and_headers() {
+        let cases = [
+            HttpException::unauthorized().with_header("www-authenticate", "Basic realm=\"x\""),
+            HttpException::service_unavailable().with_header(http::header::RETRY_AFTER, 120u64),
+            HttpException::method_not_allowed(&[Method::POST]),
+        ];
+        for e in cases {
+            let (status, headers) = (e.status(), e.headers().clone());
+            let res = e.into_response_with(Response::html("<p>ours</p>"));
+            assert_eq!(res.status(), status);
+            assert_eq!(res.body_text().unwrap(), "<p>ours</p>");
+            for (name, value) in &headers {
+                assert_eq!(res.headers().get(name), Some(value), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_the_reason_phrases_the_server_sends() {
+        // The server writes `StatusCode::canonical_reason` on the status line.
+        let e = HttpException::request_entity_too_large();
+        assert_eq!(e.name(), "Payload Too Large");
+        assert_eq!(Some(e.name()), e.status().canonical_reason());
     }
 
     #[test]

@@ -131,3 +131,13 @@ pub struct DocsDeployment;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/middleware.md")]
 pub struct DocsMiddleware;
+
+/// `docs/from-flask.md`, compiled as doctests so the guide cannot drift from the crate.
+#[cfg(all(doctest, feature = "sessions"))]
+#[doc = include_str!("../docs/from-flask.md")]
+pub struct DocsFromFlask;
+
+/// `docs/sessions.md`, compiled as doctests so the guide cannot drift from the crate.
+#[cfg(all(doctest, feature = "sessions"))]
+#[doc = include_str!("../docs/sessions.md")]
+pub struct DocsSessions;
