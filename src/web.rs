@@ -351,3 +351,101 @@ impl<E: Endpoint> Application for App<E> {
         self.handle(&request, refused)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rule;
+    use crate::test::Client;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    enum V {
+        Ok,
+        Fail,
+        Panic,
+    }
+
+    fn app() -> App<V> {
+        let map = Map::new([
+            Rule::new("/", V::Ok).methods(["GET"]),
+            Rule::new("/fail", V::Fail),
+            Rule::new("/panic", V::Panic),
+        ]);
+        App::new(map, |_ctx, view| match view {
+            V::Ok => Ok(Response::new("ok")),
+            V::Fail => Err(HttpException::too_many_requests().with_header("retry-after", 5u64)),
+            V::Panic => panic!("boom"),
+        })
+    }
+
+    #[test]
+    fn without_handlers_errors_get_the_default_pages() {
+        let client = Client::new(app());
+        let res = client.get("/fail").send();
+        assert_eq!(
+            (res.status().as_u16(), res.header("retry-after")),
+            (429, Some("5"))
+        );
+        assert!(res.text().contains("Too Many Requests"));
+        let json = client
+            .get("/nope")
+            .header("accept", "application/json")
+            .send();
+        assert_eq!(json.json::<serde_json::Value>()["code"], 404);
+        assert_eq!(client.post("/").send().header("allow"), Some("GET, HEAD"));
+    }
+
+    #[test]
+    fn a_panicking_view_goes_through_the_500_handler() {
+        let app = app().error_handler(500, |ctx, e| {
+            e.into_response_with(Response::new(format!("sorry about {}", ctx.request.path())))
+        });
+        let client = Client::new(app);
+        let res = client.get("/panic").send();
+        assert_eq!(
+            (res.status().as_u16(), res.text()),
+            (500, "sorry about /panic".into())
+        );
+        assert_eq!(client.get("/").send().text(), "ok");
+    }
+
+    #[test]
+    fn a_panicking_handler_falls_back_to_the_default_page() {
+        let app = app().error_handler(429, |_, _| panic!("handler bug"));
+        let res = Client::new(app).get("/fail").send();
+        assert_eq!(res.status(), 429);
+        assert!(res.text().contains("Too Many Requests"));
+    }
+
+    #[cfg(feature = "sessions")]
+    #[test]
+    fn sessions_are_saved_after_views_and_error_pages_but_not_after_panics() {
+        let map = Map::new([Rule::new("/<action>", ())]);
+        let app = App::new(map, |ctx, ()| {
+            let action = ctx.values.get::<&str>("action").unwrap_or("").to_owned();
+            ctx.session().insert("last", &action);
+            match action.as_str() {
+                "panic" => panic!("after writing the session"),
+                "fail" => Err(HttpException::forbidden()),
+                _ => Ok(Response::new(action)),
+            }
+        })
+        .sessions(SessionConfig::new(["0123456789abcdef0123456789abcdef"]))
+        .error_handler(404, |ctx, e| {
+            let last = ctx.session().get::<String>("last").unwrap_or_default();
+            e.into_response_with(Response::new(format!("last was {last}")))
+        });
+        let client = Client::new(app);
+        assert!(client.get("/one").send().header("set-cookie").is_some());
+        let forbidden = client.get("/fail").send();
+        assert_eq!(forbidden.status(), 403);
+        assert!(forbidden.header("set-cookie").is_some());
+        let crashed = client.get("/panic").send();
+        assert_eq!(crashed.status(), 500);
+        assert!(crashed.header("set-cookie").is_none());
+        // The 404 page reads the session: it depends on the cookie.
+        let missing = client.get("/a/b").send();
+        assert_eq!(missing.text(), "last was fail");
+        assert_eq!(missing.header("vary"), Some("Cookie"));
+    }
+}
