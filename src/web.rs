@@ -345,7 +345,7 @@ impl<E: Endpoint> Application for App<E> {
             Some(statics) => match statics.serve(environ) {
                 Served::File(response) => return response,
                 Served::Pass(environ) => (Request::new(environ), None),
-                Served::Refused(request, e) => (request, Some(e)),
+                Served::Refused(request, e) => (*request, Some(e)),
             },
         };
         self.handle(&request, refused)

@@ -88,7 +88,7 @@ pub(crate) enum Served {
     /// The file.
     File(Response),
     /// Under a mount but refused.
-    Refused(Request, HttpException),
+    Refused(Box<Request>, HttpException),
 }
 
 #[derive(Debug, Clone)]
@@ -349,7 +349,7 @@ impl<A> SharedData<A> {
         }
         let (path, name) = match self.resolve(&environ) {
             None => return Served::Pass(environ),
-            Some(Err(e)) => return Served::Refused(Request::new(environ), e),
+            Some(Err(e)) => return Served::Refused(Box::new(Request::new(environ)), e),
             Some(Ok(found)) => found,
         };
         let request = Request::new(environ);
@@ -365,7 +365,7 @@ impl<A> SharedData<A> {
                 response.headers_mut().remove(CONTENT_DISPOSITION);
                 Served::File(response)
             }
-            Err(e) => Served::Refused(request, e),
+            Err(e) => Served::Refused(Box::new(request), e),
         }
     }
 }
