@@ -78,6 +78,27 @@
 //! let client = zeug::test::Client::new(App);
 //! assert_eq!(client.get("/nope").send().status(), 404);
 //! ```
+//!
+//! ## A small app, without the boilerplate
+//!
+//! [`web::App`] is optional: it matches the URL, hands each view a [`web::Ctx`] (the
+//! request, `url_for`, the matched values, the session), renders errors through your own
+//! pages by status, and saves the session. See `docs/from-flask.md` and
+//! `examples/pastebin/`.
+//!
+//! ```
+//! use zeug::web::{App, Ctx};
+//! use zeug::{HttpException, Map, Response, Rule};
+//!
+//! fn view(ctx: &mut Ctx<&'static str>, _: &'static str) -> Result<Response, HttpException> {
+//!     Ok(Response::new(format!("you are at {}", ctx.url_for("home", &())?)))
+//! }
+//! let app = App::new(Map::new([Rule::new("/", "home")]), view)
+//!     .error_handler(404, |_, e| e.into_response_with(Response::new("no such page")));
+//! let client = zeug::test::Client::new(app);
+//! assert_eq!(client.get("/").send().text(), "you are at /");
+//! assert_eq!(client.get("/x").send().text(), "no such page");
+//! ```
 #![warn(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 

@@ -6,7 +6,7 @@
 //!
 //! It is a convenience, not a framework: `App` is an [`Application`] like any other, built
 //! from the public parts ([`Map::bind_to_environ`], [`MapAdapter::match_request`],
-//! [`HttpException::into_response_with`], [`SessionConfig::session`], [`SharedData`]).
+//! [`HttpException::into_response_with`], `sessions::SessionConfig::session`, [`SharedData`]).
 //! Writing `impl Application` by hand, as Werkzeug's Shortly tutorial does, stays the
 //! other way and works as before. This module does not own routing, sessions or static
 //! files, only the wiring between them.
