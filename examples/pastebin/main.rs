@@ -104,7 +104,8 @@ fn dispatch(store: &Store, ctx: &mut Ctx<View>, view: View) -> Result {
         View::Show => show(store, ctx),
         View::Raw => {
             let Id { id } = ctx.values.parse()?;
-            Ok(Response::new(store.get(id)?.body))
+            let raw = Response::new(store.get(id)?.body);
+            Ok(raw.with_header("x-content-type-options", "nosniff"))
         }
         View::User => user(store, ctx),
         View::ApiList => {

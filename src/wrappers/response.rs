@@ -350,6 +350,10 @@ fn needs_charset(mimetype: &str) -> bool {
 ///     .with_header(http::header::CACHE_CONTROL, "no-store");
 /// assert_eq!(res.headers()["cache-control"], "no-store");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a header name zeug can take without checking it",
+    note = "pass a `HeaderName` (`http::header::CONTENT_TYPE`, or `HeaderName::try_from(text)?` for text made at run time) or a string literal"
+)]
 pub trait IntoHeaderName {
     /// The name.
     ///
@@ -392,6 +396,10 @@ impl IntoHeaderName for &'static str {
 ///     .with_header("x-request-id", http::HeaderValue::try_from(String::from("a1")).unwrap());
 /// assert_eq!(res.headers()["retry-after"], "120");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a header value zeug can take without checking it",
+    note = "text made at run time may hold a line break: validate it with `HeaderValue::try_from(text)?` (a 500 on failure), or pass a string literal or an integer"
+)]
 pub trait IntoHeaderValue {
     /// The value.
     ///
@@ -433,6 +441,10 @@ integer_header_values!(u16 u32 u64 usize i16 i32 i64 isize);
 
 /// A mimetype given to [`Response::set_mimetype`]: a parsed [`mime::Mime`], or a
 /// `&'static str` literal.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a mimetype zeug can take without checking it",
+    note = "parse text made at run time first, `text.parse::<mime::Mime>()`, or pass a string literal"
+)]
 pub trait IntoMimetype {
     /// The mimetype as text.
     ///
@@ -514,6 +526,10 @@ impl std::error::Error for InvalidHeader {}
 /// assert_eq!(res.status(), 500);
 /// assert!(!res.text().contains("missing")); // the io::Error is logged, not shown
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned as a response",
+    note = "return a `Response`, an `HttpException`, or a `Result<Response, E>` where `E: Into<Response>`"
+)]
 pub trait IntoResponse {
     /// The response.
     fn into_response(self) -> Response;
