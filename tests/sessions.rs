@@ -208,3 +208,22 @@ fn short_keys_are_refused_at_start_up() {
     let result = std::panic::catch_unwind(|| SessionConfig::new(["too short"]));
     assert!(result.is_err());
 }
+
+#[test]
+fn web_app_saves_the_session_without_being_asked() {
+    use zeug::web::{App, Ctx};
+    use zeug::{HttpException, Map, Rule};
+
+    fn count(ctx: &mut Ctx<&'static str>, _: &'static str) -> Result<Response, HttpException> {
+        let n = ctx.session().get::<u32>("n").unwrap_or(0) + 1;
+        ctx.session().insert("n", n); // no save() anywhere
+        Ok(Response::new(n.to_string()))
+    }
+    let app = App::new(Map::new([Rule::new("/", "count")]), count)
+        .sessions(SessionConfig::new([NEW_KEY]));
+    let client = Client::new(app);
+    assert_eq!(client.get("/").send().text(), "1");
+    let res = client.get("/").send();
+    assert_eq!(res.text(), "2");
+    assert_eq!(res.header("vary"), Some("Cookie"));
+}
