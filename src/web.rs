@@ -161,6 +161,7 @@ pub struct App<E> {
     #[cfg(feature = "sessions")]
     sessions: Option<SessionConfig>,
     statics: Option<SharedData<()>>,
+    propagate_panics: bool,
 }
 
 impl<E> fmt::Debug for App<E> {
@@ -187,7 +188,29 @@ impl<E: Endpoint> App<E> {
             #[cfg(feature = "sessions")]
             sessions: None,
             statics: None,
+            propagate_panics: false,
         }
+    }
+
+    /// Lets a panicking view unwind to the server instead of answering it with the 500
+    /// handler (default off). Turn it on with the development server's debugger
+    /// (`Options::use_debugger`), which shows the panic and its backtrace, as Flask
+    /// propagates exceptions in debug mode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::web::App;
+    /// use zeug::{Map, Response, Rule};
+    ///
+    /// let debugging = std::env::var("APP_DEBUG").is_ok();
+    /// let app = App::new(Map::new([Rule::new("/", "index")]), |_, _| Ok(Response::new("hi")))
+    ///     .propagate_panics(debugging);
+    /// # let _ = app;
+    /// ```
+    pub fn propagate_panics(mut self, propagate: bool) -> Self {
+        self.propagate_panics = propagate;
+        self
     }
 
     /// Renders errors with `status` (from routing, a view's `Err`, static files, or a
@@ -274,6 +297,9 @@ impl<E: Endpoint> App<E> {
 
     /// Runs the view, turning a panic into a logged 500 so the error handlers see it.
     fn run_view(&self, ctx: &mut Ctx<'_, E>, endpoint: E) -> Result<Response, HttpException> {
+        if self.propagate_panics {
+            return (self.view)(ctx, endpoint);
+        }
         match catch_unwind(AssertUnwindSafe(|| (self.view)(ctx, endpoint.clone()))) {
             Ok(result) => result,
             Err(panic) => {
@@ -407,6 +433,13 @@ mod tests {
             (500, "sorry about /panic".into())
         );
         assert_eq!(client.get("/").send().text(), "ok");
+    }
+
+    #[test]
+    fn panics_can_propagate_to_the_server() {
+        let client = Client::new(app().propagate_panics(true));
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| client.get("/panic").send()));
+        assert!(result.is_err());
     }
 
     #[test]
