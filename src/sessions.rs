@@ -46,7 +46,7 @@
 //! assert_eq!(client.get("/").send().text(), "visit 2");
 //! ```
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -282,6 +282,7 @@ impl SessionConfig {
                 .map(str::to_owned),
             data: OnceCell::new(),
             modified: false,
+            saved: Cell::new(false),
         }
     }
 
@@ -388,6 +389,8 @@ pub struct Session {
     raw: Option<String>,
     data: OnceCell<Map<String, Value>>,
     modified: bool,
+    /// Whether `save` ran since the last change, for the warning on drop.
+    saved: Cell<bool>,
 }
 
 impl fmt::Debug for Session {
@@ -435,14 +438,14 @@ impl Session {
         let value = serde_json::to_value(value)
             .unwrap_or_else(|e| panic!("session value for {key:?} is not JSON: {e}"));
         self.data_mut().insert(key.to_owned(), value);
-        self.modified = true;
+        self.touch();
     }
 
     /// Removes `key`, returning its raw value (marks the session modified if it was there).
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let old = self.data_mut().remove(key);
         if old.is_some() {
-            self.modified = true;
+            self.touch();
         }
         old
     }
@@ -463,13 +466,24 @@ impl Session {
         let had_data = !data.is_empty();
         data.clear();
         if had_data || self.raw.is_some() {
-            self.modified = true;
+            self.touch();
         }
     }
 
     /// Whether nothing is stored.
     pub fn is_empty(&self) -> bool {
         self.data().is_empty()
+    }
+
+    /// Records a change (to be saved).
+    fn touch(&mut self) {
+        self.modified = true;
+        self.saved.set(false);
+    }
+
+    /// Drops the session on purpose, changes and all (after a panicking view).
+    pub(crate) fn discard(self) {
+        self.saved.set(true);
     }
 
     /// Whether the session was read (or written) during this request: then the response
@@ -486,7 +500,7 @@ impl Session {
     /// Marks the session changed, so [`save`](Self::save) re-sends it (to refresh its
     /// expiry, or after changing a value in place).
     pub fn mark_modified(&mut self) {
-        self.modified = true;
+        self.touch();
     }
 
     /// Writes the session to `response`: `Vary: Cookie` if it was read, and if it changed a
@@ -496,6 +510,7 @@ impl Session {
     /// [`web::App`](crate::web::App) calls this after every view; call it yourself only
     /// when you build the app from the parts.
     pub fn save(&self, response: &mut Response) {
+        self.saved.set(true);
         if self.accessed() {
             response.add_vary("Cookie");
         }
@@ -522,6 +537,19 @@ impl Session {
             );
         }
         response.add_cookie(&cookie);
+    }
+}
+
+impl Drop for Session {
+    /// A changed session dropped without [`Session::save`] is a lost change: say so.
+    fn drop(&mut self) {
+        if self.modified && !self.saved.get() && !std::thread::panicking() {
+            log::warn!(
+                target: "zeug",
+                "a modified session was dropped without Session::save; the change is lost \
+                 (web::App saves sessions for you)"
+            );
+        }
     }
 }
 

@@ -317,7 +317,9 @@ impl<E: Endpoint> App<E> {
                 // What the view changed before panicking is not saved.
                 #[cfg(feature = "sessions")]
                 if let Some(config) = &self.sessions {
-                    ctx.session = Some(config.session(ctx.request));
+                    if let Some(changed) = ctx.session.replace(config.session(ctx.request)) {
+                        changed.discard();
+                    }
                 }
                 Err(HttpException::internal_server_error())
             }
