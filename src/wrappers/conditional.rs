@@ -16,10 +16,11 @@ use http::header::{
 };
 use http::{HeaderMap, Method, StatusCode};
 
+use super::response::{IntoHeaderName, InvalidHeader};
 use super::{Request, Response};
 use crate::HttpException;
 use crate::body::Body;
-use crate::datastructures::{CacheControl, ContentRange, InvalidETag, Range};
+use crate::datastructures::{CacheControl, ContentRange, Range};
 use crate::http_utils::{self, Condition};
 
 impl Response {
@@ -39,20 +40,24 @@ impl Response {
     }
 
     /// Sets the `ETag` header to `etag` (quoted here; pass it unquoted). A tag containing
-    /// `"` or a control character is refused ([`http_utils::quote_etag`]) and the header
+    /// `"` or a control character is refused ([`http_utils::quote_etag`]), and the header
     /// left as it was.
     ///
     /// # Examples
     ///
     /// ```
     /// let mut res = zeug::Response::new("x");
-    /// res.set_etag("v1", false).unwrap();
+    /// res.set_etag("v2", false).unwrap();
+    /// assert_eq!(res.headers()["etag"], "\"v2\"");
+    /// assert!(res.set_etag("a\nb", false).is_err());
     /// assert!(res.set_etag("a\"b", false).is_err());
-    /// assert_eq!(res.headers()["etag"], "\"v1\"");
+    /// assert_eq!(res.headers()["etag"], "\"v2\"");
     /// ```
-    pub fn set_etag(&mut self, etag: &str, weak: bool) -> Result<(), InvalidETag> {
-        let quoted = http_utils::quote_etag(etag, weak)?;
-        let value = HeaderValue::try_from(quoted).map_err(|_| InvalidETag(etag.to_owned()))?;
+    pub fn set_etag(&mut self, etag: &str, weak: bool) -> Result<(), InvalidHeader> {
+        let value = http_utils::quote_etag(etag, weak)
+            .ok()
+            .and_then(|quoted| HeaderValue::try_from(quoted).ok())
+            .ok_or_else(|| InvalidHeader::new("ETag"))?;
         self.headers_mut().insert(ETAG, value);
         Ok(())
     }
@@ -80,8 +85,8 @@ impl Response {
         }
         if let Some(bytes) = self.body().as_bytes() {
             let tag = http_utils::generate_etag(bytes);
-            self.set_etag(&tag, weak)
-                .expect("a SHA-1 hex digest is a valid entity tag");
+            // A hex digest is always a valid entity tag.
+            let _ = self.set_etag(&tag, weak);
         }
     }
 
@@ -199,24 +204,23 @@ impl Response {
     /// res.add_vary("Cookie");
     /// assert_eq!(res.headers()["vary"], "Accept-Encoding, Cookie");
     /// ```
-    pub fn add_vary(&mut self, header: &str) {
+    pub fn add_vary(&mut self, header: impl IntoHeaderName) {
+        let header = title_case(header.into_header_name().as_str());
         let current = crate::http_utils::joined_header(self.headers(), VARY).unwrap_or_default();
         if current
             .split(',')
-            .any(|v| v.trim() == "*" || v.trim().eq_ignore_ascii_case(header))
+            .any(|v| v.trim() == "*" || v.trim().eq_ignore_ascii_case(&header))
         {
             return;
         }
         let value = if current.is_empty() {
-            header.to_owned()
+            header
         } else {
             format!("{current}, {header}")
         };
-        match HeaderValue::try_from(value) {
-            Ok(v) => {
-                self.headers_mut().insert(VARY, v);
-            }
-            Err(_) => panic!("invalid Vary header name {header:?}"),
+        // Header names and the current (valid) value joined by ", " are valid header text.
+        if let Ok(v) = HeaderValue::try_from(value) {
+            self.headers_mut().insert(VARY, v);
         }
     }
 
@@ -263,7 +267,7 @@ impl Response {
     /// let res = Response::new("hello world").make_conditional(&req);
     /// assert_eq!(res.status(), 206);
     /// assert_eq!(res.headers()["content-range"], "bytes 0-4/11");
-    /// assert_eq!(res.text().unwrap(), "hello");
+    /// assert_eq!(res.body_text().unwrap(), "hello");
     ///
     /// let mut res = Response::new("hello world");
     /// res.add_etag();
@@ -313,7 +317,7 @@ impl Response {
     /// use zeug::{test::EnvironBuilder, Response};
     /// let environ = EnvironBuilder::new("GET", "/").header("range", "bytes=1-").build();
     /// let res = Response::new("abc").make_conditional_for(&environ.method, &environ.headers);
-    /// assert_eq!(res.text().unwrap(), "bc");
+    /// assert_eq!(res.body_text().unwrap(), "bc");
     /// ```
     pub fn make_conditional_for(self, method: &Method, request_headers: &HeaderMap) -> Response {
         self.conditional(method, request_headers, &RangeOptions::new())
@@ -572,6 +576,17 @@ fn coalesce(intervals: &mut [(u64, u64)]) -> Option<(u64, u64)> {
     Some((start, stop))
 }
 
+/// `accept-encoding` → `Accept-Encoding`, as header names are usually written in `Vary`.
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -629,7 +644,7 @@ mod tests {
     fn ranges() {
         let r = res().make_conditional(&req("GET", &[("range", "bytes=-3")]));
         assert_eq!(r.status(), 206);
-        assert_eq!(r.text().unwrap(), "789");
+        assert_eq!(r.body_text().unwrap(), "789");
         assert_eq!(r.headers()["content-length"], "3");
         assert_eq!(r.headers()["accept-ranges"], "bytes");
         let r = res().make_conditional(&req("GET", &[("range", "bytes=20-")]));
@@ -637,7 +652,7 @@ mod tests {
         assert_eq!(r.headers()["content-range"], "bytes */10");
         let r = res().make_conditional(&req("GET", &[("range", "bytes=0-1,2-3")]));
         assert_eq!(
-            (r.status().as_u16(), r.text().unwrap()),
+            (r.status().as_u16(), r.body_text().unwrap()),
             (206, "0123".into())
         );
         let r = res().make_conditional(&req("GET", &[("range", "bytes=0-1,5-6")]));
@@ -676,7 +691,7 @@ mod tests {
         );
         assert_eq!(r.status(), 200);
         assert!(!r.headers().contains_key("accept-ranges"));
-        assert_eq!(r.text().unwrap(), "0123456789");
+        assert_eq!(r.body_text().unwrap(), "0123456789");
         // accept_ranges="none": Werkzeug answers 206 anyway; RFC 9110 §14.3 says `none`
         // means no ranges, so the whole body.
         let none = RangeOptions::new().accept_ranges(Some(HeaderValue::from_static("none")));
@@ -688,7 +703,7 @@ mod tests {
             RangeOptions::new().accept_ranges(Some(HeaderValue::from_static("bytes, items")));
         let r = res().make_conditional_with(&req("GET", &range), &both);
         assert_eq!(
-            (r.status().as_u16(), r.text().unwrap()),
+            (r.status().as_u16(), r.body_text().unwrap()),
             (206, "01234".into())
         );
         // Unknown complete length: Werkzeug 200 with `Accept-Ranges: bytes`; zeug does not

@@ -16,4 +16,7 @@ pub use cookies::{
     CookieOptions, InvalidCookie, SameSite, normalize_cookie_domain, quote_cookie_path,
 };
 pub use request::Request;
-pub use response::{DEFAULT_MIMETYPE, IntoStatus, Response};
+pub use response::{
+    DEFAULT_MIMETYPE, IntoHeaderName, IntoHeaderValue, IntoMimetype, IntoResponse, IntoStatus,
+    InvalidHeader, Response,
+};
