@@ -1,20 +1,15 @@
 //! Finding the rule for a path: `matchit` finds the candidates, Werkzeug's rules decide.
 //!
 //! Each rule's skeleton (`/user/{p2}/edit`: static segments, one parameter per dynamic
-//! segment, a final catch-all for `path`) goes into a `matchit::Router` per domain; the
-//! rules sharing a skeleton are kept in Werkzeug's order and checked after the lookup
-//! (converter shapes and values, methods). That answers every request that matches a rule
-//! without a redirect.
-//!
-//! What `matchit` cannot express is left to [`StateMachine`], Werkzeug's
-//! `StateMachineMatcher` made Rust (parts walked depth-first, static before dynamic, by
-//! weight, with backtracking): the answers that depend on the rules that did *not* match
-//! (404 versus 405 and its `Allow` list, strict-slash and merge-slash redirects, a
-//! converter refusing so that a later rule wins), maps with dynamic hosts or subdomains,
-//! and the rare maps whose backtracking one merged tree cannot reproduce (decided once, when
-//! the map is built).
-//!
-//! What happens after a rule is found (defaults, aliases, redirects) is the adapter's.
+//! segment, a final catch-all for `path`) is a route of a `matchit::Router` per domain; the
+//! rules sharing it are kept in Werkzeug's order and checked after the lookup (converters,
+//! methods). What `matchit` cannot express is left to [`StateMachine`], Werkzeug's
+//! `StateMachineMatcher` (static before dynamic, by weight, with backtracking): answers that
+//! depend on the rules that did *not* match (404 or 405 and its `Allow` list, slash
+//! redirects, a converter refusing so that a later rule wins), dynamic hosts or subdomains,
+//! and maps whose backtracking one merged tree cannot reproduce (decided when the map is
+//! built). What happens after a rule is found (defaults, aliases, redirects) is the
+//! adapter's.
 
 use std::collections::HashMap;
 
