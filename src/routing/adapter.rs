@@ -211,7 +211,7 @@ impl<E: Endpoint> Map<E> {
 ///     let (_, values) = urls.match_(path, &Method::GET)?;
 ///     Ok(Response::new(format!("Hello {}!", values.get::<&str>("name").unwrap())))
 /// }
-/// assert_eq!(view(&urls, "/hello/zeug").unwrap().text().unwrap(), "Hello zeug!");
+/// assert_eq!(view(&urls, "/hello/zeug").unwrap().body_text().unwrap(), "Hello zeug!");
 /// assert_eq!(view(&urls, "/nope").unwrap_err().status(), 404);
 /// ```
 #[derive(Clone)]

@@ -34,7 +34,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     ///
     /// let map = Map::new([Rule::new("/show/<int:id>", "show").methods(["GET"])]);
     /// let get = Request::new(EnvironBuilder::new("GET", "/show/7").build());
-    /// assert_eq!(view(&map, &get).unwrap().text().unwrap(), "show 7");
+    /// assert_eq!(view(&map, &get).unwrap().body_text().unwrap(), "show 7");
     /// let post = Request::new(EnvironBuilder::new("POST", "/show/7").build());
     /// assert_eq!(view(&map, &post).unwrap_err().status(), 405);
     /// ```
@@ -120,7 +120,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     /// let view = |_, values: zeug::routing::Values| -> Result<Response, HttpException> {
     ///     Ok(Response::new(format!("hi {}", values.get::<&str>("name").unwrap())))
     /// };
-    /// assert_eq!(a.dispatch("/hi/you", &Method::GET, view).text().unwrap(), "hi you");
+    /// assert_eq!(a.dispatch("/hi/you", &Method::GET, view).body_text().unwrap(), "hi you");
     /// assert_eq!(a.dispatch("/nope", &Method::GET, view).status(), 404);
     /// ```
     pub fn dispatch<R: Into<Response>>(

@@ -44,7 +44,7 @@
 //! }
 //!
 //! let request = Request::new(zeug::test::EnvironBuilder::new("GET", "/foo+").build());
-//! assert_eq!(dispatch(&url_map, &request).unwrap().text().unwrap(), "details of /foo");
+//! assert_eq!(dispatch(&url_map, &request).unwrap().body_text().unwrap(), "details of /foo");
 //! ```
 
 // Routing is plain safe Rust: no `unsafe` anywhere below this module.

@@ -86,7 +86,7 @@ impl Values {
     ///
     /// let map = Map::new([Rule::new("/show/<int:id>/<slug>", "show")]);
     /// let request = Request::new(EnvironBuilder::new("GET", "/show/7/hello").build());
-    /// assert_eq!(view(&map, &request).unwrap().text().unwrap(), "7: hello");
+    /// assert_eq!(view(&map, &request).unwrap().body_text().unwrap(), "7: hello");
     /// ```
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ValuesError> {
         let pairs = self.iter().map(|(k, v)| (k, ValueDeserializer(v)));
