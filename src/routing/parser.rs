@@ -1,6 +1,6 @@
 //! Rule syntax: turns `"/blog/<int(min=1):year>/<slug>"` into tokens, and parses converter
 //! arguments (`min=1`, `"a,b"`, `True`). It knows nothing about converters' meaning or about
-//! matching; [`super::rule`] compiles tokens into parts.
+//! matching; `rule` compiles tokens into parts.
 
 use std::fmt;
 
