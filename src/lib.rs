@@ -91,6 +91,7 @@ pub mod http_utils;
 pub mod middleware;
 pub mod routing;
 pub mod security;
+#[cfg(feature = "server")]
 pub mod serving;
 #[cfg(feature = "sessions")]
 pub mod sessions;
@@ -104,6 +105,7 @@ pub use body::Body;
 pub use environ::Environ;
 pub use exceptions::{HttpException, abort};
 pub use routing::{Map, Rule};
+#[cfg(feature = "server")]
 pub use serving::run_simple;
 #[cfg(feature = "sessions")]
 pub use sessions::{Session, SessionConfig};

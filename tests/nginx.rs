@@ -7,9 +7,10 @@
 //! [`Deployment`]'s `Drop`, also when an assertion fails; sockets, logs and configs live
 //! in a temporary directory removed afterwards.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::Read;
-use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -326,14 +327,6 @@ fn example_binary() -> PathBuf {
     binary
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build()
 }
@@ -366,7 +359,7 @@ fn deploy() -> Deployment {
     std::fs::write(dir.path().join("static/hello.txt"), "hello from nginx\n").unwrap();
     let mut d = Deployment {
         dir,
-        port: free_port(),
+        port: common::free_port(),
         nginx: None,
         apps: Vec::new(),
     };

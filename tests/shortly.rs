@@ -5,11 +5,13 @@
 //! The example's own unit tests (`storage.rs`, `views.rs`) run here too, since the example
 //! is compiled into this test as a module.
 
+mod common;
+
 #[path = "../examples/shortly/main.rs"]
 #[allow(dead_code)]
 mod shortly;
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -249,7 +251,7 @@ impl RedisServer {
         // A port picked by binding to 0 may be taken again before redis binds it: retry.
         for _ in 0..5 {
             let dir = tempfile::tempdir().unwrap();
-            let port = free_port();
+            let port = common::free_port();
             let child = Command::new("redis-server")
                 .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
@@ -299,14 +301,6 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -383,7 +377,7 @@ fn the_redis_store_shortens_each_url_once_under_concurrency() {
 
 #[test]
 fn a_wrong_redis_url_fails_at_start_up() {
-    let port = free_port(); // nothing listens there
+    let port = common::free_port(); // nothing listens there
     let err = RedisStore::open(&format!("redis://127.0.0.1:{port}/"))
         .err()
         .expect("no server, no store");

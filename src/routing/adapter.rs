@@ -1837,6 +1837,7 @@ mod tests {
             Rule::new("/f/<path:p>/<float:x>", "file"),
             Rule::new("/d/<int:id>", "defaults").default("lang", "en"),
             Rule::new("/s/<int:id>", "sub").subdomain("api"),
+            #[cfg(feature = "uuid")]
             Rule::new("/x/<uuid:u>", "uuid"),
             Rule::new("/p/<any(a, b):which>", "any"),
             Rule::new("/", "index"),
@@ -1890,6 +1891,7 @@ mod tests {
                 value(&[("id", Value::Int(1)), ("lang", "en".into())]),
             ),
             ("sub", value(&[("id", Value::Int(9))])),
+            #[cfg(feature = "uuid")]
             ("uuid", value(&[("u", Value::Uuid(uuid::Uuid::nil()))])),
             ("any", value(&[("which", "b".into())])),
             ("any", value(&[("which", "c".into())])),

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
+#[cfg(feature = "uuid")]
 use uuid::Uuid;
 
 use super::parser::{ArgValue, ConverterArgs};
@@ -183,6 +184,7 @@ impl Default for Registry {
         factories.insert("int".into(), factory(IntConverter::from_args));
         factories.insert("float".into(), factory(FloatConverter::from_args));
         factories.insert("path".into(), factory(PathConverter::from_args));
+        #[cfg(feature = "uuid")]
         factories.insert("uuid".into(), factory(UuidConverter::from_args));
         factories.insert("any".into(), factory(AnyConverter::from_args));
         Registry {
@@ -546,9 +548,11 @@ impl Converter for FloatConverter {
 }
 
 /// `uuid`: the 8-4-4-4-12 hexadecimal form, either case; the value is a [`Uuid`].
+#[cfg(feature = "uuid")]
 #[derive(Debug, Clone)]
 pub struct UuidConverter;
 
+#[cfg(feature = "uuid")]
 impl UuidConverter {
     /// From `uuid` (takes no arguments).
     pub fn from_args(args: &ConverterArgs) -> Result<Self, String> {
@@ -557,6 +561,7 @@ impl UuidConverter {
     }
 }
 
+#[cfg(feature = "uuid")]
 impl Converter for UuidConverter {
     fn matches(&self, text: &str) -> bool {
         let b = text.as_bytes();
@@ -731,6 +736,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "uuid")]
     fn slash_and_uuid_shapes() {
         assert!(has_slash("a/b"));
         assert!(!has_slash("ab"));
@@ -808,6 +814,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "uuid")]
     fn plain_ascii_claims_hold() {
         let plain = |s: &str| {
             s.bytes()
@@ -840,6 +847,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "uuid")]
     fn uuid_any_path() {
         let c = make("uuid", "").unwrap();
         assert!(c.matches("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"));

@@ -58,9 +58,10 @@ mod tree;
 mod values;
 
 pub use adapter::{BuildOptions, MapAdapter};
+#[cfg(feature = "uuid")]
+pub use converters::UuidConverter;
 pub use converters::{
     AnyConverter, Converter, FloatConverter, IntConverter, PathConverter, StringConverter,
-    UuidConverter,
 };
 pub use error::{BuildError, RoutingError, RuleError, RuleErrorKind};
 pub use http::Method;
@@ -115,6 +116,7 @@ pub mod fuzzing {
             Rule::new("/blog/<int:year>/", "year"),
             Rule::new("/blog/<int:year>/<slug>", "post").methods(["GET", "PUT"]),
             Rule::new("/files/<path:p>", "files"),
+            #[cfg(feature = "uuid")]
             Rule::new("/u/<uuid:u>", "uuid"),
             Rule::new("/a/<any(x, y, 'z w'):v>", "any"),
             Rule::new("/x-<a>.<int:b>", "mixed"),
@@ -152,6 +154,7 @@ pub mod fuzzing {
                 Rule::new("/notifications-and-more/x", "long"),
                 Rule::new("/notifications-and-mor/y", "long2"),
                 Rule::new("/files/<path:p>", "files"),
+                #[cfg(feature = "uuid")]
                 Rule::new("/o/<uuid:id>", "uuid"),
                 Rule::new("/b/<int:y>/<slug>/c/<int:n>", "deep"),
                 Rule::new("/", "index"),

@@ -9,6 +9,7 @@ use std::fmt;
 use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex, OnceLock};
 
+#[cfg(feature = "uuid")]
 use uuid::Uuid;
 
 /// The text of a URL value: the same [`Text`](crate::datastructures::Text) as query and
@@ -46,7 +47,8 @@ pub enum Value {
     Int(i64),
     /// A float (`float`).
     Float(f64),
-    /// A UUID (`uuid`).
+    /// A UUID (`uuid`, with the `uuid` feature).
+    #[cfg(feature = "uuid")]
     Uuid(Uuid),
     /// A boolean (from defaults).
     Bool(bool),
@@ -63,7 +65,9 @@ impl Value {
             Value::Str(t) => t.is_on_heap(),
             Value::Custom(_) => true,
             // Listed one by one so that a new variant must be decided here.
-            Value::Int(_) | Value::Float(_) | Value::Uuid(_) | Value::Bool(_) => false,
+            Value::Int(_) | Value::Float(_) | Value::Bool(_) => false,
+            #[cfg(feature = "uuid")]
+            Value::Uuid(_) => false,
         }
     }
 
@@ -105,6 +109,7 @@ impl PartialEq for Value {
             (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
                 (*a as f64) == *b
             }
+            #[cfg(feature = "uuid")]
             (Value::Uuid(a), Value::Uuid(b)) => a == b,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Custom(a), Value::Custom(b)) => Arc::ptr_eq(a, b),
@@ -119,6 +124,7 @@ impl fmt::Display for Value {
             Value::Str(s) => f.write_str(s.as_str()),
             Value::Int(i) => write!(f, "{i}"),
             Value::Float(x) => write!(f, "{x:?}"),
+            #[cfg(feature = "uuid")]
             Value::Uuid(u) => write!(f, "{}", u.hyphenated()),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Custom(_) => f.write_str("<custom>"),
@@ -162,6 +168,7 @@ impl From<bool> for Value {
         Value::Bool(v)
     }
 }
+#[cfg(feature = "uuid")]
 impl From<Uuid> for Value {
     fn from(v: Uuid) -> Self {
         Value::Uuid(v)
@@ -287,6 +294,7 @@ impl FromValue<'_> for bool {
     }
 }
 
+#[cfg(feature = "uuid")]
 impl FromValue<'_> for Uuid {
     fn from_value(value: &Value) -> Option<Self> {
         match value {
