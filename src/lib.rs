@@ -113,17 +113,7 @@ pub use test::Client;
 pub use utils::{redirect, send_file, send_from_directory};
 pub use wrappers::{CookieOptions, Request, Response};
 
-/// The README's examples, compiled as doctests so they cannot drift from the crate.
+// The README and every guide in `docs/`, compiled as doctests so they cannot drift from
+// the crate.
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
-
-/// `docs/deployment.md`, compiled as doctests so the guide cannot drift from the crate.
-#[cfg(doctest)]
-#[doc = include_str!("../docs/deployment.md")]
-pub struct DocsDeployment;
-
-/// `docs/middleware.md`, compiled as doctests so the guide cannot drift from the crate.
-#[cfg(doctest)]
-#[doc = include_str!("../docs/middleware.md")]
-pub struct DocsMiddleware;
+mod docs;

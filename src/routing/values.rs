@@ -779,6 +779,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "uuid")]
     fn typed_access() {
         let mut v = Values::new();
         v.insert("n", 5);
