@@ -8,6 +8,7 @@
 use std::net::TcpListener;
 use std::ops::{Bound, RangeBounds};
 use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "tls")]
@@ -44,6 +45,85 @@ pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool
         );
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Orders events between a test and the views it serves, without sleeping: a view calls
+/// [`Gate::pass`], which counts its arrival and blocks until the test calls
+/// [`Gate::open`] (or, with [`Gate::quorum`], until enough views have arrived); the test
+/// waits for arrivals with [`Gate::wait_arrivals`]. Every wait gives up after
+/// [`START_TIMEOUT`], so a bug fails the test instead of hanging it.
+pub struct Gate {
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+struct GateState {
+    arrived: usize,
+    open: bool,
+    quorum: Option<usize>,
+}
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Arc<Gate> {
+        Arc::new(Gate {
+            state: Mutex::new(GateState {
+                arrived: 0,
+                open: false,
+                quorum: None,
+            }),
+            changed: Condvar::new(),
+        })
+    }
+
+    /// A gate that opens by itself once `n` views have arrived: proves that `n` views
+    /// run at the same time.
+    pub fn quorum(n: usize) -> Arc<Gate> {
+        let gate = Gate::new();
+        gate.state.lock().unwrap().quorum = Some(n);
+        gate
+    }
+
+    /// Counts one arrival and waits for the gate to open. Returns `false` if it did not
+    /// open within [`START_TIMEOUT`].
+    pub fn pass(&self) -> bool {
+        let mut state = self.state.lock().unwrap();
+        state.arrived += 1;
+        if state.quorum.is_some_and(|n| state.arrived >= n) {
+            state.open = true;
+        }
+        self.changed.notify_all();
+        let (state, _) = self
+            .changed
+            .wait_timeout_while(state, START_TIMEOUT, |s| !s.open)
+            .unwrap();
+        state.open
+    }
+
+    /// Waits until at least `n` views have arrived; panics after [`START_TIMEOUT`].
+    pub fn wait_arrivals(&self, n: usize) {
+        let state = self.state.lock().unwrap();
+        let (state, timeout) = self
+            .changed
+            .wait_timeout_while(state, START_TIMEOUT, |s| s.arrived < n)
+            .unwrap();
+        assert!(
+            !timeout.timed_out(),
+            "only {} of {n} views arrived within {START_TIMEOUT:?}",
+            state.arrived
+        );
+    }
+
+    /// How many views have arrived so far.
+    pub fn arrived(&self) -> usize {
+        self.state.lock().unwrap().arrived
+    }
+
+    /// Lets every waiting view (and every later one) through.
+    pub fn open(&self) {
+        self.state.lock().unwrap().open = true;
+        self.changed.notify_all();
     }
 }
 
