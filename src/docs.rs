@@ -12,6 +12,10 @@ pub mod architecture {}
 #[doc = include_str!("../docs/deployment.md")]
 pub mod deployment {}
 
+#[cfg(feature = "sessions")]
+#[doc = include_str!("../docs/from-flask.md")]
+pub mod from_flask {}
+
 #[doc = include_str!("../docs/forms.md")]
 pub mod forms {}
 
