@@ -483,6 +483,21 @@ fn the_tutorials_code_is_the_examples_code() {
 }
 
 #[test]
+fn every_block_marked_as_a_copy_in_the_guides_is_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = vec!["README.md".to_owned()];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".md") {
+            docs.push(format!("docs/{name}"));
+        }
+    }
+    for doc in docs {
+        check_doc_blocks(&doc);
+    }
+}
+
+#[test]
 fn the_toy_server_in_how_it_works_is_tested_code() {
     let files = check_doc_blocks("docs/how-it-works.md");
     assert_eq!(
