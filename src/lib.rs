@@ -111,6 +111,7 @@ pub mod formparser;
 pub mod html;
 pub mod http_utils;
 pub mod middleware;
+pub(crate) mod rfc2231;
 pub mod routing;
 pub mod security;
 #[cfg(feature = "server")]
