@@ -46,3 +46,6 @@ pub mod sessions {}
 
 #[doc = include_str!("../docs/tutorial.md")]
 pub mod tutorial {}
+
+#[doc = include_str!("../docs/werkzeug.md")]
+pub mod werkzeug {}
