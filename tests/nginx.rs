@@ -104,22 +104,22 @@ impl Deployment {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         self.apps.push((name.to_owned(), child));
-        let deadline = Instant::now() + START_TIMEOUT;
-        while UnixStream::connect(&socket).is_err() {
+        common::wait_for(START_TIMEOUT, || {
+            if UnixStream::connect(&socket).is_ok() {
+                return Ok(());
+            }
             if let Some(status) = self.apps.last_mut().unwrap().1.try_wait().unwrap() {
                 panic!(
                     "instance {name} exited with {status}\n{}",
                     self.diagnostics()
                 );
             }
-            assert!(
-                Instant::now() < deadline,
+            Err(format!(
                 "instance {name} did not listen on {}\n{}",
                 socket.display(),
                 self.diagnostics()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            ))
+        });
     }
 
     /// Writes `deploy/nginx.conf` with this deployment's paths and port, and starts nginx.
@@ -183,18 +183,15 @@ impl Deployment {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", nginx.display()));
         self.nginx = Some(child);
-        let deadline = Instant::now() + START_TIMEOUT;
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        common::wait_for(START_TIMEOUT, || {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
             if let Some(status) = self.nginx.as_mut().unwrap().try_wait().unwrap() {
                 panic!("nginx exited with {status}\n{}", self.diagnostics());
             }
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not listen\n{}",
-                self.diagnostics()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            Err(format!("nginx did not listen\n{}", self.diagnostics()))
+        });
     }
 
     /// The logs, for failure messages.

@@ -139,32 +139,30 @@ impl ServerProcess {
     }
 
     fn wait_for_log(&self, needle: &str, count: usize) {
-        let deadline = Instant::now() + WAIT;
-        while self.log().matches(needle).count() < count {
-            assert!(
-                Instant::now() < deadline,
-                "{needle:?} did not appear {count} times in the log:\n{}",
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+        common::wait_for(WAIT, || {
+            let log = self.log();
+            if log.matches(needle).count() >= count {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{needle:?} did not appear {count} times in the log:\n{log}"
+                ))
+            }
+        });
     }
 
     fn wait_until_serving(&self) {
-        let deadline = Instant::now() + WAIT;
-        loop {
+        common::wait_for(WAIT, || {
             let last = match get(self.port, "/") {
-                Ok(res) if res.status == 200 => return,
+                Ok(res) if res.status == 200 => return Ok(()),
                 Ok(res) => format!("status {}", res.status),
                 Err(e) => e.to_string(),
             };
-            assert!(
-                Instant::now() < deadline,
+            Err(format!(
                 "the server did not start (last attempt: {last}); its log:\n{}",
                 self.log()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+            ))
+        });
     }
 
     /// The process id in a `/` answer of `dev_server`, remembered for clean-up.

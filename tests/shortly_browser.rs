@@ -103,24 +103,16 @@ impl Driver {
             base: format!("http://127.0.0.1:{port}"),
             agent: ureq::AgentBuilder::new().timeout(COMMAND_TIMEOUT).build(),
         };
-        let deadline = Instant::now() + DRIVER_START_TIMEOUT;
-        loop {
-            let ready = driver
+        common::wait_until("chromedriver to become ready", DRIVER_START_TIMEOUT, || {
+            driver
                 .agent
                 .get(&format!("{}/status", driver.base))
                 .call()
                 .ok()
                 .and_then(|r| r.into_json::<Value>().ok())
-                .is_some_and(|v| v["value"]["ready"] == json!(true));
-            if ready {
-                return driver;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not become ready"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+                .is_some_and(|v| v["value"]["ready"] == json!(true))
+        });
+        driver
     }
 
     /// Sends one command and returns its `value`; WebDriver errors become panics that

@@ -30,19 +30,33 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Polls `ready` every few milliseconds until it returns `true`; panics with `what` and
-/// the last state `ready` could report if that takes longer than `timeout`.
-///
-/// This waits for an event (a server accepting, a log line appearing); the timeout is
-/// there only so that a hang fails instead of blocking the test run.
+/// Polls `ready` until it returns `true`; fails the test with `what` after `timeout` (see
+/// [`wait_for`]).
 pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    wait_for(timeout, || {
+        if ready() {
+            Ok(())
+        } else {
+            Err(format!("waiting for {what}"))
+        }
+    })
+}
+
+/// Calls `attempt` every few milliseconds until it returns `Ok`, and returns that value.
+/// `Err` means "not yet" and says why; if `timeout` passes first, the test fails with the
+/// last reason. Use it to wait for a server to listen, a log line to appear, a process to
+/// come up: the timeout is there only so that a hang fails instead of blocking the run.
+pub fn wait_for<T>(timeout: Duration, mut attempt: impl FnMut() -> Result<T, String>) -> T {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(2);
-    while !ready() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+    loop {
+        match attempt() {
+            Ok(value) => return value,
+            Err(why) => assert!(
+                Instant::now() < deadline,
+                "gave up after {timeout:?}: {why}"
+            ),
+        }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));
     }
