@@ -309,7 +309,7 @@ fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
     let mut server = ServerProcess::start(&example("dev_server"), &[]);
     let port = server.port;
     let slow = thread::spawn(move || get(port, "/slow?ms=800"));
-    thread::sleep(Duration::from_millis(250));
+    server.wait_for_log(" * /slow: sleeping 800 ms", 1);
     let signalled = Instant::now();
     server.signal(libc::SIGTERM);
     let res = slow
@@ -338,7 +338,7 @@ fn the_grace_period_bounds_a_shutdown() {
     let mut server = ServerProcess::start(&example("dev_server"), &["--grace", "300"]);
     let port = server.port;
     let slow = thread::spawn(move || get(port, "/slow?ms=20000"));
-    thread::sleep(Duration::from_millis(250));
+    server.wait_for_log(" * /slow: sleeping 20000 ms", 1);
     let signalled = Instant::now();
     server.signal(libc::SIGTERM);
     let status = server.wait_exit(Duration::from_secs(10));
@@ -396,7 +396,7 @@ fn worker_processes_refuse_new_connections_while_draining() {
     let slow: Vec<_> = (0..4)
         .map(|_| thread::spawn(move || get(port, "/slow?ms=1500")))
         .collect();
-    thread::sleep(Duration::from_millis(300));
+    server.wait_for_log(" * /slow: sleeping 1500 ms", 4);
     server.signal(libc::SIGTERM);
     // Every copy of the listening socket (the workers' and the parent's) is closed at
     // once: a new connection is refused, not queued until the workers have drained.
