@@ -1,4 +1,4 @@
-//! Form parsing benchmarks: `cargo bench --bench forms -- --warm-up-time 1 --measurement-time 3`.
+//! Form parsing benchmarks: `cargo bench -p zeug-bench --bench forms -- --warm-up-time 1 --measurement-time 3`.
 //!
 //! IDs (compared with Werkzeug by `bench/forms_vs_werkzeug.py`, which reads criterion's
 //! estimates from `target/criterion/forms/*`):

@@ -15,7 +15,7 @@
 //!   a template appends URLs to the page it renders).
 //!
 //! `bench/routing_vs_werkzeug.py` runs the same files through Werkzeug and prints ratios.
-//! Run: `cargo bench --bench routing -- --warm-up-time 1 --measurement-time 3`.
+//! Run: `cargo bench -p zeug-bench --bench routing -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
 

@@ -49,6 +49,11 @@ impl DevApp {
                     .get_as::<u64>("ms")
                     .unwrap_or(1000)
                     .min(60_000);
+                // Says when it starts, so a test can signal the server mid-request.
+                eprintln!(
+                    " * /slow: sleeping {ms} ms in process {}",
+                    std::process::id()
+                );
                 std::thread::sleep(Duration::from_millis(ms));
                 Response::new(format!("slept {ms} ms in process {}\n", std::process::id()))
             }

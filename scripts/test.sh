@@ -1,11 +1,30 @@
 #!/usr/bin/env bash
-# Runs every test of zeug. Installs what the tests need when it is missing:
-#   apt: nginx, redis-server, chromium + chromium-driver (browser test)
-#   pip: werkzeug (behaviour comparisons)
-# then runs `cargo test --all-features`. Extra arguments go to cargo test.
+# Runs every test of zeug: `cargo test --all-features`, after installing what the tests
+# drive when it is missing (apt: nginx, redis-server, chromium, chromium-driver).
+# Nothing is skipped. Prints each phase (install, build, test) with its wall time.
+# Extra arguments go to cargo (`scripts/test.sh --test serving`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+started=$(date +%s)
+phase_start=$started
+phases=()
+phase() {
+  local now
+  now=$(date +%s)
+  phases+=("$(printf '%-8s %4ss' "$1" "$((now - phase_start))")")
+  echo "scripts/test.sh: $1 done in $((now - phase_start))s" >&2
+  phase_start=$now
+}
+summary() {
+  local status=$?
+  echo "scripts/test.sh: phases (wall time):" >&2
+  for p in "${phases[@]}"; do echo "  $p" >&2; done
+  echo "  total    $(($(date +%s) - started))s$([ "$status" -eq 0 ] || echo " (failed, exit $status)")" >&2
+}
+trap summary EXIT
+
+# --- install: the programs the integration tests start -----------------------------------
 need_apt=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
@@ -24,10 +43,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO service nginx stop >/dev/null 2>&1 || true
   $SUDO service redis-server stop >/dev/null 2>&1 || true
 fi
+phase install
 
-if ! python3 -c 'import werkzeug' >/dev/null 2>&1; then
-  echo "scripts/test.sh: installing werkzeug (pip)" >&2
-  python3 -m pip install -q werkzeug
-fi
+# --- build: every test binary and the examples the tests run, once ----------------------
+cargo test --all-features --no-run "$@"
+phase build
 
-exec cargo test --all-features "$@"
+# --- test: unit, integration and doc tests ------------------------------------------------
+cargo test --all-features "$@"
+phase test

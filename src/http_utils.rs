@@ -258,7 +258,8 @@ pub fn unquote_etag(value: &str) -> Option<(&str, bool)> {
 /// assert_eq!(zeug::http_utils::generate_etag(b"hello"), "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
 /// ```
 pub fn generate_etag(data: &[u8]) -> String {
-    sha1_smol::Sha1::from(data).digest().to_string()
+    use sha1::Digest;
+    format!("{:x}", sha1::Sha1::digest(data))
 }
 
 /// Parses an `If-Match` / `If-None-Match` value; see [`ETags::parse`].

@@ -114,6 +114,7 @@ pub mod middleware;
 pub(crate) mod rfc2231;
 pub mod routing;
 pub mod security;
+#[cfg(feature = "server")]
 pub mod serving;
 #[cfg(feature = "sessions")]
 pub mod sessions;
@@ -132,6 +133,7 @@ pub use body::Body;
 pub use environ::Environ;
 pub use exceptions::{HttpException, abort};
 pub use routing::{Map, Rule};
+#[cfg(feature = "server")]
 pub use serving::run_simple;
 #[cfg(feature = "sessions")]
 pub use sessions::{Session, SessionConfig};
@@ -139,27 +141,7 @@ pub use test::Client;
 pub use utils::{redirect, send_file, send_from_directory};
 pub use wrappers::{CookieOptions, IntoResponse, Request, Response};
 
-/// The README's examples, compiled as doctests so they cannot drift from the crate.
+// The README and every guide in `docs/`, compiled as doctests so they cannot drift from
+// the crate.
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
-
-/// `docs/deployment.md`, compiled as doctests so the guide cannot drift from the crate.
-#[cfg(doctest)]
-#[doc = include_str!("../docs/deployment.md")]
-pub struct DocsDeployment;
-
-/// `docs/middleware.md`, compiled as doctests so the guide cannot drift from the crate.
-#[cfg(doctest)]
-#[doc = include_str!("../docs/middleware.md")]
-pub struct DocsMiddleware;
-
-/// `docs/from-flask.md`, compiled as doctests so the guide cannot drift from the crate.
-#[cfg(all(doctest, feature = "sessions"))]
-#[doc = include_str!("../docs/from-flask.md")]
-pub struct DocsFromFlask;
-
-/// `docs/sessions.md`, compiled as doctests so the guide cannot drift from the crate.
-#[cfg(all(doctest, feature = "sessions"))]
-#[doc = include_str!("../docs/sessions.md")]
-pub struct DocsSessions;
+mod docs;

@@ -795,18 +795,27 @@ fn drip_sends_numbytes_with_content_length() {
 
 #[test]
 fn drip_streams_lazily() {
-    // The body is produced as it is pulled: building the response does not wait.
+    // The body is produced as it is pulled: the call returns and the first byte comes
+    // before the first pause (5 s here). The bound is half the drip: it fails only if the
+    // app waited, however slow the machine.
     let app = app::HttpBin::new();
+    let start = std::time::Instant::now();
+    let res = zeug::Application::call(
+        &app,
+        zeug::test::EnvironBuilder::new("GET", "/drip?numbytes=2&duration=10").build(),
+    );
+    let mut chunks = res.into_body().into_chunks();
+    assert_eq!(&chunks.next().unwrap().unwrap()[..], b"*");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    drop(chunks);
+
+    // Pulling the rest takes the pauses: 3 bytes over 0.6 s, two pauses of 0.2 s.
     let start = std::time::Instant::now();
     let res = zeug::Application::call(
         &app,
         zeug::test::EnvironBuilder::new("GET", "/drip?numbytes=3&duration=0.6").build(),
     );
-    assert!(start.elapsed() < std::time::Duration::from_millis(150));
-    let mut chunks = res.into_body().into_chunks();
-    assert_eq!(&chunks.next().unwrap().unwrap()[..], b"*");
-    assert!(start.elapsed() < std::time::Duration::from_millis(150));
-    assert_eq!(chunks.count(), 2);
+    assert_eq!(res.into_body().into_chunks().count(), 3);
     assert!(start.elapsed() >= std::time::Duration::from_millis(350));
 }
 
@@ -1067,17 +1076,26 @@ fn mounted_under_a_prefix_builds_urls_with_it() {
 
 #[test]
 fn range_duration_paces_the_chunks_like_httpbin() {
-    // 3 chunks over 0.6 s: the first at once, one every 0.2 s, the end after the last pause.
+    // The first chunk at once: before the first pause (5 s for 2 chunks over 10 s; the
+    // bound fails only if the app waited).
     let app = app::HttpBin::new();
+    let start = std::time::Instant::now();
+    let res = zeug::Application::call(
+        &app,
+        zeug::test::EnvironBuilder::new("GET", "/range/30?chunk_size=15&duration=10").build(),
+    );
+    let mut chunks = res.into_body().into_chunks();
+    assert_eq!(&chunks.next().unwrap().unwrap()[..], b"abcdefghijklmno");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    drop(chunks);
+
+    // 3 chunks over 0.6 s: one every 0.2 s, the end after the last pause.
     let start = std::time::Instant::now();
     let res = zeug::Application::call(
         &app,
         zeug::test::EnvironBuilder::new("GET", "/range/30?chunk_size=10&duration=0.6").build(),
     );
-    let mut chunks = res.into_body().into_chunks();
-    assert_eq!(&chunks.next().unwrap().unwrap()[..], b"abcdefghij");
-    assert!(start.elapsed() < std::time::Duration::from_millis(150));
-    assert_eq!(chunks.by_ref().count(), 2);
+    assert_eq!(res.into_body().into_chunks().count(), 3);
     assert!(start.elapsed() >= std::time::Duration::from_millis(550));
 }
 

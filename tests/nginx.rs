@@ -7,9 +7,10 @@
 //! [`Deployment`]'s `Drop`, also when an assertion fails; sockets, logs and configs live
 //! in a temporary directory removed afterwards.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::Read;
-use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -103,22 +104,22 @@ impl Deployment {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         self.apps.push((name.to_owned(), child));
-        let deadline = Instant::now() + START_TIMEOUT;
-        while UnixStream::connect(&socket).is_err() {
+        common::wait_for(START_TIMEOUT, || {
+            if UnixStream::connect(&socket).is_ok() {
+                return Ok(());
+            }
             if let Some(status) = self.apps.last_mut().unwrap().1.try_wait().unwrap() {
                 panic!(
                     "instance {name} exited with {status}\n{}",
                     self.diagnostics()
                 );
             }
-            assert!(
-                Instant::now() < deadline,
+            Err(format!(
                 "instance {name} did not listen on {}\n{}",
                 socket.display(),
                 self.diagnostics()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            ))
+        });
     }
 
     /// Writes `deploy/nginx.conf` with this deployment's paths and port, and starts nginx.
@@ -182,18 +183,15 @@ impl Deployment {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", nginx.display()));
         self.nginx = Some(child);
-        let deadline = Instant::now() + START_TIMEOUT;
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        common::wait_for(START_TIMEOUT, || {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
             if let Some(status) = self.nginx.as_mut().unwrap().try_wait().unwrap() {
                 panic!("nginx exited with {status}\n{}", self.diagnostics());
             }
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not listen\n{}",
-                self.diagnostics()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            Err(format!("nginx did not listen\n{}", self.diagnostics()))
+        });
     }
 
     /// The logs, for failure messages.
@@ -326,14 +324,6 @@ fn example_binary() -> PathBuf {
     binary
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build()
 }
@@ -366,7 +356,7 @@ fn deploy() -> Deployment {
     std::fs::write(dir.path().join("static/hello.txt"), "hello from nginx\n").unwrap();
     let mut d = Deployment {
         dir,
-        port: free_port(),
+        port: common::free_port(),
         nginx: None,
         apps: Vec::new(),
     };

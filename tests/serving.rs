@@ -5,6 +5,10 @@
 //! it on a thread and shuts it down at the end. Timing checks are functional, with generous
 //! bounds; the tight latency figures belong to `bench/serve.sh`.
 
+mod common;
+
+use common::Gate;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -114,6 +118,20 @@ fn serve_with(app: impl Application, options: Options) -> TestServer {
 
 fn serve(app: impl Application) -> TestServer {
     serve_with(app, Options::new())
+}
+
+/// `app`, except that `/slow` is held at `gate` until the test opens it: the test knows
+/// when the slow view is running and decides when it ends, without sleeping.
+fn gated_app(gate: &Arc<Gate>) -> impl Application + use<> {
+    let gate = Arc::clone(gate);
+    move |environ: Environ| {
+        if environ.path_info == "/slow" {
+            assert!(gate.pass(), "the test never opened the gate");
+            Response::new("slow")
+        } else {
+            app(environ)
+        }
+    }
 }
 
 /// The test app: a few views exercising the interface.
@@ -302,26 +320,30 @@ fn shutdown_stops_accepting_and_returns() {
 
 #[test]
 fn shutdown_lets_requests_in_flight_finish() {
-    let server = serve(app);
+    let gate = Gate::new();
+    let server = serve(gated_app(&gate));
     let mut conn = server.connect();
     conn.write(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
-    thread::sleep(Duration::from_millis(200));
-    let started = Instant::now();
+    gate.wait_arrivals(1);
     let handle = server.handle.clone();
     handle.shutdown();
+    gate.open();
     let res = conn.response();
     assert_eq!(res.text(), "slow");
     assert_eq!(res.header("connection").as_deref(), Some("close"));
     server.stop().unwrap().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[test]
 fn shutdown_closes_the_listener_at_once_while_requests_finish() {
     // A burst bigger than a loop accepts at once, so the loops are still working through
     // it (each slow view holds its loop for the watchdog threshold) when the shutdown
-    // comes: they must not go on accepting until they are through.
+    // comes: they must not go on accepting until they are through. The slow views are
+    // held at a gate until new connections are refused, so "at once" means "while every
+    // view is still running", whatever the machine's speed.
     const BURST: usize = 64;
+    let gate = Gate::new();
+    let views = Arc::clone(&gate);
     let started = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&started);
     let server = serve(move |environ: Environ| {
@@ -329,7 +351,7 @@ fn shutdown_closes_the_listener_at_once_while_requests_finish() {
             return Response::new("quick");
         }
         counter.fetch_add(1, Ordering::SeqCst);
-        thread::sleep(Duration::from_millis(1500));
+        assert!(views.pass(), "the test never opened the gate");
         Response::new("done")
     });
     let addr = server.addr;
@@ -354,20 +376,18 @@ fn shutdown_closes_the_listener_at_once_while_requests_finish() {
             })
         })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while started.load(Ordering::SeqCst) == 0 {
-        assert!(Instant::now() < deadline, "no request started");
-        thread::sleep(Duration::from_millis(1));
-    }
+    gate.wait_arrivals(1);
 
     let asked = Instant::now();
     server.handle.shutdown();
     let in_flight_then = started.load(Ordering::SeqCst);
     // No loop gets to notice first: a new connection is refused (or reset) at once.
-    let refused_after = loop {
+    // The gate holds every slow view until this loop ends: the listener is closed while
+    // they all still run.
+    loop {
         let elapsed = asked.elapsed();
         match TcpStream::connect(addr) {
-            Err(_) => break elapsed,
+            Err(_) => break,
             Ok(mut stream) => {
                 stream
                     .set_read_timeout(Some(Duration::from_millis(100)))
@@ -375,22 +395,21 @@ fn shutdown_closes_the_listener_at_once_while_requests_finish() {
                 let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
                 let mut byte = [0u8; 1];
                 match stream.read(&mut byte) {
-                    Ok(0) => break asked.elapsed(),
+                    Ok(0) => break,
                     Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                        break asked.elapsed();
+                        break;
                     }
+                    // Generous: fails only if the listener stays open until the views end,
+                    // which the gate holds back until after this loop.
                     other => assert!(
-                        asked.elapsed() < Duration::from_millis(200),
+                        asked.elapsed() < common::START_TIMEOUT,
                         "a connection made {elapsed:?} after the shutdown was not refused: {other:?}"
                     ),
                 }
             }
         }
-    };
-    assert!(
-        refused_after < Duration::from_millis(200),
-        "{refused_after:?}"
-    );
+    }
+    gate.open();
     assert!(idle.is_closed());
 
     // Every request that reached the app is answered in full, with `Connection: close`.
@@ -412,16 +431,19 @@ fn shutdown_closes_the_listener_at_once_while_requests_finish() {
 fn a_request_that_arrived_before_the_shutdown_is_answered_not_reset() {
     // One loop, no watchdog: while the slow view runs nothing polls, so the idle
     // connection's new request is still unnoticed when the shutdown comes.
-    let server = serve_with(app, Options::new().threaded(false));
+    let gate = Gate::new();
+    let server = serve_with(gated_app(&gate), Options::new().threaded(false));
     let mut idle = server.connect();
     idle.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(idle.response().status, 200);
     let mut slow = server.connect();
     slow.write(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
-    thread::sleep(Duration::from_millis(300));
+    gate.wait_arrivals(1);
+    // On loopback the bytes are in the server's socket when `write` returns; the loop
+    // sees them only after the slow view, which ends after the shutdown.
     idle.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-    thread::sleep(Duration::from_millis(50));
     server.handle.shutdown();
+    gate.open();
     assert_eq!(slow.response().text(), "slow");
     let res = idle.response();
     assert_eq!((res.status, res.text().as_str()), (200, "Hello World!"));
@@ -435,10 +457,13 @@ fn connections_waiting_in_the_backlog_at_shutdown_are_answered_not_reset() {
     // One loop, busy with the slow view: new connections wait unaccepted in the kernel's
     // backlog when the shutdown comes. Closing the listener would reset them; they are
     // accepted first and answered, with `Connection: close`.
-    let server = serve_with(app, Options::new().threaded(false));
+    let gate = Gate::new();
+    let server = serve_with(gated_app(&gate), Options::new().threaded(false));
     let mut slow = server.connect();
     slow.write(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
-    thread::sleep(Duration::from_millis(100));
+    gate.wait_arrivals(1);
+    // `connect` returns once the kernel has completed the handshake: the connections
+    // are in the backlog, their requests in their sockets.
     let mut waiting: Vec<_> = (0..8)
         .map(|_| {
             let mut conn = server.connect();
@@ -446,8 +471,8 @@ fn connections_waiting_in_the_backlog_at_shutdown_are_answered_not_reset() {
             conn
         })
         .collect();
-    thread::sleep(Duration::from_millis(50));
     server.handle.shutdown();
+    gate.open();
     assert_eq!(slow.response().text(), "slow");
     for conn in &mut waiting {
         let res = conn.response();
@@ -943,19 +968,17 @@ fn a_thousand_idle_connections_do_not_delay_a_new_client() {
 
 #[test]
 fn a_slow_view_does_not_block_other_clients() {
-    let server = serve(app);
+    // The slow view is held until the quick requests are answered: if they waited behind
+    // it, they would time out (each connection reads with a 10 s timeout).
+    let gate = Gate::new();
+    let server = serve(gated_app(&gate));
     let mut slow = server.connect();
     slow.write(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
-    thread::sleep(Duration::from_millis(100));
-    let started = Instant::now();
+    gate.wait_arrivals(1);
     for _ in 0..5 {
         assert_eq!(server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
     }
-    assert!(
-        started.elapsed() < Duration::from_millis(700),
-        "quick requests took {:?} behind a slow one",
-        started.elapsed()
-    );
+    gate.open();
     assert_eq!(slow.response().text(), "slow");
     // The slow connection is served again afterwards (handed back to the loop).
     slow.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -1000,8 +1023,10 @@ fn a_burst_of_new_connections_is_accepted_without_waiting_for_a_sweep() {
 
 #[test]
 fn many_slow_views_run_concurrently() {
-    let server = serve(app);
-    let started = Instant::now();
+    // The views are held until all four run at once: served one after the other, the
+    // first would wait for the others forever (and fail after the gate's timeout).
+    let gate = Gate::quorum(4);
+    let server = serve(gated_app(&gate));
     let clients: Vec<_> = (0..4)
         .map(|_| {
             let mut conn = server.connect();
@@ -1014,11 +1039,6 @@ fn many_slow_views_run_concurrently() {
     for c in clients {
         assert_eq!(c.join().unwrap(), "slow");
     }
-    assert!(
-        started.elapsed() < Duration::from_millis(2500),
-        "{:?}",
-        started.elapsed()
-    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1117,7 +1137,6 @@ fn serve_bytes(input: &[u8]) -> Vec<u8> {
 
 #[test]
 fn hostile_byte_streams_get_http_answers_or_nothing() {
-    use rand::{Rng, SeedableRng};
     let seeds: [&[u8]; 5] = [
         b"GET /environ?x=1 HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.0\r\n\r\n",
         b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello",
@@ -1125,13 +1144,13 @@ fn hostile_byte_streams_get_http_answers_or_nothing() {
         b"HEAD /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /stream HTTP/1.1\r\nHost: h\r\n\r\n",
         b"OPTIONS * HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
     ];
-    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    let mut rng = common::TestRng::seed_from_u64(4);
     for round in 0..300 {
         let mut input = seeds[round % seeds.len()].to_vec();
         for _ in 0..rng.gen_range(0..6) {
             let at = rng.gen_range(0..=input.len());
             match rng.gen_range(0..4) {
-                0 if at < input.len() => input[at] = rng.r#gen(),
+                0 if at < input.len() => input[at] = rng.byte(),
                 1 => input.insert(
                     at,
                     *b"\r\n :;0fF\t\x00\x7f".get(rng.gen_range(0..11)).unwrap(),
@@ -1249,15 +1268,19 @@ fn a_panic_while_streaming_ends_that_response_only() {
 
 #[test]
 fn many_concurrent_slow_requests_all_run_at_once() {
-    // Each request sleeps 200 ms; one after the other, 500 would take 100 s. Handed off to
-    // spare threads early, they overlap: about 0.5 s here, so a generous functional bound
-    // of 2 s (the server before slow mode and spare threads took 3.1 s).
-    let server = serve(|_environ: Environ| {
-        thread::sleep(Duration::from_millis(200));
-        Response::new("slow")
+    // Each view is held until all 500 run at once (handed off to spare threads): if they
+    // ran in turns, the first would wait for the rest forever and answer 500 after the
+    // gate's timeout.
+    let gate = Gate::quorum(500);
+    let views = Arc::clone(&gate);
+    let server = serve(move |_environ: Environ| {
+        if views.pass() {
+            Response::new("slow")
+        } else {
+            Response::new("not all at once").with_status(500)
+        }
     });
     let addr = server.addr;
-    let start = Instant::now();
     let clients: Vec<_> = (0..500)
         .map(|_| {
             thread::spawn(move || {
@@ -1279,11 +1302,7 @@ fn many_concurrent_slow_requests_all_run_at_once() {
         assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
         assert!(out.ends_with("slow"), "{out}");
     }
-    let elapsed = start.elapsed();
-    assert!(
-        elapsed < Duration::from_secs(2),
-        "500 slow requests took {elapsed:?}"
-    );
+    assert_eq!(gate.arrived(), 500);
     server.stop().unwrap().unwrap();
 }
 

@@ -6,8 +6,10 @@
 //! fail. The binaries are built once per run with the features this test was built with.
 #![cfg(unix)]
 
+mod common;
+
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,16 +75,10 @@ fn examples_dir() -> &'static Path {
     })
 }
 
+use common::free_port;
+
 fn example(name: &str) -> PathBuf {
     examples_dir().join(name)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A running example; stopped (with its children) on drop.
@@ -143,32 +139,30 @@ impl ServerProcess {
     }
 
     fn wait_for_log(&self, needle: &str, count: usize) {
-        let deadline = Instant::now() + WAIT;
-        while self.log().matches(needle).count() < count {
-            assert!(
-                Instant::now() < deadline,
-                "{needle:?} did not appear {count} times in the log:\n{}",
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+        common::wait_for(WAIT, || {
+            let log = self.log();
+            if log.matches(needle).count() >= count {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{needle:?} did not appear {count} times in the log:\n{log}"
+                ))
+            }
+        });
     }
 
     fn wait_until_serving(&self) {
-        let deadline = Instant::now() + WAIT;
-        loop {
+        common::wait_for(WAIT, || {
             let last = match get(self.port, "/") {
-                Ok(res) if res.status == 200 => return,
+                Ok(res) if res.status == 200 => return Ok(()),
                 Ok(res) => format!("status {}", res.status),
                 Err(e) => e.to_string(),
             };
-            assert!(
-                Instant::now() < deadline,
+            Err(format!(
                 "the server did not start (last attempt: {last}); its log:\n{}",
                 self.log()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+            ))
+        });
     }
 
     /// The process id in a `/` answer of `dev_server`, remembered for clean-up.
@@ -315,7 +309,7 @@ fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
     let mut server = ServerProcess::start(&example("dev_server"), &[]);
     let port = server.port;
     let slow = thread::spawn(move || get(port, "/slow?ms=800"));
-    thread::sleep(Duration::from_millis(250));
+    server.wait_for_log(" * /slow: sleeping 800 ms", 1);
     let signalled = Instant::now();
     server.signal(libc::SIGTERM);
     let res = slow
@@ -344,7 +338,7 @@ fn the_grace_period_bounds_a_shutdown() {
     let mut server = ServerProcess::start(&example("dev_server"), &["--grace", "300"]);
     let port = server.port;
     let slow = thread::spawn(move || get(port, "/slow?ms=20000"));
-    thread::sleep(Duration::from_millis(250));
+    server.wait_for_log(" * /slow: sleeping 20000 ms", 1);
     let signalled = Instant::now();
     server.signal(libc::SIGTERM);
     let status = server.wait_exit(Duration::from_secs(10));
@@ -402,7 +396,7 @@ fn worker_processes_refuse_new_connections_while_draining() {
     let slow: Vec<_> = (0..4)
         .map(|_| thread::spawn(move || get(port, "/slow?ms=1500")))
         .collect();
-    thread::sleep(Duration::from_millis(300));
+    server.wait_for_log(" * /slow: sleeping 1500 ms", 4);
     server.signal(libc::SIGTERM);
     // Every copy of the listening socket (the workers' and the parent's) is closed at
     // once: a new connection is refused, not queued until the workers have drained.
@@ -709,59 +703,9 @@ fn without_the_debugger_everyone_gets_the_plain_500() {
 #[cfg(feature = "tls")]
 mod tls {
     use super::*;
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-    use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore};
-
-    fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-        Arc::new(rustls::crypto::ring::default_provider())
-    }
-
-    /// `curl -k`: encrypts, but accepts any certificate (the ad-hoc one is self-signed).
-    #[derive(Debug)]
-    struct Insecure(Arc<rustls::crypto::CryptoProvider>);
-
-    impl ServerCertVerifier for Insecure {
-        fn verify_server_cert(
-            &self,
-            _: &CertificateDer<'_>,
-            _: &[CertificateDer<'_>],
-            _: &ServerName<'_>,
-            _: &[u8],
-            _: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-        fn verify_tls12_signature(
-            &self,
-            m: &[u8],
-            c: &CertificateDer<'_>,
-            d: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(
-                m,
-                c,
-                d,
-                &self.0.signature_verification_algorithms,
-            )
-        }
-        fn verify_tls13_signature(
-            &self,
-            m: &[u8],
-            c: &CertificateDer<'_>,
-            d: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(
-                m,
-                c,
-                d,
-                &self.0.signature_verification_algorithms,
-            )
-        }
-        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-            self.0.signature_verification_algorithms.supported_schemes()
-        }
-    }
+    use crate::common::tls::{Insecure, provider};
+    use rustls::pki_types::ServerName;
+    use rustls::{ClientConfig, ClientConnection, RootCertStore};
 
     fn https_get(port: u16, config: Arc<ClientConfig>, path: &str) -> io::Result<Answer> {
         let sock = TcpStream::connect(("127.0.0.1", port))?;

@@ -5,11 +5,13 @@
 //! The example's own unit tests (`storage.rs`, `views.rs`) run here too, since the example
 //! is compiled into this test as a module.
 
+mod common;
+
 #[path = "../examples/shortly/main.rs"]
 #[allow(dead_code)]
 mod shortly;
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -249,7 +251,7 @@ impl RedisServer {
         // A port picked by binding to 0 may be taken again before redis binds it: retry.
         for _ in 0..5 {
             let dir = tempfile::tempdir().unwrap();
-            let port = free_port();
+            let port = common::free_port();
             let child = Command::new("redis-server")
                 .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
@@ -299,14 +301,6 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -383,7 +377,7 @@ fn the_redis_store_shortens_each_url_once_under_concurrency() {
 
 #[test]
 fn a_wrong_redis_url_fails_at_start_up() {
-    let port = free_port(); // nothing listens there
+    let port = common::free_port(); // nothing listens there
     let err = RedisStore::open(&format!("redis://127.0.0.1:{port}/"))
         .err()
         .expect("no server, no store");
@@ -394,19 +388,26 @@ fn a_wrong_redis_url_fails_at_start_up() {
 // The tutorial
 // ---------------------------------------------------------------------------------------
 
-/// The code blocks of a Markdown file whose info string names a file
-/// (```` ```rust,file=examples/shortly/main.rs ````): `(line, file, code)`.
+/// The code blocks of a Markdown file that follow a `<!-- file: PATH -->` line (a copy of
+/// part of that file; Rust ones are `ignore`d by the doctests, being compiled there):
+/// `(line, file, code)`.
 fn file_blocks(markdown: &str) -> Vec<(usize, String, String)> {
     let mut blocks = Vec::new();
+    let mut file = None;
     let mut lines = markdown.lines().enumerate();
     while let Some((n, line)) = lines.next() {
-        let Some(info) = line.trim_start().strip_prefix("```") else {
+        if let Some(path) = line
+            .trim()
+            .strip_prefix("<!-- file: ")
+            .and_then(|rest| rest.strip_suffix(" -->"))
+        {
+            file = Some(path.to_owned());
             continue;
-        };
-        let file = info
-            .split(',')
-            .find_map(|part| part.trim().strip_prefix("file="))
-            .map(str::to_owned);
+        }
+        if !line.trim_start().starts_with("```") {
+            file = None;
+            continue;
+        }
         let mut body = String::new();
         for (_, line) in lines.by_ref() {
             if line.trim_start().starts_with("```") {
@@ -415,7 +416,7 @@ fn file_blocks(markdown: &str) -> Vec<(usize, String, String)> {
             body.push_str(line);
             body.push('\n');
         }
-        if let Some(file) = file {
+        if let Some(file) = file.take() {
             blocks.push((n + 1, file, body));
         }
     }
@@ -432,8 +433,22 @@ fn check_doc_blocks(doc: &str) -> Vec<String> {
         assert!(!body.trim().is_empty(), "{doc}:{line}: empty block");
         let source = std::fs::read_to_string(root.join(file))
             .unwrap_or_else(|e| panic!("{doc}:{line}: cannot read {file}: {e}"));
+        // Code inside a module or an `impl` may be shown without its indentation.
+        let found = ["", "    ", "        "].iter().any(|indent| {
+            let indented: String = body
+                .lines()
+                .map(|l| {
+                    if l.is_empty() {
+                        "\n".to_owned()
+                    } else {
+                        format!("{indent}{l}\n")
+                    }
+                })
+                .collect();
+            source.contains(indented.as_str())
+        });
         assert!(
-            source.contains(body.as_str()),
+            found,
             "{doc}:{line}: this block is not in {file} as written:\n{body}"
         );
     }
@@ -450,6 +465,9 @@ fn the_tutorials_code_is_the_examples_code() {
         "examples/shortly/main.rs",
         "examples/shortly/views.rs",
         "examples/shortly/storage.rs",
+        "examples/shortly/storage/file_store.rs",
+        "examples/shortly/storage/redis_store.rs",
+        "tests/shortly/steps.rs",
         "examples/shortly/templates/layout.html",
         "examples/shortly/templates/new_url.html",
         "examples/shortly/templates/short_link_details.html",
@@ -465,9 +483,27 @@ fn the_tutorials_code_is_the_examples_code() {
 }
 
 #[test]
+fn every_block_marked_as_a_copy_in_the_guides_is_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = vec!["README.md".to_owned()];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".md") {
+            docs.push(format!("docs/{name}"));
+        }
+    }
+    for doc in docs {
+        check_doc_blocks(&doc);
+    }
+}
+
+#[test]
 fn the_toy_server_in_how_it_works_is_tested_code() {
     let files = check_doc_blocks("docs/how-it-works.md");
-    assert_eq!(files, ["tests/shortly/toy_server.rs"]);
+    assert_eq!(
+        files,
+        ["examples/shortly/main.rs", "tests/shortly/toy_server.rs"]
+    );
 }
 
 // Step 0 of the tutorial: the plain hello app, before Shortly exists.
@@ -484,6 +520,51 @@ fn the_hello_app_of_step_0() {
     let client = Client::new(application);
     assert_eq!(client.get("/").send().text(), "Hello World!");
     assert_eq!(client.get("/?name=zeug").send().text(), "Hello zeug!");
+}
+
+// The test the tutorial shows under "Testing it".
+use shortly::storage::MemoryStore;
+
+#[test]
+fn shortening_then_following_a_link() {
+    let client = Client::new(create_app(Box::new(MemoryStore::default()), true));
+    let res = client
+        .post("/")
+        .form(&[("url", "https://example.com/")])
+        .send();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.header("location"), Some("/1+"));
+    let res = client.get("/1").send();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.header("location"), Some("https://example.com/"));
+    assert!(
+        client
+            .get("/1+")
+            .send()
+            .text()
+            .contains("<dd id=\"click-count\">1</dd>")
+    );
+}
+
+// The tutorial's first versions, which later steps replace.
+#[path = "shortly/steps.rs"]
+mod steps;
+
+#[test]
+fn the_first_version_of_step_2_says_hello() {
+    let client = Client::new(steps::step2::Shortly {});
+    assert_eq!(client.get("/anything").send().text(), "Hello World!");
+}
+
+#[test]
+fn the_first_store_of_step_3_keeps_links_in_memory() {
+    let client = Client::new(create_app(steps::step3::store_from_env().unwrap(), false));
+    let res = client
+        .post("/")
+        .form(&[("url", "https://example.com/")])
+        .send();
+    assert_eq!(res.header("location"), Some("/1+"));
+    assert!(client.get("/1+").send().text().contains("example.com"));
 }
 
 // The toy server of docs/how-it-works.md ("How would I write my own server on zeug?").

@@ -3,16 +3,18 @@
 //!
 //! One scenario: submit the form, follow the short link to a second local page (so no
 //! outside network is needed), come back to the details page and read the click count.
-//! A screenshot of that page is saved as `target/shortly-browser.png`.
+//! A screenshot of that page is saved as `shortly-browser.png` in the Cargo target directory
+//! (`CARGO_TARGET_DIR`, or `target/` when it is unset).
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `chromium`, `chromium-driver`; `scripts/test.sh`
 //! installs them). `CHROMIUM` and `CHROMEDRIVER` override where they are looked for.
+
+mod common;
 
 #[path = "../examples/shortly/main.rs"]
 #[allow(dead_code)]
 mod shortly;
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -41,14 +43,6 @@ fn tool(env_var: &str, default: &str) -> PathBuf {
         path.display()
     );
     path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// An app served by zeug's real server on a free port, in a thread; shut down when dropped.
@@ -96,7 +90,7 @@ struct Driver {
 impl Driver {
     fn start() -> Driver {
         let binary = tool("CHROMEDRIVER", "/usr/bin/chromedriver");
-        let port = free_port();
+        let port = common::free_port();
         let child = Command::new(binary)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -109,24 +103,16 @@ impl Driver {
             base: format!("http://127.0.0.1:{port}"),
             agent: ureq::AgentBuilder::new().timeout(COMMAND_TIMEOUT).build(),
         };
-        let deadline = Instant::now() + DRIVER_START_TIMEOUT;
-        loop {
-            let ready = driver
+        common::wait_until("chromedriver to become ready", DRIVER_START_TIMEOUT, || {
+            driver
                 .agent
                 .get(&format!("{}/status", driver.base))
                 .call()
                 .ok()
                 .and_then(|r| r.into_json::<Value>().ok())
-                .is_some_and(|v| v["value"]["ready"] == json!(true));
-            if ready {
-                return driver;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not become ready"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+                .is_some_and(|v| v["value"]["ready"] == json!(true))
+        });
+        driver
     }
 
     /// Sends one command and returns its `value`; WebDriver errors become panics that
@@ -345,7 +331,7 @@ fn shorten_follow_and_count_in_a_real_browser() {
         browser.script("return getComputedStyle(document.querySelector('.box')).backgroundColor");
     assert_eq!(card, json!("rgb(255, 255, 255)"), "style.css was applied");
 
-    let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/shortly-browser.png");
+    let shot = common::target_dir().join("shortly-browser.png");
     browser.screenshot(&shot);
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
 }

@@ -2,7 +2,7 @@
 //! session remembering your name, static files and custom error pages.
 //!
 //! ```text
-//! cargo run --example pastebin          # then open http://127.0.0.1:5000/
+//! cargo run --example pastebin --features sessions   # then open http://127.0.0.1:5000/
 //! curl -i -H 'content-type: application/json' -d '{"title":"hi","body":"hello"}' \
 //!     http://127.0.0.1:5000/api/pastes
 //! ```

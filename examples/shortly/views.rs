@@ -4,8 +4,8 @@
 //! The views do not know how they were reached (that is `dispatch_request` in `main.rs`)
 //! nor how links are stored (that is `storage.rs`).
 
-use http::Method;
 use minijinja::context;
+use zeug::routing::Method;
 use zeug::{HttpException, Request, Response, redirect};
 
 use super::Shortly;

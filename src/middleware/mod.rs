@@ -31,12 +31,14 @@
 //! This module owns only these wrappers; the server's own options (`static_files`, …)
 //! live in [`crate::serving`].
 
+#[cfg(feature = "compress")]
 mod compress;
 mod dispatcher;
 mod lint;
 mod proxy_fix;
 mod shared_data;
 
+#[cfg(feature = "compress")]
 pub use compress::{
     Coding, Compress, DEFAULT_BROTLI_QUALITY, DEFAULT_GZIP_LEVEL, DEFAULT_MIN_SIZE,
     INCOMPRESSIBLE_TYPES, MAX_BUFFERED_SIZE,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
+#[cfg(feature = "uuid")]
 use uuid::Uuid;
 
 use super::parser::{ArgValue, ConverterArgs};
@@ -117,6 +118,7 @@ impl Default for Registry {
         factories.insert("int".into(), factory(IntConverter::from_args));
         factories.insert("float".into(), factory(FloatConverter::from_args));
         factories.insert("path".into(), factory(PathConverter::from_args));
+        #[cfg(feature = "uuid")]
         factories.insert("uuid".into(), factory(UuidConverter::from_args));
         factories.insert("any".into(), factory(AnyConverter::from_args));
         Registry { factories }
@@ -410,10 +412,12 @@ impl Converter for FloatConverter {
     }
 }
 
+#[cfg(feature = "uuid")]
 /// `uuid`: the 8-4-4-4-12 hexadecimal form, either case; the value is a [`Uuid`].
 #[derive(Debug, Clone)]
 pub struct UuidConverter;
 
+#[cfg(feature = "uuid")]
 impl UuidConverter {
     /// From `uuid` (takes no arguments).
     pub fn from_args(args: &ConverterArgs) -> Result<Self, String> {
@@ -422,6 +426,7 @@ impl UuidConverter {
     }
 }
 
+#[cfg(feature = "uuid")]
 impl Converter for UuidConverter {
     fn matches(&self, text: &str) -> bool {
         let b = text.as_bytes();

@@ -559,6 +559,7 @@ mod tests {
             Rule::new("/blog/<int:year>/", "year"),
             Rule::new("/blog/<int:year>/<slug>", "post").methods(["GET", "PUT"]),
             Rule::new("/files/<path:p>", "files"),
+            #[cfg(feature = "uuid")]
             Rule::new("/u/<uuid:u>", "uuid"),
             Rule::new("/a/<any(x, y, 'z w'):v>", "any"),
             Rule::new("/x-<a>.<int:b>", "mixed"),

@@ -65,9 +65,10 @@ mod values_serde;
 
 pub use adapter::MapAdapter;
 pub use build::BuildOptions;
+#[cfg(feature = "uuid")]
+pub use converters::UuidConverter;
 pub use converters::{
     AnyConverter, Converter, FloatConverter, IntConverter, PathConverter, StringConverter,
-    UuidConverter,
 };
 pub use error::{BuildError, RoutingError, RuleError, RuleErrorKind};
 pub use http::Method;

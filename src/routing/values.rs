@@ -9,6 +9,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use smallvec::SmallVec;
+#[cfg(feature = "uuid")]
 use uuid::Uuid;
 
 /// The text of a URL value: the same [`Text`](crate::datastructures::Text) as query and
@@ -35,7 +36,8 @@ pub enum Value {
     Int(i64),
     /// A float (`float`).
     Float(f64),
-    /// A UUID (`uuid`).
+    /// A UUID (`uuid`; with the `uuid` feature).
+    #[cfg(feature = "uuid")]
     Uuid(Uuid),
     /// A boolean (from defaults).
     Bool(bool),
@@ -83,6 +85,7 @@ impl PartialEq for Value {
             (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
                 (*a as f64) == *b
             }
+            #[cfg(feature = "uuid")]
             (Value::Uuid(a), Value::Uuid(b)) => a == b,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Custom(a), Value::Custom(b)) => Arc::ptr_eq(a, b),
@@ -97,6 +100,7 @@ impl fmt::Display for Value {
             Value::Str(s) => f.write_str(s.as_str()),
             Value::Int(i) => write!(f, "{i}"),
             Value::Float(x) => write!(f, "{x:?}"),
+            #[cfg(feature = "uuid")]
             Value::Uuid(u) => write!(f, "{}", u.hyphenated()),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Custom(_) => f.write_str("<custom>"),
@@ -105,7 +109,8 @@ impl fmt::Display for Value {
 }
 
 macro_rules! value_from {
-    ($($t:ty => |$v:ident| $e:expr;)*) => {$(
+    ($($(#[$m:meta])* $t:ty => |$v:ident| $e:expr;)*) => {$(
+        $(#[$m])*
         impl From<$t> for Value {
             fn from($v: $t) -> Self {
                 $e
@@ -127,6 +132,7 @@ value_from! {
     f64 => |v| Value::Float(v);
     f32 => |v| Value::Float(v.into());
     bool => |v| Value::Bool(v);
+    #[cfg(feature = "uuid")]
     Uuid => |v| Value::Uuid(v);
     &str => |v| Value::Str(v.into());
     &&str => |v| Value::Str((*v).into());
@@ -170,7 +176,8 @@ impl<'a> FromValue<'a> for &'a Value {
 }
 
 macro_rules! from_value {
-    ($($t:ty => |$v:ident| $e:expr;)*) => {$(
+    ($($(#[$m:meta])* $t:ty => |$v:ident| $e:expr;)*) => {$(
+        $(#[$m])*
         impl FromValue<'_> for $t {
             fn from_value($v: &Value) -> Option<Self> {
                 $e
@@ -208,6 +215,7 @@ from_value! {
         Value::Bool(b) => Some(*b),
         _ => None,
     };
+    #[cfg(feature = "uuid")]
     Uuid => |value| match value {
         Value::Uuid(u) => Some(*u),
         Value::Str(s) => Uuid::parse_str(s).ok(),

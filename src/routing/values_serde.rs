@@ -158,6 +158,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
             Value::Str(s) => visitor.visit_str(s),
             Value::Int(i) => visitor.visit_i64(*i),
             Value::Float(x) => visitor.visit_f64(*x),
+            #[cfg(feature = "uuid")]
             Value::Uuid(u) => visitor.visit_string(u.hyphenated().to_string()),
             Value::Bool(b) => visitor.visit_bool(*b),
             Value::Custom(_) => Err(de::Error::custom(

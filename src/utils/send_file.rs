@@ -341,7 +341,10 @@ pub fn send_from_directory_with(
 
 fn open_error(path: &Path, e: &io::Error) -> HttpException {
     // `a-file.txt/x` (ENOTDIR) and directories (EISDIR) are as missing as a missing file.
-    let not_a_file = matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::EISDIR));
+    let not_a_file = matches!(
+        e.kind(),
+        std::io::ErrorKind::NotADirectory | std::io::ErrorKind::IsADirectory
+    );
     match e.kind() {
         io::ErrorKind::NotFound => HttpException::not_found(),
         _ if not_a_file => HttpException::not_found(),
@@ -359,14 +362,14 @@ fn generate_etag(path: &Path, mtime: Option<SystemTime>, size: u64) -> String {
     let since = mtime
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .unwrap_or_default();
-    let mut crc = flate2::Crc::new();
+    let mut crc = crc32fast::Hasher::new();
     crc.update(path.as_os_str().as_encoded_bytes());
     format!(
         "{:x}.{:x}-{:x}-{:08x}",
         since.as_secs(),
         since.subsec_nanos(),
         size,
-        crc.sum()
+        crc.finalize()
     )
 }
 
