@@ -36,8 +36,10 @@ use log::Level;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::Options;
-use super::conn::{self, ConnIo, Handler, Outcome, Stream};
-use super::http1::{ConnInfo, Head, HeadLimits, Parsed, Reject, parse_head};
+use super::conn::{self, ConnIo, Handler, LINGER_MAX_BYTES, LINGER_TIMEOUT, Outcome, Stream};
+use super::http1::{
+    ChunkedDecoder, ConnInfo, Framing, Head, HeadLimits, Parsed, Reject, parse_head,
+};
 use super::logging;
 use crate::Application;
 use crate::app::SharedApp;
@@ -66,6 +68,11 @@ const SLOW_MODE_ENTRY: Duration = Duration::from_millis(20);
 
 /// A spare thread with nothing to do for this long ends.
 const SPARE_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// On shutdown, a connection accepted but still without a byte of its first request gets
+/// this long for it to arrive (its client has most likely sent it already): it is
+/// answered rather than closed under a request in flight.
+const FIRST_REQUEST_WAIT: Duration = Duration::from_millis(250);
 
 /// Bounds of the period at which connection deadlines are checked.
 const MIN_SWEEP: Duration = Duration::from_millis(10);
@@ -375,6 +382,19 @@ struct Shared {
     /// Spare threads that take loops over from threads running slow requests.
     spares: Mutex<Spares>,
     spares_cv: Condvar,
+    /// Bytes the loops hold for requests not handed to the app yet (partial heads, bodies
+    /// read ahead), against `Options::max_buffered_heads`.
+    held: AtomicUsize,
+    /// Connections paused until a thread is free, over all loops.
+    paused: AtomicUsize,
+}
+
+/// What becomes of a connection after its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    KeepAlive,
+    Close,
+    Linger,
 }
 
 /// Loops waiting for a spare thread, and the spare threads.
@@ -393,8 +413,8 @@ struct LoopShared {
     slot: Mutex<Option<Box<LoopState>>>,
     /// When the current handler started (nanoseconds since `epoch`, at least 1), or 0.
     busy_since: AtomicU64,
-    /// Connections whose handlers finished after the loop moved on: token and keep-alive.
-    returned: Mutex<Vec<(Token, bool)>>,
+    /// Connections whose handlers finished after the loop moved on.
+    returned: Mutex<Vec<(Token, After)>>,
     waker: Waker,
     /// This loop's handle to the listening socket. It lives here, not in [`LoopState`], so
     /// a shutdown closes every loop's handle at once, whichever thread holds the loop or
@@ -537,6 +557,101 @@ struct Conn {
     /// Waiting for the first byte of a request (the idle timeout applies, not the header
     /// timeout).
     idle: bool,
+    /// Whether a request head has arrived on it (a fresh one gets a moment at shutdown).
+    served: bool,
+    /// Bytes of its buffer counted in [`Shared::held`].
+    held: usize,
+    phase: Phase,
+}
+
+/// Where a connection the loop holds stands.
+enum Phase {
+    /// Idle, or reading a request head.
+    Head,
+    /// The head is in: reading the body ahead before the app is called, or (paused)
+    /// waiting for a thread to run a request whose body is still arriving.
+    Body(Box<BodyAhead>),
+    /// Answered and closing: what the client still sends is read and thrown away until
+    /// it closes too (or `deadline`), so that closing does not reset the answer.
+    Lingering { discarded: u64 },
+}
+
+/// A request whose body the loop reads before the app gets it.
+struct BodyAhead {
+    head: Head,
+    /// When the head was complete: the body's rate and deadline count from here.
+    since: Instant,
+    /// Enough has been read when the buffer holds this many bytes (a sized body).
+    want: usize,
+    /// A chunked body: a decoder run over the buffer to find the body's end, how many
+    /// buffered bytes it has looked at, and the body bytes found.
+    probe: Option<(ChunkedDecoder, usize, u64)>,
+    /// The whole body is in the buffer.
+    complete: bool,
+    /// Enough is buffered, but the request waits for a thread (all are busy).
+    paused: bool,
+}
+
+impl BodyAhead {
+    /// Looks at the buffered bytes after the head; whether the loop has read enough.
+    fn progress(
+        &mut self,
+        buffered: &[u8],
+        read_ahead: usize,
+        max: Option<u64>,
+    ) -> Result<bool, Reject> {
+        match &mut self.probe {
+            None => {
+                let length = match self.head.framing {
+                    Framing::Length(n) => n,
+                    _ => 0,
+                };
+                self.complete = buffered.len() as u64 >= length;
+                Ok(buffered.len() >= self.want)
+            }
+            Some((decoder, scanned, found)) => {
+                let mut scratch = [0u8; 4096];
+                while *scanned < buffered.len() && !decoder.is_done() {
+                    let (used, produced) = decoder
+                        .decode(&buffered[*scanned..], &mut scratch)
+                        .map_err(|_| Reject {
+                            status: http::StatusCode::BAD_REQUEST,
+                            reason: "Invalid chunked request body.",
+                        })?;
+                    *scanned += used;
+                    *found += produced as u64;
+                    if max.is_some_and(|max| *found > max) {
+                        return Err(too_large());
+                    }
+                    if used == 0 && produced == 0 {
+                        break;
+                    }
+                }
+                self.complete = decoder.is_done();
+                Ok(self.complete || buffered.len() >= read_ahead)
+            }
+        }
+    }
+}
+
+fn too_large() -> Reject {
+    Reject {
+        status: http::StatusCode::PAYLOAD_TOO_LARGE,
+        reason: "The request body is larger than the server accepts.",
+    }
+}
+
+/// What to do with a request whose head just arrived.
+enum Admit {
+    /// Call the app now: there is no body, or the app must decide first whether to ask
+    /// for it (`Expect: 100-continue`), which needs a thread of its own.
+    Now {
+        head: Head,
+        needs_thread: bool,
+    },
+    /// Read the body ahead first.
+    ReadAhead(Box<BodyAhead>),
+    Refuse(Reject),
 }
 
 /// The event loop: whoever holds it serves.
@@ -556,8 +671,13 @@ struct LoopState {
     next_sweep: Instant,
     sweep_every: Duration,
     shutdown_deadline: Option<Instant>,
+    /// On shutdown: until when fresh connections may still send their first request.
+    fresh_until: Option<Instant>,
     /// Stop once the last connection closed (serving a single connection).
     stop_when_empty: bool,
+    /// Connections with a request ready whose body is still arriving, waiting for a
+    /// thread to run it.
+    paused: Vec<Token>,
 }
 
 /// What looking at a connection produced.
@@ -565,7 +685,14 @@ struct LoopState {
 #[allow(clippy::large_enum_variant)]
 enum Drive {
     Idle,
-    Dispatch(Token, Arc<Mutex<ConnIo>>, Arc<ConnInfo>, Head),
+    Dispatch {
+        token: Token,
+        io: Arc<Mutex<ConnIo>>,
+        info: Arc<ConnInfo>,
+        head: Head,
+        /// The body is still arriving: run the request on a thread other than the loop's.
+        needs_thread: bool,
+    },
 }
 
 enum LoopExit {
@@ -714,18 +841,29 @@ impl Server {
                 free: Vec::new(),
                 open: 0,
                 loads: Arc::clone(&loads),
-                buf: vec![0; options.max_request_line + options.max_header_size + BUFFER_SLACK],
+                buf: vec![
+                    0;
+                    (options.max_request_line + options.max_header_size)
+                        .max(options.body_read_ahead)
+                        + BUFFER_SLACK
+                ],
                 ready: VecDeque::new(),
                 accept_paused: false,
                 next_sweep: Instant::now() + sweep_every,
                 sweep_every,
                 shutdown_deadline: None,
+                fresh_until: None,
                 stop_when_empty: false,
+                paused: Vec::new(),
             }));
         }
         let handler = Handler {
             app,
             max_content_length: options.max_content_length,
+            min_body_rate: options.min_body_rate,
+            body_rate_grace: options.body_rate_grace,
+            body_timeout: options.body_timeout,
+            body_budget: crate::body::BodyBudget::new(options.max_buffered_bodies),
             max_drain: options.max_drain,
             max_trailer_bytes: options.max_header_size,
             use_debugger: options.use_debugger,
@@ -748,6 +886,8 @@ impl Server {
             epoch: Instant::now(),
             spares: Mutex::new(Spares::default()),
             spares_cv: Condvar::new(),
+            held: AtomicUsize::new(0),
+            paused: AtomicUsize::new(0),
         });
         Ok(Server {
             shared,
@@ -1023,6 +1163,12 @@ fn spare_thread(shared: &Arc<Shared>) {
         if shared.is_done() {
             break;
         }
+        if shared.paused.load(Ordering::Acquire) > 0 {
+            // A thread is free: the loops retry the requests that waited for one.
+            for lp in &shared.loops {
+                let _ = lp.waker.wake();
+            }
+        }
         spares.idle += 1;
         let (guard, timeout) = shared
             .spares_cv
@@ -1047,6 +1193,7 @@ fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopExit {
                 LISTENER => state.accept(shared, !ready),
                 WAKER => {
                     state.take_returned(shared);
+                    state.resume_paused(shared);
                     if shared.loops[state.index]
                         .accept_hint
                         .swap(false, Ordering::SeqCst)
@@ -1055,10 +1202,15 @@ fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopExit {
                     }
                 }
                 token => {
-                    if let Drive::Dispatch(token, io, info, head) =
-                        state.drive(shared, token, ready)
+                    if let Drive::Dispatch {
+                        token,
+                        io,
+                        info,
+                        head,
+                        needs_thread,
+                    } = state.drive(shared, token, ready)
                     {
-                        match dispatch(shared, state, token, &io, &info, head) {
+                        match dispatch(shared, state, token, &io, &info, head, needs_thread) {
                             Some(s) => state = s,
                             None => {
                                 logging::flush();
@@ -1094,12 +1246,16 @@ fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopExit {
             state.ready.push_back((event.token(), true));
         }
         if Instant::now() >= state.next_sweep {
-            state.sweep();
+            state.sweep(shared);
         }
     }
 }
 
 /// Runs one request; returns the loop if this thread still owns it afterwards.
+///
+/// A request whose body is still arriving (`needs_thread`) never runs on the loop's
+/// thread: the loop goes to a spare thread first, and when none is free the request waits
+/// (paused) in the loop.
 fn dispatch(
     shared: &Arc<Shared>,
     mut state: Box<LoopState>,
@@ -1107,13 +1263,24 @@ fn dispatch(
     io: &Arc<Mutex<ConnIo>>,
     info: &ConnInfo,
     head: Head,
+    needs_thread: bool,
 ) -> Option<Box<LoopState>> {
     if let Some(conn) = state.conns[token.0].as_mut() {
         conn.busy = true;
+        shared.held.fetch_sub(conn.held, Ordering::AcqRel);
+        conn.held = 0;
     }
     let lp = &shared.loops[state.index];
     let mut started = 0;
-    let kept_state = if shared.threaded {
+    let kept_state = if needs_thread && shared.threaded {
+        match shared.hand_off(state) {
+            Ok(()) => None,
+            Err(mut state) => {
+                state.pause(shared, token, head);
+                return Some(state);
+            }
+        }
+    } else if shared.threaded {
         // Mark first, then release: the watchdog never sees a free loop with a stale mark.
         started = shared.now_nanos();
         lp.busy_since.store(started, Ordering::Release);
@@ -1137,13 +1304,14 @@ fn dispatch(
     } else {
         Some(state)
     };
-    let keep = match conn::handle(&shared.handler, io, info, head, &shared.shutdown) {
-        Outcome::KeepAlive => true,
-        Outcome::Close => false,
+    let after = match conn::handle(&shared.handler, io, info, head, &shared.shutdown) {
+        Outcome::KeepAlive => After::KeepAlive,
+        Outcome::Close => After::Close,
+        Outcome::Linger => After::Linger,
         Outcome::Panic(payload) => {
             *shared.panic.lock().unwrap_or_else(|e| e.into_inner()) = Some(payload);
             shared.begin_shutdown();
-            false
+            After::Close
         }
     };
     if shared.threaded {
@@ -1173,14 +1341,14 @@ fn dispatch(
                     lp.returned
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .push((token, keep));
+                        .push((token, after));
                     let _ = lp.waker.wake();
                     return None;
                 }
             }
         }
     };
-    state.finish_request(shared, token, keep, false);
+    state.finish_request(shared, token, after, false);
     Some(state)
 }
 
@@ -1217,6 +1385,9 @@ impl LoopState {
             busy: false,
             deadline: Instant::now() + shared.options.header_timeout,
             idle: false,
+            served: false,
+            held: 0,
+            phase: Phase::Head,
         });
         self.open += 1;
         self.loads[self.index].fetch_add(1, Ordering::Relaxed);
@@ -1304,8 +1475,13 @@ impl LoopState {
         self.ready.push_back((LISTENER, true));
     }
 
-    fn close(&mut self, token: Token) {
+    fn close(&mut self, shared: &Shared, token: Token) {
         if let Some(conn) = self.conns.get_mut(token.0).and_then(Option::take) {
+            shared.held.fetch_sub(conn.held, Ordering::AcqRel);
+            if matches!(&conn.phase, Phase::Body(ahead) if ahead.paused) {
+                self.paused.retain(|&t| t != token);
+                shared.paused.fetch_sub(1, Ordering::AcqRel);
+            }
             let mut io = conn::lock(&conn.io);
             let _ = self.poll.registry().deregister(io.stream.source());
             drop(io);
@@ -1318,7 +1494,9 @@ impl LoopState {
         }
     }
 
-    /// Reads and parses what a connection has; returns a request to dispatch, if any.
+    /// Reads what a connection has and moves its request along: parses the head, reads
+    /// the body ahead, or discards input while lingering. Returns a request to run, if
+    /// one is ready.
     fn drive(&mut self, shared: &Shared, token: Token, ready: bool) -> Drive {
         let Some(conn) = self.conns.get_mut(token.0).and_then(Option::as_mut) else {
             return Drive::Idle;
@@ -1328,6 +1506,35 @@ impl LoopState {
         }
         let io_arc = Arc::clone(&conn.io);
         let mut io = conn::lock(&io_arc);
+        match &mut conn.phase {
+            Phase::Lingering { discarded } => {
+                let (n, done) = io.discard_input(&mut self.buf);
+                *discarded += n;
+                if done || *discarded >= LINGER_MAX_BYTES {
+                    drop(io);
+                    self.close(shared, token);
+                }
+                return Drive::Idle;
+            }
+            Phase::Body(ahead) if ahead.paused => {
+                // Retried (from `resume_paused`): try to find a thread again.
+                ahead.paused = false;
+                self.paused.retain(|&t| t != token);
+                shared.paused.fetch_sub(1, Ordering::AcqRel);
+                let Phase::Body(ahead) = std::mem::replace(&mut conn.phase, Phase::Head) else {
+                    unreachable!("the phase was matched above");
+                };
+                drop(io);
+                return Drive::Dispatch {
+                    token,
+                    io: io_arc,
+                    info: Arc::clone(&conn.info),
+                    head: ahead.head,
+                    needs_thread: !ahead.complete,
+                };
+            }
+            _ => {}
+        }
         if ready {
             io.drained = false;
         }
@@ -1335,48 +1542,103 @@ impl LoopState {
         let mut len = io.pending().len();
         buf[..len].copy_from_slice(io.pending());
         io.clear_pending();
+        let mut refused = None;
         loop {
-            if len > 0 {
+            if len > 0 && matches!(conn.phase, Phase::Head) {
                 match parse_head(&buf[..len], &shared.limits, &conn.info) {
                     Parsed::Complete(head, n) => {
-                        io.set_pending(&buf[n..len]);
-                        drop(io);
-                        return Drive::Dispatch(token, io_arc, Arc::clone(&conn.info), head);
+                        buf.copy_within(n..len, 0);
+                        len -= n;
+                        conn.served = true;
+                        conn.idle = false;
+                        let admitted = match head.framing {
+                            Framing::None | Framing::Length(0) => Admit::Now {
+                                head,
+                                needs_thread: false,
+                            },
+                            _ => admit_body(shared, head),
+                        };
+                        match admitted {
+                            Admit::Now { head, needs_thread } => {
+                                io.set_pending(&buf[..len]);
+                                drop(io);
+                                return Drive::Dispatch {
+                                    token,
+                                    io: io_arc,
+                                    info: Arc::clone(&conn.info),
+                                    head,
+                                    needs_thread,
+                                };
+                            }
+                            Admit::Refuse(reject) => {
+                                refused = Some((reject, Vec::new()));
+                                break;
+                            }
+                            Admit::ReadAhead(ahead) => {
+                                conn.deadline = ahead.since + shared.options.body_timeout;
+                                conn.phase = Phase::Body(ahead);
+                            }
+                        }
                     }
                     Parsed::Error(reject) => {
-                        refuse(&mut io, &conn.info, &buf[..len], &reject);
-                        drop(io);
-                        self.close(token);
-                        return Drive::Idle;
+                        refused = Some((reject, buf[..len].to_vec()));
+                        break;
                     }
                     Parsed::Partial => {}
+                }
+            }
+            if let Phase::Body(ahead) = &mut conn.phase {
+                match ahead.progress(
+                    &buf[..len],
+                    shared.options.body_read_ahead,
+                    shared.options.max_content_length,
+                ) {
+                    Ok(true) => {
+                        let Phase::Body(ahead) = std::mem::replace(&mut conn.phase, Phase::Head)
+                        else {
+                            unreachable!("the phase was matched above");
+                        };
+                        io.set_pending(&buf[..len]);
+                        drop(io);
+                        return Drive::Dispatch {
+                            token,
+                            io: io_arc,
+                            info: Arc::clone(&conn.info),
+                            head: ahead.head,
+                            needs_thread: !ahead.complete,
+                        };
+                    }
+                    Ok(false) => {}
+                    Err(reject) => {
+                        refused = Some((reject, Vec::new()));
+                        break;
+                    }
                 }
             }
             if io.drained {
                 break;
             }
             if len == buf.len() {
-                // Only empty lines fill the buffer without hitting a limit first.
+                // Only empty lines fill the buffer without hitting a limit first (the
+                // buffer holds a whole read-ahead body).
                 let reject = Reject {
                     status: http::StatusCode::BAD_REQUEST,
                     reason: "No request line.",
                 };
-                refuse(&mut io, &conn.info, &buf[..0], &reject);
-                drop(io);
-                self.close(token);
-                return Drive::Idle;
+                refused = Some((reject, Vec::new()));
+                break;
             }
             match io.read_nonblocking(&mut buf[len..]) {
                 Ok(0) => {
-                    if len > 0 {
+                    if len > 0 || !matches!(conn.phase, Phase::Head) {
                         logging::client_message(
                             Level::Debug,
                             conn.info.remote_addr.as_deref(),
-                            "client closed the connection in the middle of a request head",
+                            "client closed the connection in the middle of a request",
                         );
                     }
                     drop(io);
-                    self.close(token);
+                    self.close(shared, token);
                     return Drive::Idle;
                 }
                 Ok(n) => len += n,
@@ -1388,12 +1650,17 @@ impl LoopState {
                         &format!("connection failed: {e}"),
                     );
                     drop(io);
-                    self.close(token);
+                    self.close(shared, token);
                     return Drive::Idle;
                 }
             }
         }
-        if len == 0 {
+        if let Some((reject, received)) = refused {
+            drop(io);
+            self.refuse(shared, token, &received, &reject);
+            return Drive::Idle;
+        }
+        if len == 0 && matches!(conn.phase, Phase::Head) {
             io.shrink_idle();
         } else {
             io.set_pending(&buf[..len]);
@@ -1402,18 +1669,76 @@ impl LoopState {
                 conn.deadline = Instant::now() + shared.options.header_timeout;
             }
         }
+        // Count the buffer against the loops' budget; the connection that would go over
+        // it is refused.
+        let held = io.pending.capacity();
+        drop(io);
+        if held > conn.held {
+            let more = held - conn.held;
+            conn.held = held;
+            let total = shared.held.fetch_add(more, Ordering::AcqRel) + more;
+            if total > shared.options.max_buffered_heads {
+                let reject = Reject {
+                    status: http::StatusCode::SERVICE_UNAVAILABLE,
+                    reason: "The server is holding too many unfinished requests; try again later.",
+                };
+                self.refuse(shared, token, &[], &reject);
+            }
+        } else {
+            shared.held.fetch_sub(conn.held - held, Ordering::AcqRel);
+            conn.held = held;
+        }
         Drive::Idle
+    }
+
+    /// Keeps a request whose body is still arriving until a thread is free to run it.
+    fn pause(&mut self, shared: &Shared, token: Token, head: Head) {
+        let Some(conn) = self.conns.get_mut(token.0).and_then(Option::as_mut) else {
+            return;
+        };
+        conn.busy = false;
+        let io = conn::lock(&conn.io);
+        conn.held = io.pending.capacity();
+        shared.held.fetch_add(conn.held, Ordering::AcqRel);
+        drop(io);
+        conn.phase = Phase::Body(Box::new(BodyAhead {
+            head,
+            since: Instant::now(),
+            want: 0,
+            probe: None,
+            complete: false,
+            paused: true,
+        }));
+        self.paused.push(token);
+        shared.paused.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Looks at the paused requests again (a thread may be free now).
+    fn resume_paused(&mut self, shared: &Shared) {
+        if self.paused.is_empty() || !shared.threaded {
+            return;
+        }
+        for &token in &self.paused {
+            self.ready.push_back((token, false));
+        }
     }
 
     /// Takes a connection back after its request; `missed` when readiness events for it
     /// may have been dropped while it was busy (another thread owned the loop).
-    fn finish_request(&mut self, shared: &Shared, token: Token, keep: bool, missed: bool) {
-        if !keep || shared.shutdown.load(Ordering::SeqCst) {
-            self.close(token);
+    fn finish_request(&mut self, shared: &Shared, token: Token, after: After, missed: bool) {
+        let shutting_down = shared.shutdown.load(Ordering::SeqCst);
+        if after == After::Close || (after == After::KeepAlive && shutting_down) {
+            self.close(shared, token);
             return;
         }
         if let Some(conn) = self.conns.get_mut(token.0).and_then(Option::as_mut) {
             conn.busy = false;
+            if after == After::Linger {
+                conn.phase = Phase::Lingering { discarded: 0 };
+                conn.deadline = Instant::now() + LINGER_TIMEOUT;
+                self.ready.push_front((token, true));
+                return;
+            }
             conn.idle = true;
             conn.deadline = Instant::now() + shared.options.keep_alive_timeout;
             // Pipelined requests may be waiting in the buffer or the socket.
@@ -1447,37 +1772,93 @@ impl LoopState {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
         );
-        for (token, keep) in returned {
-            self.finish_request(shared, token, keep, true);
+        for (token, after) in returned {
+            self.finish_request(shared, token, after, true);
         }
     }
 
-    /// Closes connections past their deadline (a `408` to those mid-head).
-    fn sweep(&mut self) {
+    /// Enforces the deadlines: idle and header timeouts, the body's deadline and minimum
+    /// rate while it is read ahead (`408`), the end of lingering.
+    fn sweep(&mut self, shared: &Shared) {
         let now = Instant::now();
         self.next_sweep = now + self.sweep_every;
+        let rate = u128::from(shared.options.min_body_rate);
+        let grace = shared.options.body_rate_grace;
         for index in 0..self.conns.len() {
-            let expired = match &self.conns[index] {
-                Some(conn) if !conn.busy && now >= conn.deadline => {
-                    let mut io = conn::lock(&conn.io);
-                    if !io.pending().is_empty() {
-                        let reject = Reject {
-                            status: http::StatusCode::REQUEST_TIMEOUT,
-                            reason: "The request head took too long.",
-                        };
-                        let head = io.pending().to_vec();
-                        refuse(&mut io, &conn.info, &head, &reject);
-                    }
-                    true
-                }
-                _ => false,
+            let Some(conn) = &self.conns[index] else {
+                continue;
             };
-            if expired {
-                self.close(Token(index));
+            if conn.busy {
+                continue;
+            }
+            let timed_out = |reason| {
+                Some(Reject {
+                    status: http::StatusCode::REQUEST_TIMEOUT,
+                    reason,
+                })
+            };
+            let (expired, reject) = match &conn.phase {
+                Phase::Head if now >= conn.deadline => {
+                    let io = conn::lock(&conn.io);
+                    let mid_head = !io.pending().is_empty();
+                    (
+                        true,
+                        mid_head
+                            .then_some(())
+                            .and(timed_out("The request head took too long.")),
+                    )
+                }
+                Phase::Head => (false, None),
+                Phase::Lingering { .. } => (now >= conn.deadline, None),
+                // Waiting for a thread is the server's doing, not the client's.
+                Phase::Body(ahead) if ahead.paused => (false, None),
+                Phase::Body(ahead) => {
+                    let elapsed = now.saturating_duration_since(ahead.since);
+                    let received = conn::lock(&conn.io).pending().len() as u128;
+                    if now >= conn.deadline {
+                        (true, timed_out("The request body took too long."))
+                    } else if rate > 0
+                        && elapsed > grace
+                        && received * 1000 < rate * elapsed.as_millis()
+                    {
+                        (true, timed_out("The request body arrived too slowly."))
+                    } else {
+                        (false, None)
+                    }
+                }
+            };
+            if !expired {
+                continue;
+            }
+            match reject {
+                Some(reject) => {
+                    let received = conn::lock(&conn.io).pending().to_vec();
+                    let received = if matches!(conn.phase, Phase::Head) {
+                        received
+                    } else {
+                        Vec::new()
+                    };
+                    self.refuse(shared, Token(index), &received, &reject);
+                }
+                None => self.close(shared, Token(index)),
             }
         }
         // A safety net for the sharing rule (and for a paused accept): look once a sweep.
         self.ready.push_back((LISTENER, false));
+        self.resume_paused(shared);
+    }
+
+    /// Whether a connection the loop holds has a request under way (served on shutdown):
+    /// a head or body partly received, an answer lingering, or a fresh connection whose
+    /// first request may be on its way.
+    fn in_flight(&self, conn: &Conn, now: Instant) -> bool {
+        match conn.phase {
+            Phase::Body(_) | Phase::Lingering { .. } => true,
+            Phase::Head => {
+                (!conn.served && self.fresh_until.is_some_and(|until| now < until))
+                    || !conn::lock(&conn.io).pending().is_empty()
+            }
+        }
     }
 
     /// Moves shutdown along; true when the loop should end.
@@ -1501,6 +1882,7 @@ impl LoopState {
                 shared.options.shutdown_grace_period
             };
             self.shutdown_deadline = Some(now + grace);
+            self.fresh_until = Some(now + FIRST_REQUEST_WAIT.min(grace));
             // Look at every connection once more before closing the idle ones: a request
             // that arrived before the shutdown but whose readiness was not polled yet is
             // served (with `Connection: close`), not answered with a reset.
@@ -1514,10 +1896,13 @@ impl LoopState {
                 return false;
             }
         }
-        // Idle connections and half-received heads are closed; requests in flight finish.
+        // Idle connections are closed; requests in flight finish.
         for index in 0..self.conns.len() {
-            if self.conns[index].as_ref().is_some_and(|c| !c.busy) {
-                self.close(Token(index));
+            let idle = self.conns[index]
+                .as_ref()
+                .is_some_and(|c| !c.busy && !self.in_flight(c, now));
+            if idle {
+                self.close(shared, Token(index));
             }
         }
         self.open == 0 || self.shutdown_deadline.is_some_and(|d| now >= d)
@@ -1566,35 +1951,79 @@ fn wrap_tcp(_shared: &Shared, stream: mio::net::TcpStream) -> io::Result<Stream>
     Ok(Stream::Tcp(stream))
 }
 
-/// Answers a refused head (logged like Werkzeug: the reason, then the access line), then
-/// reads what the client already sent so closing does not reset the connection before the
-/// answer arrives.
-fn refuse(io: &mut ConnIo, info: &ConnInfo, received: &[u8], reject: &Reject) {
-    logging::client_message(
-        Level::Error,
-        info.remote_addr.as_deref(),
-        &format!("code {}, message {}", reject.status.as_u16(), reject.reason),
-    );
-    let first_line = received
-        .split(|&b| b == b'\n')
-        .find(|l| !l.is_empty() && *l != b"\r")
-        .unwrap_or_default();
-    let first_line = String::from_utf8_lossy(&first_line[..first_line.len().min(200)]);
-    logging::access(
-        info.remote_addr.as_deref(),
-        first_line.trim_end_matches('\r'),
-        reject.status,
-        None,
-    );
-    if conn::write_reject(io, Version::HTTP_11, reject).is_ok() {
-        let _ = io.make_nonblocking();
-        let mut scratch = [0u8; 4096];
-        for _ in 0..16 {
-            match io.read_nonblocking(&mut scratch) {
-                Ok(n) if n > 0 => {}
-                _ => break,
-            }
+impl LoopState {
+    /// Answers a request the loop refuses (logged like Werkzeug: the reason, then the
+    /// access line) without blocking, then lingers so that closing does not reset the
+    /// answer; a client that does not take the answer at once is closed on.
+    fn refuse(&mut self, shared: &Shared, token: Token, received: &[u8], reject: &Reject) {
+        let Some(conn) = self.conns.get_mut(token.0).and_then(Option::as_mut) else {
+            return;
+        };
+        let info = &conn.info;
+        logging::client_message(
+            Level::Error,
+            info.remote_addr.as_deref(),
+            &format!("code {}, message {}", reject.status.as_u16(), reject.reason),
+        );
+        let first_line = received
+            .split(|&b| b == b'\n')
+            .find(|l| !l.is_empty() && *l != b"\r")
+            .unwrap_or_default();
+        let first_line = String::from_utf8_lossy(&first_line[..first_line.len().min(200)]);
+        logging::access(
+            info.remote_addr.as_deref(),
+            first_line.trim_end_matches('\r'),
+            reject.status,
+            None,
+        );
+        let mut io = conn::lock(&conn.io);
+        let lingering = conn::write_reject(&mut io, Version::HTTP_11, reject) && io.start_linger();
+        drop(io);
+        if !lingering {
+            self.close(shared, token);
+            return;
         }
+        if matches!(&conn.phase, Phase::Body(ahead) if ahead.paused) {
+            self.paused.retain(|&t| t != token);
+            shared.paused.fetch_sub(1, Ordering::AcqRel);
+        }
+        shared.held.fetch_sub(conn.held, Ordering::AcqRel);
+        conn.held = 0;
+        conn.phase = Phase::Lingering { discarded: 0 };
+        conn.deadline = Instant::now() + LINGER_TIMEOUT;
+        self.ready.push_back((token, true));
+    }
+}
+
+fn admit_body(shared: &Shared, head: Head) -> Admit {
+    let options = &shared.options;
+    match head.framing {
+        Framing::Length(n) if options.max_content_length.is_some_and(|max| n > max) => {
+            Admit::Refuse(too_large())
+        }
+        // The app answers before the client sends the body (or asks for it by reading).
+        _ if head.expect_continue => Admit::Now {
+            head,
+            needs_thread: true,
+        },
+        Framing::Length(n) => Admit::ReadAhead(Box::new(BodyAhead {
+            want: usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .min(options.body_read_ahead),
+            head,
+            since: Instant::now(),
+            probe: None,
+            complete: false,
+            paused: false,
+        })),
+        _ => Admit::ReadAhead(Box::new(BodyAhead {
+            head,
+            since: Instant::now(),
+            want: options.body_read_ahead,
+            probe: Some((ChunkedDecoder::new(options.max_header_size), 0, 0)),
+            complete: false,
+            paused: false,
+        })),
     }
 }
 
