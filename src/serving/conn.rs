@@ -1128,30 +1128,26 @@ fn chunk_size_line(buf: &mut [u8; 20], len: usize) -> &[u8] {
 fn send_file(conn: &mut ConnIo, file: &std::fs::File, offset: u64, len: u64) -> io::Result<u64> {
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
-        let out_fd = match &conn.stream {
-            Stream::Tcp(s) => Some(s.as_raw_fd()),
-            Stream::Unix(s) => Some(s.as_raw_fd()),
-            #[cfg(feature = "tls")]
-            Stream::Tls(_) => None,
-        };
-        if let (Some(out_fd), Ok(mut off)) = (out_fd, libc::off_t::try_from(offset)) {
+        use std::os::fd::{AsFd, BorrowedFd};
+        fn plain_socket(stream: &Stream) -> Option<BorrowedFd<'_>> {
+            match stream {
+                Stream::Tcp(s) => Some(s.as_fd()),
+                Stream::Unix(s) => Some(s.as_fd()),
+                #[cfg(feature = "tls")]
+                Stream::Tls(_) => None,
+            }
+        }
+        if plain_socket(&conn.stream).is_some() {
+            let mut off = offset;
             let mut sent = 0u64;
             while sent < len {
                 let count = usize::try_from(len - sent)
                     .unwrap_or(usize::MAX)
                     .min(1 << 30);
-                let in_fd = file.as_raw_fd();
-                let n = conn.blocking_op(|_| {
-                    // SAFETY: both descriptors are open for the whole call (the socket is
-                    // borrowed through `conn`, the file through `file`), and `off` is a
-                    // live `off_t` the kernel only updates. No memory is shared otherwise.
-                    let n = unsafe { libc::sendfile(out_fd, in_fd, &mut off, count) };
-                    if n < 0 {
-                        Err(io::Error::last_os_error())
-                    } else {
-                        Ok(n as u64)
-                    }
+                let n = conn.blocking_op(|stream| {
+                    let out = plain_socket(stream).ok_or(io::ErrorKind::Unsupported)?;
+                    let n = rustix::fs::sendfile(out, file, Some(&mut off), count)?;
+                    Ok(n as u64)
                 })?;
                 if n == 0 {
                     break;
