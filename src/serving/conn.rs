@@ -1191,4 +1191,83 @@ mod tests {
         assert_eq!(panic_message(&String::from("owned")), "owned");
         assert_eq!(panic_message(&42), "Box<dyn Any>");
     }
+
+    #[cfg(unix)]
+    fn socket_pair() -> (ConnIo, std::os::unix::net::UnixStream) {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let stream = Stream::Unix(mio::net::UnixStream::from_std(ours));
+        (ConnIo::new(stream, Duration::from_secs(30)), theirs)
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn answers_to_a_client_that_does_not_read_never_wait() {
+        let (mut io, _client) = socket_pair();
+        // Fill the socket: the client reads nothing.
+        let block = vec![0u8; 64 * 1024];
+        let mut filled = 0;
+        while io.write_now(&block) {
+            filled += 1;
+            assert!(filled < 10_000, "the socket never filled");
+        }
+        let reject = Reject {
+            status: StatusCode::BAD_REQUEST,
+            reason: "Bad request.",
+        };
+        let started = std::time::Instant::now();
+        assert!(!write_reject(&mut io, Version::HTTP_11, &reject));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn lingering_discards_input_without_blocking() {
+        let (mut io, mut client) = socket_pair();
+        assert!(write_reject(
+            &mut io,
+            Version::HTTP_11,
+            &Reject {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                reason: "Too large.",
+            }
+        ));
+        assert!(io.start_linger());
+        let mut scratch = [0u8; 1024];
+        assert_eq!(io.discard_input(&mut scratch), (0, false));
+        client.write_all(&[1u8; 3000]).unwrap();
+        assert_eq!(io.discard_input(&mut scratch), (3000, false));
+        // The answer went out, and the server's side is shut: the client reads it to EOF.
+        let mut answer = String::new();
+        client.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        drop(client);
+        assert_eq!(io.discard_input(&mut scratch), (0, true));
+    }
+
+    #[test]
+    fn a_body_clock_allows_the_grace_then_the_rate() {
+        let start = std::time::Instant::now();
+        let clock = BodyClock {
+            start,
+            base: 100,
+            min_rate: 1000,
+            grace: Duration::from_secs(5),
+            deadline: start + Duration::from_secs(60),
+        };
+        let io_timeout = Duration::from_secs(30);
+        // Within the grace: wait until it ends.
+        let wait = clock.patience(100, io_timeout);
+        assert!(wait <= Duration::from_secs(5) && wait > Duration::from_secs(4));
+        // 20 000 bytes at 1000 B/s cover 20 s.
+        let wait = clock.patience(20_100, io_timeout);
+        assert!(wait <= Duration::from_secs(20) && wait > Duration::from_secs(19));
+        // Never past the body's deadline or the I/O timeout.
+        assert!(clock.patience(1_000_000, io_timeout) <= io_timeout);
+        let late = BodyClock {
+            deadline: start,
+            ..clock
+        };
+        assert_eq!(late.patience(1_000_000, io_timeout), Duration::ZERO);
+    }
 }

@@ -72,7 +72,7 @@ const SPARE_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// On shutdown, a connection accepted but still without a byte of its first request gets
 /// this long for it to arrive (its client has most likely sent it already): it is
 /// answered rather than closed under a request in flight.
-const FIRST_REQUEST_WAIT: Duration = Duration::from_millis(250);
+const FIRST_REQUEST_WAIT: Duration = Duration::from_millis(500);
 
 /// Bounds of the period at which connection deadlines are checked.
 const MIN_SWEEP: Duration = Duration::from_millis(10);
