@@ -254,8 +254,10 @@ fn dispatch(
 ) -> Option<Box<LoopState>> {
     if let Some(conn) = state.conns[token.0].as_mut() {
         conn.busy = true;
-        shared.held.fetch_sub(conn.held, Ordering::AcqRel);
-        conn.held = 0;
+        if conn.held > 0 {
+            shared.held.fetch_sub(conn.held, Ordering::AcqRel);
+            conn.held = 0;
+        }
     }
     let lp = &shared.loops[state.index];
     let mut started = 0;
@@ -464,7 +466,9 @@ impl LoopState {
 
     fn close(&mut self, shared: &Shared, token: Token) {
         if let Some(conn) = self.conns.get_mut(token.0).and_then(Option::take) {
-            shared.held.fetch_sub(conn.held, Ordering::AcqRel);
+            if conn.held > 0 {
+                shared.held.fetch_sub(conn.held, Ordering::AcqRel);
+            }
             if matches!(&conn.phase, Phase::Body(ahead) if ahead.paused) {
                 self.paused.retain(|&t| t != token);
                 shared.paused.fetch_sub(1, Ordering::AcqRel);
@@ -671,7 +675,7 @@ impl LoopState {
                 };
                 self.refuse(shared, token, &[], &reject);
             }
-        } else {
+        } else if held < conn.held {
             shared.held.fetch_sub(conn.held - held, Ordering::AcqRel);
             conn.held = held;
         }
