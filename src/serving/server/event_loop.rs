@@ -263,6 +263,7 @@ fn dispatch(
     }
     let lp = &shared.loops[state.index];
     let mut started = 0;
+    let moves = lp.moves.load(Ordering::Acquire);
     let kept_state = if needs_thread && shared.threaded {
         match shared.hand_off(state) {
             Ok(()) => None,
@@ -339,7 +340,8 @@ fn dispatch(
             }
         }
     };
-    state.finish_request(shared, token, after, false);
+    let missed = lp.moves.load(Ordering::Acquire) != moves;
+    state.finish_request(shared, token, after, missed);
     Some(state)
 }
 
