@@ -31,6 +31,8 @@ pub(super) struct Conn {
     served: bool,
     /// Bytes of its buffer counted in [`Shared::held`].
     held: usize,
+    /// Readiness was reported while a request ran: look at the socket when it ends.
+    missed: bool,
     phase: Phase,
 }
 
@@ -263,7 +265,6 @@ fn dispatch(
     }
     let lp = &shared.loops[state.index];
     let mut started = 0;
-    let moves = lp.moves.load(Ordering::Acquire);
     let kept_state = if needs_thread && shared.threaded {
         match shared.hand_off(state) {
             Ok(()) => None,
@@ -340,8 +341,7 @@ fn dispatch(
             }
         }
     };
-    let missed = lp.moves.load(Ordering::Acquire) != moves;
-    state.finish_request(shared, token, after, missed);
+    state.finish_request(shared, token, after, false);
     Some(state)
 }
 
@@ -380,6 +380,7 @@ impl LoopState {
             idle: false,
             served: false,
             held: 0,
+            missed: false,
             phase: Phase::Head,
         });
         self.open += 1;
@@ -497,6 +498,8 @@ impl LoopState {
             return Drive::Idle;
         };
         if conn.busy {
+            // Edge-triggered: this readiness would be lost. The request's end looks again.
+            conn.missed |= ready;
             return Drive::Idle;
         }
         let io_arc = Arc::clone(&conn.io);
@@ -728,6 +731,7 @@ impl LoopState {
         }
         if let Some(conn) = self.conns.get_mut(token.0).and_then(Option::as_mut) {
             conn.busy = false;
+            let missed = missed || std::mem::take(&mut conn.missed);
             if after == After::Linger {
                 conn.phase = Phase::Lingering { discarded: 0 };
                 conn.deadline = Instant::now() + LINGER_TIMEOUT;
