@@ -482,7 +482,13 @@ fn hammer(port: u16, stop: Arc<AtomicBool>) -> thread::JoinHandle<(usize, usize,
 fn wait_for_new_pid(server: &ServerProcess, old: u32) -> u32 {
     let deadline = Instant::now() + WAIT;
     loop {
-        if let Ok(res) = get(server.port, "/") {
+        if let Ok(res) = get(server.port, "/").and_then(|res| {
+            if res.status == 200 {
+                Ok(res)
+            } else {
+                Err(io::Error::other(format!("status {}", res.status)))
+            }
+        }) {
             let pid = parse_pid(&res.body);
             server.pids.lock().unwrap().push(pid);
             if pid != old {
@@ -600,7 +606,7 @@ fn the_child_stops_when_the_reloader_is_killed() {
 }
 
 #[test]
-fn a_failing_child_waits_for_the_next_change() {
+fn a_failing_child_gets_503_answers_and_restarts_with_back_off() {
     let dir = tempfile::tempdir().unwrap();
     let greeting = dir.path().join("greeting.txt");
     std::fs::write(&greeting, "Hello\n").unwrap();
@@ -619,12 +625,20 @@ fn a_failing_child_waits_for_the_next_change() {
     // An edit that breaks start-up: the new child exits at once.
     std::fs::write(&greeting, "").unwrap();
     server.wait_for_log("the greeting is empty", 1);
-    server.wait_for_log("waiting for a change to restart it", 1);
-    thread::sleep(Duration::from_millis(300));
-    // No restart loop: one failed start per change.
-    assert_eq!(server.log().matches(" * Restarting with stat").count(), 2);
+    server.wait_for_log("restarting it in 500ms or on the next change", 1);
+    // Nobody is left waiting on a socket that nobody serves: the parent answers.
+    let res = get(server.port, "/").unwrap();
+    assert_eq!(res.status, 503, "{res:?}");
+    assert!(
+        res.head.to_ascii_lowercase().contains("retry-after: 1"),
+        "{}",
+        res.head
+    );
+    assert!(res.body.contains("exited with status"), "{}", res.body);
+    // It is restarted without a change, each time a little later.
+    server.wait_for_log("restarting it in 1s or on the next change", 1);
 
-    // Fixing the file brings the server back; clients waited in the backlog meanwhile.
+    // Fixing the file brings the server back at once.
     std::fs::write(&greeting, "Fixed\n").unwrap();
     let second = wait_for_new_pid(&server, first);
     assert!(!alive(first));

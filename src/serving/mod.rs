@@ -128,8 +128,7 @@ pub fn run_simple_with(
     ));
     #[cfg(unix)]
     if options.use_reloader {
-        use std::os::fd::AsRawFd;
-        return reloader::run_with_reloader(listener.as_raw_fd(), &options);
+        return reloader::run_with_reloader(listener, &options);
     }
     serve_listener(listener, app, options)
 }
@@ -138,29 +137,9 @@ pub fn run_simple_with(
 fn serve_listener(listener: Listener, app: SharedApp, options: Options) -> io::Result<()> {
     #[cfg(unix)]
     if options.processes > 1 {
-        use std::sync::Mutex;
-        // The parent keeps the socket only to fork replacements. A worker takes over its
-        // own copy (so stopping closes every handle it has); the parent closes its copy as
-        // soon as the workers are told to stop, so new connections are refused at once
-        // instead of queueing behind workers that are draining.
-        let slot = Arc::new(Mutex::new(Some(listener)));
-        let for_stop = Arc::clone(&slot);
-        let stop_listening = move || {
-            drop(for_stop.lock().unwrap_or_else(|e| e.into_inner()).take());
-        };
-        return workers::run_workers(
-            options.processes,
-            || {
-                // In a freshly forked worker: this process's copy of the parent's socket.
-                let listener = slot
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take()
-                    .ok_or_else(|| io::Error::other("the server is stopping"))?;
-                serve_here(listener, Arc::clone(&app), options.clone())
-            },
-            stop_listening,
-        );
+        return workers::run_workers(options.processes, listener, |listener| {
+            serve_here(listener, Arc::clone(&app), options.clone())
+        });
     }
     serve_here(listener, app, options)
 }
