@@ -881,7 +881,7 @@ fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopExit {
             // `finished` queued a last look at the connections.
             continue;
         }
-        logging::flush();
+        logging::flush_if_due();
         let timeout = state.poll_timeout();
         match state.poll.poll(&mut events, Some(timeout)) {
             Ok(()) => {}
