@@ -37,11 +37,14 @@ python3 -c 'import werkzeug' 2>/dev/null || { echo "bench/serve.sh: pip install 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 8192 || true
 
 echo "== building (release)" >&2
+# Binaries are where cargo puts them: under CARGO_TARGET_DIR when it is set.
+TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
 cargo build --release --quiet --example hello
-CARGO_TARGET_DIR="$PWD/target/peers" cargo build --release --quiet \
+CARGO_TARGET_DIR="$TARGET_DIR/peers" cargo build --release --quiet \
     --manifest-path bench/peers/hyper_hello/Cargo.toml
-ZEUG_BIN=target/release/examples/hello
-HYPER_BIN=target/peers/release/hyper_hello
+ZEUG_BIN=$TARGET_DIR/release/examples/hello
+HYPER_BIN=$TARGET_DIR/peers/release/hyper_hello
 
 PIDS=()
 cleanup() {
