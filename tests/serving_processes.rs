@@ -647,6 +647,137 @@ fn a_failing_child_gets_503_answers_and_restarts_with_back_off() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Stopping under load: a burst of requests while SIGTERM arrives.
+
+/// How a burst went: answered, refused at connect (the server had stopped listening), and
+/// anything else (a reset or an end of stream without a response, a timeout).
+#[derive(Debug, Default)]
+struct Burst {
+    answered: usize,
+    refused: usize,
+    failed: Vec<String>,
+}
+
+/// Sends `total` requests, each on a fresh connection, from a few threads; sends SIGTERM
+/// to `pid` once `signal_after` have been answered. Every request that was accepted must
+/// be answered.
+fn burst_with_sigterm(port: u16, pid: u32, total: usize, signal_after: usize) -> Burst {
+    use std::sync::atomic::AtomicUsize;
+    const CLIENTS: usize = 8;
+    let next = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let signalled = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (next, answered, signalled) = (next.clone(), answered.clone(), signalled.clone());
+            thread::spawn(move || {
+                let mut mine = Burst::default();
+                while next.fetch_add(1, Ordering::SeqCst) < total {
+                    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+                    match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+                        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                            mine.refused += 1;
+                            continue;
+                        }
+                        Err(e) => {
+                            mine.failed.push(format!("connect: {e}"));
+                            continue;
+                        }
+                        Ok(mut stream) => {
+                            stream
+                                .set_read_timeout(Some(Duration::from_secs(15)))
+                                .unwrap();
+                            let outcome = stream
+                                .write_all(
+                                    b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                                )
+                                .and_then(|()| {
+                                    let mut raw = Vec::new();
+                                    stream.read_to_end(&mut raw).map(|_| raw)
+                                })
+                                .and_then(|raw| parse_answer(&raw));
+                            match outcome {
+                                Ok(res) if res.status == 200 => {
+                                    mine.answered += 1;
+                                    let n = answered.fetch_add(1, Ordering::SeqCst) + 1;
+                                    if n == signal_after && !signalled.swap(true, Ordering::SeqCst)
+                                    {
+                                        send_signal(pid, libc::SIGTERM);
+                                    }
+                                }
+                                Ok(res) => mine.failed.push(format!("status {}", res.status)),
+                                Err(e) => mine.failed.push(e.to_string()),
+                            }
+                        }
+                    }
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all = Burst::default();
+    for t in threads {
+        let part = t.join().unwrap();
+        all.answered += part.answered;
+        all.refused += part.refused;
+        all.failed.extend(part.failed);
+    }
+    assert!(
+        signalled.load(Ordering::SeqCst),
+        "only {} of {total} requests were answered before the signal was due: {all:?}",
+        all.answered
+    );
+    all
+}
+
+#[test]
+fn sigterm_during_a_burst_to_worker_processes_loses_no_accepted_request() {
+    let mut server = ServerProcess::start(&example("dev_server"), &["--processes", "2"]);
+    server.wait_for_log(" * Started 2 worker processes", 1);
+    let burst = burst_with_sigterm(server.port, server.pid(), 2000, 500);
+    assert!(burst.failed.is_empty(), "{burst:?}");
+    assert!(burst.answered >= 500, "{burst:?}");
+    let status = server.wait_exit(WAIT);
+    assert_eq!(status.code(), Some(0), "{}", server.log());
+}
+
+#[test]
+fn sigterm_during_a_burst_to_the_reloader_loses_no_accepted_request() {
+    let mut server = ServerProcess::start(&example("dev_server"), &["--reload"]);
+    let child = server.answering_pid();
+    let burst = burst_with_sigterm(server.port, server.pid(), 2000, 500);
+    assert!(burst.failed.is_empty(), "{burst:?}");
+    let status = server.wait_exit(WAIT);
+    assert_eq!(status.code(), Some(0), "{}", server.log());
+    wait_until_gone(child);
+}
+
+#[test]
+fn an_idle_server_stops_at_once_on_sigterm() {
+    // A reloader that looks at its files every 10 s must not take that long to stop, nor
+    // must worker processes or a plain server.
+    for args in [
+        &["--reload", "--interval", "10000"][..],
+        &["--processes", "2"],
+        &[],
+    ] {
+        let mut server = ServerProcess::start(&example("dev_server"), args);
+        let child = server.answering_pid();
+        let signalled = Instant::now();
+        server.signal(libc::SIGTERM);
+        let status = server.wait_exit(WAIT);
+        let took = signalled.elapsed();
+        assert_eq!(status.code(), Some(0), "{args:?}: {}", server.log());
+        // Generous (a loaded machine); on a quiet one this is a few milliseconds.
+        assert!(
+            took < Duration::from_secs(5),
+            "{args:?}: stopping took {took:?}"
+        );
+        wait_until_gone(child);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // The debugger.
 
 #[test]
