@@ -36,10 +36,11 @@ python3 -c 'import werkzeug' 2>/dev/null || { echo "bench/serve.sh: pip install 
 # 1000 idle connections plus wrk's need more than the usual 1024 descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 8192 || true
 
-echo "== building (release)" >&2
-# Binaries are where cargo puts them: under CARGO_TARGET_DIR when it is set.
+# Builds go where cargo puts them: CARGO_TARGET_DIR when set (the peers in a `peers`
+# directory inside it), else ./target.
 TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$PWD/$TARGET_DIR" ;; esac
+echo "== building (release)" >&2
 cargo build --release --quiet --example hello
 CARGO_TARGET_DIR="$TARGET_DIR/peers" cargo build --release --quiet \
     --manifest-path bench/peers/hyper_hello/Cargo.toml
