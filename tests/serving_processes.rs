@@ -605,6 +605,40 @@ fn the_child_stops_when_the_reloader_is_killed() {
     wait_until_gone(child);
 }
 
+/// Linux: the value of `name` in the environment `pid` was started with.
+fn initial_env(pid: u32, name: &str) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    raw.split(|&b| b == 0).find_map(|entry| {
+        let entry = String::from_utf8_lossy(entry);
+        entry
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('='))
+            .map(str::to_owned)
+    })
+}
+
+#[test]
+fn the_child_makes_its_inherited_socket_close_on_exec_again() {
+    if !Path::new("/proc/self/fdinfo").exists() {
+        eprintln!("skipped: no /proc/<pid>/fdinfo here");
+        return;
+    }
+    let server = ServerProcess::start(&example("dev_server"), &["--reload"]);
+    let child = server.answering_pid();
+    let fd = initial_env(child, "ZEUG_SERVER_FD").expect("the child was given the socket");
+    let flags = |pid: u32| {
+        let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .map(|f| u32::from_str_radix(f.trim(), 8).unwrap())
+            .unwrap()
+    };
+    const O_CLOEXEC: u32 = 0o2000000;
+    assert_ne!(flags(child) & O_CLOEXEC, 0, "fd {fd} of the child");
+    // The parent's copy stays inheritable: it starts the next child with it.
+    assert_eq!(flags(server.pid()) & O_CLOEXEC, 0, "fd {fd} of the parent");
+}
+
 #[test]
 fn a_failing_child_gets_503_answers_and_restarts_with_back_off() {
     let dir = tempfile::tempdir().unwrap();
