@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hostile clients against a running server, with the server's memory and latency.
 
-    hostile.py heads  HOST PORT PID [COUNT=10000] [SIZE=65536]
+    hostile.py heads  HOST PORT PID [COUNT=10000] [SIZE=64000]
         COUNT connections each send SIZE bytes of a request head that never ends; prints
         how many were refused (503) or closed, and the server's RSS while they are open.
     hostile.py bodies HOST PORT PID [COUNT=8] [SIZE=62914560] [PATH=/post]
@@ -49,7 +49,7 @@ def status_of(sock, timeout=30):
     return int(data.split(b" ", 2)[1])
 
 
-def heads(host, port, pid, count=10000, size=65536):
+def heads(host, port, pid, count=10000, size=64000):
     before = rss_kib(pid)
     pad = b"x" * size
     conns = []
@@ -64,20 +64,18 @@ def heads(host, port, pid, count=10000, size=65536):
         conns.append(s)
     time.sleep(2)  # let the server read what it is going to read
     peak = rss_kib(pid)
-    refused = closed = 0
+    answers = {}
     for s in conns:
         s.setblocking(True)
         s.settimeout(0.01)
         try:
             data = s.recv(64)
-            if data.startswith(b"HTTP/1.1 503"):
-                refused += 1
-            elif not data:
-                closed += 1
+            key = data[9:12].decode() if data else "closed"
         except OSError:
-            pass
+            key = "open"
+        answers[key] = answers.get(key, 0) + 1
     print(f"heads: {count} connections x {size} B partial heads: RSS {before} KiB before, "
-          f"{peak} KiB with them open; {refused} got 503, {closed} closed; load {load()}")
+          f"{peak} KiB with them open; answers {answers}; load {load()}")
     for s in conns:
         s.close()
     time.sleep(1)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The server under hostile clients (bench/hostile.py), release builds on loopback:
 #
-#   heads   10,000 connections each holding a 64 KiB partial head: RSS (examples/hello)
+#   heads   10,000 connections each holding a 64 KB partial head: RSS (examples/hello)
 #   slow    1,100 and 5,000 connections sending a body a byte at a time: latency of a
 #           fresh GET (examples/hello)
 #   bodies  8 concurrent 60 MiB uploads to httpbin's /post: peak RSS (examples/httpbin)
@@ -42,7 +42,7 @@ start() { # example port
 for mode in "${MODES[@]}"; do
     port=$(free_port)
     case $mode in
-        heads) start hello "$port"; python3 bench/hostile.py heads $HOST "$port" "$SERVER_PID" 10000 65536 ;;
+        heads) start hello "$port"; python3 bench/hostile.py heads $HOST "$port" "$SERVER_PID" 10000 64000 ;;
         slow)
             start hello "$port"; python3 bench/hostile.py slow $HOST "$port" "$SERVER_PID" 1100
             cleanup; port=$(free_port)

@@ -112,6 +112,8 @@ fn too_large() -> Reject {
 }
 
 /// What to do with a request whose head just arrived.
+// Not boxed, like `Parsed`: a head is moved once per request, not allocated.
+#[allow(clippy::large_enum_variant)]
 enum Admit {
     /// Call the app now: there is no body, or the app must decide first whether to ask
     /// for it (`Expect: 100-continue`), which needs a thread of its own.
