@@ -248,7 +248,7 @@ fn delete_cookie_matches_werkzeug() {
 fn resource(environ: Environ) -> Response {
     let req = Request::new(environ);
     let mut res = Response::new("0123456789");
-    res.set_etag("v1", false);
+    res.set_etag("v1", false).unwrap();
     res.set_last_modified(UNIX_EPOCH + Duration::from_secs(1_000_000));
     res.make_conditional(&req)
 }

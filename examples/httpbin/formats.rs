@@ -78,7 +78,7 @@ pub fn deny(_req: &Request) -> Result<Response, HttpException> {
 
 /// `GET /forms/post`: an HTML form that posts to `/post`.
 pub fn forms_post(req: &Request) -> Result<Response, HttpException> {
-    let action = zeug::exceptions::escape_html(&format!("{}/post", req.script_root()));
+    let action = zeug::utils::escape_html(&format!("{}/post", req.script_root()));
     Ok(Response::html(FORMS_POST.replace("{{post_url}}", &action)))
 }
 

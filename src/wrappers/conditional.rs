@@ -16,6 +16,7 @@ use http::header::{
 };
 use http::{HeaderMap, Method, StatusCode};
 
+use super::response::{IntoHeaderName, InvalidHeader};
 use super::{Request, Response};
 use crate::HttpException;
 use crate::body::Body;
@@ -29,7 +30,7 @@ impl Response {
     ///
     /// ```
     /// let mut res = zeug::Response::new("x");
-    /// res.set_etag("v1", true);
+    /// res.set_etag("v1", true).unwrap();
     /// assert_eq!(res.headers()["etag"], "W/\"v1\"");
     /// assert_eq!(res.get_etag(), Some(("v1".to_string(), true)));
     /// ```
@@ -38,19 +39,26 @@ impl Response {
         http_utils::unquote_etag(value).map(|(t, w)| (t.to_owned(), w))
     }
 
-    /// Sets the `ETag` header to `etag` (quoted here; pass it unquoted).
+    /// Sets the `ETag` header to `etag` (quoted here; pass it unquoted). An entity tag with
+    /// a `"` or characters not allowed in a header is refused, and the header left as it was.
     ///
-    /// # Panics
+    /// # Examples
     ///
-    /// When `etag` contains `"` or characters not allowed in a header (a programming error).
-    pub fn set_etag(&mut self, etag: &str, weak: bool) {
-        assert!(
-            !etag.contains('"'),
-            "an entity tag may not contain '\"': {etag:?}"
-        );
+    /// ```
+    /// let mut res = zeug::Response::new("x");
+    /// res.set_etag("v2", false).unwrap();
+    /// assert_eq!(res.headers()["etag"], "\"v2\"");
+    /// assert!(res.set_etag("a\nb", false).is_err());
+    /// assert_eq!(res.headers()["etag"], "\"v2\"");
+    /// ```
+    pub fn set_etag(&mut self, etag: &str, weak: bool) -> Result<(), InvalidHeader> {
+        if etag.contains('"') {
+            return Err(InvalidHeader::new("ETag"));
+        }
         let value = HeaderValue::try_from(http_utils::quote_etag(etag, weak))
-            .unwrap_or_else(|_| panic!("invalid entity tag {etag:?}"));
+            .map_err(|_| InvalidHeader::new("ETag"))?;
         self.headers_mut().insert(ETAG, value);
+        Ok(())
     }
 
     /// Adds a strong `ETag` (the SHA-1 of the body, as Werkzeug) unless one is set. Only
@@ -76,7 +84,8 @@ impl Response {
         }
         if let Some(bytes) = self.body().as_bytes() {
             let tag = http_utils::generate_etag(bytes);
-            self.set_etag(&tag, weak);
+            // A hex digest is always a valid entity tag.
+            let _ = self.set_etag(&tag, weak);
         }
     }
 
@@ -194,24 +203,23 @@ impl Response {
     /// res.add_vary("Cookie");
     /// assert_eq!(res.headers()["vary"], "Accept-Encoding, Cookie");
     /// ```
-    pub fn add_vary(&mut self, header: &str) {
+    pub fn add_vary(&mut self, header: impl IntoHeaderName) {
+        let header = title_case(header.into_header_name().as_str());
         let current = crate::http_utils::joined_header(self.headers(), VARY).unwrap_or_default();
         if current
             .split(',')
-            .any(|v| v.trim() == "*" || v.trim().eq_ignore_ascii_case(header))
+            .any(|v| v.trim() == "*" || v.trim().eq_ignore_ascii_case(&header))
         {
             return;
         }
         let value = if current.is_empty() {
-            header.to_owned()
+            header
         } else {
             format!("{current}, {header}")
         };
-        match HeaderValue::try_from(value) {
-            Ok(v) => {
-                self.headers_mut().insert(VARY, v);
-            }
-            Err(_) => panic!("invalid Vary header name {header:?}"),
+        // Header names and the current (valid) value joined by ", " are valid header text.
+        if let Ok(v) = HeaderValue::try_from(value) {
+            self.headers_mut().insert(VARY, v);
         }
     }
 
@@ -258,7 +266,7 @@ impl Response {
     /// let res = Response::new("hello world").make_conditional(&req);
     /// assert_eq!(res.status(), 206);
     /// assert_eq!(res.headers()["content-range"], "bytes 0-4/11");
-    /// assert_eq!(res.text().unwrap(), "hello");
+    /// assert_eq!(res.body_text().unwrap(), "hello");
     ///
     /// let mut res = Response::new("hello world");
     /// res.add_etag();
@@ -281,7 +289,7 @@ impl Response {
     /// use zeug::{test::EnvironBuilder, Response};
     /// let environ = EnvironBuilder::new("GET", "/").header("range", "bytes=1-").build();
     /// let res = Response::new("abc").make_conditional_for(&environ.method, &environ.headers);
-    /// assert_eq!(res.text().unwrap(), "bc");
+    /// assert_eq!(res.body_text().unwrap(), "bc");
     /// ```
     pub fn make_conditional_for(
         mut self,
@@ -424,6 +432,17 @@ fn coalesce(intervals: &mut [(u64, u64)]) -> Option<(u64, u64)> {
     Some((start, stop))
 }
 
+/// `accept-encoding` → `Accept-Encoding`, as header names are usually written in `Vary`.
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -443,7 +462,7 @@ mod tests {
 
     fn res() -> Response {
         let mut r = Response::new("0123456789");
-        r.set_etag("v1", false);
+        r.set_etag("v1", false).unwrap();
         r.set_last_modified(UNIX_EPOCH + Duration::from_secs(1_000_000));
         r.update_cache_control(|c| c.max_age = Some(60));
         r
@@ -481,7 +500,7 @@ mod tests {
     fn ranges() {
         let r = res().make_conditional(&req("GET", &[("range", "bytes=-3")]));
         assert_eq!(r.status(), 206);
-        assert_eq!(r.text().unwrap(), "789");
+        assert_eq!(r.body_text().unwrap(), "789");
         assert_eq!(r.headers()["content-length"], "3");
         assert_eq!(r.headers()["accept-ranges"], "bytes");
         let r = res().make_conditional(&req("GET", &[("range", "bytes=20-")]));
@@ -489,7 +508,7 @@ mod tests {
         assert_eq!(r.headers()["content-range"], "bytes */10");
         let r = res().make_conditional(&req("GET", &[("range", "bytes=0-1,2-3")]));
         assert_eq!(
-            (r.status().as_u16(), r.text().unwrap()),
+            (r.status().as_u16(), r.body_text().unwrap()),
             (206, "0123".into())
         );
         let r = res().make_conditional(&req("GET", &[("range", "bytes=0-1,5-6")]));

@@ -13,4 +13,7 @@ mod response;
 
 pub use cookies::{CookieOptions, SameSite};
 pub use request::Request;
-pub use response::{DEFAULT_MIMETYPE, IntoStatus, Response};
+pub use response::{
+    DEFAULT_MIMETYPE, IntoHeaderName, IntoHeaderValue, IntoMimetype, IntoResponse, IntoStatus,
+    InvalidHeader, Response,
+};
