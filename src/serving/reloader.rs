@@ -311,11 +311,11 @@ impl Fallback {
         options.threaded = false;
         options.use_reloader = false;
         options.processes = 1;
-        let retry_after = MIN_RESTART_DELAY.as_secs().max(1).to_string();
+        let retry_after = MIN_RESTART_DELAY.as_secs().max(1);
         let app = move |_: Environ| {
             Response::new(format!("{message}\n"))
                 .with_status(503)
-                .with_header("Retry-After", &retry_after)
+                .with_header("Retry-After", retry_after)
                 .with_header("Connection", "close")
         };
         let server = Server::from_listener(listener.try_clone()?, Arc::new(app), options)?;
