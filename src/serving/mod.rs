@@ -16,6 +16,12 @@
 //! with `httparse` and framed strictly (`http1.rs`); a request's life, from its body to the
 //! access log line, is in `conn.rs`. `docs/serving.md` is the guide.
 //!
+//! Processes: `signals.rs` (SIGINT/SIGTERM/SIGCHLD through `signal-hook`), `workers.rs`
+//! (`processes > 1`: a supervisor without threads that forks workers), `reloader.rs` (the
+//! parent that restarts a child on changes) and `sys.rs`, the one module with `unsafe`
+//! (adopting an inherited socket, `fork`, the environment), each block with its safety
+//! argument; everything else reaches the OS through `rustix`, `socket2` and `mio`.
+//!
 //! Hook points between the server core and the reloader, worker processes, TLS and the
 //! debugger (all `pub(crate)`):
 //! - `listener::Listener` (`bind(host, port, &Options)`, `inherited(fd)` for a checked
@@ -36,20 +42,14 @@ mod server;
 #[allow(unsafe_code)]
 mod sys;
 
-// Owned by the "serving" helper (reloader, processes, TLS, debugger, signals).
-#[allow(dead_code)] // hook for server core: the connection code calls it
 pub(crate) mod debugger;
 #[cfg(unix)]
-#[allow(dead_code)] // hook for server core: `run_simple` calls it
 pub(crate) mod reloader;
 #[cfg(unix)]
-#[allow(dead_code)] // hook for server core: `run_simple` calls it
 pub(crate) mod signals;
 #[cfg(feature = "tls")]
-#[allow(dead_code)] // hook for server core: `make_server` and the connection code call it
 pub(crate) mod tls;
 #[cfg(unix)]
-#[allow(dead_code)] // hook for server core: `run_simple` calls it
 pub(crate) mod workers;
 #[cfg(unix)]
 pub use reloader::{RUN_MAIN_ENV, SERVER_FD_ENV, is_running_from_reloader};
