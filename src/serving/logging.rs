@@ -15,8 +15,8 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
@@ -47,6 +47,30 @@ struct Batch {
 }
 
 impl Batch {
+    const fn new() -> Batch {
+        Batch {
+            bytes: Vec::new(),
+            since: None,
+        }
+    }
+
+    /// Whether the batch should be written now.
+    fn is_due(&self) -> bool {
+        self.since.is_some_and(|since| {
+            TERMINAL.load(Ordering::Relaxed)
+                || since.elapsed() >= LOG_FLUSH_INTERVAL
+                || self.bytes.len() > MAX_BUFFERED_LOG
+        })
+    }
+
+    /// Moves the lines of `other` to the end of this batch.
+    fn take_from(&mut self, other: &mut Batch) {
+        if let Some(since) = other.since.take() {
+            self.since = Some(self.since.map_or(since, |s| s.min(since)));
+            self.bytes.append(&mut other.bytes);
+        }
+    }
+
     fn write_out(&mut self) {
         if !self.bytes.is_empty() {
             let _ = std::io::stderr().lock().write_all(&self.bytes);
@@ -62,6 +86,12 @@ impl Drop for Batch {
         self.write_out();
     }
 }
+
+/// Lines left by loop threads that handed their loop over (they may wait a long time for
+/// the next one); whichever loop flushes next writes them.
+static HANDED_OVER: Mutex<Batch> = Mutex::new(Batch::new());
+/// Whether [`HANDED_OVER`] holds lines (read without the lock on every flush).
+static HANDED_OVER_HELD: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     static CLOCK: RefCell<Clock> = const { RefCell::new(Clock::new()) };
@@ -128,36 +158,70 @@ pub(crate) fn init() {
 pub(crate) fn buffer_this_thread() {
     if FALLBACK.load(Ordering::Relaxed) {
         BUFFER.with(|b| {
-            b.borrow_mut().get_or_insert_with(|| Batch {
-                bytes: Vec::new(),
-                since: None,
-            });
+            b.borrow_mut().get_or_insert_with(Batch::new);
         });
     }
 }
 
-/// Writes the lines this thread holds (when its loop stops or hands itself over).
+/// Writes the lines this thread holds, and those other loop threads handed over (when a
+/// loop stops).
 pub(crate) fn flush() {
     BUFFER.with(|b| {
         if let Some(batch) = b.borrow_mut().as_mut() {
             batch.write_out();
         }
     });
+    if HANDED_OVER_HELD.load(Ordering::Acquire) {
+        write_handed_over(false);
+    }
+}
+
+/// Passes the lines this thread holds on to the next loop that flushes (when this
+/// thread's loop was taken over by another thread and this one may idle as a spare),
+/// writing them at once only if they are due. A busy server hands loops over often; a
+/// write per handoff would be a write per request again.
+pub(crate) fn hand_over() {
+    BUFFER.with(|b| {
+        let mut b = b.borrow_mut();
+        let Some(batch) = b.as_mut() else {
+            return;
+        };
+        if batch.since.is_none() {
+            return;
+        }
+        let mut shared = HANDED_OVER.lock().unwrap_or_else(|e| e.into_inner());
+        shared.take_from(batch);
+        HANDED_OVER_HELD.store(true, Ordering::Release);
+        if shared.is_due() {
+            shared.write_out();
+            HANDED_OVER_HELD.store(false, Ordering::Release);
+        }
+    });
+}
+
+/// Writes the handed-over lines (only if due, when `only_if_due`).
+fn write_handed_over(only_if_due: bool) {
+    let mut shared = HANDED_OVER.lock().unwrap_or_else(|e| e.into_inner());
+    if !only_if_due || shared.is_due() {
+        shared.write_out();
+        HANDED_OVER_HELD.store(false, Ordering::Release);
+    }
 }
 
 /// Writes the lines this thread holds if they are due: always at a terminal, else once
-/// the oldest is [`LOG_FLUSH_INTERVAL`] old. Loops call it before they wait for work.
+/// the oldest is [`LOG_FLUSH_INTERVAL`] old; the same for lines handed over by other
+/// threads. Loops call it before they wait for work.
 pub(crate) fn flush_if_due() {
     BUFFER.with(|b| {
         if let Some(batch) = b.borrow_mut().as_mut() {
-            let due = batch.since.is_some_and(|since| {
-                TERMINAL.load(Ordering::Relaxed) || since.elapsed() >= LOG_FLUSH_INTERVAL
-            });
-            if due {
+            if batch.is_due() {
                 batch.write_out();
             }
         }
     });
+    if HANDED_OVER_HELD.load(Ordering::Acquire) {
+        write_handed_over(true);
+    }
 }
 
 /// Whether access lines are logged at all (skips formatting them when not).
@@ -254,6 +318,34 @@ pub(crate) fn banner(lines: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_are_due_when_old_or_big_and_merge_in_order() {
+        let mut batch = Batch::new();
+        assert!(!batch.is_due(), "an empty batch is never due");
+        batch.bytes.extend_from_slice(b"one\n");
+        batch.since = Some(Instant::now());
+        if !TERMINAL.load(Ordering::Relaxed) {
+            assert!(!batch.is_due(), "a fresh batch waits");
+        }
+        let mut older = Batch::new();
+        older.bytes.extend_from_slice(b"two\n");
+        older.since = Instant::now().checked_sub(LOG_FLUSH_INTERVAL * 2);
+        assert!(older.is_due());
+        batch.take_from(&mut older);
+        assert_eq!(batch.bytes, b"one\ntwo\n");
+        assert!(
+            batch.is_due(),
+            "the merged batch is as old as its oldest line"
+        );
+        assert!(older.bytes.is_empty() && older.since.is_none());
+        let mut big = Batch::new();
+        big.since = Some(Instant::now());
+        big.bytes.resize(MAX_BUFFERED_LOG + 1, b'x');
+        assert!(big.is_due());
+        big.bytes.clear(); // nothing to write when dropped
+        batch.bytes.clear();
+    }
 
     #[test]
     fn escapes_control_characters() {

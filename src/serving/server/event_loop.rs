@@ -202,7 +202,7 @@ pub(super) fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopE
                         match dispatch(shared, state, token, &io, &info, head, needs_thread) {
                             Some(s) => state = s,
                             None => {
-                                logging::flush();
+                                logging::hand_over();
                                 return LoopExit::TakenOver;
                             }
                         }
