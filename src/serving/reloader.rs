@@ -184,16 +184,8 @@ impl Parent {
             let arrived = self
                 .source
                 .wait(Some(wake_at.saturating_duration_since(Instant::now())))?;
-            if let Some(signal) = arrived.iter().find(|s| s.is_stop()) {
-                log::debug!(target: "zeug", " * {}: stopping the reloader", signal.name());
-                // The parent lets go of the socket first: the stopping child is then the
-                // last to hold it, and answers everything that reached it.
-                self.stop_fallback();
-                self.listener = None;
-                if let Some((mut child, _)) = self.child.take() {
-                    stop_child(&mut child, self.kill_after);
-                }
-                return Ok(());
+            if let Some(signal) = arrived.into_iter().find(|s| s.is_stop()) {
+                return self.stop(signal);
             }
             if let Some(status) = self.child_exit()? {
                 if status.success() {
@@ -223,7 +215,24 @@ impl Parent {
                         " * Detected change in {:?}, reloading",
                         changed.display().to_string()
                     );
-                    snapshot = settle(watched, current);
+                    let mut stop = None;
+                    snapshot = settle(watched, current, |pause| {
+                        let until = Instant::now() + pause;
+                        while stop.is_none() {
+                            let left = until.saturating_duration_since(Instant::now());
+                            if left.is_zero() {
+                                break;
+                            }
+                            match self.source.wait(Some(left)) {
+                                Ok(arrived) => stop = arrived.into_iter().find(|s| s.is_stop()),
+                                Err(_) => thread::sleep(left),
+                            }
+                        }
+                        stop.is_some()
+                    });
+                    if let Some(signal) = stop {
+                        return self.stop(signal);
+                    }
                     self.failures = 0;
                     if let Some((mut child, _)) = self.child.take() {
                         stop_child(&mut child, self.kill_after);
@@ -249,6 +258,18 @@ impl Parent {
                 }
             }
         }
+    }
+
+    /// Stops on SIGINT/SIGTERM. The parent lets go of the socket first: the stopping
+    /// child is then the last to hold it, and answers everything that reached it.
+    fn stop(&mut self, signal: Signal) -> io::Result<()> {
+        log::debug!(target: "zeug", " * {}: stopping the reloader", signal.name());
+        self.stop_fallback();
+        self.listener = None;
+        if let Some((mut child, _)) = self.child.take() {
+            stop_child(&mut child, self.kill_after);
+        }
+        Ok(())
     }
 
     fn listener_fd(&self) -> io::Result<RawFd> {
@@ -384,9 +405,16 @@ fn stop_child(child: &mut Child, kill_after: Duration) {
 
 /// Waits until the watched files stop changing (at most a few settle periods) and returns
 /// their final state.
-fn settle(watched: &[PathBuf], mut last: Snapshot) -> Snapshot {
+/// `pause` waits [`SETTLE_TIME`] and says whether to give up (a stop was asked for).
+fn settle(
+    watched: &[PathBuf],
+    mut last: Snapshot,
+    mut pause: impl FnMut(Duration) -> bool,
+) -> Snapshot {
     for _ in 0..20 {
-        thread::sleep(SETTLE_TIME);
+        if pause(SETTLE_TIME) {
+            return last;
+        }
         let now = Snapshot::take(watched);
         let exe_present = now.present(&watched[0]);
         if now == last && exe_present {
@@ -551,7 +579,10 @@ mod tests {
         let watched = vec![file.clone()];
         let first = Snapshot::take(&watched);
         touch(&file, "v2 longer");
-        let settled = settle(&watched, first.clone());
+        let settled = settle(&watched, first.clone(), |d| {
+            thread::sleep(d);
+            false
+        });
         assert!(first.first_change(&settled).is_some());
         assert_eq!(settled, Snapshot::take(&watched));
     }
