@@ -31,6 +31,8 @@ pub(super) struct Conn {
     served: bool,
     /// Bytes of its buffer counted in [`Shared::held`].
     held: usize,
+    /// Readiness was reported while a request ran: look at the socket when it ends.
+    missed: bool,
     phase: Phase,
 }
 
@@ -378,6 +380,7 @@ impl LoopState {
             idle: false,
             served: false,
             held: 0,
+            missed: false,
             phase: Phase::Head,
         });
         self.open += 1;
@@ -495,6 +498,8 @@ impl LoopState {
             return Drive::Idle;
         };
         if conn.busy {
+            // Edge-triggered: this readiness would be lost. The request's end looks again.
+            conn.missed |= ready;
             return Drive::Idle;
         }
         let io_arc = Arc::clone(&conn.io);
@@ -726,6 +731,7 @@ impl LoopState {
         }
         if let Some(conn) = self.conns.get_mut(token.0).and_then(Option::as_mut) {
             conn.busy = false;
+            let missed = missed || std::mem::take(&mut conn.missed);
             if after == After::Linger {
                 conn.phase = Phase::Lingering { discarded: 0 };
                 conn.deadline = Instant::now() + LINGER_TIMEOUT;
