@@ -113,6 +113,7 @@ pub mod formparser;
 pub mod html;
 pub mod http_utils;
 pub mod middleware;
+pub(crate) mod rfc2231;
 // Until the routing rework without `unsafe` lands.
 #[allow(unsafe_code)]
 pub mod routing;

@@ -536,7 +536,10 @@ impl Session {
                 "the session cookie is {size} bytes, larger than browsers keep ({MAX_COOKIE_SIZE}); it may be dropped"
             );
         }
-        response.add_cookie(&cookie);
+        // The domain and path come from validated `CookieOptions`, so this cannot fail.
+        if let Err(e) = response.add_cookie(&cookie) {
+            log::error!(target: "zeug", "session cookie not set: {e}");
+        }
     }
 }
 
@@ -585,7 +588,7 @@ mod tests {
             config.session(&request_with(&pair)).get::<i32>("n"),
             Some(1)
         );
-        let tampered = pair.replace("%22n%22%3A1", "%22n%22%3A2");
+        let tampered = pair.replace(r#"\"n\":1"#, r#"\"n\":2"#);
         assert_ne!(tampered, pair);
         assert!(config.session(&request_with(&tampered)).is_empty());
         for junk in ["session=", "session=%ff%fe", "session=\"\\", "session=abc"] {

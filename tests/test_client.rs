@@ -37,7 +37,7 @@ fn cookie_app(environ: Environ) -> Response {
                 options = options.path(Some(&p));
             }
             if let Some(d) = q("domain") {
-                options = options.domain(&d);
+                options = options.domain(&d).unwrap();
             }
             if q("secure").is_some() {
                 options = options.secure(true);
@@ -352,7 +352,8 @@ fn jar_replays_cookie_values_verbatim() {
     assert_eq!(v["header"], "q=\"quoted value\"; x=\"a\\\"b\"; p=a%3Bb");
     assert_eq!(v["q"], "quoted value");
     assert_eq!(v["x"], "a\"b");
-    assert_eq!(v["p"], "a;b");
+    // Read as Werkzeug reads it: percent escapes are not cookie quoting.
+    assert_eq!(v["p"], "a%3Bb");
     // Inspection shows the value the view sees.
     assert_eq!(client.get_cookie("q").as_deref(), Some("quoted value"));
     let q = client

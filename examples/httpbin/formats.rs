@@ -9,7 +9,7 @@
 
 use std::io::Write as _;
 
-use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY};
 use zeug::{HttpException, Request, Response};
 
 use super::inspect::{Key, request_dict};
@@ -135,6 +135,10 @@ fn encoded(
     res.set_body(data);
     res.headers_mut()
         .insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    // The body echoes the request's `Accept-Encoding`, and a cache must not hand an encoded
+    // answer to a client that did not ask for one (REDbot: CONNEG_NO_VARY).
+    res.headers_mut()
+        .append(VARY, HeaderValue::from_static("Accept-Encoding"));
     Ok(res)
 }
 

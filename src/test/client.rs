@@ -139,13 +139,11 @@ impl Client {
     /// Puts a cookie in the jar for `domain` (and its subdomains) under `path`.
     pub fn set_cookie_for(&self, name: &str, value: &str, domain: &str, path: &str) {
         if let Some(jar) = &self.jar {
-            // Encoded as `Response::set_cookie` would write it.
-            let encoded = cookie::Cookie::new(name, value).encoded().to_string();
-            let (raw_name, raw_value) = encoded.split_once('=').unwrap_or((name, ""));
+            // Written as `Response::set_cookie` would write it.
             lock(jar).insert(StoredCookie {
-                name: raw_name.to_owned(),
+                name: crate::http_utils::quote_cookie_name(name).into_owned(),
                 value: value.to_owned(),
-                raw_value: raw_value.to_owned(),
+                raw_value: crate::http_utils::quote_cookie_value(value).into_owned(),
                 domain: domain.trim_start_matches('.').to_ascii_lowercase(),
                 host_only: false,
                 path: path.to_owned(),
