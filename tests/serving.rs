@@ -1187,7 +1187,7 @@ fn static_files_are_served_before_the_app() {
 #[test]
 fn the_debugger_shows_local_clients_the_panic() {
     let server = serve_with(app, Options::new().use_debugger(true));
-    let res = server.send("GET /panic HTTP/1.1\r\nHost: h\r\n\r\n");
+    let res = server.send("GET /panic HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(res.status, 500);
     assert!(
         res.text().contains("the view failed on purpose"),

@@ -204,7 +204,7 @@ pub(super) fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopE
                         match dispatch(shared, state, token, &io, &info, head, needs_thread) {
                             Some(s) => state = s,
                             None => {
-                                logging::flush();
+                                logging::hand_over();
                                 return LoopExit::TakenOver;
                             }
                         }
@@ -222,7 +222,7 @@ pub(super) fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopE
             // `finished` queued a last look at the connections.
             continue;
         }
-        logging::flush();
+        logging::flush_if_due();
         let timeout = state.poll_timeout();
         match state.poll.poll(&mut events, Some(timeout)) {
             Ok(()) => {}
