@@ -613,7 +613,10 @@ impl LoopState {
                     }
                 }
             }
-            if io.drained {
+            // A short read says the socket is empty, but not whether the client closed it
+            // after what it sent: a body still incomplete is read until `WouldBlock`, so
+            // that a client gone mid-body is noticed now, not at the body's deadline.
+            if io.drained && matches!(conn.phase, Phase::Head) {
                 break;
             }
             if len == buf.len() {
