@@ -1779,3 +1779,23 @@ fn keep_alive_clients_of_views_around_the_slow_threshold_never_stall() {
         client.join().unwrap();
     }
 }
+
+#[test]
+fn requests_paused_for_a_thread_all_run_with_a_single_spare() {
+    // Bodies past the read-ahead need a thread each; with one spare thread they take
+    // turns (paused in the loop meanwhile), and every one is answered.
+    let server = serve_with(body_length, Options::new().max_threads(1));
+    let mut conns: Vec<Conn> = (0..4).map(|_| server.connect()).collect();
+    for conn in &mut conns {
+        conn.write(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n");
+        conn.write(&[b'x'; 70_000]);
+    }
+    for conn in &mut conns {
+        conn.write(&[b'y'; 30_000]);
+    }
+    for conn in &mut conns {
+        assert_eq!(conn.response().text(), "100000");
+    }
+    // The server still answers at once afterwards.
+    assert_eq!(server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+}

@@ -59,8 +59,8 @@ use crate::app::SharedApp;
 mod event_loop;
 mod handoff;
 
-use event_loop::{LoopState, run_loop};
-use handoff::{Spares, watchdog};
+use event_loop::LoopState;
+use handoff::{Spares, loop_thread, watchdog};
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
@@ -606,11 +606,9 @@ impl Server {
             let for_thread = Arc::clone(&shared);
             thread::Builder::new()
                 .name("zeug-loop".into())
-                .spawn(move || {
-                    run_loop(&for_thread, state);
-                })?;
+                .spawn(move || loop_thread(&for_thread, state))?;
         }
-        run_loop(&shared, first);
+        loop_thread(&shared, first);
         {
             let mut running = shared.running.lock().unwrap_or_else(|e| e.into_inner());
             while *running > 0 {

@@ -3,7 +3,7 @@
 //! clients wait, and slow mode (a loop that recently ran a slow request hands itself over
 //! before each request while other work waits).
 
-use super::event_loop::{LoopState, run_loop};
+use super::event_loop::{LoopExit, LoopState, run_loop};
 use super::*;
 
 /// The watchdog parks after this many idle ticks and is woken by the next request.
@@ -52,7 +52,7 @@ impl Shared {
         let for_thread = Arc::clone(self);
         let spawned = thread::Builder::new()
             .name("zeug-loop".into())
-            .spawn(move || spare_thread(&for_thread));
+            .spawn(move || spare_thread(&for_thread, true));
         if let Err(e) = spawned {
             log::error!(target: logging::LOG_TARGET, "cannot start a loop thread: {e}");
             let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
@@ -160,9 +160,20 @@ pub(super) fn try_hand_off(
     }
 }
 
+/// A loop's own thread: serves its loop, and once another thread has taken the loop over
+/// (and this one's request is done), serves as a spare thread, outside the `max_threads`
+/// count. Without that, the threads running the loops would all be spares once loops had
+/// moved, and with a small `max_threads` none would be left for a request waiting (paused)
+/// for one.
+pub(super) fn loop_thread(shared: &Arc<Shared>, state: Box<LoopState>) {
+    if let LoopExit::TakenOver = run_loop(shared, state) {
+        spare_thread(shared, false);
+    }
+}
+
 /// A spare thread: runs the loops handed to it until the server finishes or it has been
-/// idle for [`SPARE_IDLE_TIMEOUT`].
-fn spare_thread(shared: &Arc<Shared>) {
+/// idle for [`SPARE_IDLE_TIMEOUT`]. `counted` when it is one of `Spares::threads`.
+fn spare_thread(shared: &Arc<Shared>, counted: bool) {
     let mut spares = shared.spares.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if let Some(state) = spares.queue.pop() {
@@ -174,13 +185,14 @@ fn spare_thread(shared: &Arc<Shared>) {
         if shared.is_done() {
             break;
         }
+        spares.idle += 1;
         if shared.paused.load(Ordering::Acquire) > 0 {
-            // A thread is free: the loops retry the requests that waited for one.
+            // A thread is free (and counted as such before the loops look): they retry
+            // the requests that waited for one.
             for lp in &shared.loops {
                 let _ = lp.waker.wake();
             }
         }
-        spares.idle += 1;
         let (guard, timeout) = shared
             .spares_cv
             .wait_timeout(spares, SPARE_IDLE_TIMEOUT)
@@ -191,5 +203,7 @@ fn spare_thread(shared: &Arc<Shared>) {
             break;
         }
     }
-    spares.threads -= 1;
+    if counted {
+        spares.threads -= 1;
+    }
 }
