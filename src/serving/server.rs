@@ -69,6 +69,11 @@ const WAKER: Token = Token(usize::MAX - 2);
 const BUFFER_SLACK: usize = 4096;
 
 /// Bounds of the period at which connection deadlines are checked.
+/// On shutdown, how long TCP handshakes already under way get to complete (into the listen
+/// queue, which is emptied once more) after new ones are refused: several loopback round
+/// trips.
+const HANDSHAKES_SETTLE: Duration = Duration::from_millis(2);
+
 const MIN_SWEEP: Duration = Duration::from_millis(10);
 const MAX_SWEEP: Duration = Duration::from_secs(1);
 
@@ -221,6 +226,57 @@ struct LoopShared {
     adopted: Mutex<Vec<(Stream, Option<SocketAddr>)>>,
 }
 
+/// Makes the kernel drop new connection attempts (a TCP segment with SYN and without ACK)
+/// to `listener`, with a socket filter, while handshakes under way still complete: the
+/// clients retry a moment later and find the port closed, instead of being reset after
+/// their connection was set up. Linux only, and not under the reloader, whose next child
+/// serves the same socket (it would only delay new clients). Returns whether it did.
+fn refuse_new_connections(listener: &MioListener) -> bool {
+    #[cfg(target_os = "linux")]
+    if let MioListener::Tcp(l) = listener {
+        if super::reloader::is_running_from_reloader() {
+            return false;
+        }
+        // Classic BPF on the TCP header: load the flags byte; ACK set → keep; else SYN
+        // set → drop; else keep.
+        let filter = [
+            libc::sock_filter {
+                code: 0x30,
+                jt: 0,
+                jf: 0,
+                k: 13,
+            }, // ldb [13]
+            libc::sock_filter {
+                code: 0x45,
+                jt: 2,
+                jf: 0,
+                k: 0x10,
+            }, // jset #ACK, keep
+            libc::sock_filter {
+                code: 0x45,
+                jt: 0,
+                jf: 1,
+                k: 0x02,
+            }, // jset #SYN, drop
+            libc::sock_filter {
+                code: 0x06,
+                jt: 0,
+                jf: 0,
+                k: 0,
+            }, // drop: ret #0
+            libc::sock_filter {
+                code: 0x06,
+                jt: 0,
+                jf: 0,
+                k: u32::MAX,
+            }, // keep: ret #-1
+        ];
+        return socket2::SockRef::from(l).attach_filter(&filter).is_ok();
+    }
+    let _ = listener;
+    false
+}
+
 impl Shared {
     fn begin_shutdown(&self) {
         // Close the listening socket before anything else: once the last handle in this
@@ -230,24 +286,39 @@ impl Shared {
         // `Connection: close`) within the grace period. Under the reloader or with worker
         // processes another process keeps the socket open, so later connections wait in
         // the backlog for the next server instead.
-        let mut next = 0;
+        let mut taken = Vec::new();
         for lp in &self.loops {
-            let taken = lp.listener.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(mut listener) = taken {
+            let listener = lp.listener.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(mut listener) = listener {
                 let _ = lp.registry.deregister(listener.source());
-                if self.panic.lock().map(|p| p.is_none()).unwrap_or(false) {
-                    for accepted in self.drain_backlog(&mut listener) {
-                        let target = &self.loops[next % self.loops.len()];
-                        next += 1;
-                        target
-                            .adopted
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(accepted);
-                    }
-                }
+                taken.push(listener);
             }
         }
+        if !taken.is_empty() && self.panic.lock().map(|p| p.is_none()).unwrap_or(false) {
+            // Closing a listening socket resets the connections still in its queue. So no
+            // new handshake may complete first (new clients are refused a moment later,
+            // their connection never having been accepted), then the queue is emptied,
+            // and once more after the handshakes already under way have completed.
+            let refusing = refuse_new_connections(&taken[0]);
+            let mut accepted = Vec::new();
+            for listener in &mut taken {
+                accepted.extend(self.drain_backlog(listener));
+            }
+            if refusing {
+                thread::sleep(HANDSHAKES_SETTLE);
+                for listener in &mut taken {
+                    accepted.extend(self.drain_backlog(listener));
+                }
+            }
+            for (next, connection) in accepted.into_iter().enumerate() {
+                self.loops[next % self.loops.len()]
+                    .adopted
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(connection);
+            }
+        }
+        drop(taken);
         self.shutdown.store(true, Ordering::SeqCst);
         for lp in &self.loops {
             let _ = lp.waker.wake();
@@ -366,6 +437,10 @@ impl Server {
             listeners.push(match handle {
                 Listener::Tcp(l) => {
                     l.set_nonblocking(true)?;
+                    // A server that stopped before on this socket (a reloader child) may
+                    // have left its filter refusing new connections.
+                    #[cfg(target_os = "linux")]
+                    let _ = socket2::SockRef::from(&l).detach_filter();
                     MioListener::Tcp(mio::net::TcpListener::from_std(l))
                 }
                 #[cfg(unix)]
@@ -698,6 +773,29 @@ mod tests {
         let err = Listener::bind(&host, 0, &Options::new()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_stopping_listener_refuses_new_handshakes() {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let listener = MioListener::Tcp(mio::net::TcpListener::from_std(std_listener));
+        // Before: a connection completes (and waits in the queue).
+        let first = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5));
+        assert!(first.is_ok());
+        assert!(refuse_new_connections(&listener));
+        // After: the SYN is dropped, so the attempt does not complete.
+        let second = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300));
+        assert!(second.is_err(), "a new connection completed: {second:?}");
+        // Detached again (as a next server on the socket does), connections complete.
+        let MioListener::Tcp(l) = &listener else {
+            unreachable!()
+        };
+        socket2::SockRef::from(l).detach_filter().unwrap();
+        let third = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5));
+        assert!(third.is_ok());
     }
 
     #[test]
