@@ -229,14 +229,12 @@ struct LoopShared {
 /// Makes the kernel drop new connection attempts (a TCP segment with SYN and without ACK)
 /// to `listener`, with a socket filter, while handshakes under way still complete: the
 /// clients retry a moment later and find the port closed, instead of being reset after
-/// their connection was set up. Linux only, and not under the reloader, whose next child
-/// serves the same socket (it would only delay new clients). Returns whether it did.
+/// their connection was set up. Linux only. Under the reloader the next child serves the
+/// same socket and takes the filter off when it starts: a client that connects during the
+/// restart retries its SYN after a second and is served by it. Returns whether it did.
 fn refuse_new_connections(listener: &MioListener) -> bool {
     #[cfg(target_os = "linux")]
     if let MioListener::Tcp(l) = listener {
-        if super::reloader::is_running_from_reloader() {
-            return false;
-        }
         // Classic BPF on the TCP header: load the flags byte; ACK set → keep; else SYN
         // set → drop; else keep.
         let filter = [
