@@ -78,12 +78,6 @@ impl Text {
         self.0.into_string()
     }
 
-    /// Whether the text lives on the heap (dropping it frees memory).
-    #[inline]
-    pub(crate) fn is_on_heap(&self) -> bool {
-        self.0.is_heap_allocated()
-    }
-
     /// Wraps a decoded `CompactString` from the crate's parsers.
     pub(crate) fn from_compact(s: CompactString) -> Self {
         Text(s)

@@ -83,13 +83,6 @@ pub trait Converter: Send + Sync + 'static {
     fn part_isolating(&self) -> bool {
         true
     }
-
-    /// Whether [`to_url`](Converter::to_url) only ever writes characters that never need
-    /// percent-encoding (ASCII letters, digits, `-`, `.`, `_`, `~`), so building can skip
-    /// checking its output. The default, `false`, is always correct.
-    fn writes_plain_ascii(&self) -> bool {
-        false
-    }
 }
 
 /// Makes a converter from its arguments, e.g. `int(min=1)`; an `Err` names what is wrong.
@@ -100,65 +93,6 @@ pub(crate) type ConverterFactory =
 #[derive(Clone)]
 pub(crate) struct Registry {
     factories: HashMap<String, ConverterFactory>,
-    /// Names given a custom factory (which may replace a built-in).
-    custom: Vec<String>,
-}
-
-/// A built-in converter without arguments, which matching checks and converts without a
-/// dynamic call (the commonest variables: `<name>` and `<int:id>`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Builtin {
-    /// Any other converter: through `dyn Converter`.
-    Other,
-    /// `string` / the default, no arguments: `[^/]+`.
-    Segment,
-    /// `int`, no arguments: ASCII digits.
-    Int,
-    /// `path`: matched through `dyn Converter`, built without it.
-    Path,
-}
-
-impl Builtin {
-    /// `converter.matches(text)` and `converter.to_value(text)` in one step: `None` when the
-    /// shape does not fit, `Some(None)` when the conversion fails. `one_segment` says that
-    /// `text` has no `/` (the caller cut it at one), so that need not be checked again.
-    #[inline]
-    pub(crate) fn convert(
-        self,
-        converter: &dyn Converter,
-        text: &str,
-        one_segment: bool,
-    ) -> Option<Option<Value>> {
-        match self {
-            Builtin::Segment => {
-                if text.is_empty() || (!one_segment && has_slash(text)) {
-                    return None;
-                }
-                Some(Some(Value::Str(text.into())))
-            }
-            Builtin::Int => {
-                let digits = text.as_bytes();
-                if digits.is_empty() {
-                    return None;
-                }
-                if digits.len() > 18 {
-                    // 19 digits and more may overflow: the checked parser decides.
-                    if !is_digits(text) {
-                        return None;
-                    }
-                    return Some(parse_i64(text).map(Value::Int));
-                }
-                // Shape and value in one pass.
-                Some(Some(Value::Int(digits_value(digits)?)))
-            }
-            Builtin::Other | Builtin::Path => {
-                if !converter.matches(text) {
-                    return None;
-                }
-                Some(converter.to_value(text))
-            }
-        }
-    }
 }
 
 impl fmt::Debug for Registry {
@@ -185,10 +119,7 @@ impl Default for Registry {
         factories.insert("path".into(), factory(PathConverter::from_args));
         factories.insert("uuid".into(), factory(UuidConverter::from_args));
         factories.insert("any".into(), factory(AnyConverter::from_args));
-        Registry {
-            factories,
-            custom: Vec::new(),
-        }
+        Registry { factories }
     }
 }
 
@@ -199,20 +130,6 @@ impl Registry {
         f: impl Fn(&ConverterArgs) -> Result<C, String> + Send + Sync + 'static,
     ) {
         self.factories.insert(name.to_owned(), factory(f));
-        self.custom.push(name.to_owned());
-    }
-
-    /// Which [`Builtin`] the converter `name` with the argument text `args` is.
-    pub(crate) fn builtin(&self, name: &str, args: &str) -> Builtin {
-        if !args.trim().is_empty() || self.custom.iter().any(|c| c == name) {
-            return Builtin::Other;
-        }
-        match name {
-            "default" | "string" => Builtin::Segment,
-            "int" => Builtin::Int,
-            "path" => Builtin::Path,
-            _ => Builtin::Other,
-        }
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&ConverterFactory> {
@@ -286,7 +203,7 @@ impl StringConverter {
 
 impl Converter for StringConverter {
     fn matches(&self, text: &str) -> bool {
-        if has_slash(text) {
+        if text.contains('/') {
             return false;
         }
         // Byte length bounds the character count from above; count only when needed.
@@ -349,50 +266,6 @@ impl Converter for PathConverter {
     }
 }
 
-/// Whether `text` contains `/`: segments are short, where a plain loop beats `memchr`'s
-/// set-up.
-#[inline]
-#[allow(clippy::manual_contains)] // `contains` is `memchr`, which is what this avoids
-fn has_slash(text: &str) -> bool {
-    let b = text.as_bytes();
-    if b.len() < 32 {
-        b.iter().any(|&c| c == b'/')
-    } else {
-        memchr::memchr(b'/', b).is_some()
-    }
-}
-
-/// ASCII decimal digits with an optional leading `-` as an `i64`; `None` for anything else
-/// or on overflow (what `str::parse` does, without its general set-up).
-#[inline]
-fn parse_i64(text: &str) -> Option<i64> {
-    let (neg, digits) = match text.as_bytes() {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', ..] => return text.parse().ok(),
-        b => (false, b),
-    };
-    if digits.is_empty() || digits.len() > 18 {
-        // 19 digits and more may overflow: let the checked parser decide.
-        return text.parse().ok();
-    }
-    let n = digits_value(digits)?;
-    Some(if neg { -n } else { n })
-}
-
-/// The value of up to 18 ASCII digits (so no overflow); `None` if a byte is not a digit.
-#[inline]
-fn digits_value(digits: &[u8]) -> Option<i64> {
-    let mut n: i64 = 0;
-    for &c in digits {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        n = n * 10 + i64::from(d);
-    }
-    Some(n)
-}
-
 fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
@@ -437,7 +310,7 @@ impl Converter for IntConverter {
         if self.fixed_digits != 0 && text.len() != self.fixed_digits {
             return None;
         }
-        let n = parse_i64(text)?;
+        let n: i64 = text.parse().ok()?;
         if self.min.is_some_and(|m| n < m) || self.max.is_some_and(|m| n > m) {
             return None;
         }
@@ -472,14 +345,9 @@ impl Converter for IntConverter {
     fn weight(&self) -> u32 {
         50
     }
-    fn writes_plain_ascii(&self) -> bool {
-        true
-    }
 }
 
-/// Writes an integer without the formatting machinery (URL building is hot): `itoa`
-/// writes the digits two at a time and hands them over as a `&str` without a UTF-8 check.
-#[inline]
+/// Writes an integer through `itoa` (no formatting machinery).
 pub(crate) fn push_int(out: &mut String, n: i64) {
     out.push_str(itoa::Buffer::new().format(n));
 }
@@ -540,9 +408,6 @@ impl Converter for FloatConverter {
     fn weight(&self) -> u32 {
         50
     }
-    fn writes_plain_ascii(&self) -> bool {
-        true
-    }
 }
 
 /// `uuid`: the 8-4-4-4-12 hexadecimal form, either case; the value is a [`Uuid`].
@@ -580,9 +445,6 @@ impl Converter for UuidConverter {
             _ => return false,
         };
         out.push_str(u.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
-        true
-    }
-    fn writes_plain_ascii(&self) -> bool {
         true
     }
 }
@@ -636,222 +498,5 @@ impl Converter for AnyConverter {
         } else {
             false
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn push_int_writes_what_to_string_does() {
-        let mut cases = vec![
-            0, 1, 9, 10, 99, 100, 101, 999, 1000, 65535, -1, -10, -99, -100,
-        ];
-        cases.extend([i64::MIN, i64::MIN + 1, i64::MAX, i64::MAX - 1]);
-        let mut p = 1i64;
-        while let Some(next) = p.checked_mul(10) {
-            cases.extend([p - 1, p, p + 1, -p, next - 1]);
-            p = next;
-        }
-        for n in cases {
-            let mut out = String::from("x");
-            push_int(&mut out, n);
-            assert_eq!(out, format!("x{n}"));
-        }
-    }
-
-    #[test]
-    fn builtins_agree_with_their_converters() {
-        let args = ConverterArgs::parse("").unwrap();
-        let int = IntConverter::from_args(&args).unwrap();
-        let string = StringConverter::from_args(&args).unwrap();
-        for t in [
-            "",
-            "0",
-            "007",
-            "42",
-            "-1",
-            "+1",
-            "1a",
-            "a",
-            "a b",
-            "x/y",
-            "ü",
-            "999999999999999999",
-            "9999999999999999999",
-            "99999999999999999999",
-            "00000000000000000000001",
-        ] {
-            let slow = |c: &dyn Converter| c.matches(t).then(|| c.to_value(t));
-            assert_eq!(Builtin::Int.convert(&int, t, false), slow(&int), "{t:?}");
-            assert_eq!(
-                Builtin::Segment.convert(&string, t, false),
-                slow(&string),
-                "{t:?}"
-            );
-            if !t.contains('/') {
-                assert_eq!(Builtin::Int.convert(&int, t, true), slow(&int), "{t:?}");
-                assert_eq!(
-                    Builtin::Segment.convert(&string, t, true),
-                    slow(&string),
-                    "{t:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn parse_i64_agrees_with_str_parse() {
-        for t in [
-            "",
-            "-",
-            "+",
-            "+5",
-            "0",
-            "-0",
-            "007",
-            "42",
-            "-42",
-            "12a",
-            "a1",
-            " 1",
-            "1 ",
-            "999999999999999999",
-            "9223372036854775807",
-            "9223372036854775808",
-            "-9223372036854775808",
-            "-9223372036854775809",
-            "00000000000000000001",
-            "1/2",
-            "١٢",
-        ] {
-            assert_eq!(parse_i64(t), t.parse::<i64>().ok(), "{t:?}");
-        }
-    }
-
-    #[test]
-    fn slash_and_uuid_shapes() {
-        assert!(has_slash("a/b"));
-        assert!(!has_slash("ab"));
-        assert!(has_slash(&format!("{}/", "x".repeat(40))));
-        assert!(!has_slash(&"x".repeat(40)));
-        let u = UuidConverter;
-        assert!(u.matches("a8098c1a-f86e-11da-bd1a-00112444be1e"));
-        assert!(u.matches("A8098C1A-F86E-11DA-BD1A-00112444BE1E"));
-        assert!(!u.matches("a8098c1a-f86e-11da-bd1a-00112444be1"));
-        assert!(!u.matches("a8098c1af-86e-11da-bd1a-00112444be1e"));
-        assert!(!u.matches("a8098c1a-f86e-11da-bd1a-00112444be1g"));
-        assert!(!u.matches("a8098c1a-f86e-11da-bd1a-00112444bé1"));
-    }
-
-    fn make(name: &str, args: &str) -> Result<Arc<dyn Converter>, String> {
-        let reg = Registry::default();
-        let args = ConverterArgs::parse(args)?;
-        (reg.get(name).unwrap())(&args)
-    }
-
-    fn url(c: &dyn Converter, v: impl Into<Value>) -> Option<String> {
-        let mut s = String::new();
-        c.to_url(&v.into(), &mut s).then_some(s)
-    }
-
-    #[test]
-    fn string_lengths() {
-        let c = make("string", "length=2").unwrap();
-        assert!(c.matches("de") && !c.matches("d") && !c.matches("deu"));
-        assert!(c.matches("éà"));
-        let c = make("string", "minlength=2, maxlength=3").unwrap();
-        assert!(!c.matches("a") && c.matches("ab") && c.matches("abc") && !c.matches("abcd"));
-        let c = make("default", "").unwrap();
-        assert!(!c.matches("") && c.matches("x") && !c.matches("a/b"));
-        assert!(make("string", "maxlength=1, minlength=2").is_err());
-        assert!(make("string", "bogus=1").is_err());
-        assert!(make("string", "minlength='x'").is_err());
-    }
-
-    #[test]
-    fn int_like_werkzeug() {
-        let c = make("int", "").unwrap();
-        assert!(c.matches("007") && !c.matches("-1") && !c.matches("1.0") && !c.matches(""));
-        assert_eq!(c.to_value("007"), Some(Value::Int(7)));
-        assert_eq!(c.to_value("99999999999999999999"), None);
-        let c = make("int", "fixed_digits=4").unwrap();
-        assert_eq!(c.to_value("123"), None);
-        assert_eq!(c.to_value("0123"), Some(Value::Int(123)));
-        assert_eq!(url(&*c, 5).as_deref(), Some("0005"));
-        let plain = make("int", "signed=True").unwrap();
-        for n in [0, 7, -7, 1234567890, i64::MIN, i64::MAX] {
-            assert_eq!(url(&*plain, n), Some(n.to_string()));
-        }
-        let c = make("int", "signed=True, min=-3, max=3").unwrap();
-        assert!(c.matches("-2"));
-        assert_eq!(c.to_value("-4"), None);
-        assert_eq!(c.to_value("-3"), Some(Value::Int(-3)));
-        let c = make("int", "3, signed=True").unwrap();
-        assert_eq!(url(&*c, -5).as_deref(), Some("-05"));
-        assert_eq!(url(&*c, "x"), None);
-        assert!(make("int", "signed=1").is_err());
-    }
-
-    #[test]
-    fn float_like_werkzeug() {
-        let c = make("float", "").unwrap();
-        assert!(c.matches("1.5") && !c.matches("1") && !c.matches(".5") && !c.matches("1."));
-        assert!(!c.matches("-1.5") && !c.matches("1e5") && !c.matches("inf"));
-        assert_eq!(url(&*c, 1.0).as_deref(), Some("1.0"));
-        assert_eq!(url(&*c, 2).as_deref(), Some("2.0"));
-        let c = make("float", "signed=True, max=0.5").unwrap();
-        assert!(c.matches("-1.5"));
-        assert_eq!(c.to_value("0.75"), None);
-        assert_eq!(url(&*c, f64::NAN), None);
-    }
-
-    #[test]
-    fn plain_ascii_claims_hold() {
-        let plain = |s: &str| {
-            s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
-        };
-        let values = [
-            Value::Int(-42),
-            Value::Int(i64::MIN),
-            Value::Float(-1.5),
-            Value::Float(1e300),
-            Value::Float(f64::MIN_POSITIVE),
-            Value::Str("17".into()),
-            Value::Uuid(Uuid::nil()),
-        ];
-        for (name, args) in [
-            ("int", "signed=True"),
-            ("int", "fixed_digits=5"),
-            ("float", ""),
-            ("uuid", ""),
-        ] {
-            let c = make(name, args).unwrap();
-            assert!(c.writes_plain_ascii());
-            for v in &values {
-                if let Some(text) = url(&*c, v) {
-                    assert!(plain(&text), "{name}: {text}");
-                }
-            }
-        }
-        assert!(!make("string", "").unwrap().writes_plain_ascii());
-    }
-
-    #[test]
-    fn uuid_any_path() {
-        let c = make("uuid", "").unwrap();
-        assert!(c.matches("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"));
-        assert!(!c.matches("a0eebc999c0b4ef8bb6d6bb9bd380a11"));
-        assert!(!c.matches("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1g"));
-        let c = make("any", "about, 'foo,bar'").unwrap();
-        assert!(c.matches("foo,bar") && c.matches("about") && !c.matches("foo"));
-        assert_eq!(url(&*c, "nope"), None);
-        assert!(make("any", "").is_err());
-        let c = make("path", "").unwrap();
-        assert!(c.matches("a/b") && !c.matches("/a") && !c.matches(""));
-        assert!(!c.part_isolating());
-        assert!(make("path", "x=1").is_err());
     }
 }

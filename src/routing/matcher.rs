@@ -1,26 +1,22 @@
-//! Finding the rule for a path. Two engines give the same answers:
+//! Finding the rule for a path: `matchit` finds the candidates, Werkzeug's rules decide.
 //!
-//! - [`StateMachine`] is Werkzeug's `StateMachineMatcher` made Rust: a tree of parts (the
-//!   domain, then one per path segment) walked depth-first, static transitions before
-//!   dynamic ones, dynamic ones by weight, with backtracking, the strict-slash and
-//!   non-strict-slash cases, and methods checked at the leaves. It is the reference.
-//! - [`FastRouter`] is a [`SegmentTree`] of each rule's skeleton (`/user/{}/edit`: static
-//!   segments, parameters, a final catch-all), with the rules that share a skeleton kept in
-//!   Werkzeug's order and checked (converter shapes, methods) after the tree lookup. It is
-//!   used only for maps where it provably agrees with the state machine (decided when the
-//!   map is built), and only for successful matches: anything else (no route, converters
-//!   or methods refusing, slash cases) is answered by the state machine, so errors and
-//!   redirects are always Werkzeug's.
-//!
-//! What happens after a rule is found (conversion, defaults, redirects) is the adapter's.
+//! Each rule's skeleton (`/user/{p2}/edit`: static segments, one parameter per dynamic
+//! segment, a final catch-all for `path`) is a route of a `matchit::Router` per domain; the
+//! rules sharing it are kept in Werkzeug's order and checked after the lookup (converters,
+//! methods). What `matchit` cannot express is left to [`StateMachine`], Werkzeug's
+//! `StateMachineMatcher` (static before dynamic, by weight, with backtracking): answers that
+//! depend on the rules that did *not* match (404 or 405 and its `Allow` list, slash
+//! redirects, a converter refusing so that a later rule wins), dynamic hosts or subdomains,
+//! and maps whose backtracking one merged tree cannot reproduce (decided when the map is
+//! built). What happens after a rule is found (defaults, aliases, redirects) is the
+//! adapter's.
 
 use std::collections::HashMap;
 
 use http::Method;
 use smallvec::SmallVec;
 
-use super::rule::{Compiled, OTHER_METHODS, Part, Piece, Var, Weighting, method_bit};
-use super::tree::{MAX_PARAMS, ParamSpans, Segment, SegmentTree, TreeBuilder};
+use super::rule::{Compiled, Part, Piece, Var, Weighting};
 use super::values::Values;
 
 /// Byte spans of captured variables.
@@ -334,167 +330,75 @@ impl<E> Ctx<'_, E> {
     }
 }
 
-/// A set of methods as bits for the standard ones, so checking one is a mask test.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct MethodSet {
-    any: bool,
-    /// Standard methods by [`method_bit`]; never [`OTHER_METHODS`].
-    bits: u32,
-    others: Vec<Method>,
-}
-
-impl MethodSet {
-    fn new(methods: Option<&[Method]>) -> Self {
-        match methods {
-            None => MethodSet {
-                any: true,
-                ..Default::default()
-            },
-            Some(list) => {
-                let mut set = MethodSet::default();
-                for m in list {
-                    match method_bit(m) {
-                        OTHER_METHODS => set.others.push(m.clone()),
-                        b => set.bits |= b,
-                    }
-                }
-                set
-            }
-        }
-    }
-
-    #[inline]
-    fn allows(&self, method: &Method, bit: u32) -> bool {
-        self.any || self.bits & bit != 0 || (bit == OTHER_METHODS && self.others.contains(method))
-    }
-}
-
-/// How one route parameter of a candidate is checked and converted.
-enum ParamCheck {
-    /// The whole segment is one variable.
-    Var {
-        converter: std::sync::Arc<dyn super::converters::Converter>,
-        name: &'static str,
-        builtin: super::converters::Builtin,
-    },
-    /// A segment with static text or several variables: the rule's part `part`.
-    Pieces { part: u16 },
-}
-
-impl std::fmt::Debug for ParamCheck {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ParamCheck::Var { name, .. } => write!(f, "Var({name})"),
-            ParamCheck::Pieces { part } => write!(f, "Pieces({part})"),
-        }
-    }
-}
-
-/// A rule at a route, with what checking it needs kept together (one cache line or two).
+/// A rule at a route, and the rule's part that each route parameter stands for.
 #[derive(Debug)]
 struct Candidate {
-    rule: u32,
-    /// No defaults, alias, redirects: a match needs no further work.
-    plain: bool,
-    methods: MethodSet,
-    params: SmallVec<[Param; 3]>,
+    rule: usize,
+    params: SmallVec<[usize; 4]>,
 }
 
-/// A route parameter: the `n`-th parameter span the tree found (a catch-all is the rest
-/// of the path), and how to check it.
-#[derive(Debug)]
-struct Param {
-    rest: bool,
-    check: ParamCheck,
-}
-
-/// One route of the tree: the rules sharing its skeleton, in Werkzeug's order.
+/// One `matchit` route: the rules sharing its skeleton, in Werkzeug's order.
 #[derive(Debug, Default)]
 pub(crate) struct Entry {
     candidates: SmallVec<[Candidate; 1]>,
-    /// Slash cases live here: leave this path to the state machine.
+    /// A slash case lives here (a branch rule without its slash, a non-strict rule with
+    /// one): left to the state machine.
     fallback: bool,
 }
 
-/// A [`SegmentTree`] of each rule's skeleton (`/user/{}/edit`) per (static) domain.
+/// The matcher of a map: `matchit` routers per static domain, when the map allows them,
+/// and the state machine.
 #[derive(Debug)]
-pub(crate) struct FastRouter {
+pub(crate) struct Matcher {
+    pub(crate) sm: StateMachine,
     routers: Vec<DomainRouter>,
 }
 
-/// The tree and entries of one domain.
+/// The router of one domain (subdomain, or host with host matching).
 #[derive(Debug)]
 pub(crate) struct DomainRouter {
     domain: String,
-    tree: SegmentTree,
-    entries: Vec<Entry>,
+    router: matchit::Router<Entry>,
 }
 
-/// The tree route for a rule's path parts (after the leading `/`), or `None` if a part
-/// cannot be one (a `path` variable with text around it, or followed by more of the rule).
-fn skeleton(parts: &[Part]) -> Option<Vec<Segment>> {
-    match parts.get(1) {
-        Some(p) if p.is_static && p.text.is_empty() => {}
-        _ => return None,
-    }
-    let mut out = Vec::with_capacity(parts.len().saturating_sub(2));
-    for (i, p) in parts.iter().enumerate().skip(2) {
-        out.push(if p.is_static {
-            Segment::Static(p.text.clone())
+/// The `matchit` route for a rule's path parts, or `None` if a part cannot be one (a
+/// `path` variable with text around it, or followed by more of the rule).
+fn skeleton(parts: &[Part]) -> Option<String> {
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate().skip(1) {
+        if i > 1 {
+            out.push('/');
+        }
+        if p.is_static {
+            out.push_str(&p.text.replace('{', "{{").replace('}', "}}"));
         } else if p.is_final {
             if p.suffixed || p.pieces.len() != 1 || i != parts.len() - 1 {
                 return None;
             }
-            Segment::CatchAll
+            out.push_str(&format!("{{*p{i}}}"));
         } else {
-            Segment::Param
-        });
+            out.push_str(&format!("{{p{i}}}"));
+        }
     }
     Some(out)
 }
 
-fn candidate<E>(i: usize, r: &Compiled<E>, plain: bool) -> Candidate {
-    let params = r
-        .parts
-        .iter()
-        .enumerate()
-        .skip(1)
-        .filter(|(_, p)| !p.is_static)
-        .map(|(pi, p)| Param {
-            rest: p.is_final,
-            check: match p.pieces.as_slice() {
-                [Piece::Var(v)] => ParamCheck::Var {
-                    converter: r.vars[*v].converter.clone(),
-                    name: r.vars[*v].name,
-                    builtin: r.vars[*v].builtin,
-                },
-                _ => ParamCheck::Pieces { part: pi as u16 },
-            },
-        })
-        .collect();
-    Candidate {
-        rule: i as u32,
-        plain,
-        methods: MethodSet::new(r.methods.as_deref()),
-        params,
+impl Matcher {
+    pub(crate) fn new<E>(rules: &[Compiled<E>]) -> Self {
+        let sm = StateMachine::new(rules);
+        let routers = Self::routers(rules, &sm).unwrap_or_default();
+        Matcher { sm, routers }
     }
-}
 
-impl FastRouter {
-    /// Builds the routers, or `None` when the map needs the state machine's full
-    /// backtracking (see the module docs). `plain[i]` says rule `i` needs no work after
-    /// matching.
-    pub(crate) fn new<E>(
-        rules: &[Compiled<E>],
-        sm: &StateMachine,
-        plain: &[bool],
-    ) -> Option<FastRouter> {
+    /// The routers, or `None` when the map needs the state machine's full backtracking or
+    /// has a rule `matchit` cannot hold (see the module docs).
+    fn routers<E>(rules: &[Compiled<E>], sm: &StateMachine) -> Option<Vec<DomainRouter>> {
         if !sm.merges_cleanly(rules) {
             return None;
         }
-        type Key = (String, Vec<Segment>);
-        let mut by_route: Vec<(Key, Vec<usize>)> = Vec::new();
-        let mut markers: Vec<Key> = Vec::new();
+        // (domain, route) -> the rules there.
+        let mut by_route: Vec<((String, String), Vec<usize>)> = Vec::new();
+        let mut fallbacks = std::collections::HashSet::new();
         for (i, r) in rules.iter().enumerate() {
             if r.rule.build_only {
                 continue;
@@ -507,16 +411,15 @@ impl FastRouter {
             let domain = domain.text.clone();
             // Slash cases: a branch rule's route without the slash, and a non-strict
             // rule's route with one, are answered by the state machine.
-            if route.len() > 1 && route.last() == Some(&Segment::Static(String::new())) {
-                markers.push((domain.clone(), route[..route.len() - 1].to_vec()));
+            let branch = r.parts.len() > 2
+                && r.parts
+                    .last()
+                    .is_some_and(|p| p.is_static && p.text.is_empty());
+            if branch && route.len() > 1 {
+                fallbacks.insert((domain.clone(), route[..route.len() - 1].to_owned()));
             }
             if !r.strict_slashes {
-                if route.last() == Some(&Segment::CatchAll) {
-                    return None;
-                }
-                let mut slashed = route.clone();
-                slashed.push(Segment::Static(String::new()));
-                markers.push((domain.clone(), slashed));
+                fallbacks.insert((domain.clone(), format!("{route}/")));
             }
             let key = (domain, route);
             match by_route.iter_mut().find(|(k, _)| *k == key) {
@@ -524,135 +427,192 @@ impl FastRouter {
                 None => by_route.push((key, vec![i])),
             }
         }
-        for (_, list) in &mut by_route {
-            list.sort_by(|&a, &b| {
-                let wa = rules[a].parts.iter().map(|p| &p.weight);
-                let wb = rules[b].parts.iter().map(|p| &p.weight);
-                wa.cmp(wb).then(a.cmp(&b))
-            });
-        }
-        let fallbacks: std::collections::HashSet<Key> = markers.into_iter().collect();
         for key in &fallbacks {
             if !by_route.iter().any(|(k, _)| k == key) {
                 by_route.push((key.clone(), Vec::new()));
             }
         }
-        // Per domain: its tree being built and its entries.
-        let mut building: Vec<(String, TreeBuilder, Vec<Entry>)> = Vec::new();
-        for (key, list) in &by_route {
-            let (domain, route) = key;
-            let pos = match building.iter().position(|(d, _, _)| d == domain) {
-                Some(p) => p,
-                None => {
-                    building.push((domain.clone(), TreeBuilder::default(), Vec::new()));
-                    building.len() - 1
-                }
-            };
-            let (_, tree, entries) = &mut building[pos];
-            let index = u32::try_from(entries.len()).ok()?;
-            entries.push(Entry {
+        let mut routers: Vec<DomainRouter> = Vec::new();
+        for ((domain, route), mut list) in by_route {
+            // Werkzeug's order among rules of one skeleton: by the parts' weights, then
+            // the map's order.
+            list.sort_by(|&a, &b| {
+                let wa = rules[a].parts.iter().map(|p| &p.weight);
+                let wb = rules[b].parts.iter().map(|p| &p.weight);
+                wa.cmp(wb).then(a.cmp(&b))
+            });
+            let entry = Entry {
+                fallback: fallbacks.contains(&(domain.clone(), route.clone())),
                 candidates: list
                     .iter()
-                    .map(|&i| candidate(i, &rules[i], plain[i]))
+                    .map(|&rule| Candidate {
+                        rule,
+                        params: (1..rules[rule].parts.len())
+                            .filter(|&p| !rules[rule].parts[p].is_static)
+                            .collect(),
+                    })
                     .collect(),
-                fallback: fallbacks.contains(key),
-            });
-            if let Err(e) = tree.insert(route, index) {
-                log::debug!(
-                    "routing: the path tree refused a route ({e:?}); using the state machine"
-                );
+            };
+            let pos = match routers.iter().position(|r| r.domain == domain) {
+                Some(p) => p,
+                None => {
+                    routers.push(DomainRouter {
+                        domain,
+                        router: matchit::Router::new(),
+                    });
+                    routers.len() - 1
+                }
+            };
+            if let Err(e) = routers[pos].router.insert(route, entry) {
+                log::debug!("routing: matchit refused a route ({e}); using the state machine");
                 return None;
             }
         }
-        let routers = building
-            .into_iter()
-            .map(|(domain, tree, entries)| DomainRouter {
-                domain,
-                tree: tree.finish(),
-                entries,
-            })
-            .collect();
-        Some(FastRouter { routers })
+        Some(routers)
     }
 
-    /// The router for `domain` (see `same_str` on why not `==`), if the map has rules
-    /// there. Most maps have one domain, usually "".
+    /// The router for `domain`, if the map has one there.
     pub(crate) fn router(&self, domain: &str) -> Option<&DomainRouter> {
-        let same = |d: &str| super::adapter::same_str(d, domain);
-        self.routers.iter().find(|r| same(&r.domain))
+        self.routers.iter().find(|r| r.domain == domain)
     }
 }
 
 impl DomainRouter {
-    /// The first rule that matches `path` with `method` (whose [`method_bit`] is `bit`), its
-    /// converted variables pushed to `values`, and whether it is plain. `None` (with
-    /// `values` possibly partly filled) leaves the answer to the state machine: no route,
-    /// no candidate, a slash case, or a converter refusing a value (where Werkzeug's answer
-    /// depends on methods seen).
-    #[inline]
+    /// The first rule that matches `path` with `method`, its converted variables pushed to
+    /// `values`. `None` (with `values` possibly partly filled) leaves the answer to the
+    /// state machine: no route, no candidate, a slash case, or a converter refusing a value
+    /// (where Werkzeug's answer depends on the methods of the rules seen).
     pub(crate) fn lookup<E>(
         &self,
         rules: &[Compiled<E>],
         path: &str,
         method: &Method,
-        bit: u32,
         values: &mut Values,
-    ) -> Option<(usize, bool)> {
-        let router = self;
-        let mut spans: ParamSpans = [(0, 0); MAX_PARAMS];
-        let entry = router
-            .entries
-            .get(router.tree.at(path, &mut spans)? as usize)?;
+    ) -> Option<usize> {
+        let found = self.router.at(path).ok()?;
+        let entry = found.value;
         if entry.fallback {
             return None;
         }
         let first = values.len();
         'candidates: for c in &entry.candidates {
-            if !c.methods.allows(method, bit) {
+            let rule = &rules[c.rule];
+            if !rule.allows(method) {
                 // Werkzeug notes the methods and goes on to the next rule in order.
                 continue;
             }
-            // Each value is converted as soon as its shape is checked. A later shape that
-            // does not fit drops them and moves on; a conversion that fails returns `None`
-            // (the state machine decides), so the rule is still chosen by shapes alone.
-            let mut var = 0usize;
-            for (p, &(start, end)) in c.params.iter().zip(&spans) {
-                let text = path.get(start as usize..end as usize)?;
-                match &p.check {
-                    ParamCheck::Var {
-                        converter,
-                        name,
-                        builtin,
-                    } => {
-                        let Some(value) = builtin.convert(&**converter, text, !p.rest) else {
-                            if var != 0 {
-                                values.truncate(first);
-                            }
-                            continue 'candidates;
-                        };
-                        values.push_static(name, value?);
-                        var += 1;
-                    }
-                    ParamCheck::Pieces { part } => {
-                        let rule = &rules[c.rule as usize];
-                        let mut caps = Spans::new();
-                        let pieces = &rule.parts[*part as usize].pieces;
-                        if !match_pieces(pieces, &rule.vars, text, &mut caps) {
-                            if var != 0 {
-                                values.truncate(first);
-                            }
+            for (&part, (_, text)) in c.params.iter().zip(found.params.iter()) {
+                // A value whose shape does not fit drops this rule's values and moves on to
+                // the next rule; one that fits but does not convert leaves the answer to the
+                // state machine.
+                match rule.parts[part].pieces.as_slice() {
+                    [Piece::Var(v)] => {
+                        let var = &rule.vars[*v];
+                        if !var.converter.matches(text) {
+                            values.truncate(first);
                             continue 'candidates;
                         }
-                        for &(a, b) in &caps {
-                            let v = rule.vars.get(var)?;
-                            values.push_static(v.name, v.converter.to_value(&text[a..b])?);
-                            var += 1;
+                        values.push(var.name, var.converter.to_value(text)?);
+                    }
+                    pieces => {
+                        let mut caps = Spans::new();
+                        if !match_pieces(pieces, &rule.vars, text, &mut caps) {
+                            values.truncate(first);
+                            continue 'candidates;
+                        }
+                        let vars = pieces.iter().filter_map(|p| match p {
+                            Piece::Var(v) => Some(&rule.vars[*v]),
+                            Piece::Static(_) => None,
+                        });
+                        for (var, &(a, b)) in vars.zip(&caps) {
+                            values.push(var.name, var.converter.to_value(&text[a..b])?);
                         }
                     }
                 }
             }
-            return Some((c.rule as usize, c.plain));
+            return Some(c.rule);
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::{Map, Rule, Value};
+
+    /// Whenever the `matchit` lookup answers, the state machine gives the same rule and
+    /// values: random paths over maps with statics beside parameters at several depths,
+    /// several rules per skeleton, converters that refuse, methods and slash cases.
+    #[test]
+    fn matchit_lookup_agrees_with_the_state_machine() {
+        let sample = Map::new([
+            Rule::new("/", "index"),
+            Rule::new("/<short_id>", "follow"),
+            Rule::new("/<short_id>+", "details"),
+            Rule::new("/page/<int:id>", "page_id"),
+            Rule::new("/page/<name>", "page_name"),
+            Rule::new("/page/new", "page_new").methods(["POST"]),
+            Rule::new("/page/<float:f>", "page_float"),
+            Rule::new("/f/<int(fixed_digits=3, max=500):n>", "fixed"),
+            Rule::new("/blog/", "blog"),
+            Rule::new("/blog/<int:year>/", "year"),
+            Rule::new("/blog/<int:year>/<slug>", "post").methods(["GET", "PUT"]),
+            Rule::new("/files/<path:p>", "files"),
+            Rule::new("/u/<uuid:u>", "uuid"),
+            Rule::new("/a/<any(x, y, 'z w'):v>", "any"),
+            Rule::new("/x-<a>.<int:b>", "mixed"),
+            Rule::new("/loose", "loose").strict_slashes(false),
+            Rule::new("/api/v1/items/<int:id>/tags/<tag>", "item_tag"),
+            Rule::new("/<section>/about", "section_about"),
+        ]);
+        assert!(sample.matcher.router("").is_some());
+        // Path segments, comma-separated (the first is empty).
+        let tokens: Vec<&str> = ",page,new,3,007,1.5,x,y,z w,q,blog,2024,files,f,500,501,u,\
+            a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,a,x-a.1,loose,api,v1,items,tags,about,+,abc+,é"
+            .split(',')
+            .collect();
+        let mut state = 0x9e37_79b9u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as usize
+        };
+        let mut answered = 0;
+        for _ in 0..20_000 {
+            let mut path = String::new();
+            for _ in 0..1 + next() % 6 {
+                path.push('/');
+                path.push_str(tokens[next() % tokens.len()]);
+            }
+            let method = [Method::GET, Method::POST, Method::PUT][next() % 3].clone();
+            let mut values = Values::new();
+            let router = sample.matcher.router("").unwrap();
+            let Some(rule) = router.lookup(&sample.rules, &path, &method, &mut values) else {
+                continue;
+            };
+            answered += 1;
+            let mut have = Vec::new();
+            match sample
+                .matcher
+                .sm
+                .match_path(&sample.rules, "", &path, &method, &mut have)
+            {
+                SmResult::Match(r, texts) => {
+                    assert_eq!(r, rule, "{method} {path}");
+                    let converted: Vec<Value> = sample.rules[r]
+                        .vars
+                        .iter()
+                        .zip(&texts)
+                        .map(|(v, t)| v.converter.to_value(t).unwrap())
+                        .collect();
+                    let got: Vec<&Value> = values.iter().map(|(_, v)| v).collect();
+                    assert_eq!(got, converted.iter().collect::<Vec<_>>(), "{path}");
+                }
+                _ => panic!("the state machine does not match {method} {path}"),
+            }
+        }
+        assert!(answered > 2_000, "{answered}");
     }
 }

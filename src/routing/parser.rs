@@ -1,6 +1,6 @@
 //! Rule syntax: turns `"/blog/<int(min=1):year>/<slug>"` into tokens, and parses converter
 //! arguments (`min=1`, `"a,b"`, `True`). It knows nothing about converters' meaning or about
-//! matching; [`super::rule`] compiles tokens into parts.
+//! matching; `rule` compiles tokens into parts.
 
 use std::fmt;
 
@@ -346,88 +346,4 @@ fn parse_value(s: &str) -> Result<(ArgValue, &str), String> {
         }
     };
     Ok((value, &s[end..]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn var(c: &str, a: &str, n: &str) -> Token {
-        Token::Var {
-            converter: c.into(),
-            args: a.into(),
-            name: n.into(),
-        }
-    }
-
-    #[test]
-    fn tokenizes_werkzeug_rules() {
-        assert_eq!(
-            tokenize("/blog/<int(min=1):year>/<slug>+").unwrap(),
-            vec![
-                Token::Slash,
-                Token::Static("blog".into()),
-                Token::Slash,
-                var("int", "min=1", "year"),
-                Token::Slash,
-                var("default", "", "slug"),
-                Token::Static("+".into()),
-            ]
-        );
-    }
-
-    #[test]
-    fn rejects_bad_variables() {
-        assert_eq!(tokenize("/<int:id"), Err(SyntaxError::Unclosed(1)));
-        assert_eq!(tokenize("/<a/b>"), Err(SyntaxError::Unclosed(1)));
-        assert!(matches!(tokenize("/<1a>"), Err(SyntaxError::Malformed(..))));
-        assert!(matches!(
-            tokenize("/<int:>"),
-            Err(SyntaxError::Malformed(..))
-        ));
-        assert!(matches!(
-            tokenize("/<int(3:x>"),
-            Err(SyntaxError::Malformed(..))
-        ));
-        assert!(matches!(
-            tokenize("/<int x>"),
-            Err(SyntaxError::Malformed(..))
-        ));
-        assert!(matches!(
-            tokenize("/{id}"),
-            Err(SyntaxError::MatchitStyle(_))
-        ));
-        assert!(matches!(
-            tokenize("/:id"),
-            Err(SyntaxError::MatchitStyle(_))
-        ));
-        assert!(matches!(
-            tokenize("/*rest"),
-            Err(SyntaxError::MatchitStyle(_))
-        ));
-        assert!(tokenize("/a:b/{").is_ok());
-    }
-
-    #[test]
-    fn parses_converter_arguments() {
-        let a =
-            ConverterArgs::parse(r#"about, "foo,bar", 'x y', n=2, f=0.5, b=True, z=None"#).unwrap();
-        assert_eq!(
-            a.positional(),
-            &[
-                ArgValue::Str("about".into()),
-                ArgValue::Str("foo,bar".into()),
-                ArgValue::Str("x y".into())
-            ]
-        );
-        assert_eq!(a.get("n"), Some(&ArgValue::Int(2)));
-        assert_eq!(a.get("f"), Some(&ArgValue::Float(0.5)));
-        assert_eq!(a.get("b"), Some(&ArgValue::Bool(true)));
-        assert_eq!(a.get("z"), Some(&ArgValue::None));
-        assert!(ConverterArgs::parse("a=1, 2").is_err());
-        assert!(ConverterArgs::parse("a=1, a=2").is_err());
-        assert!(ConverterArgs::parse("'open").is_err());
-        assert!(ConverterArgs::parse("a b").is_err());
-        assert_eq!(ConverterArgs::parse("").unwrap(), ConverterArgs::default());
-    }
 }

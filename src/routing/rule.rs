@@ -7,32 +7,32 @@ use std::sync::Arc;
 
 use http::Method;
 
-use super::adapter::MapAdapter;
-use super::converters::{Builtin, Converter, Registry};
-use super::error::{RuleError, RuleErrorKind};
+use super::converters::{Converter, Registry};
+use super::error::{BuildError, RuleError, RuleErrorKind};
 use super::parser::{ConverterArgs, Token, tokenize};
-use super::values::{Value, Values, intern};
+use super::values::{BuildValues, Value, Values, intern};
 use crate::urls::PATH_ENCODE_SET;
 
-/// A function computing a redirect target from the matched values.
-pub type RedirectFn<E> = Arc<dyn Fn(&MapAdapter<'_, E>, &Values) -> String + Send + Sync>;
+/// A function computing a redirect target from the adapter that matched (to build URLs
+/// with) and the matched values.
+pub type RedirectFn<E> = Arc<dyn Fn(&dyn UrlBuilder<E>, &Values) -> String + Send + Sync>;
+
+/// What a [`Rule::redirect_to_fn`] function sees of the [`MapAdapter`](super::MapAdapter)
+/// that matched: URL building, on the same host and script root.
+pub trait UrlBuilder<E> {
+    /// Builds the URL of `endpoint` with `values`, as
+    /// [`MapAdapter::build`](super::MapAdapter::build).
+    fn build(&self, endpoint: &E, values: &dyn BuildValues) -> Result<String, BuildError>;
+}
 
 /// Where a rule with `redirect_to` sends its requests.
+#[derive(Clone)]
 pub enum RedirectTo<E> {
     /// A URL template: `<name>` placeholders are replaced by the matched values, written
     /// by the rule's converters. Relative targets are joined to the bound script root.
     Template(String),
     /// A function of the adapter and the matched values.
     Func(RedirectFn<E>),
-}
-
-impl<E> Clone for RedirectTo<E> {
-    fn clone(&self) -> Self {
-        match self {
-            RedirectTo::Template(t) => RedirectTo::Template(t.clone()),
-            RedirectTo::Func(f) => RedirectTo::Func(f.clone()),
-        }
-    }
 }
 
 impl<E> fmt::Debug for RedirectTo<E> {
@@ -68,6 +68,7 @@ impl<E> fmt::Debug for RedirectTo<E> {
 /// assert_eq!(ep, Ep::Post);
 /// assert_eq!(values.get::<i64>("year"), Some(2024));
 /// ```
+#[derive(Clone)]
 pub struct Rule<E> {
     pub(crate) path: String,
     pub(crate) endpoint: E,
@@ -80,24 +81,6 @@ pub struct Rule<E> {
     pub(crate) merge_slashes: Option<bool>,
     pub(crate) subdomain: Option<String>,
     pub(crate) host: Option<String>,
-}
-
-impl<E: Clone> Clone for Rule<E> {
-    fn clone(&self) -> Self {
-        Rule {
-            path: self.path.clone(),
-            endpoint: self.endpoint.clone(),
-            methods: self.methods.clone(),
-            defaults: self.defaults.clone(),
-            build_only: self.build_only,
-            redirect_to: self.redirect_to.clone(),
-            alias: self.alias,
-            strict_slashes: self.strict_slashes,
-            merge_slashes: self.merge_slashes,
-            subdomain: self.subdomain.clone(),
-            host: self.host.clone(),
-        }
-    }
 }
 
 impl<E: fmt::Debug> fmt::Debug for Rule<E> {
@@ -217,23 +200,26 @@ impl<E> Rule<E> {
         self
     }
 
-    /// Redirects (308) requests for this rule to the URL `f` computes from the adapter and
-    /// the matched values.
+    /// Redirects (308) requests for this rule to the URL `f` computes from the adapter
+    /// (seen as a [`UrlBuilder`]) and the matched values.
     ///
     /// # Examples
     ///
     /// ```
     /// use zeug::routing::{Map, Method, Rule};
     /// let map = Map::new([
-    ///     Rule::new("/go/<int:id>", "go")
-    ///         .redirect_to_fn(|_adapter, values| format!("/items/{}", values.get::<i64>("id").unwrap() + 1)),
+    ///     Rule::new("/go/<int:id>", "go").redirect_to_fn(|urls, values| {
+    ///         let id = values.get::<i64>("id").unwrap() + 1;
+    ///         urls.build(&"item", &[("id", id)]).unwrap()
+    ///     }),
+    ///     Rule::new("/items/<int:id>", "item"),
     /// ]);
     /// let err = map.bind("example.com", "").match_("/go/1", &Method::GET).unwrap_err();
     /// assert_eq!(err.redirect_location(), Some("http://example.com/items/2"));
     /// ```
     pub fn redirect_to_fn(
         mut self,
-        f: impl Fn(&MapAdapter<'_, E>, &Values) -> String + Send + Sync + 'static,
+        f: impl Fn(&dyn UrlBuilder<E>, &Values) -> String + Send + Sync + 'static,
     ) -> Self {
         self.redirect_to = Some(RedirectTo::Func(Arc::new(f)));
         self
@@ -321,14 +307,6 @@ impl<E> Submount<E> {
     }
 }
 
-impl<E> IntoIterator for Submount<E> {
-    type Item = Rule<E>;
-    type IntoIter = std::vec::IntoIter<Rule<E>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.rules.into_iter()
-    }
-}
-
 /// Sets the subdomain of its rules, like Werkzeug's `Subdomain`.
 ///
 /// # Examples
@@ -364,14 +342,6 @@ impl<E> Subdomain<E> {
     }
 }
 
-impl<E> IntoIterator for Subdomain<E> {
-    type Item = Rule<E>;
-    type IntoIter = std::vec::IntoIter<Rule<E>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.rules.into_iter()
-    }
-}
-
 /// Prefixes the endpoints of its rules, like Werkzeug's `EndpointPrefix` (string endpoints).
 ///
 /// # Examples
@@ -403,17 +373,24 @@ impl EndpointPrefix {
     }
 }
 
-impl IntoIterator for EndpointPrefix {
-    type Item = Rule<String>;
-    type IntoIter = std::vec::IntoIter<Rule<String>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.rules.into_iter()
-    }
+/// The factories are iterators of their rules, so they nest and chain.
+macro_rules! rules_iter {
+    ($([$($e:ident)?] $factory:ty => $endpoint:ty;)*) => {$(
+        impl$(<$e>)? IntoIterator for $factory {
+            type Item = Rule<$endpoint>;
+            type IntoIter = std::vec::IntoIter<Rule<$endpoint>>;
+            fn into_iter(self) -> Self::IntoIter {
+                self.rules.into_iter()
+            }
+        }
+    )*};
 }
 
-// ---------------------------------------------------------------------------------------
-// Compilation
-// ---------------------------------------------------------------------------------------
+rules_iter! {
+    [E] Submount<E> => E;
+    [E] Subdomain<E> => E;
+    [] EndpointPrefix => String;
+}
 
 /// Werkzeug's `Weighting`: parts with more static text sort first, then parts with more
 /// variables, then lighter converters.
@@ -456,291 +433,11 @@ pub(crate) enum BuildOp {
     Var(usize),
 }
 
-// ---------------------------------------------------------------------------------------
-// Writing URL text: the build plan and its writers
-// ---------------------------------------------------------------------------------------
-
-/// Up to sixteen bytes of a rule's static URL text (the first `len` of `bytes`, a whole
-/// `str`; zeros after them), appended with one 16-byte copy: two register moves where
-/// `push_str` calls `memcpy` for each short piece.
-#[derive(Clone, Copy)]
-pub(crate) struct PlanText {
-    // Invariant: `bytes[..len]` is UTF-8 and `len <= 16`. Only `split` sets the fields.
-    bytes: [u8; 16],
-    len: u8,
-}
-
-impl PlanText {
-    /// `text` in pieces of at most sixteen bytes, cut at character boundaries; one empty
-    /// piece for empty text.
-    fn split(mut text: &str) -> Vec<Self> {
-        let mut pieces = Vec::new();
-        loop {
-            let mut cut = text.len().min(16);
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            let (head, rest) = text.split_at(cut);
-            let mut bytes = [0; 16];
-            bytes[..cut].copy_from_slice(head.as_bytes());
-            pieces.push(PlanText {
-                bytes,
-                len: cut as u8,
-            });
-            text = rest;
-            if text.is_empty() {
-                return pieces;
-            }
-        }
-    }
-
-    /// The text.
-    #[cfg(test)]
-    pub(crate) fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).expect("UTF-8")
-    }
-
-    /// Appends the text to `out`.
-    #[inline(always)]
-    pub(crate) fn push_to(&self, out: &mut String) {
-        // SAFETY: `len <= 16` and `bytes[..len]` is UTF-8 (the type's invariant).
-        unsafe { push_prefix(out, &self.bytes, usize::from(self.len)) }
-    }
-}
-
-/// Appends `bytes[..len]` to `out` with one copy of all `N` bytes: a few register moves
-/// where `push_str` calls `memcpy` for a short piece of unknown length.
-///
-/// # Safety
-///
-/// `len <= N`, and `bytes[..len]` is UTF-8.
-#[inline(always)]
-unsafe fn push_prefix<const N: usize>(out: &mut String, bytes: &[u8; N], len: usize) {
-    debug_assert!(len <= N && std::str::from_utf8(&bytes[..len]).is_ok());
-    out.reserve(N);
-    // SAFETY: `reserve(N)` leaves at least `N` bytes of spare capacity after `out.len()`,
-    // so the copy of `N` bytes stays inside the allocation and the new length `old + len`
-    // (`len <= N`, the caller's promise) is within the capacity. The bytes that become
-    // part of the string, `bytes[..len]`, are UTF-8 (the caller's promise) and follow the
-    // old end of the string, a character boundary, so `out` stays UTF-8. The bytes copied
-    // past the new length are spare capacity, not part of the string.
-    unsafe {
-        let v = out.as_mut_vec();
-        let old = v.len();
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), v.as_mut_ptr().add(old), N);
-        v.set_len(old + len);
-    }
-}
-
-/// The variable a [`PlanStep`] writes before its text: an index into the rule's `vars`,
-/// by the kind of its converter so that the commonest are written without looking at it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PlanVar {
-    /// No variable (the rest of a text longer than sixteen bytes).
-    None,
-    /// A variable whose converter is `Builtin::Int`.
-    Int(u32),
-    /// A variable whose converter is `Builtin::Segment`.
-    Segment(u32),
-    /// Any other variable: through `write_var`.
-    Other(u32),
-}
-
-impl PlanVar {
-    /// The variable's index into the rule's `vars`, if there is one.
-    #[inline(always)]
-    pub(crate) fn index(self) -> Option<usize> {
-        match self {
-            PlanVar::Int(i) | PlanVar::Segment(i) | PlanVar::Other(i) => Some(i as usize),
-            PlanVar::None => None,
-        }
-    }
-}
-
-/// One step of writing a rule's path: a variable, then a piece of the static text after
-/// it.
-#[derive(Clone, Copy)]
-pub(crate) struct PlanStep {
-    pub(crate) var: PlanVar,
-    /// The variable's name (`""` without one), at hand for checking a value's name.
-    pub(crate) name: &'static str,
-    pub(crate) text: PlanText,
-}
-
-/// A rule's path as building writes it: the static text before the first variable (its
-/// first sixteen bytes), then steps of a variable and the text after it, so that the
-/// commonest paths (short texts between variables) take one step per variable and no
-/// test for a step without one.
-pub(crate) struct PathPlan {
-    pub(crate) head: PlanText,
-    pub(crate) steps: Box<[PlanStep]>,
-}
-
-impl PathPlan {
-    /// The plan of `ops` (a rule's path).
-    fn new(ops: &[BuildOp], vars: &[Var]) -> Self {
-        let mut head = None;
-        let mut steps = Vec::new();
-        // The variable before the text being gathered (`None` before the first).
-        let mut var = None;
-        let mut text = String::new();
-        let mut flush = |var: Option<(PlanVar, &'static str)>, text: &str| {
-            let mut pieces = PlanText::split(text).into_iter();
-            let first = pieces.next().expect("at least one piece");
-            match var {
-                None => head = Some(first),
-                Some((var, name)) => steps.push(PlanStep {
-                    var,
-                    name,
-                    text: first,
-                }),
-            }
-            steps.extend(pieces.map(|text| PlanStep {
-                var: PlanVar::None,
-                name: "",
-                text,
-            }));
-        };
-        for op in ops {
-            match op {
-                BuildOp::Text(t) => text.push_str(t),
-                BuildOp::Var(i) => {
-                    flush(var, &text);
-                    text.clear();
-                    let index = u32::try_from(*i).expect("fewer than 2^32 variables");
-                    let kind = match vars[*i].builtin {
-                        Builtin::Int => PlanVar::Int(index),
-                        Builtin::Segment => PlanVar::Segment(index),
-                        Builtin::Path | Builtin::Other => PlanVar::Other(index),
-                    };
-                    var = Some((kind, vars[*i].name));
-                }
-            }
-        }
-        flush(var, &text);
-        PathPlan {
-            head: head.expect("the text before the first variable"),
-            steps: steps.into_boxed_slice(),
-        }
-    }
-}
-
-/// Appends `n` in decimal: the digits written two at a time into a scratch buffer,
-/// then copied with one fixed-size copy (no digit count, no `memcpy` call).
-#[inline(always)]
-pub(crate) fn push_int(out: &mut String, n: i64) {
-    const DIGIT_PAIRS: &[u8; 200] = b"\
-        0001020304050607080910111213141516171819\
-        2021222324252627282930313233343536373839\
-        4041424344454647484950515253545556575859\
-        6061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899";
-    // `-` and nineteen digits at most, ending at `END`; the twenty bytes from the first
-    // are copied.
-    const END: usize = 20;
-    let mut scratch = [0u8; END + 20];
-    let mut at = END;
-    let mut u = n.unsigned_abs();
-    while u >= 100 {
-        let pair = (u % 100) as usize * 2;
-        u /= 100;
-        at -= 2;
-        scratch[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-    }
-    if u >= 10 {
-        let pair = u as usize * 2;
-        at -= 2;
-        scratch[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-    } else {
-        at -= 1;
-        scratch[at] = b'0' + u as u8;
-    }
-    if n < 0 {
-        at -= 1;
-        scratch[at] = b'-';
-    }
-    let mut window = [0u8; 20];
-    window.copy_from_slice(&scratch[at..at + 20]);
-    // SAFETY: `END - at <= 20`, and `window[..END - at]` is the digits and sign: ASCII.
-    unsafe { push_prefix(out, &window, END - at) }
-}
-
-/// Appends `text` (already checked to need no escaping); up to sixteen bytes with two
-/// overlapping fixed-size copies instead of a `memcpy` call.
-#[inline(always)]
-pub(crate) fn push_clean(out: &mut String, text: &str) {
-    let b = text.as_bytes();
-    let n = b.len();
-    if n > 16 || n == 0 {
-        out.push_str(text);
-        return;
-    }
-    out.reserve(16);
-    // The first and last eight, four or one bytes (and the middle one): together all `n`,
-    // overlapping in the middle.
-    // SAFETY: `reserve(16)` leaves at least 16 (`>= n`) bytes of spare capacity after
-    // `out.len()`; every copy below writes inside `old..old + n`, and together they write
-    // all of it (`n >= 8`: `..8` and `n - 8..n` cover `..n` as `n <= 16`; `4 <= n < 8`:
-    // `..4` and `n - 4..n`; `n < 4`: `0`, `n / 2` and `n - 1` are every index). The bytes
-    // are `text`'s, in place, so the string stays UTF-8 once its length covers them.
-    unsafe {
-        let v = out.as_mut_vec();
-        let old = v.len();
-        let dst = v.as_mut_ptr().add(old);
-        let src = b.as_ptr();
-        if n >= 8 {
-            std::ptr::copy_nonoverlapping(src, dst, 8);
-            std::ptr::copy_nonoverlapping(src.add(n - 8), dst.add(n - 8), 8);
-        } else if n >= 4 {
-            std::ptr::copy_nonoverlapping(src, dst, 4);
-            std::ptr::copy_nonoverlapping(src.add(n - 4), dst.add(n - 4), 4);
-        } else {
-            *dst = *src;
-            *dst.add(n / 2) = *src.add(n / 2);
-            *dst.add(n - 1) = *src.add(n - 1);
-        }
-        v.set_len(old + n);
-    }
-}
-
-/// The bit of `m` in [`Compiled::method_bits`]: one of the nine standard methods, or
-/// [`OTHER_METHODS`] for any other.
-#[inline]
-pub(crate) fn method_bit(m: &Method) -> u32 {
-    // Each comparison with a standard method is one byte compare.
-    if *m == Method::GET {
-        1
-    } else if *m == Method::POST {
-        1 << 1
-    } else if *m == Method::HEAD {
-        1 << 2
-    } else if *m == Method::PUT {
-        1 << 3
-    } else if *m == Method::DELETE {
-        1 << 4
-    } else if *m == Method::PATCH {
-        1 << 5
-    } else if *m == Method::OPTIONS {
-        1 << 6
-    } else if *m == Method::TRACE {
-        1 << 7
-    } else if *m == Method::CONNECT {
-        1 << 8
-    } else {
-        OTHER_METHODS
-    }
-}
-
-/// The bit of every non-standard method: set when a rule has one (then its list says
-/// which).
-pub(crate) const OTHER_METHODS: u32 = 1 << 31;
-
 /// A converter bound to a variable of a rule.
 #[derive(Clone)]
 pub(crate) struct Var {
     pub(crate) name: &'static str,
     pub(crate) converter: Arc<dyn Converter>,
-    pub(crate) builtin: Builtin,
 }
 
 /// A rule ready for matching and building.
@@ -750,25 +447,14 @@ pub(crate) struct Compiled<E> {
     pub(crate) parts: Vec<Part>,
     pub(crate) vars: Vec<Var>,
     pub(crate) methods: Option<Box<[Method]>>,
-    /// Whether the rule has defaults (read on every build).
-    pub(crate) has_defaults: bool,
     pub(crate) strict_slashes: bool,
     pub(crate) merge_slashes: bool,
     pub(crate) domain_ops: Vec<BuildOp>,
-    /// The path as building writes it.
-    pub(crate) path_plan: PathPlan,
-    /// The methods as bits of [`method_bit`] (`u32::MAX` for any method), so that building
-    /// checks a standard method with one test.
-    pub(crate) method_bits: u32,
-    /// The static domain part, when building may take values by position (a static
-    /// domain, no defaults); `None` otherwise.
-    pub(crate) position_domain: Option<Box<str>>,
+    pub(crate) path_ops: Vec<BuildOp>,
     /// Names of the rule's variables and defaults (Werkzeug's `arguments`).
     pub(crate) arguments: Vec<&'static str>,
     /// Rule identity for duplicate detection.
     pub(crate) identity: String,
-    /// A starting capacity for built paths: the static text plus room for the values.
-    pub(crate) build_len_hint: usize,
 }
 
 impl<E> Compiled<E> {
@@ -780,9 +466,7 @@ impl<E> Compiled<E> {
     }
 
     pub(crate) fn has_argument(&self, name: &str) -> bool {
-        self.arguments
-            .iter()
-            .any(|a| super::values::name_eq(a, name))
+        self.arguments.contains(&name)
     }
 }
 
@@ -844,7 +528,6 @@ pub(crate) fn compile<E>(
             vars.push(Var {
                 name: intern(name),
                 converter: conv,
-                builtin: opts.registry.builtin(converter, args),
             });
             Ok((vars.len() - 1, info.0, info.1))
         };
@@ -951,30 +634,7 @@ pub(crate) fn compile<E>(
             arguments.push(intern(k));
         }
     }
-    let build_len_hint = path_ops
-        .iter()
-        .map(|op| match op {
-            BuildOp::Text(t) => t.len(),
-            BuildOp::Var(_) => 32,
-        })
-        .sum::<usize>()
-        .max(16);
-    let path_plan = PathPlan::new(&path_ops, &vars);
-    let method_bits = methods.as_deref().map_or(u32::MAX, |list| {
-        list.iter().fold(0, |bits, m| bits | method_bit(m))
-    });
-    let position_domain = match domain_ops.as_slice() {
-        _ if !rule.defaults.is_empty() => None,
-        [] => Some("".into()),
-        [BuildOp::Text(t)] => Some(t.as_str().into()),
-        _ => None,
-    };
     Ok(Compiled {
-        build_len_hint,
-        path_plan,
-        method_bits,
-        position_domain,
-        has_defaults: !rule.defaults.is_empty(),
         strict_slashes: rule.strict_slashes.unwrap_or(opts.strict_slashes),
         merge_slashes: rule.merge_slashes.unwrap_or(opts.merge_slashes),
         rule,
@@ -982,6 +642,7 @@ pub(crate) fn compile<E>(
         vars,
         methods,
         domain_ops,
+        path_ops,
         arguments,
         identity,
     })
@@ -1136,166 +797,4 @@ fn split_parts(
         });
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plan_text_splits_at_char_boundaries() {
-        for text in [
-            "",
-            "/",
-            "/user/",
-            "/settings/security",
-            "/a-rather-long-static-prefix/with/more/",
-            "/ü/ééééééééé/",
-        ] {
-            let pieces = PlanText::split(text);
-            assert!(!pieces.is_empty());
-            assert!(pieces.iter().all(|p| p.as_str().len() <= 16));
-            let joined: String = pieces.iter().map(PlanText::as_str).collect();
-            assert_eq!(joined, text);
-            // Pushed onto strings with little or no spare capacity, and onto text.
-            for start in ["", "x", "ünï"] {
-                let mut out = String::from(start);
-                out.shrink_to_fit();
-                for p in &pieces {
-                    p.push_to(&mut out);
-                }
-                assert_eq!(out, format!("{start}{text}"));
-            }
-        }
-    }
-
-    #[test]
-    fn path_plan_pairs_text_with_variables() {
-        let map = super::super::Map::new([
-            Rule::new("/a/<int:x>/bb/<y>/<path:z>", "e"),
-            Rule::new("/<int:x>", "f"),
-            Rule::new("/", "g"),
-            Rule::new(
-                "/a-long-static-prefix-over-16/<y>/tail-that-is-long-too",
-                "h",
-            ),
-        ]);
-        let shape = |i: usize| -> (String, Vec<(PlanVar, String)>) {
-            let plan = &map.rules[i].path_plan;
-            let steps = plan.steps.iter();
-            (
-                plan.head.as_str().to_owned(),
-                steps.map(|s| (s.var, s.text.as_str().to_owned())).collect(),
-            )
-        };
-        let s = |t: &str| t.to_owned();
-        assert_eq!(
-            shape(0),
-            (
-                s("/a/"),
-                vec![
-                    (PlanVar::Int(0), s("/bb/")),
-                    (PlanVar::Segment(1), s("/")),
-                    (PlanVar::Other(2), s("")),
-                ]
-            )
-        );
-        assert_eq!(shape(1), (s("/"), vec![(PlanVar::Int(0), s(""))]));
-        assert_eq!(shape(2), (s("/"), vec![]));
-        assert_eq!(
-            shape(3),
-            (
-                s("/a-long-static-p"),
-                vec![
-                    (PlanVar::None, s("refix-over-16/")),
-                    (PlanVar::Segment(0), s("/tail-that-is-lo")),
-                    (PlanVar::None, s("ng-too")),
-                ]
-            )
-        );
-        let names = |i: usize| -> Vec<&str> {
-            map.rules[i]
-                .path_plan
-                .steps
-                .iter()
-                .map(|s| s.name)
-                .collect()
-        };
-        assert_eq!(names(0), ["x", "y", "z"]);
-        assert_eq!(names(3), ["", "y", ""]);
-    }
-
-    #[test]
-    fn push_int_writes_what_to_string_does() {
-        let mut numbers = vec![
-            0,
-            1,
-            -1,
-            9,
-            10,
-            99,
-            100,
-            101,
-            i64::MAX,
-            i64::MIN,
-            i64::MIN + 1,
-        ];
-        let mut p: i64 = 1;
-        for _ in 0..18 {
-            p *= 10;
-            numbers.extend([p - 1, p, p + 1, -(p - 1), -p, -(p + 1)]);
-        }
-        for n in numbers {
-            for start in ["", "/user/"] {
-                let mut out = String::from(start);
-                out.shrink_to_fit();
-                push_int(&mut out, n);
-                assert_eq!(out, format!("{start}{n}"));
-            }
-        }
-    }
-
-    #[test]
-    fn push_clean_copies_every_length() {
-        let text = "abcdefghijklmnopqrstuvwxyzü-é_~€";
-        let starts = (0..=text.len()).filter(|&i| text.is_char_boundary(i));
-        for (begin, end) in starts.flat_map(|b| {
-            (b..=text.len())
-                .filter(|&i| text.is_char_boundary(i))
-                .map(move |e| (b, e))
-        }) {
-            let part = &text[begin..end];
-            for start in ["", "/x/"] {
-                let mut out = String::from(start);
-                out.shrink_to_fit();
-                push_clean(&mut out, part);
-                assert_eq!(out, format!("{start}{part}"));
-            }
-        }
-    }
-
-    #[test]
-    fn method_bits_tell_methods_apart() {
-        let standard = [
-            Method::GET,
-            Method::POST,
-            Method::HEAD,
-            Method::PUT,
-            Method::DELETE,
-            Method::PATCH,
-            Method::OPTIONS,
-            Method::TRACE,
-            Method::CONNECT,
-        ];
-        let bits: Vec<u32> = standard.iter().map(method_bit).collect();
-        for (i, b) in bits.iter().enumerate() {
-            assert_eq!(b.count_ones(), 1);
-            assert_ne!(*b, OTHER_METHODS);
-            assert!(bits[..i].iter().all(|o| o != b));
-        }
-        for other in ["PURGE", "get", "PROPFIND"] {
-            let m = Method::from_bytes(other.as_bytes()).unwrap();
-            assert_eq!(method_bit(&m), OTHER_METHODS);
-        }
-    }
 }
