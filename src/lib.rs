@@ -95,6 +95,7 @@ pub mod serving;
 #[cfg(feature = "sessions")]
 pub mod sessions;
 pub mod test;
+pub mod upgrade;
 pub mod urls;
 pub mod utils;
 pub mod wrappers;

@@ -30,6 +30,7 @@ mod http1;
 mod logging;
 mod options;
 mod server;
+mod upgrade;
 
 // Owned by the "serving" helper (reloader, processes, TLS, debugger, signals).
 #[allow(dead_code)] // hook for server core: the connection code calls it

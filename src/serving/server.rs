@@ -529,6 +529,25 @@ impl Shared {
     }
 }
 
+/// Upgraded connections' threads count against `max_threads` with the spare threads.
+impl super::upgrade::ThreadBudget for Shared {
+    fn acquire_thread(&self) -> bool {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        let free = spares.threads < self.options.max_threads;
+        spares.threads += usize::from(free);
+        free
+    }
+
+    fn release_thread(&self) {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        spares.threads = spares.threads.saturating_sub(1);
+    }
+
+    fn shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+}
+
 struct Conn {
     io: Arc<Mutex<ConnIo>>,
     info: Arc<ConnInfo>,
@@ -1143,6 +1162,12 @@ fn dispatch(
         Outcome::Panic(payload) => {
             *shared.panic.lock().unwrap_or_else(|e| e.into_inner()) = Some(payload);
             shared.begin_shutdown();
+            false
+        }
+        Outcome::Upgrade(handover) => {
+            let budget: Arc<dyn super::upgrade::ThreadBudget> = shared.clone();
+            let timeout = shared.options.io_timeout;
+            super::upgrade::hand_over(budget, &lp.registry, io, info, *handover, timeout);
             false
         }
     };

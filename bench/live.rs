@@ -1,0 +1,2 @@
+//! WebSocket and server-sent events under load (being written).
+fn main() {}
