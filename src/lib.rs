@@ -94,10 +94,13 @@ pub mod security;
 pub mod serving;
 #[cfg(feature = "sessions")]
 pub mod sessions;
+pub mod sse;
 pub mod test;
 pub mod upgrade;
 pub mod urls;
 pub mod utils;
+#[cfg(feature = "websocket")]
+pub mod websocket;
 pub mod wrappers;
 
 pub use app::Application;
