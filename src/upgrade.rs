@@ -488,8 +488,10 @@ struct PipeState {
     data: VecDeque<u8>,
     /// The writing side is gone (or shut down): readers see end-of-stream once drained.
     write_closed: bool,
-    /// The reading side is gone: writers fail.
+    /// The reading side is gone: writers fail (after one write, see [`MemoryEnd::write`]).
     read_closed: bool,
+    /// A write after the reading side went away was accepted (and lost) already.
+    reset: bool,
 }
 
 impl Pipe {
@@ -607,6 +609,14 @@ impl MemoryEnd {
             .map(|t| Instant::now() + t);
         let mut state = pipe.lock();
         loop {
+            if state.read_closed && !state.write_closed && !state.reset {
+                // As over TCP: the first write after the peer closed is accepted (the
+                // peer's kernel answers it with a reset), only later ones fail. So a
+                // close frame answering the peer's is "sent", and what the peer sent
+                // before it left can still be read.
+                state.reset = true;
+                return Ok(buf.len());
+            }
             if state.read_closed || state.write_closed {
                 return Err(io::Error::new(
                     io::ErrorKind::BrokenPipe,
@@ -664,6 +674,7 @@ mod tests {
     fn writing_to_a_closed_side_fails() {
         let (mut a, b) = Upgraded::pair();
         drop(b);
+        assert_eq!(a.write(b"lost").unwrap(), 4);
         assert_eq!(a.write(b"x").unwrap_err().kind(), io::ErrorKind::BrokenPipe);
     }
 

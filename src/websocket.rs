@@ -518,6 +518,8 @@ pub struct WebSocket {
     /// Set once a close frame went out or came in: senders stop then.
     closed: Arc<AtomicBool>,
     close_frame: Option<CloseFrame>,
+    /// The peer's close frame arrived.
+    peer_closed: bool,
     last_heard: Instant,
     pinged: bool,
 }
@@ -558,6 +560,7 @@ impl WebSocket {
             limits,
             closed: Arc::new(AtomicBool::new(false)),
             close_frame: None,
+            peer_closed: false,
             last_heard: Instant::now(),
             pinged: false,
         })
@@ -599,9 +602,13 @@ impl WebSocket {
                 }
                 Ok(Message::Close(frame)) => {
                     self.closed.store(true, Ordering::SeqCst);
+                    self.peer_closed = true;
                     self.close_frame = frame;
                     // `tungstenite` queued the reply; the next read sends it and ends.
                 }
+                // The peer closed and went away before our answer reached it: the
+                // connection ended as the peer wanted.
+                Err(Error::Io(_)) if self.peer_closed => return Err(Error::ConnectionClosed),
                 Ok(_) => self.heard(),
                 Err(Error::Io(e))
                     if matches!(

@@ -335,6 +335,13 @@ mod websocket {
             if let Some(mut ws) = self.ws.take() {
                 let _ = ws.close(CloseCode::Normal, "");
             }
+            self.wait_for_handler()
+        }
+
+        /// Waits for the view's handler to return without closing the client side (what
+        /// the server sent before is still there to [`recv`](WebSocket::recv)): `Err` with
+        /// the panic when it panicked. Returns at once when it was waited for already.
+        pub fn wait_for_handler(&mut self) -> std::thread::Result<()> {
             match self.handler.take() {
                 Some(handler) => handler.join().and_then(|r| r),
                 None => Ok(()),
