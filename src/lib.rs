@@ -129,3 +129,8 @@ pub struct DocsDeployment;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/middleware.md")]
 pub struct DocsMiddleware;
+
+/// `docs/websockets.md`, compiled as doctests so the guide cannot drift from the crate.
+#[cfg(all(doctest, feature = "websocket"))]
+#[doc = include_str!("../docs/websockets.md")]
+pub struct DocsWebSockets;
