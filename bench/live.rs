@@ -30,8 +30,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use zeug::serving::{Options, make_server};
 use zeug::sse::{Event, EventReader, EventStream};
-use zeug::websocket::tungstenite::{self, Message};
 use zeug::websocket::WebSocketUpgrade;
+use zeug::websocket::tungstenite::{self, Message};
 use zeug::{Environ, Request, Response};
 
 /// Stack of each client thread (they only read sockets).
@@ -312,8 +312,7 @@ impl Server {
 
     /// `(RSS in KiB, threads)` from `/proc`.
     fn usage(&self) -> (u64, u64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
         let field = |name: &str| {
             status
                 .lines()
