@@ -16,7 +16,7 @@
 //! use zeug::{Request, Response};
 //!
 //! fn progress(request: &Request) -> Response {
-//!     let start: u32 = last_event_id(request).and_then(|id| id.parse().ok()).map_or(0, |n| n + 1);
+//!     let start = last_event_id(request).and_then(|id| id.parse::<u32>().ok()).map_or(0, |n| n + 1);
 //!     EventStream::new((start..=3).map(|n| Event::new(format!("{n}/3")).with_id(n.to_string())))
 //!         .into_response()
 //! }
@@ -292,7 +292,8 @@ impl EventStream {
     /// ```
     /// use zeug::sse::{Event, EventStream};
     /// let res = EventStream::new(vec![Event::new("a"), Event::new("b")]).into_response();
-    /// assert_eq!(res.into_body().into_bytes().unwrap(), "data: a\n\ndata: b\n\n");
+    /// let body = res.into_body().into_bytes().unwrap();
+    /// assert_eq!(body, ": stream opened\n\ndata: a\n\ndata: b\n\n");
     /// ```
     pub fn new<I>(events: I) -> Self
     where
