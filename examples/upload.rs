@@ -17,9 +17,9 @@
 
 use std::path::PathBuf;
 
-use zeug::exceptions::escape_html;
 use zeug::formparser::Limits;
 use zeug::security::secure_filename;
+use zeug::utils::escape_html;
 use zeug::utils::send_from_directory;
 use zeug::{Application, Environ, HttpException, Request, Response, redirect};
 

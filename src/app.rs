@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::wrappers::IntoResponse;
 use crate::{Environ, Response};
 
 /// A web application: takes the request as the server hands it over and returns the
@@ -18,13 +19,16 @@ use crate::{Environ, Response};
 /// a property of the type, not a runtime rule.
 ///
 /// Closures and functions taking an [`Environ`] and returning a [`Response`] are
-/// applications, and so are `Arc`s of applications (including `Arc<dyn Application>`), so
-/// middleware can share or erase what it wraps.
+/// applications — and so are those returning `Result<Response, E>` where the error converts
+/// into a response (an [`HttpException`](crate::HttpException), a routing error; anything
+/// [`IntoResponse`]), so `?` works at the top of an app. `Arc`s of applications (including
+/// `Arc<dyn Application>`) are applications too, so middleware can share or erase what it
+/// wraps.
 ///
 /// # Examples
 ///
 /// ```
-/// use zeug::{Application, Environ, Response};
+/// use zeug::{Application, Environ, Request, Response};
 ///
 /// fn simple_app(_environ: Environ) -> Response {
 ///     Response::new("Hello World!")
@@ -37,8 +41,16 @@ use crate::{Environ, Response};
 ///     }
 /// }
 ///
+/// fn fallible_app(environ: Environ) -> Result<Response, zeug::HttpException> {
+///     let who = Request::new(environ).args().get("who").ok_or_else(zeug::HttpException::bad_request)?.to_owned();
+///     Ok(Response::new(format!("Hello {who}!")))
+/// }
+///
 /// let client = zeug::test::Client::new(simple_app);
 /// assert_eq!(client.get("/").send().text(), "Hello World!");
+/// let client = zeug::test::Client::new(fallible_app);
+/// assert_eq!(client.get("/?who=you").send().text(), "Hello you!");
+/// assert_eq!(client.get("/").send().status(), 400);
 /// let client = zeug::test::Client::new(Hello);
 /// assert_eq!(client.get("/x").send().text(), "Hello from /x");
 /// ```
@@ -48,12 +60,16 @@ pub trait Application: Send + Sync + 'static {
     fn call(&self, environ: Environ) -> Response;
 }
 
-impl<F> Application for F
+// One blanket impl over the return type: two impls for `Fn(Environ) -> Response` and
+// `Fn(Environ) -> Result<..>` would overlap, as coherence does not tell closures apart by
+// their output type.
+impl<F, R> Application for F
 where
-    F: Fn(Environ) -> Response + Send + Sync + 'static,
+    F: Fn(Environ) -> R + Send + Sync + 'static,
+    R: IntoResponse,
 {
     fn call(&self, environ: Environ) -> Response {
-        self(environ)
+        self(environ).into_response()
     }
 }
 
@@ -92,6 +108,10 @@ mod tests {
                 .unwrap()
         }
         assert_eq!(takes(hello), "hello");
+        let fallible = |_: Environ| -> Result<Response, crate::HttpException> {
+            Err(crate::HttpException::not_found())
+        };
+        assert!(takes(fallible).contains("Not Found"));
         assert_eq!(takes(|_: Environ| Response::new("closure")), "closure");
         let shared: SharedApp = Arc::new(hello);
         assert_eq!(takes(shared.clone()), "hello");

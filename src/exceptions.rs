@@ -7,10 +7,14 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use http::header::{ALLOW, HeaderName, HeaderValue};
+use http::header::{ALLOW, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 
 use crate::Response;
+use crate::wrappers::{IntoHeaderName, IntoHeaderValue, InvalidHeader};
+
+#[doc(hidden)]
+pub use crate::html::escape_html;
 
 /// An HTTP error that can be returned from a view and turned into a response.
 ///
@@ -27,7 +31,7 @@ use crate::Response;
 /// }
 /// let res = view("7").unwrap_or_else(|e| e.into_response());
 /// assert_eq!(res.status(), 404);
-/// assert!(res.text().unwrap().contains("No such item."));
+/// assert!(res.body_text().unwrap().contains("No such item."));
 /// ```
 #[derive(Debug, Clone)]
 pub struct HttpException {
@@ -181,7 +185,7 @@ impl HttpException {
         self.inner.status
     }
 
-    /// The reason phrase, e.g. `"Not Found"`.
+    /// The reason phrase, e.g. `"Not Found"`: the one the server writes on the status line.
     pub fn name(&self) -> &'static str {
         self.inner
             .status
@@ -204,18 +208,23 @@ impl HttpException {
     }
 
     /// Adds a header to the error response (`WWW-Authenticate`, `Retry-After`, ...).
-    /// Invalid names or values are ignored rather than turning an error into a panic.
+    ///
+    /// Same policy as [`Response::with_header`]: names and values are typed or literals;
+    /// text made at run time is validated first with `HeaderValue::try_from(text)?`.
     ///
     /// # Examples
     ///
     /// ```
-    /// let e = zeug::HttpException::unauthorized().with_header("www-authenticate", "Basic realm=\"x\"");
+    /// use zeug::HttpException;
+    /// let e = HttpException::unauthorized().with_header("www-authenticate", "Basic realm=\"x\"");
     /// assert!(e.headers().contains_key("www-authenticate"));
+    /// let e = HttpException::too_many_requests().with_header(http::header::RETRY_AFTER, 30u64);
+    /// assert_eq!(e.headers()["retry-after"], "30");
     /// ```
-    pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            self.inner.headers.append(n, v);
-        }
+    pub fn with_header(mut self, name: impl IntoHeaderName, value: impl IntoHeaderValue) -> Self {
+        self.inner
+            .headers
+            .append(name.into_header_name(), value.into_header_value());
         self
     }
 
@@ -282,6 +291,44 @@ impl HttpException {
         }
     }
 
+    /// Renders the error with the application's own page: `response` gets this error's
+    /// status and its headers (`Allow`, `WWW-Authenticate`, `Retry-After`, `Location`...),
+    /// so a custom 404 or 405 page is one call and loses nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http::Method;
+    /// use zeug::{HttpException, Response};
+    ///
+    /// let e = HttpException::method_not_allowed(&[Method::GET]);
+    /// let page = format!("<h1>{} is not allowed here</h1>", "POST");
+    /// let res = e.into_response_with(Response::html(page));
+    /// assert_eq!(res.status(), 405);
+    /// assert_eq!(res.headers()["allow"], "GET, HEAD");
+    /// assert_eq!(res.mimetype(), "text/html");
+    /// ```
+    pub fn into_response_with(self, response: Response) -> Response {
+        self.finish(response)
+    }
+
+    /// A 500 for an error the client did not cause: `error` is logged (target `zeug`) with
+    /// `context`, and the response shows only the generic description. This is what the
+    /// `From` conversions of common errors (`std::io::Error`, `serde_json::Error`, a poisoned
+    /// lock...) do, so `?` on them never leaks a path or a message to the client.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = zeug::HttpException::internal("reading the template", "no such file: /srv/x");
+    /// assert_eq!(e.status(), 500);
+    /// assert!(!e.description().contains("/srv"));
+    /// ```
+    pub fn internal(context: &str, error: impl fmt::Display) -> Self {
+        log::error!(target: "zeug", "500 Internal Server Error: {context}: {error}");
+        Self::internal_server_error()
+    }
+
     fn finish(self, mut res: Response) -> Response {
         res.set_status(self.inner.status);
         for (name, value) in &self.inner.headers {
@@ -318,6 +365,56 @@ impl fmt::Display for HttpException {
 
 impl std::error::Error for HttpException {}
 
+impl From<std::io::Error> for HttpException {
+    /// A logged 500 (the message may name server paths, so it is not shown).
+    fn from(e: std::io::Error) -> Self {
+        HttpException::internal("I/O error", e)
+    }
+}
+
+impl From<fmt::Error> for HttpException {
+    /// A logged 500.
+    fn from(e: fmt::Error) -> Self {
+        HttpException::internal("formatting error", e)
+    }
+}
+
+impl From<serde_json::Error> for HttpException {
+    /// A logged 500: a JSON error that reaches `?` in a view is the server's (request
+    /// bodies are parsed by [`Request::json`](crate::Request::json), which answers 400).
+    fn from(e: serde_json::Error) -> Self {
+        HttpException::internal("JSON error", e)
+    }
+}
+
+impl<T> From<std::sync::PoisonError<T>> for HttpException {
+    /// A logged 500: another request panicked while holding the lock.
+    fn from(e: std::sync::PoisonError<T>) -> Self {
+        HttpException::internal("poisoned lock", e)
+    }
+}
+
+impl From<http::header::InvalidHeaderValue> for HttpException {
+    /// A logged 500: the application tried to send text that is not valid in a header.
+    fn from(e: http::header::InvalidHeaderValue) -> Self {
+        HttpException::internal("invalid header value", e)
+    }
+}
+
+impl From<http::header::InvalidHeaderName> for HttpException {
+    /// A logged 500: the application tried to send an invalid header name.
+    fn from(e: http::header::InvalidHeaderName) -> Self {
+        HttpException::internal("invalid header name", e)
+    }
+}
+
+impl From<InvalidHeader> for HttpException {
+    /// A logged 500, as [`http::header::InvalidHeaderValue`].
+    fn from(e: InvalidHeader) -> Self {
+        HttpException::internal("invalid header", e)
+    }
+}
+
 impl From<HttpException> for Response {
     fn from(e: HttpException) -> Self {
         e.into_response()
@@ -351,28 +448,6 @@ pub fn abort(code: u16) -> HttpException {
         Ok(s) if (400..600).contains(&code) => HttpException::new(s),
         _ => HttpException::internal_server_error(),
     }
-}
-
-/// Escapes text for HTML element content and attribute values.
-///
-/// # Examples
-///
-/// ```
-/// assert_eq!(zeug::exceptions::escape_html("<a href=\"x\">&</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
-/// ```
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn default_description(code: u16) -> &'static str {
@@ -431,9 +506,56 @@ mod tests {
         let res = HttpException::bad_request()
             .with_description("<script>")
             .into_response();
-        let text = res.text().unwrap();
+        let text = res.body_text().unwrap();
         assert!(text.contains("&lt;script&gt;"));
         assert!(!text.contains("<script>"));
+    }
+
+    #[test]
+    fn common_errors_are_500s_without_detail() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "/srv/secret/db.sqlite");
+        let json = serde_json::from_str::<u8>("oops").unwrap_err();
+        let lock = std::sync::Mutex::new(());
+        let poisoned = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _guard = lock.lock().unwrap();
+                panic!("poison the lock");
+            })
+            .join()
+            .unwrap_err();
+            HttpException::from(lock.lock().unwrap_err())
+        });
+        for e in [HttpException::from(io), HttpException::from(json), poisoned] {
+            assert_eq!(e.status(), 500);
+            let text = e.into_response().body_text().unwrap();
+            assert!(!text.contains("/srv") && !text.contains("oops"), "{text}");
+        }
+    }
+
+    #[test]
+    fn own_pages_keep_status_and_headers() {
+        let cases = [
+            HttpException::unauthorized().with_header("www-authenticate", "Basic realm=\"x\""),
+            HttpException::service_unavailable().with_header(http::header::RETRY_AFTER, 120u64),
+            HttpException::method_not_allowed(&[Method::POST]),
+        ];
+        for e in cases {
+            let (status, headers) = (e.status(), e.headers().clone());
+            let res = e.into_response_with(Response::html("<p>ours</p>"));
+            assert_eq!(res.status(), status);
+            assert_eq!(res.body_text().unwrap(), "<p>ours</p>");
+            for (name, value) in &headers {
+                assert_eq!(res.headers().get(name), Some(value), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_the_reason_phrases_the_server_sends() {
+        // The server writes `StatusCode::canonical_reason` on the status line.
+        let e = HttpException::request_entity_too_large();
+        assert_eq!(e.name(), "Payload Too Large");
+        assert_eq!(Some(e.name()), e.status().canonical_reason());
     }
 
     #[test]

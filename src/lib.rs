@@ -78,6 +78,27 @@
 //! let client = zeug::test::Client::new(App);
 //! assert_eq!(client.get("/nope").send().status(), 404);
 //! ```
+//!
+//! ## A small app, without the boilerplate
+//!
+//! [`web::App`] is optional: it matches the URL, hands each view a [`web::Ctx`] (the
+//! request, `url_for`, the matched values, the session), renders errors through your own
+//! pages by status, and saves the session. See `docs/from-flask.md` and
+//! `examples/pastebin/`.
+//!
+//! ```
+//! use zeug::web::{App, Ctx};
+//! use zeug::{HttpException, Map, Response, Rule};
+//!
+//! fn view(ctx: &mut Ctx<&'static str>, _: &'static str) -> Result<Response, HttpException> {
+//!     Ok(Response::new(format!("you are at {}", ctx.url_for("home", &())?)))
+//! }
+//! let app = App::new(Map::new([Rule::new("/", "home")]), view)
+//!     .error_handler(404, |_, e| e.into_response_with(Response::new("no such page")));
+//! let client = zeug::test::Client::new(app);
+//! assert_eq!(client.get("/").send().text(), "you are at /");
+//! assert_eq!(client.get("/x").send().text(), "no such page");
+//! ```
 #![warn(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
@@ -87,8 +108,10 @@ pub mod datastructures;
 pub mod environ;
 pub mod exceptions;
 pub mod formparser;
+pub mod html;
 pub mod http_utils;
 pub mod middleware;
+pub(crate) mod rfc2231;
 pub mod routing;
 pub mod security;
 pub mod serving;
@@ -99,9 +122,14 @@ pub mod test;
 pub mod upgrade;
 pub mod urls;
 pub mod utils;
+pub mod web;
 #[cfg(feature = "websocket")]
 pub mod websocket;
 pub mod wrappers;
+
+/// The `http` crate, whose types (`StatusCode`, `Method`, `HeaderMap`, `HeaderValue`...)
+/// zeug's API uses, re-exported so `zeug::http::StatusCode` needs no extra dependency.
+pub use http;
 
 pub use app::Application;
 pub use body::Body;
@@ -113,7 +141,7 @@ pub use serving::run_simple;
 pub use sessions::{Session, SessionConfig};
 pub use test::Client;
 pub use utils::{redirect, send_file, send_from_directory};
-pub use wrappers::{CookieOptions, Request, Response};
+pub use wrappers::{CookieOptions, IntoResponse, Request, Response};
 
 /// The README's examples, compiled as doctests so they cannot drift from the crate.
 #[cfg(doctest)]
@@ -134,3 +162,13 @@ pub struct DocsMiddleware;
 #[cfg(all(doctest, feature = "websocket"))]
 #[doc = include_str!("../docs/websockets.md")]
 pub struct DocsWebSockets;
+
+/// `docs/from-flask.md`, compiled as doctests so the guide cannot drift from the crate.
+#[cfg(all(doctest, feature = "sessions"))]
+#[doc = include_str!("../docs/from-flask.md")]
+pub struct DocsFromFlask;
+
+/// `docs/sessions.md`, compiled as doctests so the guide cannot drift from the crate.
+#[cfg(all(doctest, feature = "sessions"))]
+#[doc = include_str!("../docs/sessions.md")]
+pub struct DocsSessions;

@@ -1,13 +1,26 @@
 //! Signed-cookie sessions (feature `sessions`): a typed map kept in a cookie the client
 //! cannot forge, as Flask's default session does.
 //!
-//! [`SessionConfig`] holds the keys and cookie settings; [`SessionConfig::session`] reads
-//! the session from a [`Request`]; [`Session::save`] writes it back to a [`Response`] as a
-//! `Set-Cookie` only when it changed. Values are JSON, signed with HMAC-SHA256 (the
-//! `cookie` crate's signed jar) or, with [`SessionConfig::private`], encrypted and
-//! authenticated with AES-256-GCM (its private jar). A tampered, expired or unreadable
-//! cookie gives an empty session, never an error. Several keys may be given for rotation:
-//! the first signs, every one verifies.
+//! [`SessionConfig`] holds the keys and cookie settings; [`SessionConfig::session`] takes
+//! the session cookie from a [`Request`]; [`Session::save`] writes it back to a
+//! [`Response`]. With [`web::App`](crate::web::App) the session is saved for you after
+//! every view (and error page), so a change cannot be forgotten.
+//!
+//! Safe by default:
+//! - the cookie is only verified and parsed when the session is first *read*, and
+//!   [`Session::save`] adds `Vary: Cookie` whenever it was read, so a shared cache never
+//!   serves one user's page to another;
+//! - a `Set-Cookie` is sent only when the session changed, so other responses stay
+//!   cacheable;
+//! - the cookie's name is inside the signed (or encrypted) payload: a value made under
+//!   one cookie name is refused under another, even with the same key;
+//! - expiry ([`SessionConfig::max_age`]) is checked against the time signed into the
+//!   cookie, on a clock that tests can replace ([`SessionConfig::clock`]).
+//!
+//! Values are JSON, signed with HMAC-SHA256 (the `cookie` crate's signed jar) or, with
+//! [`SessionConfig::private`], encrypted and authenticated with AES-256-GCM (its private
+//! jar). A tampered, expired or unreadable cookie gives an empty session, never an error.
+//! Several keys may be given for rotation: the first signs, every one verifies.
 //!
 //! This module does not store anything server-side; a session is limited by what browsers
 //! keep in one cookie (about 4 KB). See `docs/sessions.md`.
@@ -33,6 +46,7 @@
 //! assert_eq!(client.get("/").send().text(), "visit 2");
 //! ```
 
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -83,12 +97,17 @@ impl fmt::Display for SessionConfigError {
 
 impl std::error::Error for SessionConfigError {}
 
+/// Where a session's "now" comes from: the system clock unless a test sets another.
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+#[derive(Clone)]
 struct Inner {
     keys: Vec<Key>,
     cookie_name: String,
     options: CookieOptions,
     private: bool,
     max_age: Option<Duration>,
+    clock: Clock,
 }
 
 /// Keys and cookie settings for sessions; cheap to clone and share between threads.
@@ -182,6 +201,7 @@ impl SessionConfig {
                     .same_site(SameSite::Lax),
                 private: false,
                 max_age: None,
+                clock: Arc::new(SystemTime::now),
             }),
         })
     }
@@ -190,13 +210,7 @@ impl SessionConfig {
         match Arc::get_mut(&mut self.inner) {
             Some(inner) => change(inner),
             None => {
-                let mut inner = Inner {
-                    keys: self.inner.keys.clone(),
-                    cookie_name: self.inner.cookie_name.clone(),
-                    options: self.inner.options.clone(),
-                    private: self.inner.private,
-                    max_age: self.inner.max_age,
-                };
+                let mut inner = Inner::clone(&self.inner);
                 change(&mut inner);
                 self.inner = Arc::new(inner);
             }
@@ -233,20 +247,46 @@ impl SessionConfig {
         self.edit(|i| i.max_age = Some(max_age))
     }
 
-    /// The session carried by `request` (empty when it has none, or a tampered, expired or
-    /// malformed one).
+    /// Where "now" comes from when sealing cookies and checking their age (default: the
+    /// system clock). Tests use it to step past [`max_age`](Self::max_age) without sleeping.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::time::{Duration, SystemTime};
+    /// use zeug::sessions::SessionConfig;
+    ///
+    /// let offset = Arc::new(AtomicU64::new(0));
+    /// let clock = offset.clone();
+    /// let config = SessionConfig::new(["0123456789abcdef0123456789abcdef"])
+    ///     .max_age(Duration::from_secs(60))
+    ///     .clock(move || SystemTime::now() + Duration::from_secs(clock.load(Ordering::Relaxed)));
+    /// offset.store(61, Ordering::Relaxed); // a minute and a second later
+    /// ```
+    pub fn clock(self, now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        let clock: Clock = Arc::new(now);
+        self.edit(|i| i.clock = clock)
+    }
+
+    /// The session carried by `request`. Nothing is verified or parsed until the session
+    /// is first read; then a missing, tampered, expired or malformed cookie reads as an
+    /// empty session.
     pub fn session(&self, request: &Request) -> Session {
-        let raw = request.cookies().get(&self.inner.cookie_name);
-        let data = raw.and_then(|raw| self.open(raw)).unwrap_or_default();
         Session {
             config: self.clone(),
-            data,
+            raw: request
+                .cookies()
+                .get(&self.inner.cookie_name)
+                .map(str::to_owned),
+            data: OnceCell::new(),
             modified: false,
-            had_cookie: raw.is_some(),
+            saved: Cell::new(false),
         }
     }
 
-    /// Verifies (or decrypts) a cookie value with any key and checks its age.
+    /// Verifies (or decrypts) a cookie value with any key and checks its name and age.
     fn open(&self, raw: &str) -> Option<Map<String, Value>> {
         let jar = CookieJar::new();
         let name = self.inner.cookie_name.clone();
@@ -259,9 +299,15 @@ impl SessionConfig {
             }
         })?;
         let payload: Payload = serde_json::from_str(plain.value()).ok()?;
+        // The signed jar's MAC covers only the value: the name inside it binds the two.
+        if payload.n != self.inner.cookie_name {
+            return None;
+        }
         if let Some(max_age) = self.inner.max_age {
             let issued = UNIX_EPOCH + Duration::from_secs(payload.t);
-            let age = SystemTime::now().duration_since(issued).unwrap_or_default();
+            let age = (self.inner.clock)()
+                .duration_since(issued)
+                .unwrap_or_default();
             if age > max_age {
                 return None;
             }
@@ -271,12 +317,16 @@ impl SessionConfig {
 
     /// Signs (or encrypts) a session into the cookie to send.
     fn seal(&self, data: &Map<String, Value>) -> Cookie<'static> {
-        let now = SystemTime::now()
+        let now = (self.inner.clock)()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let payload = serde_json::to_string(&PayloadRef { t: now, d: data })
-            .expect("a JSON map always serializes");
+        let payload = serde_json::to_string(&PayloadRef {
+            n: &self.inner.cookie_name,
+            t: now,
+            d: data,
+        })
+        .expect("a JSON map always serializes");
         let mut options = self.inner.options.clone();
         if let Some(age) = self.inner.max_age {
             options = options.max_age(age);
@@ -297,14 +347,17 @@ impl SessionConfig {
     }
 }
 
+/// What is signed into the cookie: its name, the time it was issued and the data.
 #[derive(serde::Deserialize)]
 struct Payload {
+    n: String,
     t: u64,
     d: Map<String, Value>,
 }
 
 #[derive(Serialize)]
 struct PayloadRef<'a> {
+    n: &'a str,
     t: u64,
     d: &'a Map<String, Value>,
 }
@@ -332,29 +385,47 @@ struct PayloadRef<'a> {
 /// ```
 pub struct Session {
     config: SessionConfig,
-    data: Map<String, Value>,
+    /// The cookie as the request carried it, opened on first read.
+    raw: Option<String>,
+    data: OnceCell<Map<String, Value>>,
     modified: bool,
-    had_cookie: bool,
+    /// Whether `save` ran since the last change, for the warning on drop.
+    saved: Cell<bool>,
 }
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
-            .field("data", &self.data)
+            .field("data", &self.data.get())
             .field("modified", &self.modified)
             .finish_non_exhaustive()
     }
 }
 
 impl Session {
+    /// The data, opening the cookie on first use (which makes the response vary on it).
+    fn data(&self) -> &Map<String, Value> {
+        self.data.get_or_init(|| {
+            self.raw
+                .as_deref()
+                .and_then(|raw| self.config.open(raw))
+                .unwrap_or_default()
+        })
+    }
+
+    fn data_mut(&mut self) -> &mut Map<String, Value> {
+        self.data();
+        self.data.get_mut().expect("initialised just above")
+    }
+
     /// The value under `key` as `T`; `None` when missing or not a `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        T::deserialize(self.data.get(key)?).ok()
+        T::deserialize(self.data().get(key)?).ok()
     }
 
     /// The raw JSON value under `key`.
     pub fn get_value(&self, key: &str) -> Option<&Value> {
-        self.data.get(key)
+        self.data().get(key)
     }
 
     /// Stores `value` under `key` (marks the session modified).
@@ -366,43 +437,59 @@ impl Session {
     pub fn insert<T: Serialize>(&mut self, key: &str, value: T) {
         let value = serde_json::to_value(value)
             .unwrap_or_else(|e| panic!("session value for {key:?} is not JSON: {e}"));
-        self.data.insert(key.to_owned(), value);
-        self.modified = true;
+        self.data_mut().insert(key.to_owned(), value);
+        self.touch();
     }
 
     /// Removes `key`, returning its raw value (marks the session modified if it was there).
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let old = self.data.remove(key);
+        let old = self.data_mut().remove(key);
         if old.is_some() {
-            self.modified = true;
+            self.touch();
         }
         old
     }
 
     /// Whether `key` is set.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.data.contains_key(key)
+        self.data().contains_key(key)
     }
 
     /// The keys set.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.data.keys().map(String::as_str)
+        self.data().keys().map(String::as_str)
     }
 
     /// Removes everything (logging out); saving then deletes the cookie.
     pub fn clear(&mut self) {
-        if !self.data.is_empty() {
-            self.modified = true;
-        }
-        self.data.clear();
-        if self.had_cookie {
-            self.modified = true;
+        let data = self.data_mut();
+        let had_data = !data.is_empty();
+        data.clear();
+        if had_data || self.raw.is_some() {
+            self.touch();
         }
     }
 
     /// Whether nothing is stored.
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.data().is_empty()
+    }
+
+    /// Records a change (to be saved).
+    fn touch(&mut self) {
+        self.modified = true;
+        self.saved.set(false);
+    }
+
+    /// Drops the session on purpose, changes and all (after a panicking view).
+    pub(crate) fn discard(self) {
+        self.saved.set(true);
+    }
+
+    /// Whether the session was read (or written) during this request: then the response
+    /// depends on the cookie, and [`save`](Self::save) adds `Vary: Cookie`.
+    pub fn accessed(&self) -> bool {
+        self.data.get().is_some()
     }
 
     /// Whether the session changed since it was read.
@@ -413,19 +500,27 @@ impl Session {
     /// Marks the session changed, so [`save`](Self::save) re-sends it (to refresh its
     /// expiry, or after changing a value in place).
     pub fn mark_modified(&mut self) {
-        self.modified = true;
+        self.touch();
     }
 
-    /// Writes the session to `response` if it changed: a signed (or encrypted) cookie, or a
-    /// deletion when it became empty. Unchanged sessions add no header, so responses stay
-    /// cacheable. Adds `Vary: Cookie` whenever it writes.
+    /// Writes the session to `response`: `Vary: Cookie` if it was read, and if it changed a
+    /// signed (or encrypted) cookie, or a deletion when it became empty. A session nobody
+    /// looked at adds nothing, so such responses stay cacheable by shared caches.
+    ///
+    /// [`web::App`](crate::web::App) calls this after every view; call it yourself only
+    /// when you build the app from the parts.
     pub fn save(&self, response: &mut Response) {
+        self.saved.set(true);
+        if self.accessed() {
+            response.add_vary("Cookie");
+        }
         if !self.modified {
             return;
         }
         response.add_vary("Cookie");
-        if self.data.is_empty() {
-            if self.had_cookie {
+        let data = self.data();
+        if data.is_empty() {
+            if self.raw.is_some() {
                 response.delete_cookie_with(
                     &self.config.inner.cookie_name,
                     self.config.inner.options.clone(),
@@ -433,7 +528,7 @@ impl Session {
             }
             return;
         }
-        let cookie = self.config.seal(&self.data);
+        let cookie = self.config.seal(data);
         let size = cookie.encoded().to_string().len();
         if size > MAX_COOKIE_SIZE {
             log::warn!(
@@ -441,7 +536,23 @@ impl Session {
                 "the session cookie is {size} bytes, larger than browsers keep ({MAX_COOKIE_SIZE}); it may be dropped"
             );
         }
-        response.add_cookie(&cookie);
+        // The domain and path come from validated `CookieOptions`, so this cannot fail.
+        if let Err(e) = response.add_cookie(&cookie) {
+            log::error!(target: "zeug", "session cookie not set: {e}");
+        }
+    }
+}
+
+impl Drop for Session {
+    /// A changed session dropped without [`Session::save`] is a lost change: say so.
+    fn drop(&mut self) {
+        if self.modified && !self.saved.get() && !std::thread::panicking() {
+            log::warn!(
+                target: "zeug",
+                "a modified session was dropped without Session::save; the change is lost \
+                 (web::App saves sessions for you)"
+            );
+        }
     }
 }
 
@@ -477,7 +588,7 @@ mod tests {
             config.session(&request_with(&pair)).get::<i32>("n"),
             Some(1)
         );
-        let tampered = pair.replace("%22n%22%3A1", "%22n%22%3A2");
+        let tampered = pair.replace(r#"\"n\":1"#, r#"\"n\":2"#);
         assert_ne!(tampered, pair);
         assert!(config.session(&request_with(&tampered)).is_empty());
         for junk in ["session=", "session=%ff%fe", "session=\"\\", "session=abc"] {

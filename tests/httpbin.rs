@@ -412,6 +412,8 @@ fn cookies_set_from_query_redirects_to_cookies() {
         .collect();
     assert_eq!(cookies.len(), 2);
     assert!(cookies[0].starts_with("a=1;"), "{cookies:?}");
+    // Werkzeug 3.1.9 (httpbin's server) writes the same header.
+    assert_eq!(cookies[1], "b=\"x y\"; Path=/");
     assert!(cookies.iter().all(|c| c.contains("Path=/")));
     // What was set reads back the same.
     let b = cookies[1].split(';').next().unwrap();
@@ -419,6 +421,21 @@ fn cookies_set_from_query_redirects_to_cookies() {
     assert_eq!(v["cookies"]["b"], "x y");
     let secure = client().get("https://localhost/cookies/set?a=1").send();
     assert!(secure.header("set-cookie").unwrap().contains("Secure"));
+}
+
+/// `requests`' `test_cookie_quote_wrapped`: a value in RFC 6265's quoted form goes on the
+/// wire as it is, so the client's jar holds `"bar:baz"`.
+#[test]
+fn cookies_quote_wrapped_values_are_sent_as_is() {
+    let res = get("/cookies/set?foo=%22bar:baz%22");
+    assert_eq!(res.header("set-cookie"), Some("foo=\"bar:baz\"; Path=/"));
+    let client = client();
+    client.get("/cookies/set?foo=%22bar:baz%22").send();
+    let jar: Vec<_> = client.cookies().into_iter().map(|c| c.raw_value).collect();
+    assert_eq!(jar, ["\"bar:baz\""]);
+    // Read back as Werkzeug reads it: the quotes are the wire's, not the value's.
+    let v: Value = client.get("/cookies").send().json();
+    assert_eq!(v["cookies"]["foo"], "bar:baz");
 }
 
 #[test]
@@ -874,6 +891,8 @@ fn gzip_always_compresses() {
         .send();
     assert_eq!(res.header("content-encoding"), Some("gzip"));
     assert_eq!(res.header("content-type"), Some("application/json"));
+    // Negotiated (it echoes Accept-Encoding): caches must key on it.
+    assert_eq!(res.header("vary"), Some("Accept-Encoding"));
     assert_eq!(
         res.header("content-length"),
         Some(res.bytes().len().to_string().as_str())
@@ -888,6 +907,7 @@ fn gzip_always_compresses() {
 fn deflate_is_zlib_wrapped() {
     let res = get("/deflate");
     assert_eq!(res.header("content-encoding"), Some("deflate"));
+    assert_eq!(res.header("vary"), Some("Accept-Encoding"));
     let v = decoded_json(flate2::read::ZlibDecoder::new(&res.bytes()[..]));
     assert_eq!(v["deflated"], true);
 }
@@ -896,6 +916,7 @@ fn deflate_is_zlib_wrapped() {
 fn brotli_compresses() {
     let res = get("/brotli");
     assert_eq!(res.header("content-encoding"), Some("br"));
+    assert_eq!(res.header("vary"), Some("Accept-Encoding"));
     let v = decoded_json(brotli::Decompressor::new(&res.bytes()[..], 4096));
     assert_eq!(v["brotli"], true);
 }

@@ -102,6 +102,79 @@ fn get_post_status_and_redirects_over_http() {
     assert_eq!(res.get_url(), server.url("/get"));
 }
 
+/// Cookies through a real client over a socket, as a browser keeps them (RFC 6265 §5.4:
+/// the name-value pair sent back verbatim). The `Set-Cookie` values are the ones Werkzeug
+/// 3.1.9 writes for the same values (so a Flask service sharing them reads the same text),
+/// except the RFC 6265 quoted form, sent as is.
+#[test]
+fn cookie_round_trip_with_a_real_client() {
+    let server = Running::start();
+    let agent = agent();
+    let res = agent
+        .get(&server.url(
+            "/cookies/set?plain=abc&space=x%20y&semi=a%3Bb&utf8=%C3%A9&wrapped=%22bar:baz%22&esc=a%5Cb%22c",
+        ))
+        .call()
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    let set: Vec<String> = res
+        .all("set-cookie")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        set,
+        [
+            "plain=abc; Path=/",
+            "space=\"x y\"; Path=/",
+            "semi=\"a\\073b\"; Path=/",
+            "utf8=\"\\303\\251\"; Path=/",
+            "wrapped=\"bar:baz\"; Path=/",
+            "esc=\"a\\\\b\\\"c\"; Path=/",
+        ]
+    );
+    // The jar a browser keeps: each pair as it came.
+    let jar: Vec<&str> = set
+        .iter()
+        .map(|c| c.split("; Path=").next().unwrap())
+        .collect();
+    let res = agent
+        .get(&server.url("/cookies"))
+        .set("cookie", &jar.join("; "))
+        .call()
+        .unwrap();
+    let v: Value = res.into_json().unwrap();
+    assert_eq!(
+        v["cookies"],
+        json!({
+            "plain": "abc",
+            "space": "x y",
+            "semi": "a;b",
+            "utf8": "é",
+            "wrapped": "bar:baz",
+            "esc": "a\\b\"c",
+        })
+    );
+    // A percent-encoded name is not the prefixed cookie it spells.
+    let res = agent
+        .get(&server.url("/cookies"))
+        .set("cookie", "%5F%5FHost-id=forged")
+        .call()
+        .unwrap();
+    let v: Value = res.into_json().unwrap();
+    assert_eq!(v["cookies"], json!({"%5F%5FHost-id": "forged"}));
+    // Deleting: an expired, empty cookie for the same path.
+    let res = agent
+        .get(&server.url("/cookies/delete?space"))
+        .call()
+        .unwrap();
+    let deleted = res.header("set-cookie").unwrap();
+    assert!(
+        deleted.starts_with("space=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"),
+        "{deleted}"
+    );
+}
+
 #[test]
 fn gzip_and_chunked_stream_over_http() {
     let server = Running::start();

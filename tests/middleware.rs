@@ -604,7 +604,7 @@ fn dispatcher_appends_to_an_existing_script_name() {
         .build();
     let res = app.call(environ);
     assert_eq!(
-        res.text().unwrap(),
+        res.body_text().unwrap(),
         "root=/site/blog path=/post/1 url_root=http://localhost/site/blog/"
     );
 }
@@ -1090,6 +1090,6 @@ fn dispatcher_matches_werkzeug() {
         let mut environ = EnvironBuilder::new("GET", "/").script_name("/root").build();
         environ.path_info = (*path).to_owned();
         let res = app.call(environ);
-        assert_eq!(res.text().unwrap(), expected.join("|"), "{path:?}");
+        assert_eq!(res.body_text().unwrap(), expected.join("|"), "{path:?}");
     }
 }

@@ -840,7 +840,7 @@ fn routing_errors_are_http_exceptions() {
         .unwrap_err()
         .into_response();
     assert_eq!(res.status(), 308);
-    assert!(res.text().unwrap().contains("http://localhost/a/?x=1"));
+    assert!(res.body_text().unwrap().contains("http://localhost/a/?x=1"));
 }
 
 #[test]
@@ -1299,4 +1299,113 @@ fn differential_building_against_werkzeug() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+#[test]
+fn match_request_matches_the_bound_request() {
+    let map = Map::new([
+        Rule::new("/show/<int:id>", "show").methods(["GET"]),
+        Rule::new("/items/", "items"),
+    ]);
+    let env = EnvironBuilder::new("GET", "/show/7").build();
+    let (endpoint, values) = map.bind_to_environ(&env).match_request().unwrap();
+    assert_eq!((endpoint, values.get::<i64>("id")), ("show", Some(7)));
+    // The bound method counts: a POST to a GET-only rule is a 405.
+    let env = EnvironBuilder::new("POST", "/show/7").build();
+    assert_eq!(
+        map.bind_to_environ(&env).match_request().unwrap_err(),
+        RoutingError::MethodNotAllowed {
+            allowed: vec![Method::GET, Method::HEAD]
+        }
+    );
+    // Redirects keep the request's query string, as with `match_`.
+    let env = EnvironBuilder::new("GET", "/items?page=2").build();
+    assert_eq!(
+        map.bind_to_environ(&env)
+            .match_request()
+            .unwrap_err()
+            .redirect_location(),
+        Some("http://localhost/items/?page=2")
+    );
+    // Mounted below a script name, the path below it is matched.
+    let env = EnvironBuilder::new("GET", "/show/3")
+        .script_name("/app")
+        .build();
+    assert_eq!(map.bind_to_environ(&env).match_request().unwrap().0, "show");
+    // `bind` has no request: it matches `/` unless given a path.
+    let a = map.bind("example.com", "");
+    assert_eq!(a.match_request().unwrap_err(), RoutingError::NotFound);
+    assert_eq!(
+        a.with_path_info("/show/1").match_request().unwrap().0,
+        "show"
+    );
+}
+
+#[test]
+fn values_parse_into_structs_and_fail_as_500() {
+    #[derive(serde::Deserialize)]
+    struct Show {
+        id: u32,
+        slug: String,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Wrong {
+        id: String,
+        title: String,
+    }
+    fn view(request: &Request) -> Result<Response, HttpException> {
+        let map = Map::new([Rule::new("/show/<int:id>/<slug>", "show")]);
+        let (_, values) = map.bind_to_environ(request.environ()).match_request()?;
+        if request.args().get("wrong").is_some() {
+            let wrong: Wrong = values.parse()?;
+            return Ok(Response::new(format!("{wrong:?}")));
+        }
+        let Show { id, slug } = values.parse()?;
+        Ok(Response::new(format!("{id} {slug}")))
+    }
+    let client = Client::new(|env: Environ| view(&Request::new(env)));
+    let ok = client.get("/show/7/hi").send();
+    assert_eq!((ok.status().as_u16(), ok.text()), (200, "7 hi".to_owned()));
+    assert_eq!(client.get("/show/x/hi").send().status(), 404);
+    // A struct that does not fit the rule is the server's bug: 500, no detail leaked.
+    let res = client.get("/show/7/hi?wrong=1").send();
+    assert_eq!(res.status(), 500);
+    assert!(!res.text().contains("missing field"));
+}
+
+#[test]
+fn builds_from_serialize_structs_and_mixed_pairs() {
+    #[derive(serde::Serialize)]
+    struct Post<'a> {
+        year: i32,
+        slug: &'a str,
+        page: Option<u32>,
+    }
+    let map = Map::new([Rule::new("/blog/<int:year>/<slug>", "post")]);
+    let a = map.bind("example.com", "");
+    let values = Values::from_serialize(&Post {
+        year: 2024,
+        slug: "a b",
+        page: Some(2),
+    })
+    .unwrap();
+    assert_eq!(
+        a.build(&"post", &values).unwrap(),
+        "/blog/2024/a%20b?page=2"
+    );
+    // Mixed types: a tuple of pairs, `Value`s named with `.into()`, or a first `Value`.
+    assert_eq!(
+        a.build(&"post", &(("year", 2024), ("slug", "x"))).unwrap(),
+        "/blog/2024/x"
+    );
+    let mixed = Values::from([("year", 2024.into()), ("slug", "x".into())]);
+    assert_eq!(a.build(&"post", &mixed).unwrap(), "/blog/2024/x");
+    assert_eq!(
+        a.build(&"post", &[("year", Value::from(1)), ("slug", "y".into())])
+            .unwrap(),
+        "/blog/1/y"
+    );
+    // The int converter refuses text that is not a number.
+    assert!(a.build(&"post", &(("year", "x"), ("slug", "y"))).is_err());
 }

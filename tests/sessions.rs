@@ -1,8 +1,11 @@
 //! Signed-cookie sessions through the test client: round trips, writes only on change,
-//! tampering, expiry, key rotation and private (encrypted) cookies.
+//! `Vary: Cookie` on read, names bound into the signature, tampering, expiry on an injected
+//! clock, key rotation and private (encrypted) cookies.
 #![cfg(feature = "sessions")]
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use zeug::sessions::SessionConfig;
 use zeug::test::Client;
@@ -11,7 +14,8 @@ use zeug::{Environ, Request, Response};
 const NEW_KEY: &str = "the new secret key, thirty-two bytes or more";
 const OLD_KEY: &str = "the old secret key, thirty-two bytes or more";
 
-/// `/login?user=x` stores a user, `/logout` clears, `/` reports, `/touch` reads only.
+/// `/login?user=x` stores a user, `/logout` clears, `/count` counts, `/static` never
+/// looks at the session, anything else reports the user.
 fn app(config: SessionConfig) -> impl Fn(Environ) -> Response + Send + Sync + 'static {
     move |environ: Environ| {
         let request = Request::new(environ);
@@ -27,6 +31,7 @@ fn app(config: SessionConfig) -> impl Fn(Environ) -> Response + Send + Sync + 's
                 session.clear();
                 Response::new("bye")
             }
+            "/static" => Response::new("the same for everyone"),
             "/count" => {
                 let n = session.get::<u64>("n").unwrap_or(0) + 1;
                 session.insert("n", n);
@@ -114,16 +119,73 @@ fn keys_rotate() {
 
 #[test]
 fn expired_sessions_are_empty() {
-    let config = SessionConfig::new([NEW_KEY]).max_age(Duration::from_secs(1));
+    // A clock the test moves forward, so expiry needs no sleeping.
+    let elapsed = Arc::new(AtomicU64::new(0));
+    let start = SystemTime::now();
+    let clock = elapsed.clone();
+    let config = SessionConfig::new([NEW_KEY])
+        .max_age(Duration::from_secs(60))
+        .clock(move || start + Duration::from_secs(clock.load(Ordering::SeqCst)));
     let client = Client::new(app(config));
     let res = client.get("/login?user=ann").send();
-    assert!(res.header("set-cookie").unwrap().contains("Max-Age=1"));
+    assert!(res.header("set-cookie").unwrap().contains("Max-Age=60"));
     let cookie = client.get_cookie("session").unwrap();
+    elapsed.store(59, Ordering::SeqCst);
     assert_eq!(client.get("/").send().text(), "ann");
-    std::thread::sleep(Duration::from_millis(2100));
+    elapsed.store(61, Ordering::SeqCst);
     // Even a client that kept the cookie past its Max-Age gets an empty session.
     client.set_cookie("session", &cookie);
     assert_eq!(client.get("/").send().text(), "nobody");
+}
+
+#[test]
+fn reading_the_session_varies_on_cookie() {
+    let client = Client::new(app(SessionConfig::new([NEW_KEY])));
+    client.get("/login?user=ann").send();
+    // A page that shows the user depends on the cookie, though it changed nothing.
+    let res = client.get("/").send();
+    assert_eq!(res.text(), "ann");
+    assert_eq!(res.header("vary"), Some("Cookie"));
+    assert!(res.header("set-cookie").is_none());
+    // Reading an absent session is reading too: "nobody" is for cookie-less clients only.
+    let fresh = Client::new(app(SessionConfig::new([NEW_KEY])));
+    assert_eq!(fresh.get("/").send().header("vary"), Some("Cookie"));
+}
+
+#[test]
+fn sessions_are_opened_only_when_read() {
+    let client = Client::new(app(SessionConfig::new([NEW_KEY])));
+    client.get("/login?user=ann").send();
+    // `/static` never touches the session: no Vary, no cookie, still cacheable.
+    let res = client.get("/static").send();
+    assert!(res.header("vary").is_none());
+    assert!(res.header("set-cookie").is_none());
+
+    let config = SessionConfig::new([NEW_KEY]);
+    let request = zeug::Request::new(
+        zeug::test::EnvironBuilder::new("GET", "/")
+            .header("cookie", "session=not-even-signed")
+            .build(),
+    );
+    let session = config.session(&request);
+    assert!(!session.accessed());
+    assert!(session.is_empty());
+    assert!(session.accessed());
+}
+
+#[test]
+fn a_cookie_signed_under_one_name_is_refused_under_another() {
+    let sid = Client::new(app(SessionConfig::new([NEW_KEY]).cookie_name("sid")));
+    sid.get("/login?user=admin").send();
+    let value = sid.get_cookie("sid").unwrap();
+    // Same key, other cookie name: the value does not verify there.
+    let other = Client::new(app(SessionConfig::new([NEW_KEY])));
+    other.set_cookie("session", &value);
+    assert_eq!(other.get("/").send().text(), "nobody");
+    // Under its own name it does.
+    let back = Client::new(app(SessionConfig::new([NEW_KEY]).cookie_name("sid")));
+    back.set_cookie("sid", &value);
+    assert_eq!(back.get("/").send().text(), "admin");
 }
 
 #[test]
@@ -145,4 +207,23 @@ fn short_keys_are_refused_at_start_up() {
     assert!(SessionConfig::try_new(["too short"]).is_err());
     let result = std::panic::catch_unwind(|| SessionConfig::new(["too short"]));
     assert!(result.is_err());
+}
+
+#[test]
+fn web_app_saves_the_session_without_being_asked() {
+    use zeug::web::{App, Ctx};
+    use zeug::{HttpException, Map, Rule};
+
+    fn count(ctx: &mut Ctx<&'static str>, _: &'static str) -> Result<Response, HttpException> {
+        let n = ctx.session().get::<u32>("n").unwrap_or(0) + 1;
+        ctx.session().insert("n", n); // no save() anywhere
+        Ok(Response::new(n.to_string()))
+    }
+    let app = App::new(Map::new([Rule::new("/", "count")]), count)
+        .sessions(SessionConfig::new([NEW_KEY]));
+    let client = Client::new(app);
+    assert_eq!(client.get("/").send().text(), "1");
+    let res = client.get("/").send();
+    assert_eq!(res.text(), "2");
+    assert_eq!(res.header("vary"), Some("Cookie"));
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use zeug::http::HeaderValue;
 use zeug::test::{Client, EnvironBuilder};
 use zeug::utils::redirect;
 use zeug::wrappers::CookieOptions;
@@ -36,7 +37,7 @@ fn cookie_app(environ: Environ) -> Response {
                 options = options.path(Some(&p));
             }
             if let Some(d) = q("domain") {
-                options = options.domain(&d);
+                options = options.domain(&d).unwrap();
             }
             if q("secure").is_some() {
                 options = options.secure(true);
@@ -59,13 +60,11 @@ fn cookie_app(environ: Environ) -> Response {
         }
         "/expire" => {
             // An Expires date in the past, without Max-Age.
-            Response::new("").with_header(
-                "set-cookie",
-                &format!(
-                    "{}=x; Expires=Wed, 21 Oct 2015 07:28:00 GMT; Path=/",
-                    q("name").unwrap()
-                ),
-            )
+            let cookie = format!(
+                "{}=x; Expires=Wed, 21 Oct 2015 07:28:00 GMT; Path=/",
+                q("name").unwrap()
+            );
+            Response::new("").with_header("set-cookie", HeaderValue::try_from(cookie).unwrap())
         }
         _ => echo(req_environ_dummy(&req)),
     }
@@ -203,7 +202,7 @@ fn redirects_change_method_like_browsers() {
 #[test]
 fn redirects_resolve_relative_and_absolute_locations() {
     let client = Client::new(redirector);
-    let res = client.get("/chain/1").follow_redirects().send();
+    let res = client.get("/chain/1").follow_redirects(true).send();
     assert_eq!(res.url(), "http://other.test/final");
     let urls: Vec<&str> = res.history().iter().map(|r| r.url()).collect();
     assert_eq!(
@@ -239,7 +238,7 @@ fn credentials_are_not_sent_to_other_hosts() {
 fn self_redirects_are_loops() {
     Client::new(redirector)
         .get("/loop")
-        .follow_redirects()
+        .follow_redirects(true)
         .send();
 }
 
@@ -248,7 +247,7 @@ fn self_redirects_are_loops() {
 fn ping_pong_is_a_loop() {
     Client::new(redirector)
         .get("/ping")
-        .follow_redirects()
+        .follow_redirects(true)
         .send();
 }
 
@@ -266,7 +265,7 @@ fn redirect_limit() {
     Client::new(app)
         .max_redirects(5)
         .get("/0")
-        .follow_redirects()
+        .follow_redirects(true)
         .send();
 }
 
@@ -294,7 +293,10 @@ fn login_bounce_back_to_the_same_url_is_not_a_loop() {
             _ => redirect("/protected", 302).with_cookie("s", "1", CookieOptions::new()),
         }
     }
-    let res = Client::new(app).get("/protected").follow_redirects().send();
+    let res = Client::new(app)
+        .get("/protected")
+        .follow_redirects(true)
+        .send();
     assert_eq!(res.status(), 200);
     assert_eq!(res.text(), "secret");
     let urls: Vec<&str> = res.history().iter().map(|r| r.url()).collect();
@@ -320,7 +322,7 @@ fn a_loop_that_changes_cookies_hits_the_limit() {
     Client::new(app)
         .max_redirects(4)
         .get("/again")
-        .follow_redirects()
+        .follow_redirects(true)
         .send();
 }
 
@@ -350,7 +352,8 @@ fn jar_replays_cookie_values_verbatim() {
     assert_eq!(v["header"], "q=\"quoted value\"; x=\"a\\\"b\"; p=a%3Bb");
     assert_eq!(v["q"], "quoted value");
     assert_eq!(v["x"], "a\"b");
-    assert_eq!(v["p"], "a;b");
+    // Read as Werkzeug reads it: percent escapes are not cookie quoting.
+    assert_eq!(v["p"], "a%3Bb");
     // Inspection shows the value the view sees.
     assert_eq!(client.get_cookie("q").as_deref(), Some("quoted value"));
     let q = client

@@ -328,7 +328,11 @@ fn options_response(allowed: &[Method]) -> Response {
     let mut list: Vec<&str> = allowed.iter().map(Method::as_str).collect();
     list.sort_unstable();
     list.dedup();
-    Response::html("").with_header("allow", &list.join(", "))
+    match HeaderValue::try_from(list.join(", ")) {
+        Ok(allow) => Response::html("").with_header("allow", allow),
+        // Method names are tokens, so this does not happen.
+        Err(_) => HttpException::internal_server_error().into_response(),
+    }
 }
 
 /// What httpbin adds to every response: `Access-Control-Allow-Origin` (the request's

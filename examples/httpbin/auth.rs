@@ -167,9 +167,13 @@ fn challenge(req: &Request, qop: Option<&str>, alg: Algorithm, stale: bool) -> R
         alg.name(),
         if stale { "True" } else { "False" }
     );
-    Response::html("")
-        .with_status(401)
-        .with_header("www-authenticate", &header)
+    // `qop` comes from the URL: a value that is not header text is the client's mistake.
+    match http::HeaderValue::try_from(header) {
+        Ok(header) => Response::html("")
+            .with_status(401)
+            .with_header("www-authenticate", header),
+        Err(_) => HttpException::bad_request().into_response(),
+    }
 }
 
 /// `GET /digest-auth/<qop>/<user>/<passwd>[/<algorithm>[/<stale_after>]]`.

@@ -36,14 +36,17 @@ pub fn cache(req: &Request) -> Result<Response, HttpException> {
     Ok(get_response(req)?
         .with_header(
             "last-modified",
-            &httpdate::fmt_http_date(std::time::SystemTime::now()),
+            HeaderValue::try_from(httpdate::fmt_http_date(std::time::SystemTime::now()))?,
         )
-        .with_header("etag", &etag))
+        .with_header("etag", HeaderValue::try_from(etag)?))
 }
 
 /// `GET /cache/<n>`: `/get`'s answer with `Cache-Control: public, max-age=<n>`.
 pub fn cache_control(req: &Request, seconds: i64) -> Result<Response, HttpException> {
-    Ok(get_response(req)?.with_header("cache-control", &format!("public, max-age={seconds}")))
+    Ok(get_response(req)?.with_header(
+        "cache-control",
+        HeaderValue::try_from(format!("public, max-age={seconds}"))?,
+    ))
 }
 
 /// The entity tags of an `If-Match` / `If-None-Match` header, quotes and `W/` removed.

@@ -23,8 +23,8 @@ pub const ENV_COOKIES: &[&str] = &[
 ];
 
 /// Adds `Set-Cookie: name=value; Path=/` (plus `Secure` over HTTPS, as httpbin does).
-/// [`Response::set_cookie`] percent-encodes what RFC 6265 does not allow raw, and
-/// [`Request::cookies`] decodes it again.
+/// [`Response::set_cookie`] quotes a value that is not plain RFC 6265 cookie-octets the way
+/// Werkzeug does (`b="x y"`), and [`Request::cookies`] unquotes it again.
 pub fn set_cookie(res: &mut Response, name: &str, value: &str, secure: bool) {
     res.set_cookie(name, value, CookieOptions::new().secure(secure));
 }

@@ -227,7 +227,9 @@ pub fn parse_range(header: Option<&str>) -> (Option<i64>, Option<i64>) {
 /// seconds. Every answer carries `ETag: range<n>` and `Accept-Ranges: bytes`.
 pub fn range(req: &Request, numbytes: i64) -> Result<Response, HttpException> {
     let common = |res: Response| {
-        res.with_header("etag", &format!("range{numbytes}"))
+        // Digits only: always header text.
+        let etag = HeaderValue::try_from(format!("range{numbytes}"));
+        res.with_header("etag", etag.expect("an integer is header text"))
             .with_header("accept-ranges", "bytes")
     };
     if numbytes <= 0 || numbytes > MAX_BYTES as i64 {
@@ -246,8 +248,12 @@ pub fn range(req: &Request, numbytes: i64) -> Result<Response, HttpException> {
         (Some(first), Some(last)) => (first, last),
     };
     if first > last || !(0..numbytes).contains(&first) || !(0..numbytes).contains(&last) {
-        return Ok(common(Response::new(Body::Empty).with_status(416))
-            .with_header("content-range", &format!("bytes */{numbytes}")));
+        return Ok(
+            common(Response::new(Body::Empty).with_status(416)).with_header(
+                "content-range",
+                HeaderValue::try_from(format!("bytes */{numbytes}"))?,
+            ),
+        );
     }
     let pause_per_byte = duration.as_secs_f64() / numbytes as f64;
     let pause = move |bytes: usize| {
@@ -285,7 +291,10 @@ pub fn range(req: &Request, numbytes: i64) -> Result<Response, HttpException> {
             .with_status(status)
             .with_mimetype("application/octet-stream"),
     )
-    .with_header("content-range", &format!("bytes {first}-{last}/{numbytes}"));
+    .with_header(
+        "content-range",
+        HeaderValue::try_from(format!("bytes {first}-{last}/{numbytes}"))?,
+    );
     res.headers_mut()
         .insert(CONTENT_LENGTH, HeaderValue::from((last + 1 - first) as u64));
     Ok(res)

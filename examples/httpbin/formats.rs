@@ -9,7 +9,7 @@
 
 use std::io::Write as _;
 
-use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY};
 use zeug::{HttpException, Request, Response};
 
 use super::inspect::{Key, request_dict};
@@ -78,7 +78,7 @@ pub fn deny(_req: &Request) -> Result<Response, HttpException> {
 
 /// `GET /forms/post`: an HTML form that posts to `/post`.
 pub fn forms_post(req: &Request) -> Result<Response, HttpException> {
-    let action = zeug::exceptions::escape_html(&format!("{}/post", req.script_root()));
+    let action = zeug::utils::escape_html(&format!("{}/post", req.script_root()));
     Ok(Response::html(FORMS_POST.replace("{{post_url}}", &action)))
 }
 
@@ -135,6 +135,10 @@ fn encoded(
     res.set_body(data);
     res.headers_mut()
         .insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    // The body echoes the request's `Accept-Encoding`, and a cache must not hand an encoded
+    // answer to a client that did not ask for one (REDbot: CONNEG_NO_VARY).
+    res.headers_mut()
+        .append(VARY, HeaderValue::from_static("Accept-Encoding"));
     Ok(res)
 }
 

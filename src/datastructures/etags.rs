@@ -63,41 +63,44 @@ impl ETags {
         }
     }
 
-    /// Parses a header value. Accepts quoted tags (`"x"`, `W/"x"`), `*`, and — as Werkzeug
-    /// does — bare unquoted tokens, treated as strong tags.
+    /// Parses a header value as Werkzeug's `parse_etags` does: `*` alone is the any-tag;
+    /// otherwise a comma-separated list of quoted tags (`"x"`, `W/"x"`) and — leniently —
+    /// bare tokens, taken as strong tags. An item that is neither (`W/ "x"` with a space,
+    /// `"a"b`) is skipped up to the next comma. At most [`MAX_ETAGS`] items are read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::datastructures::ETags;
+    /// let tags = ETags::parse(r#""a", W/"b", c, W/ "d", "e"f"#);
+    /// assert_eq!(tags.strong(), ["a", "c"]);
+    /// assert_eq!(tags.weak(), ["b"]);
+    /// assert!(ETags::parse("W/ \"abc\"").is_empty());
+    /// ```
     pub fn parse(header: &str) -> Self {
+        let header = header.trim();
+        if header == "*" {
+            return ETags::any();
+        }
         let mut out = ETags::default();
-        let mut rest = header.trim();
+        let bytes = header.as_bytes();
+        let mut pos = 0;
         let mut count = 0;
-        while !rest.is_empty() && count < MAX_ETAGS {
-            rest = rest.trim_start_matches([' ', '\t', ',']);
-            if rest.is_empty() {
-                break;
-            }
-            let (weak, body) = match rest.strip_prefix("W/").or_else(|| rest.strip_prefix("w/")) {
-                Some(b) => (true, b),
-                None => (false, rest),
-            };
-            let (tag, after) = if let Some(quoted) = body.strip_prefix('"') {
-                match quoted.find('"') {
-                    Some(end) => (&quoted[..end], &quoted[end + 1..]),
-                    // An unterminated quote: take the rest as the tag.
-                    None => (quoted, ""),
-                }
-            } else {
-                let end = body.find([',', ' ', '\t']).unwrap_or(body.len());
-                (&body[..end], &body[end..])
-            };
-            rest = after;
+        while pos < bytes.len() && count < MAX_ETAGS {
             count += 1;
-            if !weak && tag == "*" && !body.starts_with('"') {
-                out.star = true;
-                continue;
-            }
-            if weak {
-                out.weak.push(tag.to_owned());
-            } else {
-                out.strong.push(tag.to_owned());
+            match etag_item_at(header, pos) {
+                Some((tag, weak, next)) => {
+                    if weak {
+                        out.weak.push(tag.to_owned());
+                    } else {
+                        out.strong.push(tag.to_owned());
+                    }
+                    pos = next;
+                }
+                None => match memchr::memchr(b',', &bytes[pos..]) {
+                    Some(n) => pos += n + 1,
+                    None => break,
+                },
             }
         }
         out
@@ -165,6 +168,64 @@ impl ETags {
     }
 }
 
+/// Matches one list item at `pos` as Werkzeug's pattern does
+/// (`[ \t]*([Ww]/)?("[^"]*"|[^" \t,]+)[ \t]*(,|$)`): the tag, whether it is weak, and where
+/// the next item starts.
+fn etag_item_at(header: &str, mut pos: usize) -> Option<(&str, bool, usize)> {
+    let bytes = header.as_bytes();
+    let n = bytes.len();
+    let blank = |b: u8| b == b' ' || b == b'\t';
+    while pos < n && blank(bytes[pos]) {
+        pos += 1;
+    }
+    let weak = matches!(bytes.get(pos..pos + 2), Some([b'W' | b'w', b'/']));
+    if weak {
+        pos += 2;
+    }
+    let tag = if bytes.get(pos) == Some(&b'"') {
+        let end = pos + 1 + memchr::memchr(b'"', &bytes[pos + 1..])?;
+        let tag = &header[pos + 1..end];
+        pos = end + 1;
+        tag
+    } else {
+        let start = pos;
+        while pos < n && !matches!(bytes[pos], b'"' | b' ' | b'\t' | b',') {
+            pos += 1;
+        }
+        if pos == start {
+            return None;
+        }
+        &header[start..pos]
+    };
+    while pos < n && blank(bytes[pos]) {
+        pos += 1;
+    }
+    match bytes.get(pos) {
+        None => Some((tag, weak, n)),
+        Some(b',') => Some((tag, weak, pos + 1)),
+        Some(_) => None,
+    }
+}
+
+/// An entity tag that cannot be quoted: it contains `"` or a control character.
+///
+/// # Examples
+///
+/// ```
+/// let err = zeug::http_utils::quote_etag("a\"b", false).unwrap_err();
+/// assert_eq!(err.to_string(), "invalid entity tag \"a\\\"b\"");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidETag(pub(crate) String);
+
+impl fmt::Display for InvalidETag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid entity tag {:?}", self.0)
+    }
+}
+
+impl std::error::Error for InvalidETag {}
+
 impl fmt::Display for ETags {
     /// Formats as a header value: `*` or the quoted tags, strong first.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -202,6 +263,23 @@ mod tests {
         assert_eq!(t.weak(), ["bar"]);
         assert!(!t.is_any());
         assert!(ETags::parse(" * ").is_any());
+        // Werkzeug 3.1.9's `parse_etags`, recorded by running it.
+        let t = ETags::parse(r#"W/ "abc""#);
+        assert!(t.is_empty(), "{t:?}");
+        let t = ETags::parse(r#""a"b, "c""#);
+        assert_eq!((t.strong(), t.weak()), (&["c".to_owned()][..], &[][..]));
+        let t = ETags::parse(r#""a", W/"b", c"#);
+        assert_eq!(t.strong(), ["a", "c"]);
+        assert_eq!(t.weak(), ["b"]);
+        // `*` inside a list is a strong tag named `*`, as in Werkzeug.
+        let t = ETags::parse("a, *");
+        assert!(!t.is_any() && t.is_strong("*"));
+        // An empty tag is kept as an empty tag (Werkzeug stores `None`).
+        let t = ETags::parse(r#"W/"", "x""#);
+        assert_eq!(
+            (t.strong(), t.weak()),
+            (&["x".to_owned()][..], &[String::new()][..])
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod text;
 pub use accept::{Accept, MAX_ACCEPT_ITEMS};
 pub use authorization::{AuthParams, Authorization, MAX_AUTHORIZATION_LEN};
 pub use cache_control::CacheControl;
-pub use etags::{ETags, MAX_ETAGS};
+pub use etags::{ETags, InvalidETag, MAX_ETAGS};
 pub use file_storage::{
     FileStorage, FileStorageBuilder, FileStorageReader, SPOOL_BLOCK_SIZE, SpoolFile,
 };

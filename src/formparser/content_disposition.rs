@@ -1,15 +1,15 @@
 //! Parsing a part's `Content-Disposition` header: `form-data; name="f"; filename="a.txt"`,
 //! quoted strings with escapes (backslash escapes and the `%22`/`%0D`/`%0A` that browsers
-//! send for `"`, CR and LF), RFC 2231/5987 extended values (`filename*=UTF-8''%E2%82%AC.txt`)
-//! and continuations (`filename*0*=...; filename*1*=...`), and the full Windows paths that
-//! old Internet Explorers sent as file names.
+//! send for `"`, CR and LF), and the full Windows paths that old Internet Explorers sent as
+//! file names. RFC 2231/5987 extended values (`filename*=UTF-8''%E2%82%AC.txt`) and
+//! continuations are decoded by [`crate::rfc2231`], which the public header parsers share.
 //!
 //! It does not validate the disposition type: browsers only send `form-data`.
 
 use std::borrow::Cow;
 
-/// The most RFC 2231 continuation segments joined for one parameter.
-const MAX_CONTINUATIONS: usize = 64;
+use crate::rfc2231::Params;
+pub(crate) use crate::rfc2231::{Charset, header_text};
 
 /// The `name` and `filename` of a part.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -39,7 +39,9 @@ pub(crate) fn parse(value: &[u8]) -> Disposition {
             filename: filename.map(|v| bare_name(header_text(&v).into_owned())),
         };
     }
-    let params = Params::parse(value);
+    let mut items = Vec::new();
+    for_each_param(value, |key, v| items.push((key, v)));
+    let params = Params::new(items);
     let name = params.resolve(b"name");
     let filename = params.resolve(b"filename").map(bare_name);
     Disposition { name, filename }
@@ -49,118 +51,6 @@ fn bare_name(f: String) -> String {
     match bare_windows_name(&f) {
         Some(bare) => bare.to_owned(),
         None => f,
-    }
-}
-
-/// A charset label that a form part may declare, reduced to the two zeug decodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Charset {
-    Utf8,
-    Latin1,
-}
-
-impl Charset {
-    /// `utf-8` and the Latin-1 family (`iso-8859-1`, `latin1`, `us-ascii`); `None` for
-    /// others, which are then read as UTF-8 (as Werkzeug does).
-    pub fn from_label(label: &str) -> Option<Charset> {
-        let l = label.trim().trim_matches('"').to_ascii_lowercase();
-        match l.as_str() {
-            "utf-8" | "utf8" => Some(Charset::Utf8),
-            "iso-8859-1" | "iso8859-1" | "latin1" | "latin-1" | "l1" | "us-ascii" | "ascii" => {
-                Some(Charset::Latin1)
-            }
-            _ => None,
-        }
-    }
-
-    /// Decodes bytes: UTF-8 with invalid sequences replaced, or Latin-1 byte for byte.
-    pub fn decode(self, bytes: Vec<u8>) -> String {
-        match self {
-            Charset::Utf8 => match String::from_utf8(bytes) {
-                Ok(s) => s,
-                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            },
-            Charset::Latin1 => bytes.iter().map(|&b| b as char).collect(),
-        }
-    }
-}
-
-/// Raw header bytes as text: UTF-8 when valid (what browsers send), else Latin-1.
-pub(crate) fn header_text(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => Cow::Owned(bytes.iter().map(|&b| b as char).collect()),
-    }
-}
-
-/// Parameters borrowed from the header value: `(key, value)`, the value with its
-/// quoted-string escapes resolved (only then is it copied).
-struct Params<'a> {
-    items: Vec<(&'a [u8], Cow<'a, [u8]>)>,
-    /// Whether any key is RFC 2231-style (`key*`, `key*0`, ...).
-    extended: bool,
-}
-
-impl<'a> Params<'a> {
-    fn parse(value: &'a [u8]) -> Self {
-        let mut items = Vec::new();
-        let mut extended = false;
-        for_each_param(value, |key, v| {
-            extended |= key.contains(&b'*');
-            items.push((key, v));
-        });
-        Params { items, extended }
-    }
-
-    /// The value of `key` followed by `suffix` (`""`, `*`, `*0`, `*0*`, ...); the key is
-    /// compared ASCII case-insensitively.
-    fn get(&self, key: &[u8], suffix: &str) -> Option<&[u8]> {
-        self.items
-            .iter()
-            .find(|(k, _)| {
-                k.len() == key.len() + suffix.len()
-                    && k[..key.len()].eq_ignore_ascii_case(key)
-                    && &k[key.len()..] == suffix.as_bytes()
-            })
-            .map(|(_, v)| v.as_ref())
-    }
-
-    /// `key*` (extended), else `key*0`.. continuations, else plain `key`.
-    fn resolve(&self, key: &[u8]) -> Option<String> {
-        if self.extended {
-            if let Some(ext) = self.get(key, "*") {
-                return Some(decode_extended(ext));
-            }
-            if self.get(key, "*0").is_some() || self.get(key, "*0*").is_some() {
-                return Some(self.join_continuations(key));
-            }
-        }
-        self.get(key, "").map(|v| header_text(v).into_owned())
-    }
-
-    fn join_continuations(&self, key: &[u8]) -> String {
-        let mut charset: Option<Charset> = None;
-        let mut bytes = Vec::new();
-        for n in 0..MAX_CONTINUATIONS {
-            if let Some(seg) = self.get(key, &format!("*{n}*")) {
-                let seg = if n == 0 {
-                    let (cs, rest) = split_extended(seg);
-                    charset = cs;
-                    rest
-                } else {
-                    seg
-                };
-                bytes.extend(percent_encoding::percent_decode(seg));
-            } else if let Some(seg) = self.get(key, &format!("*{n}")) {
-                bytes.extend_from_slice(seg);
-            } else {
-                break;
-            }
-        }
-        match charset {
-            Some(cs) => cs.decode(bytes),
-            None => header_text(&bytes).into_owned(),
-        }
     }
 }
 
@@ -245,30 +135,6 @@ fn form_data_escape(s: &[u8]) -> Option<u8> {
         [b'%', b'0', b'A' | b'a', ..] => Some(b'\n'),
         _ => None,
     }
-}
-
-/// Splits `charset'lang'rest`; a value without the two quotes is all `rest`.
-fn split_extended(value: &[u8]) -> (Option<Charset>, &[u8]) {
-    let Some(q1) = memchr::memchr(b'\'', value) else {
-        return (None, value);
-    };
-    let Some(q2) = memchr::memchr(b'\'', &value[q1 + 1..]) else {
-        return (None, value);
-    };
-    let label = String::from_utf8_lossy(&value[..q1]);
-    let charset = Charset::from_label(&label).or(Some(Charset::Utf8));
-    (charset, &value[q1 + 1 + q2 + 1..])
-}
-
-/// An RFC 5987 value (`UTF-8''%E2%82%AC.txt`); one with neither the charset part nor a
-/// percent sign is taken literally.
-fn decode_extended(value: &[u8]) -> String {
-    let (charset, rest) = split_extended(value);
-    if charset.is_none() && memchr::memchr(b'%', value).is_none() {
-        return header_text(value).into_owned();
-    }
-    let bytes: Vec<u8> = percent_encoding::percent_decode(rest).collect();
-    charset.unwrap_or(Charset::Utf8).decode(bytes)
 }
 
 /// `C:\dir\a.txt` or `\\server\share\a.txt` (what IE sent) → `a.txt`. Other names,

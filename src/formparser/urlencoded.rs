@@ -46,21 +46,6 @@ pub(crate) fn parse_into(input: &[u8], out: &mut Vec<(CompactString, Text)>) {
     }
 }
 
-/// Decodes `input[range]` as one whole component (a cookie name or value:
-/// `plus_as_space` false) as [`crate::urls::decode_component`] does, inline when it fits.
-/// The bytes around the range may be read (never decoded) to build the result faster.
-pub(crate) fn decode_compact_within(
-    input: &[u8],
-    range: std::ops::Range<usize>,
-    plus_as_space: bool,
-) -> CompactString {
-    if plus_as_space {
-        decode_piece_within::<Component>(input, range.start, range.end).0
-    } else {
-        decode_piece_within::<Cookie>(input, range.start, range.end).0
-    }
-}
-
 /// The bytes a piece of some kind stops at: its separators, and the escapes (`%`, and
 /// `+` where it stands for a space) that end a plain run.
 trait Special {
@@ -77,10 +62,6 @@ trait Special {
 struct Key;
 /// A urlencoded value: stops at `&`; `=` is an ordinary byte.
 struct Value;
-/// A whole form component: no separators.
-struct Component;
-/// A whole cookie name or value: `%` escapes only, `+` is itself.
-struct Cookie;
 
 impl Special for Key {
     const TABLE: [bool; 256] = table(b"&=%+");
@@ -95,22 +76,6 @@ impl Special for Value {
     const PLUS: bool = true;
     fn mask(w: u64) -> u64 {
         byte_eq(w, b'&') | byte_eq(w, b'%') | byte_eq(w, b'+')
-    }
-}
-
-impl Special for Component {
-    const TABLE: [bool; 256] = table(b"%+");
-    const PLUS: bool = true;
-    fn mask(w: u64) -> u64 {
-        byte_eq(w, b'%') | byte_eq(w, b'+')
-    }
-}
-
-impl Special for Cookie {
-    const TABLE: [bool; 256] = table(b"%");
-    const PLUS: bool = false;
-    fn mask(w: u64) -> u64 {
-        byte_eq(w, b'%')
     }
 }
 
@@ -389,14 +354,6 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(&body)
             );
-            for plus in [false, true] {
-                assert_eq!(
-                    decode_compact_within(&body, 0..body.len(), plus).as_str(),
-                    crate::urls::decode_component(&body, plus),
-                    "{:?}",
-                    String::from_utf8_lossy(&body)
-                );
-            }
         }
     }
 
@@ -430,9 +387,5 @@ mod tests {
         // A match followed by bytes that differ from it by one.
         let w = u64::from_le_bytes(*b"%&'%$&%+");
         assert_eq!(Key::mask(w).trailing_zeros() / 8, 0);
-        assert_eq!(
-            Cookie::mask(u64::from_le_bytes(*b"\x00\x01$%&%%%")).trailing_zeros() / 8,
-            3
-        );
     }
 }

@@ -44,4 +44,5 @@ pub use compress::{
 pub use dispatcher::Dispatcher;
 pub use lint::{HOP_BY_HOP_HEADERS, LINT_LOG_TARGET, Lint, LintKind, LintWarning, LintWarnings};
 pub use proxy_fix::{ProxyFix, ProxyFixOriginal};
+pub(crate) use shared_data::Served;
 pub use shared_data::{DEFAULT_CACHE_TIMEOUT, SharedData, glob_match};

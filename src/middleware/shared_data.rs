@@ -5,6 +5,7 @@
 //! Last-Modified, 304, ranges) is [`crate::utils::send_file_with`]'s job.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use http::Method;
 use http::header::CONTENT_DISPOSITION;
@@ -26,6 +27,12 @@ pub const DEFAULT_CACHE_TIMEOUT: u64 = 12 * 60 * 60;
 /// Not Modified`, byte ranges (`206`/`416`) — the body stays a file region so the server
 /// can `sendfile` it. Anything that is not a regular file (missing, a directory) and any
 /// name matching a [`disallow`](Self::disallow) pattern falls through to the application.
+///
+/// Refusals (a traversal attempt, a file that vanished) are answered by the
+/// [`on_error`](Self::on_error) handler, so an application's own error pages cover them too;
+/// by default they are zeug's HTML or JSON error pages. With [`web::App`](crate::web::App),
+/// mount static files with [`App::static_files`](crate::web::App::static_files) and both
+/// misses and refusals go through the app's error handlers.
 ///
 /// The path below the prefix is resolved with [`safe_join`]: `..` that climbs out,
 /// absolute and drive paths, backslashes, NUL bytes, Windows device names, and encoded
@@ -69,6 +76,19 @@ pub struct SharedData<A> {
     cache_timeout: u64,
     disallow: Vec<String>,
     follow_symlinks: bool,
+    on_error: Option<ErrorHandler>,
+}
+
+type ErrorHandler = Arc<dyn Fn(&Request, HttpException) -> Response + Send + Sync>;
+
+/// What [`SharedData`] did with a request, for the apps that embed one.
+pub(crate) enum Served {
+    /// Not under a mount, or not a file there: the application's to answer.
+    Pass(Environ),
+    /// The file.
+    File(Response),
+    /// Under a mount but refused.
+    Refused(Box<Request>, HttpException),
 }
 
 #[derive(Debug, Clone)]
@@ -77,7 +97,7 @@ enum Export {
     File(PathBuf),
 }
 
-impl<A: Application> SharedData<A> {
+impl<A> SharedData<A> {
     /// Wraps `app`, with nothing mounted yet.
     pub fn new(app: A) -> Self {
         SharedData {
@@ -87,7 +107,34 @@ impl<A: Application> SharedData<A> {
             cache_timeout: DEFAULT_CACHE_TIMEOUT,
             disallow: Vec::new(),
             follow_symlinks: false,
+            on_error: None,
         }
+    }
+
+    /// Answers refused requests (`404` for a traversal attempt or an encoded separator,
+    /// errors opening the file) with `handler`, typically the application's own error
+    /// page. Requests for names that are not there are not refusals: they go to the
+    /// application, as in Werkzeug.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::middleware::SharedData;
+    /// use zeug::{test::Client, Environ, Response};
+    ///
+    /// let app = SharedData::new(|_: Environ| Response::new("the app").with_status(404))
+    ///     .mount("/static", "src")
+    ///     .on_error(|_req, e| e.into_response_with(Response::html("<h1>Our own 404</h1>")));
+    /// let client = Client::new(app);
+    /// let res = client.get("/static/../Cargo.toml").send();
+    /// assert_eq!((res.status().as_u16(), res.text().as_str()), (404, "<h1>Our own 404</h1>"));
+    /// ```
+    pub fn on_error(
+        mut self,
+        handler: impl Fn(&Request, HttpException) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.on_error = Some(Arc::new(handler));
+        self
     }
 
     /// Serves `path` under the URL `prefix` (decoded, like `path_info`; a trailing `/` is
@@ -294,14 +341,15 @@ fn has_encoded_separator(request_uri: &str) -> bool {
     lower.contains("%2f") || lower.contains("%5c") || lower.contains("%00")
 }
 
-impl<A: Application> Application for SharedData<A> {
-    fn call(&self, environ: Environ) -> Response {
+impl<A> SharedData<A> {
+    /// Serves the request if it is for a mounted file; the wrapped app is not called.
+    pub(crate) fn serve(&self, environ: Environ) -> Served {
         if environ.method != Method::GET && environ.method != Method::HEAD {
-            return self.app.call(environ);
+            return Served::Pass(environ);
         }
         let (path, name) = match self.resolve(&environ) {
-            None => return self.app.call(environ),
-            Some(Err(e)) => return e.into_response(),
+            None => return Served::Pass(environ),
+            Some(Err(e)) => return Served::Refused(Box::new(Request::new(environ)), e),
             Some(Ok(found)) => found,
         };
         let request = Request::new(environ);
@@ -315,9 +363,22 @@ impl<A: Application> Application for SharedData<A> {
         match send_file_with(&path, &request, &options) {
             Ok(mut response) => {
                 response.headers_mut().remove(CONTENT_DISPOSITION);
-                response
+                Served::File(response)
             }
-            Err(e) => e.into_response_for(request.headers()),
+            Err(e) => Served::Refused(Box::new(request), e),
+        }
+    }
+}
+
+impl<A: Application> Application for SharedData<A> {
+    fn call(&self, environ: Environ) -> Response {
+        match self.serve(environ) {
+            Served::Pass(environ) => self.app.call(environ),
+            Served::File(response) => response,
+            Served::Refused(request, e) => match &self.on_error {
+                Some(handler) => handler(&request, e),
+                None => e.into_response_for(request.headers()),
+            },
         }
     }
 }

@@ -101,6 +101,7 @@ impl<E: Endpoint> Map<E> {
                 subdomain: None,
                 url_scheme: "http",
                 query_string: "",
+                path_info: "/",
                 default_method: Method::GET,
             };
         }
@@ -113,6 +114,7 @@ impl<E: Endpoint> Map<E> {
             subdomain: Some(Cow::Borrowed(self.default_subdomain.as_str())),
             url_scheme: "http",
             query_string: "",
+            path_info: "/",
             default_method: Method::GET,
             fast: self.fast_router(&self.default_subdomain),
         }
@@ -257,6 +259,7 @@ impl<E: Endpoint> Map<E> {
             subdomain,
             url_scheme: scheme,
             query_string: environ.query_string.as_str(),
+            path_info: environ.path_info.as_str(),
             default_method: environ.method.clone(),
             fast,
         }
@@ -374,6 +377,9 @@ pub struct MapAdapter<'a, E> {
     subdomain: Option<Cow<'a, str>>,
     url_scheme: &'a str,
     query_string: &'a str,
+    /// The path [`MapAdapter::match_request`] matches: the request's with
+    /// `bind_to_environ`, otherwise `/`.
+    path_info: &'a str,
     default_method: Method,
     /// The fast router's tree for this adapter's domain, found once at binding.
     fast: Option<&'a DomainRouter>,
@@ -388,6 +394,7 @@ impl<E> Clone for MapAdapter<'_, E> {
             subdomain: self.subdomain.clone(),
             url_scheme: self.url_scheme,
             query_string: self.query_string,
+            path_info: self.path_info,
             default_method: self.default_method.clone(),
             fast: self.fast,
         }
@@ -455,11 +462,45 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         self
     }
 
+    /// Sets the path [`match_request`](Self::match_request) matches (`bind_to_environ`
+    /// takes the request's `path_info`; otherwise `/`).
+    pub fn with_path_info(mut self, path_info: &'a str) -> Self {
+        self.path_info = path_info;
+        self
+    }
+
     /// Sets the method `build` prefers when given none (`bind_to_environ` takes the
     /// request's; otherwise `GET`).
     pub fn with_default_method(mut self, method: Method) -> Self {
         self.default_method = method;
         self
+    }
+
+    /// Matches the bound request: its path and method when the adapter came from
+    /// [`Map::bind_to_environ`], as Werkzeug's `adapter.match()` with no arguments. Use
+    /// [`match_`](Self::match_) to match another path or method.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::routing::{Map, Rule};
+    /// use zeug::test::EnvironBuilder;
+    /// use zeug::{HttpException, Request, Response};
+    ///
+    /// fn view(map: &Map<&'static str>, request: &Request) -> Result<Response, HttpException> {
+    ///     let (endpoint, values) = map.bind_to_environ(request.environ()).match_request()?;
+    ///     let id: i64 = values.get("id").unwrap_or(0);
+    ///     Ok(Response::new(format!("{endpoint} {id}")))
+    /// }
+    ///
+    /// let map = Map::new([Rule::new("/show/<int:id>", "show").methods(["GET"])]);
+    /// let get = Request::new(EnvironBuilder::new("GET", "/show/7").build());
+    /// assert_eq!(view(&map, &get).unwrap().text().unwrap(), "show 7");
+    /// let post = Request::new(EnvironBuilder::new("POST", "/show/7").build());
+    /// assert_eq!(view(&map, &post).unwrap_err().status(), 405);
+    /// ```
+    pub fn match_request(&self) -> Result<(E, Values), RoutingError> {
+        self.match_(self.path_info, &self.default_method)
     }
 
     /// Matches a (decoded) path and method: the endpoint and the typed values, or why not

@@ -212,11 +212,15 @@ impl From<RoutingError> for HttpException {
             }
             RoutingError::RequestRedirect { location } => {
                 let encoded = crate::utils::iri_to_uri(&location);
-                HttpException::new(StatusCode::PERMANENT_REDIRECT)
-                    .with_description(format!(
+                let e =
+                    HttpException::new(StatusCode::PERMANENT_REDIRECT).with_description(format!(
                         "The URL has moved to {location}. You should be redirected automatically."
-                    ))
-                    .with_header("location", &encoded)
+                    ));
+                // `iri_to_uri` leaves only URL characters, which are valid header text.
+                match http::HeaderValue::try_from(encoded) {
+                    Ok(v) => e.with_header(http::header::LOCATION, v),
+                    Err(_) => e,
+                }
             }
         }
     }

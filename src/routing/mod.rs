@@ -56,6 +56,7 @@ mod parser;
 mod rule;
 mod tree;
 mod values;
+mod values_serde;
 
 pub use adapter::{BuildOptions, MapAdapter};
 pub use converters::{
@@ -69,6 +70,7 @@ pub use matcher::MAX_PART_CHECKS;
 pub use parser::{ArgValue, ConverterArgs};
 pub use rule::{EndpointPrefix, RedirectFn, RedirectTo, Rule, Subdomain, Submount};
 pub use values::{BuildValues, FromValue, Text, Value, Values};
+pub use values_serde::ValuesError;
 
 /// Hooks for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]

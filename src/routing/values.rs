@@ -462,6 +462,13 @@ impl Values {
         self.items.push((name, value));
     }
 
+    /// Appends `name` even if present (for repeated query values).
+    pub(crate) fn push_owned(&mut self, name: String, value: Value) {
+        self.owns_heap = true;
+        self.items
+            .push((Name::from(Cow::<'static, str>::Owned(name)), value));
+    }
+
     #[inline]
     pub(crate) fn push_static(&mut self, name: &'static str, value: Value) {
         self.owns_heap |= value.owns_heap();
@@ -635,8 +642,28 @@ impl<K: Into<Cow<'static, str>>, V: Into<Value>> FromIterator<(K, V)> for Values
     }
 }
 
+/// Values of mixed types from `(name, value)` pairs whose values are [`Value`]s, so that
+/// `.into()` can name them: `Values::from([("id", 1.into()), ("name", "x".into())])`.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::routing::{Map, Rule, Values};
+/// let map = Map::new([Rule::new("/u/<int:id>/<name>", "user")]);
+/// let a = map.bind("example.com", "");
+/// let values = Values::from([("id", 1.into()), ("name", "x".into())]);
+/// assert_eq!(a.build(&"user", &values).unwrap(), "/u/1/x");
+/// ```
+impl<K: Into<Cow<'static, str>>, const N: usize> From<[(K, Value); N]> for Values {
+    fn from(pairs: [(K, Value); N]) -> Self {
+        pairs.into_iter().collect()
+    }
+}
+
 /// Anything [`MapAdapter::build`](super::MapAdapter::build) accepts as values: [`Values`],
-/// arrays, slices or vectors of `(name, value)` pairs, or `()` for none.
+/// arrays, slices or vectors of `(name, value)` pairs of one value type, tuples of pairs
+/// of mixed types, or `()` for none. A `#[derive(Serialize)]` struct becomes values with
+/// [`Values::from_serialize`]; mixed pairs written with `.into()` with [`Values::from`].
 ///
 /// A name may repeat in pairs: the first occurrence fills the rule's variable, and every
 /// occurrence of a name the rule does not use goes to the query string.
@@ -653,6 +680,7 @@ impl<K: Into<Cow<'static, str>>, V: Into<Value>> FromIterator<(K, V)> for Values
 /// }
 /// assert_eq!(names(&[("id", 3)]), ["id"]);
 /// assert_eq!(names(&[("a", "1"), ("b", "2")][..]), ["a", "b"]);
+/// assert_eq!(names(&(("id", 3), ("name", "x"))), ["id", "name"]);
 /// assert!(names(&()).is_empty());
 /// ```
 pub trait BuildValues {
@@ -748,6 +776,40 @@ impl<K: AsRef<str>, V: Clone + Into<Value>> BuildValues for Vec<(K, V)> {
     fn pair_count(&self) -> Option<usize> {
         Some(self.len())
     }
+}
+
+/// Tuples of `(name, value)` pairs, each value of its own type:
+/// `&(("id", 1), ("name", "x"))`.
+macro_rules! tuple_values {
+    ($(($($t:ident $v:ident $i:tt),+))*) => {$(
+        impl<$($t: Clone + Into<Value>, $v: AsRef<str>),+> BuildValues for ($(($v, $t),)+) {
+            fn value(&self, name: &str) -> Option<Cow<'_, Value>> {
+                $(
+                    if self.$i.0.as_ref() == name {
+                        return Some(Cow::Owned(self.$i.1.clone().into()));
+                    }
+                )+
+                None
+            }
+            fn each(&self, f: &mut dyn FnMut(&str, Cow<'_, Value>)) {
+                $(f(self.$i.0.as_ref(), Cow::Owned(self.$i.1.clone().into()));)+
+            }
+            fn pair_count(&self) -> Option<usize> {
+                Some([$($i),+].len())
+            }
+        }
+    )*};
+}
+
+tuple_values! {
+    (A KA 0)
+    (A KA 0, B KB 1)
+    (A KA 0, B KB 1, C KC 2)
+    (A KA 0, B KB 1, C KC 2, D KD 3)
+    (A KA 0, B KB 1, C KC 2, D KD 3, F KF 4)
+    (A KA 0, B KB 1, C KC 2, D KD 3, F KF 4, G KG 5)
+    (A KA 0, B KB 1, C KC 2, D KD 3, F KF 4, G KG 5, H KH 6)
+    (A KA 0, B KB 1, C KC 2, D KD 3, F KF 4, G KG 5, H KH 6, I KI 7)
 }
 
 impl<T: BuildValues + ?Sized> BuildValues for &T {

@@ -418,7 +418,7 @@ mod tests {
         assert_eq!(res.status(), 500);
         assert_eq!(res.mimetype(), "text/html");
         assert_eq!(res.headers()["cache-control"], "no-store");
-        let body = res.text().unwrap();
+        let body = res.body_text().unwrap();
         assert!(!body.contains("<script>alert"), "{body}");
         assert!(!body.contains("<img"), "{body}");
         assert!(body.contains("bad &lt;script&gt;alert(1)&lt;/script&gt; &amp; more"));
@@ -439,7 +439,7 @@ mod tests {
         let summary = summary_from(Some("127.0.0.1"), &[]);
         let res = panic_response(payload.as_ref(), &summary);
         assert_eq!(res.status(), 500);
-        let body = res.text().unwrap();
+        let body = res.body_text().unwrap();
         assert!(body.contains("view failed for id 3"), "{body}");
         assert!(body.contains("debugger.rs:"), "{body}");
         assert!(body.contains("class=backtrace"), "{body}");
@@ -456,7 +456,7 @@ mod tests {
         let summary = summary_from(Some("198.51.100.7"), &[]);
         let res = panic_response(payload.as_ref(), &summary);
         assert_eq!(res.status(), 500);
-        let body = res.text().unwrap();
+        let body = res.body_text().unwrap();
         assert!(!body.contains("secret detail"));
         assert!(body.contains("Internal Server Error"));
     }

@@ -112,7 +112,7 @@ impl Client {
     ///
     /// ```
     /// let client = zeug::test::Client::new(|_env: zeug::Environ| zeug::redirect("/", 302)).max_redirects(3);
-    /// let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| client.get("/x").follow_redirects().send()));
+    /// let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| client.get("/x").follow_redirects(true).send()));
     /// assert!(result.is_err()); // "/" redirects to itself: a loop
     /// ```
     pub fn max_redirects(mut self, max: usize) -> Self {
@@ -139,13 +139,11 @@ impl Client {
     /// Puts a cookie in the jar for `domain` (and its subdomains) under `path`.
     pub fn set_cookie_for(&self, name: &str, value: &str, domain: &str, path: &str) {
         if let Some(jar) = &self.jar {
-            // Encoded as `Response::set_cookie` would write it.
-            let encoded = cookie::Cookie::new(name, value).encoded().to_string();
-            let (raw_name, raw_value) = encoded.split_once('=').unwrap_or((name, ""));
+            // Written as `Response::set_cookie` would write it.
             lock(jar).insert(StoredCookie {
-                name: raw_name.to_owned(),
+                name: crate::http_utils::quote_cookie_name(name).into_owned(),
                 value: value.to_owned(),
-                raw_value: raw_value.to_owned(),
+                raw_value: crate::http_utils::quote_cookie_value(value).into_owned(),
                 domain: domain.trim_start_matches('.').to_ascii_lowercase(),
                 host_only: false,
                 path: path.to_owned(),
@@ -525,7 +523,9 @@ impl RequestBuilder<'_> {
         self
     }
 
-    /// Adds a header.
+    /// Adds a header. The test client is where requests are *written*, not received: an
+    /// invalid name or value is the test's mistake and panics with the offending text,
+    /// failing the test where it was made.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.env = self.env.header(name, value);
         self
@@ -615,15 +615,23 @@ impl RequestBuilder<'_> {
         self
     }
 
-    /// Follows redirects for this request, whatever the client's setting.
-    pub fn follow_redirects(mut self) -> Self {
-        self.follow_redirects = Some(true);
-        self
-    }
-
-    /// Does not follow redirects for this request, whatever the client's setting.
-    pub fn no_redirects(mut self) -> Self {
-        self.follow_redirects = Some(false);
+    /// Whether this request follows redirects, whatever the client's setting (the same name
+    /// and argument as [`Client::follow_redirects`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let client = zeug::test::Client::new(|env: zeug::Environ| match env.path_info.as_str() {
+    ///     "/old" => zeug::redirect("/new", 301),
+    ///     _ => zeug::Response::new("new"),
+    /// });
+    /// assert_eq!(client.get("/old").send().status(), 301);
+    /// assert_eq!(client.get("/old").follow_redirects(true).send().text(), "new");
+    /// let client = client.follow_redirects(true);
+    /// assert_eq!(client.get("/old").follow_redirects(false).send().status(), 301);
+    /// ```
+    pub fn follow_redirects(mut self, follow: bool) -> Self {
+        self.follow_redirects = Some(follow);
         self
     }
 

@@ -12,7 +12,7 @@ pub struct StoredCookie {
     /// The cookie's name, as set.
     pub name: String,
     /// The value as a view reads it from [`Request::cookies`](crate::Request::cookies)
-    /// (quotes removed, percent-decoded).
+    /// (quotes removed, escapes undone).
     pub value: String,
     /// The value exactly as the `Set-Cookie` header carried it; this is what the jar sends
     /// back, as a browser does (RFC 6265 §5.4).
@@ -262,13 +262,16 @@ mod tests {
             "/",
         );
         assert!(jar.is_empty());
-        jar.store("enc=a%3Bb", "localhost", "/");
+        jar.store(r#"enc="a\073b"; Path=/"#, "localhost", "/");
         assert_eq!(jar.cookies()[0].value, "a;b");
-        assert_eq!(jar.cookies()[0].raw_value, "a%3Bb");
+        assert_eq!(jar.cookies()[0].raw_value, r#""a\073b""#);
         assert_eq!(
             jar.header_for("localhost", "/", false).as_deref(),
-            Some("enc=a%3Bb")
+            Some(r#"enc="a\073b""#)
         );
+        jar.store("pct=a%3Bb", "localhost", "/");
+        let pct = jar.cookies().into_iter().find(|c| c.name == "pct").unwrap();
+        assert_eq!(pct.value, "a%3Bb");
         jar.store("sp=a b\"c; Path=/p; Max-Age=60", "localhost", "/");
         let sp = jar.cookies().into_iter().find(|c| c.name == "sp").unwrap();
         assert_eq!((sp.raw_value.as_str(), sp.path.as_str()), ("a b\"c", "/p"));

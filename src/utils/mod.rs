@@ -1,9 +1,10 @@
-//! Helpers a view reaches for: [`redirect`], [`send_file`] and [`send_from_directory`].
+//! Helpers a view reaches for: [`redirect`], [`send_file`], [`send_from_directory`] and
+//! [`escape_html`].
 
 use http::header::{HeaderValue, LOCATION};
 
 use crate::Response;
-use crate::exceptions::escape_html;
+pub use crate::html::escape_html;
 
 /// A redirect response to `location` with `code` (301, 302, 303, 307 or 308), with a short
 /// HTML body for clients that do not follow it. Non-ASCII characters in the location are

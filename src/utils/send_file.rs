@@ -202,10 +202,10 @@ pub fn send_file_with(
     let mut response = Response::new(Body::File(body));
 
     match &options.mimetype {
-        Some(m) => response.set_mimetype(m),
+        Some(m) => set_mimetype_text(&mut response, m),
         None => {
             let (mimetype, encoding) = guess_type(download_name.as_deref().unwrap_or(""));
-            response.set_mimetype(&mimetype);
+            set_mimetype_text(&mut response, &mimetype);
             // Not for attachments: browsers would save a `.tar.gz` decompressed.
             if let (Some(enc), false) = (encoding, options.as_attachment) {
                 response
@@ -469,6 +469,18 @@ fn quote_if_needed(value: &str) -> String {
         value.to_owned()
     } else {
         format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// Sets a mimetype given as text (an option, or a guess from the file name); text that is
+/// not a mimetype is logged and served as `application/octet-stream`.
+fn set_mimetype_text(response: &mut Response, text: &str) {
+    match text.parse::<mime::Mime>() {
+        Ok(m) => response.set_mimetype(m),
+        Err(e) => {
+            log::warn!(target: "zeug", "send_file: {text:?} is not a mimetype ({e}); sending application/octet-stream");
+            response.set_mimetype(mime::APPLICATION_OCTET_STREAM);
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use http::header::{
 };
 use http::{HeaderMap, Method, StatusCode};
 
+use super::response::{IntoHeaderName, InvalidHeader};
 use super::{Request, Response};
 use crate::HttpException;
 use crate::body::Body;
@@ -29,7 +30,7 @@ impl Response {
     ///
     /// ```
     /// let mut res = zeug::Response::new("x");
-    /// res.set_etag("v1", true);
+    /// res.set_etag("v1", true).unwrap();
     /// assert_eq!(res.headers()["etag"], "W/\"v1\"");
     /// assert_eq!(res.get_etag(), Some(("v1".to_string(), true)));
     /// ```
@@ -38,19 +39,27 @@ impl Response {
         http_utils::unquote_etag(value).map(|(t, w)| (t.to_owned(), w))
     }
 
-    /// Sets the `ETag` header to `etag` (quoted here; pass it unquoted).
+    /// Sets the `ETag` header to `etag` (quoted here; pass it unquoted). A tag containing
+    /// `"` or a control character is refused ([`http_utils::quote_etag`]), and the header
+    /// left as it was.
     ///
-    /// # Panics
+    /// # Examples
     ///
-    /// When `etag` contains `"` or characters not allowed in a header (a programming error).
-    pub fn set_etag(&mut self, etag: &str, weak: bool) {
-        assert!(
-            !etag.contains('"'),
-            "an entity tag may not contain '\"': {etag:?}"
-        );
-        let value = HeaderValue::try_from(http_utils::quote_etag(etag, weak))
-            .unwrap_or_else(|_| panic!("invalid entity tag {etag:?}"));
+    /// ```
+    /// let mut res = zeug::Response::new("x");
+    /// res.set_etag("v2", false).unwrap();
+    /// assert_eq!(res.headers()["etag"], "\"v2\"");
+    /// assert!(res.set_etag("a\nb", false).is_err());
+    /// assert!(res.set_etag("a\"b", false).is_err());
+    /// assert_eq!(res.headers()["etag"], "\"v2\"");
+    /// ```
+    pub fn set_etag(&mut self, etag: &str, weak: bool) -> Result<(), InvalidHeader> {
+        let value = http_utils::quote_etag(etag, weak)
+            .ok()
+            .and_then(|quoted| HeaderValue::try_from(quoted).ok())
+            .ok_or_else(|| InvalidHeader::new("ETag"))?;
         self.headers_mut().insert(ETAG, value);
+        Ok(())
     }
 
     /// Adds a strong `ETag` (the SHA-1 of the body, as Werkzeug) unless one is set. Only
@@ -76,7 +85,8 @@ impl Response {
         }
         if let Some(bytes) = self.body().as_bytes() {
             let tag = http_utils::generate_etag(bytes);
-            self.set_etag(&tag, weak);
+            // A hex digest is always a valid entity tag.
+            let _ = self.set_etag(&tag, weak);
         }
     }
 
@@ -194,24 +204,23 @@ impl Response {
     /// res.add_vary("Cookie");
     /// assert_eq!(res.headers()["vary"], "Accept-Encoding, Cookie");
     /// ```
-    pub fn add_vary(&mut self, header: &str) {
+    pub fn add_vary(&mut self, header: impl IntoHeaderName) {
+        let header = title_case(header.into_header_name().as_str());
         let current = crate::http_utils::joined_header(self.headers(), VARY).unwrap_or_default();
         if current
             .split(',')
-            .any(|v| v.trim() == "*" || v.trim().eq_ignore_ascii_case(header))
+            .any(|v| v.trim() == "*" || v.trim().eq_ignore_ascii_case(&header))
         {
             return;
         }
         let value = if current.is_empty() {
-            header.to_owned()
+            header
         } else {
             format!("{current}, {header}")
         };
-        match HeaderValue::try_from(value) {
-            Ok(v) => {
-                self.headers_mut().insert(VARY, v);
-            }
-            Err(_) => panic!("invalid Vary header name {header:?}"),
+        // Header names and the current (valid) value joined by ", " are valid header text.
+        if let Ok(v) = HeaderValue::try_from(value) {
+            self.headers_mut().insert(VARY, v);
         }
     }
 
@@ -258,7 +267,7 @@ impl Response {
     /// let res = Response::new("hello world").make_conditional(&req);
     /// assert_eq!(res.status(), 206);
     /// assert_eq!(res.headers()["content-range"], "bytes 0-4/11");
-    /// assert_eq!(res.text().unwrap(), "hello");
+    /// assert_eq!(res.body_text().unwrap(), "hello");
     ///
     /// let mut res = Response::new("hello world");
     /// res.add_etag();
@@ -269,7 +278,34 @@ impl Response {
     /// assert!(res.body().is_empty());
     /// ```
     pub fn make_conditional(self, request: &Request) -> Response {
-        self.make_conditional_for(request.method(), request.headers())
+        self.conditional(request.method(), request.headers(), &RangeOptions::new())
+    }
+
+    /// [`make_conditional`](Self::make_conditional) with Werkzeug's `accept_ranges` and
+    /// `complete_length` arguments: ranges switched off or announced with another
+    /// `Accept-Ranges` value, or the complete length given for a streamed body (or declared
+    /// unknown). See [`RangeOptions`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{test::EnvironBuilder, wrappers::RangeOptions, Body, Request, Response};
+    ///
+    /// let req = Request::new(EnvironBuilder::new("GET", "/").header("range", "bytes=2-4").build());
+    /// // A stream whose length is known: served as a 206 without buffering it.
+    /// let res = Response::new(Body::from_iter(["0123", "456789"]))
+    ///     .make_conditional_with(&req, &RangeOptions::new().complete_length(Some(10)));
+    /// assert_eq!(res.status(), 206);
+    /// assert_eq!(res.headers()["content-range"], "bytes 2-4/10");
+    /// assert_eq!(res.into_body().into_bytes().unwrap(), "234");
+    ///
+    /// // Ranges switched off: the whole body, no `Accept-Ranges`.
+    /// let res = Response::new("0123456789").make_conditional_with(&req, &RangeOptions::new().accept_ranges(None));
+    /// assert_eq!(res.status(), 200);
+    /// assert!(!res.headers().contains_key("accept-ranges"));
+    /// ```
+    pub fn make_conditional_with(self, request: &Request, options: &RangeOptions) -> Response {
+        self.conditional(request.method(), request.headers(), options)
     }
 
     /// [`make_conditional`](Self::make_conditional) from a method and request headers, for
@@ -281,12 +317,17 @@ impl Response {
     /// use zeug::{test::EnvironBuilder, Response};
     /// let environ = EnvironBuilder::new("GET", "/").header("range", "bytes=1-").build();
     /// let res = Response::new("abc").make_conditional_for(&environ.method, &environ.headers);
-    /// assert_eq!(res.text().unwrap(), "bc");
+    /// assert_eq!(res.body_text().unwrap(), "bc");
     /// ```
-    pub fn make_conditional_for(
+    pub fn make_conditional_for(self, method: &Method, request_headers: &HeaderMap) -> Response {
+        self.conditional(method, request_headers, &RangeOptions::new())
+    }
+
+    fn conditional(
         mut self,
         method: &Method,
         request_headers: &HeaderMap,
+        options: &RangeOptions,
     ) -> Response {
         if *method != Method::GET && *method != Method::HEAD {
             return self;
@@ -321,18 +362,30 @@ impl Response {
             }
             Condition::Proceed => {}
         }
+        let Some(accept_ranges) = options.accept_ranges.clone() else {
+            return self;
+        };
+        let body_length = match options.complete_length {
+            Some(given) => given,
+            None => match self.body() {
+                Body::Bytes(_) | Body::File(_) => self.body().len(),
+                _ => None,
+            },
+        };
         let rangeable = self.status() == StatusCode::OK
-            && matches!(self.body(), Body::Bytes(_) | Body::File(_))
+            && !matches!(self.body(), Body::Empty)
             && !self.headers().contains_key(CONTENT_RANGE);
         if !rangeable {
             return self;
         }
-        let Some(length) = self.body().len().filter(|&n| n > 0) else {
+        let Some(length) = body_length.filter(|&n| n > 0) else {
             return self;
         };
-        self.headers_mut()
-            .insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        if *method != Method::GET {
+        let serves_bytes = accept_ranges
+            .to_str()
+            .is_ok_and(|v| v.split(',').any(|u| u.trim().eq_ignore_ascii_case("bytes")));
+        self.headers_mut().insert(ACCEPT_RANGES, accept_ranges);
+        if *method != Method::GET || !serves_bytes {
             return self;
         }
         let Some(range) = request_headers
@@ -368,6 +421,11 @@ impl Response {
         let body = match self.take_body() {
             Body::Bytes(b) => Body::Bytes(slice(b, start, stop)),
             Body::File(f) => Body::File(f.narrow(start, stop - start)),
+            Body::Stream(chunks) => Body::Stream(Box::new(NarrowedStream {
+                chunks,
+                skip: start,
+                left: stop - start,
+            })),
             other => other,
         };
         self.set_body(body);
@@ -404,6 +462,100 @@ impl Response {
     }
 }
 
+/// What [`Response::make_conditional_with`] does about ranges: Werkzeug's
+/// `make_conditional(accept_ranges=..., complete_length=...)`.
+///
+/// The default ([`RangeOptions::new`]) is what [`Response::make_conditional`] does:
+/// `Accept-Ranges: bytes` and byte ranges served for bodies whose length is known (bytes
+/// and files). Streams are ranged only when their complete length is given.
+///
+/// # Examples
+///
+/// ```
+/// use http::HeaderValue;
+/// use zeug::wrappers::RangeOptions;
+///
+/// let off = RangeOptions::new().accept_ranges(None);
+/// let none = RangeOptions::new().accept_ranges(Some(HeaderValue::from_static("none")));
+/// let unknown = RangeOptions::new().complete_length(None);
+/// # let _ = (off, none, unknown);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RangeOptions {
+    accept_ranges: Option<HeaderValue>,
+    /// `None`: from the body; `Some(None)`: unknown; `Some(Some(n))`: given.
+    complete_length: Option<Option<u64>>,
+}
+
+impl Default for RangeOptions {
+    fn default() -> Self {
+        RangeOptions {
+            accept_ranges: Some(HeaderValue::from_static("bytes")),
+            complete_length: None,
+        }
+    }
+}
+
+impl RangeOptions {
+    /// `Accept-Ranges: bytes`, the complete length taken from the body.
+    pub fn new() -> Self {
+        RangeOptions::default()
+    }
+
+    /// The `Accept-Ranges` value to announce; `None` switches ranges off (no header, `Range`
+    /// ignored, as Werkzeug's `accept_ranges=False`). Byte ranges are served only when the
+    /// value lists `bytes`, so `none` (RFC 9110 §14.3) announces that none are served —
+    /// Werkzeug would still answer `206` there.
+    pub fn accept_ranges(mut self, value: Option<HeaderValue>) -> Self {
+        self.accept_ranges = value;
+        self
+    }
+
+    /// The representation's complete length: `Some(n)` for a streamed body of exactly `n`
+    /// bytes (it is then ranged by skipping and cutting chunks as they are pulled), `None`
+    /// when it is unknown (no `Accept-Ranges`, `Range` ignored: RFC 9110 §14.2 lets a
+    /// server ignore it, and a suffix range cannot be resolved without the length).
+    pub fn complete_length(mut self, length: Option<u64>) -> Self {
+        self.complete_length = Some(length);
+        self
+    }
+}
+
+/// A stream with its first `skip` bytes dropped and cut after `left` more.
+struct NarrowedStream {
+    chunks: crate::body::ChunkStream,
+    skip: u64,
+    left: u64,
+}
+
+impl Iterator for NarrowedStream {
+    type Item = std::io::Result<Bytes>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.left > 0 {
+            let mut chunk = match self.chunks.next()? {
+                Ok(c) => c,
+                Err(e) => return Some(Err(e)),
+            };
+            let n = chunk.len() as u64;
+            if self.skip >= n {
+                self.skip -= n;
+                continue;
+            }
+            chunk = chunk.slice(self.skip as usize..);
+            self.skip = 0;
+            if chunk.len() as u64 > self.left {
+                chunk.truncate(self.left as usize);
+            }
+            self.left -= chunk.len() as u64;
+            if !chunk.is_empty() {
+                return Some(Ok(chunk));
+            }
+        }
+        None
+    }
+}
+
 fn slice(bytes: Bytes, start: u64, stop: u64) -> Bytes {
     let len = bytes.len() as u64;
     let (start, stop) = (start.min(len) as usize, stop.min(len) as usize);
@@ -422,6 +574,17 @@ fn coalesce(intervals: &mut [(u64, u64)]) -> Option<(u64, u64)> {
         stop = stop.max(b);
     }
     Some((start, stop))
+}
+
+/// `accept-encoding` → `Accept-Encoding`, as header names are usually written in `Vary`.
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+    out
 }
 
 #[cfg(test)]
@@ -443,7 +606,7 @@ mod tests {
 
     fn res() -> Response {
         let mut r = Response::new("0123456789");
-        r.set_etag("v1", false);
+        r.set_etag("v1", false).unwrap();
         r.set_last_modified(UNIX_EPOCH + Duration::from_secs(1_000_000));
         r.update_cache_control(|c| c.max_age = Some(60));
         r
@@ -481,7 +644,7 @@ mod tests {
     fn ranges() {
         let r = res().make_conditional(&req("GET", &[("range", "bytes=-3")]));
         assert_eq!(r.status(), 206);
-        assert_eq!(r.text().unwrap(), "789");
+        assert_eq!(r.body_text().unwrap(), "789");
         assert_eq!(r.headers()["content-length"], "3");
         assert_eq!(r.headers()["accept-ranges"], "bytes");
         let r = res().make_conditional(&req("GET", &[("range", "bytes=20-")]));
@@ -489,7 +652,7 @@ mod tests {
         assert_eq!(r.headers()["content-range"], "bytes */10");
         let r = res().make_conditional(&req("GET", &[("range", "bytes=0-1,2-3")]));
         assert_eq!(
-            (r.status().as_u16(), r.text().unwrap()),
+            (r.status().as_u16(), r.body_text().unwrap()),
             (206, "0123".into())
         );
         let r = res().make_conditional(&req("GET", &[("range", "bytes=0-1,5-6")]));
@@ -514,6 +677,86 @@ mod tests {
         let r =
             Response::stream(vec!["abc"]).make_conditional(&req("GET", &[("range", "bytes=0-1")]));
         assert_eq!(r.status(), 200);
+    }
+
+    /// Werkzeug 3.1.9's `make_conditional(environ, accept_ranges=..., complete_length=...)`
+    /// on a 10-byte body with a `Range: bytes=0-4`, recorded by running it.
+    #[test]
+    fn range_options_like_werkzeug() {
+        let range = [("range", "bytes=0-4")];
+        // accept_ranges=False: 200, no Accept-Ranges (Werkzeug: the same).
+        let r = res().make_conditional_with(
+            &req("GET", &range),
+            &RangeOptions::new().accept_ranges(None),
+        );
+        assert_eq!(r.status(), 200);
+        assert!(!r.headers().contains_key("accept-ranges"));
+        assert_eq!(r.body_text().unwrap(), "0123456789");
+        // accept_ranges="none": Werkzeug answers 206 anyway; RFC 9110 §14.3 says `none`
+        // means no ranges, so the whole body.
+        let none = RangeOptions::new().accept_ranges(Some(HeaderValue::from_static("none")));
+        let r = res().make_conditional_with(&req("GET", &range), &none);
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["accept-ranges"], "none");
+        // A custom value that lists bytes serves ranges.
+        let both =
+            RangeOptions::new().accept_ranges(Some(HeaderValue::from_static("bytes, items")));
+        let r = res().make_conditional_with(&req("GET", &range), &both);
+        assert_eq!(
+            (r.status().as_u16(), r.body_text().unwrap()),
+            (206, "01234".into())
+        );
+        // Unknown complete length: Werkzeug 200 with `Accept-Ranges: bytes`; zeug does not
+        // announce ranges it cannot serve.
+        let unknown = RangeOptions::new().complete_length(None);
+        let r = res().make_conditional_with(&req("GET", &range), &unknown);
+        assert_eq!(r.status(), 200);
+        assert!(!r.headers().contains_key("accept-ranges"));
+        // A stream with a given length is ranged chunk by chunk.
+        let stream = || {
+            let mut r = Response::stream(vec!["01", "234", "", "56789"]);
+            r.set_etag("v1", false).unwrap();
+            r
+        };
+        for (header, body) in [
+            ("bytes=0-4", "01234"),
+            ("bytes=3-3", "3"),
+            ("bytes=-2", "89"),
+            ("bytes=2-", "23456789"),
+        ] {
+            let r = stream().make_conditional_with(
+                &req("GET", &[("range", header)]),
+                &RangeOptions::new().complete_length(Some(10)),
+            );
+            assert_eq!(r.status(), 206, "{header}");
+            assert_eq!(r.into_body().into_bytes().unwrap(), body, "{header}");
+        }
+        let r = stream().make_conditional_with(
+            &req("GET", &[("range", "bytes=10-")]),
+            &RangeOptions::new().complete_length(Some(10)),
+        );
+        assert_eq!(r.status(), 416);
+    }
+
+    /// Where Werkzeug 3.1.9's `make_conditional` answers differently, on purpose.
+    #[test]
+    fn deliberate_differences_from_werkzeug() {
+        // A malformed Range, or several disjoint ranges: Werkzeug 416; RFC 9110 §14.2 lets
+        // a server ignore a Range it will not serve, so the whole body with 200.
+        for header in ["bytes=x", "bytes=0-1,5-6"] {
+            let r = res().make_conditional(&req("GET", &[("range", header)]));
+            assert_eq!(r.status(), 200, "{header}");
+        }
+        // If-Unmodified-Since fails before If-None-Match is looked at (RFC 9110 §13.2.2):
+        // 412 where Werkzeug answers 304.
+        let r = res().make_conditional(&req(
+            "GET",
+            &[
+                ("if-unmodified-since", "Sat, 10 Jan 1970 00:00:00 GMT"),
+                ("if-none-match", "\"v1\""),
+            ],
+        ));
+        assert_eq!(r.status(), 412);
     }
 
     #[test]

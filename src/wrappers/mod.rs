@@ -6,11 +6,17 @@
 //! ETags, caching headers and conditional/range responses, as further `impl` blocks.
 
 mod conditional;
+pub use conditional::RangeOptions;
 mod cookies;
 mod request;
 mod request_headers;
 mod response;
 
-pub use cookies::{CookieOptions, SameSite};
+pub use cookies::{
+    CookieOptions, InvalidCookie, SameSite, normalize_cookie_domain, quote_cookie_path,
+};
 pub use request::Request;
-pub use response::{DEFAULT_MIMETYPE, IntoStatus, Response};
+pub use response::{
+    DEFAULT_MIMETYPE, IntoHeaderName, IntoHeaderValue, IntoMimetype, IntoResponse, IntoStatus,
+    InvalidHeader, Response,
+};

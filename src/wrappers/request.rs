@@ -377,16 +377,17 @@ impl Request {
         self.environ.headers.get(USER_AGENT)?.to_str().ok()
     }
 
-    /// The cookies the client sent. Values are percent-decoded (what
-    /// [`Response::set_cookie`](crate::Response::set_cookie) encodes) and Python-style
-    /// quoted values unescaped; malformed pairs are skipped (see
+    /// The cookies the client sent, read as Werkzeug reads them: quoted values unquoted
+    /// and unescaped (what [`Response::set_cookie`](crate::Response::set_cookie) writes),
+    /// nothing percent-decoded (not even names, so `__Host-`/`__Secure-` prefixes cannot be
+    /// forged), malformed pairs skipped (see
     /// [`http_utils::parse_cookie_into`](crate::http_utils::parse_cookie_into)).
     ///
     /// # Examples
     ///
     /// ```
     /// use zeug::{test::EnvironBuilder, Request};
-    /// let req = Request::new(EnvironBuilder::new("GET", "/").header("cookie", "theme=dark%3B%20bold; n=1").build());
+    /// let req = Request::new(EnvironBuilder::new("GET", "/").header("cookie", "theme=\"dark\\073 bold\"; n=1").build());
     /// assert_eq!(req.cookies().get("theme"), Some("dark; bold"));
     /// ```
     pub fn cookies(&self) -> &MultiDict {
@@ -670,14 +671,19 @@ mod tests {
     #[test]
     fn cookies_are_lenient() {
         let env = EnvironBuilder::new("GET", "/")
-            .header("cookie", "a=1; b=\"two\"; junk; c=%E2%9C%93; =x")
+            .header(
+                "cookie",
+                "a=1; b=\"two\"; junk; c=%E2%9C%93; =x; %5F%5FHost-s=1",
+            )
             .build();
         let req = Request::new(env);
         assert_eq!(req.cookies().get("a"), Some("1"));
         assert_eq!(req.cookies().get("b"), Some("two"));
-        assert_eq!(req.cookies().get("c"), Some("✓"));
+        assert_eq!(req.cookies().get("c"), Some("%E2%9C%93"));
         assert_eq!(req.cookies().get("junk"), Some(""));
-        assert_eq!(req.cookies().len(), 4);
+        // Names are never percent-decoded: no forged `__Host-` cookie.
+        assert_eq!(req.cookies().get("__Host-s"), None);
+        assert_eq!(req.cookies().len(), 5);
     }
 
     #[test]
