@@ -460,3 +460,80 @@ fn a_frame_sent_right_after_the_handshake_is_not_lost() {
         tungstenite::WebSocket::from_raw_socket(stream, tungstenite::protocol::Role::Client, None);
     assert_eq!(read_text(&mut ws), "early bird");
 }
+
+// --------------------------------------------------------------------- over TLS
+
+/// Over TLS a connection's reads and writes share the TLS session: the handler's `recv`
+/// waits in short slices so a `Sender` on another thread still gets its turn.
+#[cfg(feature = "tls")]
+mod tls {
+    use super::*;
+    use rustls::pki_types::ServerName;
+    use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+
+    type TlsSocket = tungstenite::WebSocket<StreamOwned<ClientConnection, TcpStream>>;
+
+    fn connect(port: u16, config: &Arc<ClientConfig>, path: &str) -> TlsSocket {
+        let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        sock.set_read_timeout(Some(PATIENCE)).unwrap();
+        let conn = ClientConnection::new(
+            Arc::clone(config),
+            ServerName::try_from("localhost").unwrap(),
+        )
+        .unwrap();
+        let stream = StreamOwned::new(conn, sock);
+        let url = format!("ws://localhost:{port}{path}");
+        match tungstenite::client(url, stream) {
+            Ok((ws, _)) => ws,
+            Err(e) => panic!("WebSocket handshake over TLS: {e}"),
+        }
+    }
+
+    fn text(ws: &mut TlsSocket) -> String {
+        loop {
+            match ws.read().unwrap() {
+                Message::Text(t) => return t.to_string(),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("expected text, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn echo_and_broadcast_over_tls() {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert, certified.cert.pem()).unwrap();
+        std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+        let options = Options::new().ssl_context(zeug::serving::SslContext::files(&cert, &key));
+        let served = Served::start(options);
+        let mut roots = RootCertStore::empty();
+        roots.add(certified.cert.der().clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = Arc::new(
+            ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        );
+
+        let mut echo = connect(served.port, &config, "/echo");
+        echo.send(Message::text("over tls")).unwrap();
+        assert_eq!(text(&mut echo), "over tls");
+
+        // The second member's handler waits in `recv` while the first one's handler
+        // sends to it through its `Sender`.
+        let mut first = connect(served.port, &config, "/room");
+        first.send(Message::text("first is here")).unwrap();
+        assert_eq!(text(&mut first), "first is here");
+        let mut second = connect(served.port, &config, "/room");
+        second.send(Message::text("second is here")).unwrap();
+        assert_eq!(text(&mut second), "second is here");
+        assert_eq!(text(&mut first), "second is here");
+        first.send(Message::text("to everyone")).unwrap();
+        assert_eq!(text(&mut second), "to everyone");
+        assert_eq!(text(&mut first), "to everyone");
+    }
+}
