@@ -263,6 +263,44 @@ fn senders_broadcast_from_other_threads() {
 
 // --------------------------------------------------------------------- real sockets
 
+/// Keeps the server's log lines (target `zeug`), so a test can find one.
+struct Capture(Mutex<Vec<String>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.target().starts_with("zeug")
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            self.0.lock().unwrap().push(r.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
+/// The log lines kept so far (the logger is installed on first use).
+fn logs() -> &'static Capture {
+    static LOGGER: std::sync::OnceLock<&'static Capture> = std::sync::OnceLock::new();
+    LOGGER.get_or_init(|| {
+        let logger: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
+        log::set_logger(logger).unwrap();
+        log::set_max_level(log::LevelFilter::Info);
+        logger
+    })
+}
+
+/// Waits (up to [`PATIENCE`]) for a log line containing `text`.
+fn wait_for_log(text: &str) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(line) = logs().0.lock().unwrap().iter().find(|l| l.contains(text)) {
+            return line.clone();
+        }
+        assert!(Instant::now() < deadline, "no log line contains {text:?}");
+        std::thread::yield_now();
+    }
+}
+
 /// An app served by the development server on a free port; stopped when dropped.
 struct Served {
     port: u16,
@@ -365,10 +403,13 @@ fn refusals_travel_over_a_real_socket() {
 
 #[test]
 fn a_panicking_handler_does_not_stop_the_server() {
+    logs();
     let served = Served::start(Options::new());
     let mut ws = served.connect("/panic").unwrap();
     ws.send(Message::text("boom")).unwrap();
     assert_eq!(close_code(&mut ws), Some(CloseCode::Error));
+    let line = wait_for_log("handler panicked: the handler broke");
+    assert!(line.contains("GET /panic"), "{line}");
     assert_eq!(
         served.get("/hello"),
         (200, "plain HTTP still works".to_owned())
