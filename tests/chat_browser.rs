@@ -10,46 +10,20 @@
 mod chat;
 mod common;
 
-use std::thread::JoinHandle;
-
+use common::TestServer;
 use common::webdriver::{Browser, Driver};
 use serde_json::json;
-use zeug::serving::{Options, ShutdownHandle, make_server};
+use zeug::serving::Options;
 
 /// The chat served by zeug's real server on a free port; shut down when dropped.
-struct Served {
-    port: u16,
-    shutdown: ShutdownHandle,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
+fn serve() -> TestServer {
+    // Open sockets and streams are in flight at shutdown: do not wait long for them.
+    let options = Options::new().shutdown_grace_period(std::time::Duration::from_millis(200));
+    TestServer::start(chat::Chat::new(), options)
 }
 
-impl Served {
-    fn start() -> Served {
-        // Open sockets and streams are in flight at shutdown: do not wait long for them.
-        let options = Options::new().shutdown_grace_period(std::time::Duration::from_millis(200));
-        let server = make_server("127.0.0.1", 0, chat::Chat::new(), options).unwrap();
-        let port = server.local_addr().port().expect("a TCP server");
-        let shutdown = server.shutdown_handle();
-        let thread = std::thread::spawn(move || server.serve_forever());
-        Served {
-            port,
-            shutdown,
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.shutdown.shutdown();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+fn url(server: &TestServer, path: &str) -> String {
+    format!("http://{}{path}", server.addr)
 }
 
 /// The texts of the messages shown on the current page.
@@ -79,17 +53,17 @@ fn wait_for_message(browser: &Browser<'_>, text: &str) {
 
 #[test]
 fn messages_travel_between_two_pages_over_websocket_and_events() {
-    let served = Served::start();
+    let served = serve();
     let driver = Driver::start();
     let browser = Browser::open(&driver);
 
     let websocket_page = browser.window();
-    browser.goto(&served.url("/"));
+    browser.goto(&url(&served, "/"));
     wait_for_transport(&browser, "websocket");
 
     let events_page = browser.new_tab();
     browser.switch_to(&events_page);
-    browser.goto(&served.url("/?transport=sse"));
+    browser.goto(&url(&served, "/?transport=sse"));
     wait_for_transport(&browser, "sse");
 
     // Typed on the event-stream page (sent with POST), shown on the WebSocket page.

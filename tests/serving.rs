@@ -1187,7 +1187,7 @@ fn static_files_are_served_before_the_app() {
 #[test]
 fn the_debugger_shows_local_clients_the_panic() {
     let server = serve_with(app, Options::new().use_debugger(true));
-    let res = server.send("GET /panic HTTP/1.1\r\nHost: h\r\n\r\n");
+    let res = server.send("GET /panic HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(res.status, 500);
     assert!(
         res.text().contains("the view failed on purpose"),
@@ -1735,4 +1735,33 @@ fn an_idle_server_stops_at_once() {
     let took = started.elapsed();
     eprintln!("an idle server stopped in {took:?}");
     assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+#[test]
+fn keep_alive_clients_of_views_around_the_slow_threshold_never_stall() {
+    // Views taking about the watchdog's threshold make the loops move between threads
+    // while requests run; every keep-alive client must still get every answer.
+    let server = serve_with(
+        |environ: Environ| {
+            let n: u64 = environ.query_string.parse().unwrap_or(0);
+            thread::sleep(Duration::from_micros(n % 5 * 1000));
+            Response::new("ok")
+        },
+        Options::new().keep_alive_timeout(Duration::from_secs(60)),
+    );
+    let addr = server.addr;
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            thread::spawn(move || {
+                let mut conn = Conn::new(TcpStream::connect(addr).unwrap());
+                for i in 0..300 {
+                    conn.write(format!("GET /?{} HTTP/1.1\r\nHost: h\r\n\r\n", i + c).as_bytes());
+                    assert_eq!(conn.response().text(), "ok", "request {i} of client {c}");
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
 }

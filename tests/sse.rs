@@ -8,10 +8,9 @@ use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use zeug::serving::{Options, ShutdownHandle, make_server};
+use zeug::serving::Options;
 use zeug::sse::{Event, EventReader, EventStream, last_event_id};
 use zeug::test::Client;
 use zeug::{Application, Environ, Request, Response};
@@ -108,38 +107,12 @@ fn a_client_going_away_ends_the_stream_in_process() {
 
 // --------------------------------------------------------------------- real sockets
 
-/// An app served by the development server on a free port; stopped when dropped.
-struct Served {
-    port: u16,
-    shutdown: ShutdownHandle,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
-}
+mod common;
 
-impl Served {
-    fn start(app: impl Application) -> Served {
-        let server = make_server("127.0.0.1", 0, app, Options::new()).unwrap();
-        let port = server.local_addr().port().unwrap();
-        let shutdown = server.shutdown_handle();
-        let thread = std::thread::spawn(move || server.serve_forever());
-        Served {
-            port,
-            shutdown,
-            thread: Some(thread),
-        }
-    }
+use common::TestServer;
 
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.shutdown.shutdown();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+fn url(server: &TestServer, path: &str) -> String {
+    format!("http://{}{path}", server.addr)
 }
 
 fn agent() -> ureq::Agent {
@@ -148,9 +121,9 @@ fn agent() -> ureq::Agent {
 
 #[test]
 fn events_stream_over_a_real_socket() {
-    let served = Served::start(app(Subscribers::default()));
+    let served = TestServer::start(app(Subscribers::default()), Options::new());
     let response = agent()
-        .get(&served.url("/count"))
+        .get(&url(&served, "/count"))
         .set("last-event-id", "2")
         .call()
         .unwrap();
@@ -166,8 +139,8 @@ fn events_stream_over_a_real_socket() {
 
 #[test]
 fn multi_line_data_survives_a_real_socket() {
-    let served = Served::start(app(Subscribers::default()));
-    let response = agent().get(&served.url("/poem")).call().unwrap();
+    let served = TestServer::start(app(Subscribers::default()), Options::new());
+    let response = agent().get(&url(&served, "/poem")).call().unwrap();
     let mut reader = EventReader::new(BufReader::new(response.into_reader()));
     let event = reader.next_event().unwrap().unwrap();
     assert_eq!(event.data(), "roses are red\nviolets are blue\n\nthe end");
@@ -190,8 +163,8 @@ fn subscriber(subscribers: &Subscribers, n: usize) -> mpsc::Sender<Event> {
 #[test]
 fn keep_alives_flow_and_a_departed_client_ends_the_stream() {
     let subscribers = Subscribers::default();
-    let served = Served::start(app(Arc::clone(&subscribers)));
-    let mut stream = TcpStream::connect(("127.0.0.1", served.port)).unwrap();
+    let served = TestServer::start(app(Arc::clone(&subscribers)), Options::new());
+    let mut stream = TcpStream::connect(served.addr).unwrap();
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
     write!(
         stream,

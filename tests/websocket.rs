@@ -8,10 +8,9 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use zeug::serving::{Options, ShutdownHandle, make_server};
+use zeug::serving::Options;
 use zeug::test::Client;
 use zeug::websocket::tungstenite::{self, protocol::frame::Frame};
 use zeug::websocket::{CloseCode, Error, Message, Sender, WebSocket, WebSocketUpgrade};
@@ -301,52 +300,36 @@ fn wait_for_log(text: &str) -> String {
     }
 }
 
-/// An app served by the development server on a free port; stopped when dropped.
-struct Served {
-    port: u16,
-    shutdown: ShutdownHandle,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
+mod common;
+
+use common::TestServer;
+
+/// The app served by the development server on a free port; stopped when dropped.
+fn serve(options: Options) -> TestServer {
+    TestServer::start(app(Room::default()), options)
 }
 
-impl Served {
-    fn start(options: Options) -> Served {
-        let server = make_server("127.0.0.1", 0, app(Room::default()), options).unwrap();
-        let port = server.local_addr().port().unwrap();
-        let shutdown = server.shutdown_handle();
-        let thread = std::thread::spawn(move || server.serve_forever());
-        Served {
-            port,
-            shutdown,
-            thread: Some(thread),
-        }
-    }
-
-    fn connect(&self, path: &str) -> Result<tungstenite::WebSocket<TcpStream>, tungstenite::Error> {
-        let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        stream.set_read_timeout(Some(PATIENCE)).unwrap();
-        let url = format!("ws://127.0.0.1:{}{path}", self.port);
-        match tungstenite::client(url, stream) {
-            Ok((ws, _response)) => Ok(ws),
-            Err(tungstenite::HandshakeError::Failure(e)) => Err(e),
-            Err(tungstenite::HandshakeError::Interrupted(_)) => panic!("blocking handshake"),
-        }
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        match ureq::get(&format!("http://127.0.0.1:{}{path}", self.port)).call() {
-            Ok(r) => (r.status(), r.into_string().unwrap()),
-            Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap()),
-            Err(e) => panic!("GET {path}: {e}"),
-        }
+/// Opens a WebSocket to `path` with `tungstenite`'s client; `Err` when refused.
+fn connect(
+    server: &TestServer,
+    path: &str,
+) -> Result<tungstenite::WebSocket<TcpStream>, tungstenite::Error> {
+    let stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let url = format!("ws://{}{path}", server.addr);
+    match tungstenite::client(url, stream) {
+        Ok((ws, _response)) => Ok(ws),
+        Err(tungstenite::HandshakeError::Failure(e)) => Err(e),
+        Err(tungstenite::HandshakeError::Interrupted(_)) => panic!("blocking handshake"),
     }
 }
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.shutdown.shutdown();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+/// A plain `GET`: status and body.
+fn get(server: &TestServer, path: &str) -> (u16, String) {
+    match ureq::get(&format!("http://{}{path}", server.addr)).call() {
+        Ok(r) => (r.status(), r.into_string().unwrap()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap()),
+        Err(e) => panic!("GET {path}: {e}"),
     }
 }
 
@@ -373,8 +356,8 @@ fn close_code(ws: &mut tungstenite::WebSocket<TcpStream>) -> Option<CloseCode> {
 
 #[test]
 fn echoes_over_a_real_socket() {
-    let served = Served::start(Options::new());
-    let mut ws = served.connect("/echo").unwrap();
+    let served = serve(Options::new());
+    let mut ws = connect(&served, "/echo").unwrap();
     for i in 0..20 {
         ws.send(Message::text(format!("message {i}"))).unwrap();
         assert_eq!(read_text(&mut ws), format!("message {i}"));
@@ -393,9 +376,9 @@ fn echoes_over_a_real_socket() {
 
 #[test]
 fn refusals_travel_over_a_real_socket() {
-    let served = Served::start(Options::new());
-    assert_eq!(served.get("/echo").0, 426);
-    match served.connect("/nowhere") {
+    let served = serve(Options::new());
+    assert_eq!(get(&served, "/echo").0, 426);
+    match connect(&served, "/nowhere") {
         Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 404),
         other => panic!("expected a 404 refusal, got {other:?}"),
     }
@@ -404,47 +387,47 @@ fn refusals_travel_over_a_real_socket() {
 #[test]
 fn a_panicking_handler_does_not_stop_the_server() {
     logs();
-    let served = Served::start(Options::new());
-    let mut ws = served.connect("/panic").unwrap();
+    let served = serve(Options::new());
+    let mut ws = connect(&served, "/panic").unwrap();
     ws.send(Message::text("boom")).unwrap();
     assert_eq!(close_code(&mut ws), Some(CloseCode::Error));
     let line = wait_for_log("handler panicked: the handler broke");
     assert!(line.contains("GET /panic"), "{line}");
     assert_eq!(
-        served.get("/hello"),
+        get(&served, "/hello"),
         (200, "plain HTTP still works".to_owned())
     );
-    let mut again = served.connect("/echo").unwrap();
+    let mut again = connect(&served, "/echo").unwrap();
     again.send(Message::text("still here")).unwrap();
     assert_eq!(read_text(&mut again), "still here");
 }
 
 #[test]
 fn oversized_messages_close_with_1009_over_a_real_socket() {
-    let served = Served::start(Options::new());
-    let mut ws = served.connect("/small").unwrap();
+    let served = serve(Options::new());
+    let mut ws = connect(&served, "/small").unwrap();
     ws.send(Message::binary(vec![1u8; 1000])).unwrap();
     assert_eq!(close_code(&mut ws), Some(CloseCode::Size));
 }
 
 #[test]
 fn upgraded_connections_count_against_max_threads() {
-    let served = Served::start(Options::new().max_threads(1));
-    let mut first = served.connect("/echo").unwrap();
+    let served = serve(Options::new().max_threads(1));
+    let mut first = connect(&served, "/echo").unwrap();
     first.send(Message::text("one")).unwrap();
     assert_eq!(read_text(&mut first), "one");
     // The only thread is taken: the next upgrade is refused, plain requests are served.
-    match served.connect("/echo") {
+    match connect(&served, "/echo") {
         Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 503),
         other => panic!("expected 503, got {other:?}"),
     }
-    assert_eq!(served.get("/hello").0, 200);
+    assert_eq!(get(&served, "/hello").0, 200);
     // Once the first connection is closed, its thread is given back.
     first.close(None).unwrap();
     let _ = close_code(&mut first);
     let deadline = Instant::now() + PATIENCE;
     loop {
-        match served.connect("/echo") {
+        match connect(&served, "/echo") {
             Ok(mut ws) => {
                 ws.send(Message::text("two")).unwrap();
                 assert_eq!(read_text(&mut ws), "two");
@@ -461,8 +444,8 @@ fn upgraded_connections_count_against_max_threads() {
 
 #[test]
 fn a_frame_sent_right_after_the_handshake_is_not_lost() {
-    let served = Served::start(Options::new());
-    let mut stream = TcpStream::connect(("127.0.0.1", served.port)).unwrap();
+    let served = serve(Options::new());
+    let mut stream = TcpStream::connect(served.addr).unwrap();
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
     let mut frame = Frame::message(
         "early bird",
@@ -473,9 +456,9 @@ fn a_frame_sent_right_after_the_handshake_is_not_lost() {
     );
     frame.header_mut().mask = Some([1, 2, 3, 4]);
     let mut bytes = format!(
-        "GET /echo HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+        "GET /echo HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        served.port
+        served.addr
     )
     .into_bytes();
     frame.format(&mut bytes).unwrap();
@@ -548,7 +531,7 @@ mod tls {
         std::fs::write(&cert, certified.cert.pem()).unwrap();
         std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
         let options = Options::new().ssl_context(zeug::serving::SslContext::files(&cert, &key));
-        let served = Served::start(options);
+        let served = serve(options);
         let mut roots = RootCertStore::empty();
         roots.add(certified.cert.der().clone()).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -560,16 +543,16 @@ mod tls {
                 .with_no_client_auth(),
         );
 
-        let mut echo = connect(served.port, &config, "/echo");
+        let mut echo = connect(served.addr.port(), &config, "/echo");
         echo.send(Message::text("over tls")).unwrap();
         assert_eq!(text(&mut echo), "over tls");
 
         // The second member's handler waits in `recv` while the first one's handler
         // sends to it through its `Sender`.
-        let mut first = connect(served.port, &config, "/room");
+        let mut first = connect(served.addr.port(), &config, "/room");
         first.send(Message::text("first is here")).unwrap();
         assert_eq!(text(&mut first), "first is here");
-        let mut second = connect(served.port, &config, "/room");
+        let mut second = connect(served.addr.port(), &config, "/room");
         second.send(Message::text("second is here")).unwrap();
         assert_eq!(text(&mut second), "second is here");
         assert_eq!(text(&mut first), "second is here");

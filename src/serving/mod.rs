@@ -16,6 +16,12 @@
 //! with `httparse` and framed strictly (`http1.rs`); a request's life, from its body to the
 //! access log line, is in `conn.rs`. `docs/serving.md` is the guide.
 //!
+//! Processes: `signals.rs` (SIGINT/SIGTERM/SIGCHLD through `signal-hook`), `workers.rs`
+//! (`processes > 1`: a supervisor without threads that forks workers), `reloader.rs` (the
+//! parent that restarts a child on changes) and `sys.rs`, the one module with `unsafe`
+//! (adopting an inherited socket, `fork`, the environment), each block with its safety
+//! argument; everything else reaches the OS through `rustix`, `socket2` and `mio`.
+//!
 //! Hook points between the server core and the reloader, worker processes, TLS and the
 //! debugger (all `pub(crate)`):
 //! - `listener::Listener` (`bind(host, port, &Options)`, `inherited(fd)` for a checked
@@ -37,20 +43,14 @@ mod server;
 mod sys;
 mod upgrade;
 
-// Owned by the "serving" helper (reloader, processes, TLS, debugger, signals).
-#[allow(dead_code)] // hook for server core: the connection code calls it
 pub(crate) mod debugger;
 #[cfg(unix)]
-#[allow(dead_code)] // hook for server core: `run_simple` calls it
 pub(crate) mod reloader;
 #[cfg(unix)]
-#[allow(dead_code)] // hook for server core: `run_simple` calls it
 pub(crate) mod signals;
 #[cfg(feature = "tls")]
-#[allow(dead_code)] // hook for server core: `make_server` and the connection code call it
 pub(crate) mod tls;
 #[cfg(unix)]
-#[allow(dead_code)] // hook for server core: `run_simple` calls it
 pub(crate) mod workers;
 #[cfg(unix)]
 pub use reloader::{RUN_MAIN_ENV, SERVER_FD_ENV, is_running_from_reloader};
@@ -129,8 +129,7 @@ pub fn run_simple_with(
     ));
     #[cfg(unix)]
     if options.use_reloader {
-        use std::os::fd::AsRawFd;
-        return reloader::run_with_reloader(listener.as_raw_fd(), &options);
+        return reloader::run_with_reloader(listener, &options);
     }
     serve_listener(listener, app, options)
 }
@@ -139,29 +138,9 @@ pub fn run_simple_with(
 fn serve_listener(listener: Listener, app: SharedApp, options: Options) -> io::Result<()> {
     #[cfg(unix)]
     if options.processes > 1 {
-        use std::sync::Mutex;
-        // The parent keeps the socket only to fork replacements. A worker takes over its
-        // own copy (so stopping closes every handle it has); the parent closes its copy as
-        // soon as the workers are told to stop, so new connections are refused at once
-        // instead of queueing behind workers that are draining.
-        let slot = Arc::new(Mutex::new(Some(listener)));
-        let for_stop = Arc::clone(&slot);
-        let stop_listening = move || {
-            drop(for_stop.lock().unwrap_or_else(|e| e.into_inner()).take());
-        };
-        return workers::run_workers(
-            options.processes,
-            || {
-                // In a freshly forked worker: this process's copy of the parent's socket.
-                let listener = slot
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take()
-                    .ok_or_else(|| io::Error::other("the server is stopping"))?;
-                serve_here(listener, Arc::clone(&app), options.clone())
-            },
-            stop_listening,
-        );
+        return workers::run_workers(options.processes, listener, |listener| {
+            serve_here(listener, Arc::clone(&app), options.clone())
+        });
     }
     serve_here(listener, app, options)
 }

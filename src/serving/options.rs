@@ -158,6 +158,8 @@ pub struct Options {
     /// requests are handled one at a time (`environ.multithread` is `false`).
     pub threaded: bool,
     /// Number of worker processes sharing the listening socket (Unix only). Default `1`.
+    /// Workers are forked, so with more than one `run_simple` must be called before the
+    /// program starts threads (on Linux it refuses to fork otherwise).
     pub processes: usize,
     /// Restart the server when the executable or one of `extra_files` changes.
     /// Default `false`.
@@ -166,8 +168,9 @@ pub struct Options {
     pub extra_files: Vec<PathBuf>,
     /// How often the reloader looks for changes. Default [`DEFAULT_RELOADER_INTERVAL`].
     pub reloader_interval: Duration,
-    /// Show a debug page (panic message, backtrace, request summary) to loopback clients
-    /// when a view panics. Default `false`.
+    /// Show a debug page (panic message, backtrace, request summary) when a view panics,
+    /// to loopback clients that name this machine in `Host` (`localhost`, `127.0.0.1`,
+    /// `[::1]`) and come through no proxy. Default `false`.
     pub use_debugger: bool,
     /// URL prefixes served from directories, e.g. `("/static", "static")`, before the
     /// application sees the request.

@@ -199,10 +199,6 @@ struct LoopShared {
     slot: Mutex<Option<Box<LoopState>>>,
     /// When the current handler started (nanoseconds since `epoch`, at least 1), or 0.
     busy_since: AtomicU64,
-    /// How often the loop was given to another thread: a request that started before a
-    /// move and took the loop back after it may have had readiness events for its
-    /// connection consumed (and ignored, the connection being busy) by the other thread.
-    moves: AtomicU64,
     /// Connections whose handlers finished after the loop moved on.
     returned: Mutex<Vec<(Token, After)>>,
     waker: Waker,
@@ -433,7 +429,6 @@ impl Server {
                 slot: Mutex::new(None),
                 busy_since: AtomicU64::new(0),
                 returned: Mutex::new(Vec::new()),
-                moves: AtomicU64::new(0),
                 waker: Waker::new(poll.registry(), WAKER)?,
                 listener: Mutex::new(listener),
                 registry: poll.registry().try_clone()?,

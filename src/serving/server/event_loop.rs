@@ -31,6 +31,8 @@ pub(super) struct Conn {
     served: bool,
     /// Bytes of its buffer counted in [`Shared::held`].
     held: usize,
+    /// Readiness was reported while a request ran: look at the socket when it ends.
+    missed: bool,
     phase: Phase,
 }
 
@@ -202,7 +204,7 @@ pub(super) fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopE
                         match dispatch(shared, state, token, &io, &info, head, needs_thread) {
                             Some(s) => state = s,
                             None => {
-                                logging::flush();
+                                logging::hand_over();
                                 return LoopExit::TakenOver;
                             }
                         }
@@ -220,7 +222,7 @@ pub(super) fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopE
             // `finished` queued a last look at the connections.
             continue;
         }
-        logging::flush();
+        logging::flush_if_due();
         let timeout = state.poll_timeout();
         match state.poll.poll(&mut events, Some(timeout)) {
             Ok(()) => {}
@@ -263,7 +265,6 @@ fn dispatch(
     }
     let lp = &shared.loops[state.index];
     let mut started = 0;
-    let moves = lp.moves.load(Ordering::Acquire);
     let kept_state = if needs_thread && shared.threaded {
         match shared.hand_off(state) {
             Ok(()) => None,
@@ -346,8 +347,7 @@ fn dispatch(
             }
         }
     };
-    let missed = lp.moves.load(Ordering::Acquire) != moves;
-    state.finish_request(shared, token, after, missed);
+    state.finish_request(shared, token, after, false);
     Some(state)
 }
 
@@ -386,6 +386,7 @@ impl LoopState {
             idle: false,
             served: false,
             held: 0,
+            missed: false,
             phase: Phase::Head,
         });
         self.open += 1;
@@ -503,6 +504,8 @@ impl LoopState {
             return Drive::Idle;
         };
         if conn.busy {
+            // Edge-triggered: this readiness would be lost. The request's end looks again.
+            conn.missed |= ready;
             return Drive::Idle;
         }
         let io_arc = Arc::clone(&conn.io);
@@ -616,7 +619,10 @@ impl LoopState {
                     }
                 }
             }
-            if io.drained {
+            // A short read says the socket is empty, but not whether the client closed it
+            // after what it sent: a body still incomplete is read until `WouldBlock`, so
+            // that a client gone mid-body is noticed now, not at the body's deadline.
+            if io.drained && matches!(conn.phase, Phase::Head) {
                 break;
             }
             if len == buf.len() {
@@ -734,6 +740,7 @@ impl LoopState {
         }
         if let Some(conn) = self.conns.get_mut(token.0).and_then(Option::as_mut) {
             conn.busy = false;
+            let missed = missed || std::mem::take(&mut conn.missed);
             if after == After::Linger {
                 conn.phase = Phase::Lingering { discarded: 0 };
                 conn.deadline = Instant::now() + LINGER_TIMEOUT;

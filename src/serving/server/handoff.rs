@@ -36,9 +36,6 @@ impl Shared {
     /// Gives `state` to a spare thread (starting one if none waits and fewer than
     /// `max_threads` run); gives it back when no thread can take it.
     pub(super) fn hand_off(self: &Arc<Self>, state: Box<LoopState>) -> Result<(), Box<LoopState>> {
-        // Counted even if it fails: a request that sees the count change looks at its
-        // connection again (it is never wrong to).
-        self.loops[state.index].moves.fetch_add(1, Ordering::AcqRel);
         let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
         if spares.idle > spares.queue.len() {
             spares.queue.push(state);
