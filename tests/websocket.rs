@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use zeug::serving::Options;
+use zeug::serving::{Options, make_server};
 use zeug::test::Client;
 use zeug::websocket::tungstenite::{self, protocol::frame::Frame};
 use zeug::websocket::{CloseCode, Error, Message, Sender, WebSocket, WebSocketUpgrade};
@@ -560,4 +560,25 @@ mod tls {
         assert_eq!(text(&mut second), "to everyone");
         assert_eq!(text(&mut first), "to everyone");
     }
+}
+
+#[test]
+fn stopping_the_server_ends_its_websockets() {
+    let server = make_server("127.0.0.1", 0, app(Room::default()), Options::new()).unwrap();
+    let addr = server.local_addr().inet().unwrap();
+    let shutdown = server.shutdown_handle();
+    let serving = std::thread::spawn(move || server.serve_forever());
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let (mut ws, _) = tungstenite::client(format!("ws://{addr}/echo"), stream).unwrap();
+    ws.send(Message::text("before")).unwrap();
+    assert_eq!(read_text(&mut ws), "before");
+    shutdown.shutdown();
+    serving.join().unwrap().unwrap();
+    // The server shut the socket down: the client sees the end (a reset or end of stream,
+    // not a timeout after PATIENCE).
+    let result = ws.read();
+    let timed_out = matches!(&result, Err(tungstenite::Error::Io(e))
+        if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
+    assert!(result.is_err() && !timed_out, "{result:?}");
 }

@@ -7,7 +7,8 @@
 //! thread of its own. Those threads count against `max_threads`, the same budget as the
 //! threads that take over slow requests: when it is spent the client gets `503` and the
 //! connection stays an ordinary HTTP one. A panicking upgrade function is logged and ends
-//! only its own connection.
+//! only its own connection. Stopping the server shuts every handed-over connection down,
+//! so their handlers end too.
 //!
 //! This module owns that handover. It does not speak any protocol on the connection
 //! (`crate::websocket` does) nor own the event loop (`server.rs`).
@@ -41,6 +42,47 @@ pub(crate) struct Handover {
     pub(crate) body_read: bool,
 }
 
+/// The connections one server handed over and still running, so that stopping the
+/// server ends them (their handlers' reads see the end of the stream) instead of leaving
+/// their threads behind.
+#[derive(Default)]
+pub(crate) struct HandedOver {
+    open: Mutex<Vec<(u64, Upgraded)>>,
+    next: std::sync::atomic::AtomicU64,
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl HandedOver {
+    /// Keeps a handle to `conn`; when the server is already stopping, ends it at once.
+    fn add(&self, conn: &Upgraded) -> Option<u64> {
+        use std::sync::atomic::Ordering;
+        let handle = conn.try_clone().ok()?;
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if self.stopped.load(Ordering::SeqCst) {
+            let _ = handle.shutdown();
+            return None;
+        }
+        open.push((id, handle));
+        Some(id)
+    }
+
+    fn remove(&self, id: u64) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.retain(|(i, _)| *i != id);
+    }
+
+    /// Ends every handed-over connection (both directions shut down).
+    pub(crate) fn shut_down_all(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let open = std::mem::take(&mut *self.open.lock().unwrap_or_else(|e| e.into_inner()));
+        for (_, conn) in open {
+            let _ = conn.shutdown();
+        }
+    }
+}
+
 /// The server's thread budget, as the handover sees it.
 pub(crate) trait ThreadBudget: Send + Sync + 'static {
     /// Counts one more thread against `max_threads`; false when none is left.
@@ -49,14 +91,23 @@ pub(crate) trait ThreadBudget: Send + Sync + 'static {
     fn release_thread(&self);
     /// Whether the server is shutting down (no new upgrades then).
     fn shutting_down(&self) -> bool;
+    /// The connections handed over so far, which a shutdown ends.
+    fn handed_over(&self) -> &HandedOver;
 }
 
-/// Gives a thread back when dropped (also when the upgrade function panics).
-struct Permit(Arc<dyn ThreadBudget>);
+/// Gives a thread back, and forgets the connection, when dropped (also when the upgrade
+/// function panics).
+struct Permit {
+    budget: Arc<dyn ThreadBudget>,
+    conn: Option<u64>,
+}
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        self.0.release_thread();
+        if let Some(id) = self.conn {
+            self.budget.handed_over().remove(id);
+        }
+        self.budget.release_thread();
     }
 }
 
@@ -127,7 +178,7 @@ pub(crate) fn hand_over(
         }
         return;
     }
-    let permit = Permit(budget);
+    let mut permit = Permit { budget, conn: None };
     let taken = take_stream(registry, &mut conn);
     drop(conn);
     let upgraded = taken.and_then(|(stream, read_ahead)| into_upgraded(stream, read_ahead));
@@ -170,6 +221,7 @@ pub(crate) fn hand_over(
         StatusCode::SWITCHING_PROTOCOLS,
         None,
     );
+    permit.conn = permit.budget.handed_over().add(&upgraded);
     let remote = info.remote_addr.clone();
     let spawned = std::thread::Builder::new()
         .name("zeug-upgraded".into())

@@ -211,4 +211,8 @@ impl crate::serving::upgrade::ThreadBudget for Shared {
     fn shutting_down(&self) -> bool {
         self.shutdown.load(Ordering::SeqCst)
     }
+
+    fn handed_over(&self) -> &crate::serving::upgrade::HandedOver {
+        &self.handed_over
+    }
 }
