@@ -1626,7 +1626,14 @@ fn bodies_buffered_by_get_data_share_a_budget() {
     let server = serve_with(
         move |environ: Environ| {
             let hold = environ.path_info == "/hold";
+            let form = environ.path_info == "/form";
             let request = zeug::Request::new(environ);
+            if form {
+                return match request.form() {
+                    Ok(fields) => Response::new(fields.len().to_string()),
+                    Err(e) => e.into_response(),
+                };
+            }
             let response = match request.get_data() {
                 Ok(data) => Response::new(data.len().to_string()),
                 Err(e) => return e.into_response(),
@@ -1649,13 +1656,20 @@ fn bodies_buffered_by_get_data_share_a_budget() {
     let mut holder = server.connect();
     holder.write(post("/hold").as_bytes());
     entered_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    // The first body is held: a second does not fit.
+    // The first body is held: a second does not fit, nor a form of that size.
     assert_eq!(server.send(&post("/")).status, 413);
+    let form = format!("a={}", "f".repeat(60 * 1024));
+    let form_post = format!(
+        "POST /form HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    assert_eq!(server.send(&form_post).status, 413);
     release_tx.send(()).unwrap();
     assert_eq!(holder.response().text(), (100 * 1024).to_string());
     // Given back when the request ended.
     let res = server.send(&post("/"));
     assert_eq!(res.status, 200);
+    assert_eq!(server.send(&form_post).text(), "1");
     // A chunked body is counted as it arrives.
     let mut chunked = String::new();
     for _ in 0..4 {

@@ -79,7 +79,8 @@ pub const DEFAULT_MAX_BUFFERED_HEADS: usize = 32 * 1024 * 1024;
 
 /// Default [`Options::max_buffered_bodies`]: 64 MiB for all the request bodies read into
 /// memory at once by [`Request::get_data`](crate::Request::get_data) and what builds on it
-/// (`json`, `get_text`); a body that does not fit gets `413`.
+/// (`json`, `get_text`), and what [`Request::form`](crate::Request::form) keeps in memory;
+/// a body that does not fit gets `413`.
 pub const DEFAULT_MAX_BUFFERED_BODIES: u64 = 64 * 1024 * 1024;
 
 /// Default [`Options::reloader_interval`]: the reloader looks for changes every second.

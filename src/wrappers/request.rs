@@ -432,7 +432,8 @@ impl Request {
     ///
     /// Under zeug's server the bytes count against the server's budget for bodies held in
     /// memory (`Options::max_buffered_bodies`) until the request is dropped: a body that
-    /// does not fit while others are held gets 413.
+    /// does not fit while others are held gets 413. (So does what a form may keep in
+    /// memory, up to `max_form_memory_size`, when [`form`](Self::form) parses the body.)
     pub fn get_data(&self) -> Result<&Bytes, HttpException> {
         self.data
             .get_or_init(|| {
@@ -513,15 +514,28 @@ impl Request {
                         &self.limits,
                     );
                 }
-                match self.take_input() {
-                    Some(mut input) => formparser::parse_form_input(
-                        &mut input,
-                        content_type,
-                        self.content_length(),
-                        &self.limits,
-                    ),
-                    None => Ok(FormData::default()),
+                let Some(mut input) = self.take_input() else {
+                    return Ok(FormData::default());
+                };
+                // What the parser may keep in memory (the text fields; files spool to
+                // disk) counts against the server's budget for buffered bodies.
+                if let Some(budget) = self.environ.extensions.get::<BodyBudget>() {
+                    let most = self
+                        .limits
+                        .max_form_memory_size
+                        .unwrap_or(formparser::DEFAULT_MAX_BUFFERED);
+                    let mut held = budget.reservation();
+                    if !held.grow(self.content_length().map_or(most, |n| n.min(most))) {
+                        return Err(over_budget());
+                    }
+                    *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(held);
                 }
+                formparser::parse_form_input(
+                    &mut input,
+                    content_type,
+                    self.content_length(),
+                    &self.limits,
+                )
             })
             .as_ref()
             .map_err(Clone::clone)
