@@ -47,6 +47,9 @@ pub enum Body {
     Stream(ChunkStream),
     /// A region of an open file, so a server can use `sendfile` (WSGI's `wsgi.file_wrapper`).
     File(FileBody),
+    /// No body: after the `101 Switching Protocols` head, the server hands the connection
+    /// to this function (WebSockets). Read as bytes, it is empty and the function is dropped.
+    Upgrade(crate::upgrade::Upgrade),
 }
 
 /// A region of an open file served as a body.
@@ -199,6 +202,7 @@ impl Body {
             Body::Bytes(b) => Some(b.len() as u64),
             Body::Stream(_) => None,
             Body::File(f) => Some(f.len),
+            Body::Upgrade(_) => Some(0),
         }
     }
 
@@ -224,7 +228,7 @@ impl Body {
     /// Reads the whole body into memory (streams are drained, files read).
     pub fn into_bytes(self) -> io::Result<Bytes> {
         match self {
-            Body::Empty => Ok(Bytes::new()),
+            Body::Empty | Body::Upgrade(_) => Ok(Bytes::new()),
             Body::Bytes(b) => Ok(b),
             Body::Stream(chunks) => {
                 let mut out = Vec::new();
@@ -244,7 +248,7 @@ impl Body {
     /// Turns any body into a stream of chunks (files are read in 64 KiB chunks).
     pub fn into_chunks(self) -> ChunkStream {
         match self {
-            Body::Empty => Box::new(std::iter::empty()),
+            Body::Empty | Body::Upgrade(_) => Box::new(std::iter::empty()),
             Body::Bytes(b) => Box::new(std::iter::once(Ok(b))),
             Body::Stream(s) => s,
             Body::File(f) => {
@@ -318,6 +322,7 @@ impl fmt::Debug for Body {
             Body::Bytes(b) => f.debug_tuple("Body::Bytes").field(b).finish(),
             Body::Stream(_) => f.write_str("Body::Stream(..)"),
             Body::File(file) => f.debug_tuple("Body::File").field(file).finish(),
+            Body::Upgrade(_) => f.write_str("Body::Upgrade(..)"),
         }
     }
 }

@@ -49,3 +49,7 @@ pub mod tutorial {}
 
 #[doc = include_str!("../docs/werkzeug.md")]
 pub mod werkzeug {}
+
+#[cfg(feature = "websocket")]
+#[doc = include_str!("../docs/websockets.md")]
+pub mod websockets {}

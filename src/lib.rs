@@ -120,10 +120,14 @@ pub mod security;
 pub mod serving;
 #[cfg(feature = "sessions")]
 pub mod sessions;
+pub mod sse;
 pub mod test;
+pub mod upgrade;
 pub mod urls;
 pub mod utils;
 pub mod web;
+#[cfg(feature = "websocket")]
+pub mod websocket;
 pub mod wrappers;
 
 /// The `http` crate, whose types (`StatusCode`, `Method`, `HeaderMap`, `HeaderValue`...)

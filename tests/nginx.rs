@@ -339,13 +339,25 @@ fn get_json(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> serde_j
 }
 
 fn deploy() -> Deployment {
-    let nginx = nginx_binary().unwrap_or_else(|| {
+    let binary = example_binary();
+    let mut d = prepare();
+    d.start_app(&binary, 1, "a");
+    d.start_app(&binary, 2, "b");
+    d.start_nginx(&nginx());
+    d
+}
+
+fn nginx() -> PathBuf {
+    nginx_binary().unwrap_or_else(|| {
         panic!(
             "nginx is not installed (not on PATH, not /usr/sbin/nginx): \
              run scripts/test.sh, which installs it with apt and then runs the tests"
         )
-    });
-    let binary = example_binary();
+    })
+}
+
+/// The directories of a deployment and a free port; nothing started yet.
+fn prepare() -> Deployment {
     let dir = tempfile::Builder::new()
         .prefix("zeug-nginx-")
         .tempdir()
@@ -354,16 +366,12 @@ fn deploy() -> Deployment {
         std::fs::create_dir(dir.path().join(sub)).unwrap();
     }
     std::fs::write(dir.path().join("static/hello.txt"), "hello from nginx\n").unwrap();
-    let mut d = Deployment {
+    Deployment {
         dir,
         port: common::free_port(),
         nginx: None,
         apps: Vec::new(),
-    };
-    d.start_app(&binary, 1, "a");
-    d.start_app(&binary, 2, "b");
-    d.start_nginx(&nginx);
-    d
+    }
 }
 
 #[test]
@@ -534,4 +542,137 @@ fn nginx_in_front_of_two_instances() {
     for _ in 0..10 {
         assert_eq!(get_json(&agent, &d.url("/after"), &[])["instance"], "b");
     }
+}
+
+// ------------------------------------------------------------------ WebSockets and events
+
+#[cfg(feature = "websocket")]
+#[allow(dead_code)]
+#[path = "../examples/chat/main.rs"]
+mod chat;
+
+/// The chat example served in this process on both instance sockets, sharing one room;
+/// stopped when dropped.
+#[cfg(feature = "websocket")]
+struct ChatInstances {
+    servers: Vec<(
+        zeug::serving::ShutdownHandle,
+        std::thread::JoinHandle<std::io::Result<()>>,
+    )>,
+}
+
+#[cfg(feature = "websocket")]
+impl ChatInstances {
+    fn start(d: &Deployment) -> ChatInstances {
+        let hub = Arc::new(chat::Hub::default());
+        let servers = (1..=2)
+            .map(|n| {
+                let host = format!("unix://{}", d.socket(n).display());
+                let app = chat::Chat::with_hub(Arc::clone(&hub));
+                // Open event streams count as requests in flight at shutdown: do not
+                // wait the default 10 s for them at the end of the test.
+                let options =
+                    zeug::serving::Options::new().shutdown_grace_period(Duration::from_millis(200));
+                let server = zeug::serving::make_server(&host, 0, app, options).unwrap();
+                let shutdown = server.shutdown_handle();
+                (shutdown, std::thread::spawn(move || server.serve_forever()))
+            })
+            .collect();
+        ChatInstances { servers }
+    }
+}
+
+#[cfg(feature = "websocket")]
+impl Drop for ChatInstances {
+    fn drop(&mut self) {
+        for (shutdown, _) in &self.servers {
+            shutdown.shutdown();
+        }
+        for (_, thread) in self.servers.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(feature = "websocket")]
+#[test]
+fn websockets_and_event_streams_through_nginx() {
+    use zeug::sse::EventReader;
+    use zeug::websocket::Message;
+    use zeug::websocket::tungstenite::{self, client::IntoClientRequest};
+
+    let mut d = prepare();
+    let _instances = ChatInstances::start(&d);
+    d.start_nginx(&nginx());
+
+    // A WebSocket through the `/ws` location: the upgrade reaches zeug and frames flow
+    // both ways.
+    let stream = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+    stream.set_read_timeout(Some(REQUEST_TIMEOUT)).unwrap();
+    let mut request = format!("ws://127.0.0.1:{}/ws", d.port)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "chat.v1".parse().unwrap());
+    let (mut ws, response) = tungstenite::client(request, stream)
+        .unwrap_or_else(|e| panic!("WebSocket through nginx: {e}\n{}", d.diagnostics()));
+    assert_eq!(response.status(), 101);
+    assert_eq!(response.headers()["sec-websocket-protocol"], "chat.v1");
+    let mut next_text = || loop {
+        match ws.read().unwrap() {
+            Message::Text(t) => {
+                return serde_json::from_str::<serde_json::Value>(&t).unwrap()["text"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+            }
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+
+    // An event stream through the `/events` location: each event arrives while the
+    // response is still open (nginx does not hold it back in a buffer).
+    let agent = ureq::AgentBuilder::new()
+        .timeout_read(REQUEST_TIMEOUT)
+        .build();
+    let events = agent.get(&d.url("/events")).call().unwrap();
+    assert_eq!(events.header("content-type"), Some("text/event-stream"));
+    let mut events = EventReader::new(std::io::BufReader::new(events.into_reader()));
+
+    // Said over the socket: heard on the socket and on the stream.
+    let ws_sender = {
+        let (mut ws2, _) = tungstenite::client(
+            format!("ws://127.0.0.1:{}/ws", d.port),
+            std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap(),
+        )
+        .unwrap();
+        ws2.send(Message::text("hello through nginx")).unwrap();
+        ws2
+    };
+    assert_eq!(next_text(), "hello through nginx");
+    let event = events.next_event().unwrap().unwrap();
+    assert_eq!(event.event(), Some("chat"));
+    assert!(
+        event.data().contains("hello through nginx"),
+        "{}",
+        event.data()
+    );
+
+    // Said over POST (the page's fallback): heard on both again.
+    let sent = agent
+        .post(&d.url("/send"))
+        .send_form(&[("text", "and back through nginx")])
+        .unwrap();
+    assert_eq!(sent.status(), 204);
+    assert_eq!(next_text(), "and back through nginx");
+    let event = events.next_event().unwrap().unwrap();
+    assert!(
+        event.data().contains("and back through nginx"),
+        "{}",
+        event.data()
+    );
+    assert_eq!(event.id(), Some("2"));
+    drop(ws_sender);
 }

@@ -694,6 +694,8 @@ pub(crate) enum Outcome {
     Linger,
     /// `passthrough_errors`: close it and stop the server with this panic.
     Panic(Box<dyn Any + Send>),
+    /// The response switches protocols: `upgrade.rs` takes the connection over.
+    Upgrade(Box<super::upgrade::Handover>),
 }
 
 /// Handles one request whose head has been read: calls the app and writes the response.
@@ -786,6 +788,18 @@ pub(crate) fn handle(
             }
         }
     };
+
+    if matches!(response.body(), Body::Upgrade(_)) {
+        let body_read = lock(io).body.is_complete();
+        let request_line = REQUEST_LINE.with(|line| line.borrow().clone());
+        let handover = super::upgrade::Handover {
+            response,
+            version,
+            request_line,
+            body_read,
+        };
+        return Outcome::Upgrade(Box::new(handover));
+    }
 
     // A 1xx is an interim answer: a client reads on for the final one, so sending it as
     // the answer would hand the next response on this connection to this request. The
@@ -1050,7 +1064,7 @@ fn write_response(
             return Ok((status, 0));
         }
         match body {
-            Body::Empty => {
+            Body::Empty | Body::Upgrade(_) => {
                 lock(io).write_all(head).map_err(fail)?;
             }
             Body::Bytes(bytes) => {

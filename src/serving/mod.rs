@@ -41,6 +41,7 @@ mod server;
 #[cfg(unix)]
 #[allow(unsafe_code)]
 mod sys;
+mod upgrade;
 
 pub(crate) mod debugger;
 #[cfg(unix)]

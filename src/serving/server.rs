@@ -188,6 +188,8 @@ struct Shared {
     held: AtomicUsize,
     /// Connections paused until a thread is free, over all loops.
     paused: AtomicUsize,
+    /// Connections handed over after a `101` (WebSockets), ended by a shutdown.
+    handed_over: super::upgrade::HandedOver,
 }
 
 /// What becomes of a connection after its request.
@@ -293,6 +295,7 @@ impl Shared {
         }
         drop(taken);
         self.shutdown.store(true, Ordering::SeqCst);
+        self.handed_over.shut_down_all();
         for lp in &self.loops {
             let _ = lp.waker.wake();
         }
@@ -539,6 +542,7 @@ impl Server {
             spares_cv: Condvar::new(),
             held: AtomicUsize::new(0),
             paused: AtomicUsize::new(0),
+            handed_over: super::upgrade::HandedOver::default(),
         });
         Ok(Server {
             shared,

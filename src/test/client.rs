@@ -242,7 +242,13 @@ impl Client {
 
     /// [`call_once`](Self::call_once), also returning the `Cookie` header the request
     /// carried (with the method and URL, what identifies a request in a redirect chain).
-    fn call_once_keyed(&self, mut env: EnvironBuilder) -> (TestResponse, String) {
+    fn call_once_keyed(&self, env: EnvironBuilder) -> (TestResponse, String) {
+        let (response, request, cookie_header) = self.call_app(env);
+        (TestResponse::collect(response, request), cookie_header)
+    }
+
+    /// Calls the app once, cookies in and out, leaving the body unread.
+    fn call_app(&self, mut env: EnvironBuilder) -> (Response, RequestInfo, String) {
         if let Some(jar) = &self.jar {
             let mut jar = lock(jar);
             if !jar.is_empty() {
@@ -296,10 +302,7 @@ impl Client {
                 }
             }
         }
-        (
-            TestResponse::collect(response, RequestInfo { method, url }),
-            cookie_header,
-        )
+        (response, RequestInfo { method, url }, cookie_header)
     }
 
     fn run(&self, mut env: EnvironBuilder, follow: bool) -> TestResponse {
@@ -632,6 +635,13 @@ impl RequestBuilder<'_> {
         self
     }
 
+    /// Calls the app once (no redirects) and returns the response with its body unread,
+    /// for the streaming and WebSocket helpers in `live.rs`.
+    pub(super) fn send_unread(self) -> (Response, RequestInfo) {
+        let (response, request, _) = self.client.call_app(self.env);
+        (response, request)
+    }
+
     /// Sends the request and collects the whole response.
     pub fn send(self) -> TestResponse {
         let follow = self
@@ -663,7 +673,7 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
-    fn collect(response: Response, request: RequestInfo) -> Self {
+    pub(super) fn collect(response: Response, request: RequestInfo) -> Self {
         let (status, headers, body) = response.into_parts();
         let body = if request.method == Method::HEAD {
             Bytes::new()

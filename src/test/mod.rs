@@ -10,9 +10,13 @@
 mod client;
 mod cookie_jar;
 mod environ_builder;
+mod live;
 
 pub use client::{
     Client, DEFAULT_MAX_REDIRECTS, RequestBuilder, RequestInfo, TestResponse, resolve_url,
 };
 pub use cookie_jar::StoredCookie;
 pub use environ_builder::EnvironBuilder;
+pub use live::TestStream;
+#[cfg(feature = "websocket")]
+pub use live::TestWebSocket;

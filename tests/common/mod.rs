@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests: free ports, waiting for a server to come up,
 //! a seeded random generator, where test output goes, and a TLS client verifier that
 //! accepts the development server's self-signed certificates; a server on a spare port and
-//! a raw client for tests of the server itself.
+//! a raw client for tests of the server itself; headless Chromium over WebDriver
+//! (`webdriver`).
 //!
 //! Each test binary includes this module with `mod common;` and uses only some of it.
 #![allow(dead_code)]
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
+pub mod webdriver;
 
 #[cfg(feature = "server")]
 #[allow(unused_imports)] // each test binary uses a part

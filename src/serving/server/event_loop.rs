@@ -306,6 +306,12 @@ fn dispatch(
             shared.begin_shutdown();
             After::Close
         }
+        Outcome::Upgrade(handover) => {
+            let budget: Arc<dyn crate::serving::upgrade::ThreadBudget> = shared.clone();
+            let timeout = shared.options.io_timeout;
+            crate::serving::upgrade::hand_over(budget, &lp.registry, io, info, *handover, timeout);
+            After::Close
+        }
     };
     if shared.threaded {
         let now = shared.now_nanos();

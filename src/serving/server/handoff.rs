@@ -207,3 +207,26 @@ fn spare_thread(shared: &Arc<Shared>, counted: bool) {
         spares.threads -= 1;
     }
 }
+
+/// Upgraded connections' threads count against `max_threads` with the spare threads.
+impl crate::serving::upgrade::ThreadBudget for Shared {
+    fn acquire_thread(&self) -> bool {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        let free = spares.threads < self.options.max_threads;
+        spares.threads += usize::from(free);
+        free
+    }
+
+    fn release_thread(&self) {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        spares.threads = spares.threads.saturating_sub(1);
+    }
+
+    fn shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    fn handed_over(&self) -> &crate::serving::upgrade::HandedOver {
+        &self.handed_over
+    }
+}
