@@ -45,6 +45,9 @@ impl<E: Endpoint> MapAdapter<'_, E> {
         method: &Method,
     ) -> Result<usize, RoutingError> {
         let map = self.map;
+        if !map.finishes[r] {
+            return Ok(r);
+        }
         let rule = &map.rules[r];
         for (k, v) in rule.rule.defaults.iter() {
             values.insert(k.to_owned(), v.clone());
@@ -65,7 +68,7 @@ impl<E: Endpoint> MapAdapter<'_, E> {
                 }
             };
         }
-        if map.redirect_defaults && map.default_redirect_candidates[r] {
+        if map.redirect_defaults {
             if let Some(url) = self.default_redirect(r, method, values) {
                 return Err(self.redirect_keeping_query(url));
             }
