@@ -36,12 +36,16 @@ python3 -c 'import werkzeug' 2>/dev/null || { echo "bench/serve.sh: pip install 
 # 1000 idle connections plus wrk's need more than the usual 1024 descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 8192 || true
 
+# Builds go where cargo puts them: CARGO_TARGET_DIR when set (the peers in a `peers`
+# directory inside it), else ./target.
+TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$PWD/$TARGET_DIR" ;; esac
 echo "== building (release)" >&2
 cargo build --release --quiet --example hello
-CARGO_TARGET_DIR="$PWD/target/peers" cargo build --release --quiet \
+CARGO_TARGET_DIR="$TARGET_DIR/peers" cargo build --release --quiet \
     --manifest-path bench/peers/hyper_hello/Cargo.toml
-ZEUG_BIN=target/release/examples/hello
-HYPER_BIN=target/peers/release/hyper_hello
+ZEUG_BIN=$TARGET_DIR/release/examples/hello
+HYPER_BIN=$TARGET_DIR/peers/release/hyper_hello
 
 PIDS=()
 cleanup() {

@@ -49,11 +49,14 @@ impl DevApp {
                     .get_as::<u64>("ms")
                     .unwrap_or(1000)
                     .min(60_000);
-                // Says when it starts, so a test can signal the server mid-request.
-                eprintln!(
-                    " * /slow: sleeping {ms} ms in process {}",
+                // Says when it starts, so a test can signal the server mid-request. One
+                // write per line: worker processes share stderr, and `eprintln!` may write
+                // a line in pieces that another process's line then splits.
+                let line = format!(
+                    " * /slow: sleeping {ms} ms in process {}\n",
                     std::process::id()
                 );
+                let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
                 std::thread::sleep(Duration::from_millis(ms));
                 Response::new(format!("slept {ms} ms in process {}\n", std::process::id()))
             }

@@ -3,10 +3,16 @@
 //! A [`Body`] is pulled by whoever serves the response (a server, the test client, a
 //! middleware), never pushed by the app. It owns no headers: `Content-Length` and
 //! `Transfer-Encoding` are the server's business, decided from [`Body::len`].
+//!
+//! It also keeps the server's budget for request bodies read whole into memory
+//! (`BodyBudget`, used by `Request::get_data`), so that many large uploads at once cost
+//! bounded memory.
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
@@ -358,6 +364,79 @@ impl From<ChunkStream> for Body {
     }
 }
 
+/// The bytes of request bodies all requests of one server may hold in memory at once
+/// (`Options::max_buffered_bodies`). A server puts a handle in the environ's extensions
+/// of every request with a body; `Request::get_data` reserves what it reads and the
+/// reservation is given back when the request is dropped.
+#[derive(Clone, Debug)]
+pub(crate) struct BodyBudget(Arc<BudgetState>);
+
+#[derive(Debug)]
+struct BudgetState {
+    limit: u64,
+    used: AtomicU64,
+}
+
+impl BodyBudget {
+    /// A budget of `limit` bytes (made by the server; without it no request has one).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn new(limit: u64) -> Self {
+        BodyBudget(Arc::new(BudgetState {
+            limit,
+            used: AtomicU64::new(0),
+        }))
+    }
+
+    /// An empty reservation on this budget, to grow with [`Reservation::grow`].
+    pub(crate) fn reservation(&self) -> Reservation {
+        Reservation {
+            budget: self.clone(),
+            bytes: 0,
+        }
+    }
+
+    /// Bytes reserved now.
+    #[cfg(test)]
+    pub(crate) fn used(&self) -> u64 {
+        self.0.used.load(Ordering::Acquire)
+    }
+}
+
+/// Bytes taken from a [`BodyBudget`]; dropping it gives them back.
+#[derive(Debug)]
+pub(crate) struct Reservation {
+    budget: BodyBudget,
+    bytes: u64,
+}
+
+impl Reservation {
+    /// Takes `more` bytes from the budget; false (and nothing taken) when they do not fit.
+    pub(crate) fn grow(&mut self, more: u64) -> bool {
+        let state = &self.budget.0;
+        let taken = state
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(more).filter(|&total| total <= state.limit)
+            });
+        if taken.is_ok() {
+            self.bytes += more;
+        }
+        taken.is_ok()
+    }
+
+    /// Bytes held by this reservation.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.budget.0.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,5 +474,20 @@ mod tests {
             .into_chunks()
             .collect();
         assert_eq!(chunks.len(), 2);
+    }
+
+    #[test]
+    fn body_budgets_are_shared_and_given_back() {
+        let budget = BodyBudget::new(100);
+        let mut a = budget.reservation();
+        assert!(a.grow(60));
+        let mut b = budget.reservation();
+        assert!(!b.grow(41), "over the budget");
+        assert!(b.grow(40));
+        assert_eq!((a.bytes(), budget.used()), (60, 100));
+        drop(a);
+        assert_eq!(budget.used(), 40);
+        drop(b);
+        assert_eq!(budget.used(), 0);
     }
 }

@@ -100,6 +100,8 @@
 //! assert_eq!(client.get("/x").send().text(), "no such page");
 //! ```
 #![warn(missing_docs)]
+// The only `unsafe` is for system calls, in `serving/sys.rs` (allowed there alone).
+#![deny(unsafe_code)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod app;

@@ -754,9 +754,11 @@ fn unread_bodies_are_drained_or_the_connection_closed() {
     assert_eq!(conn.response().text(), "Hello World!");
     assert_eq!(conn.response().text(), "Hello World!");
 
-    // Larger than max_drain: answered, then closed.
+    // Larger than max_drain: answered, then closed. (The app is called once the read-ahead
+    // part of the body has arrived.)
     let mut conn = server.connect();
-    conn.write(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\nabc");
+    conn.write(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n");
+    conn.write(&[b'a'; 70_000]);
     let res = conn.response();
     assert_eq!(res.status, 200);
     assert_eq!(res.header("connection").as_deref(), Some("close"));
@@ -1204,7 +1206,7 @@ fn static_files_are_served_before_the_app() {
 #[test]
 fn the_debugger_shows_local_clients_the_panic() {
     let server = serve_with(app, Options::new().use_debugger(true));
-    let res = server.send("GET /panic HTTP/1.1\r\nHost: h\r\n\r\n");
+    let res = server.send("GET /panic HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(res.status, 500);
     assert!(
         res.text().contains("the view failed on purpose"),
@@ -1430,4 +1432,389 @@ fn an_early_answer_to_a_large_upload_reaches_the_client() {
         assert!(out.ends_with("no"), "{out:.300}");
     }
     server.stop().unwrap().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile clients: slow bodies, budgets, non-blocking answers, stopping under load.
+
+/// An app that reads the whole body and answers with its length.
+fn body_length(mut environ: Environ) -> Response {
+    let mut body = Vec::new();
+    match environ.input.read_to_end(&mut body) {
+        Ok(n) => Response::new(n.to_string()),
+        Err(e) => Response::new(format!("read error: {e}")).with_status(500),
+    }
+}
+
+#[test]
+fn a_body_below_the_minimum_rate_gets_408_and_the_connection_closes() {
+    let server = serve_with(
+        body_length,
+        Options::new()
+            .min_body_rate(1000)
+            .body_rate_grace(Duration::from_millis(200))
+            .header_timeout(Duration::from_millis(400)),
+    );
+    // Read ahead on the loop: the app never sees it.
+    let mut conn = server.connect();
+    conn.write(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 30000000\r\n\r\nx");
+    let res = conn.response();
+    assert_eq!(res.status, 408);
+    assert!(res.text().contains("too slowly"), "{}", res.text());
+    assert!(conn.is_closed());
+
+    // Past the read-ahead, while the app reads: the read gives up in time, 408 too.
+    let server = serve_with(
+        body_length,
+        Options::new()
+            .min_body_rate(1000)
+            .body_rate_grace(Duration::from_millis(200))
+            .body_read_ahead(16),
+    );
+    let mut conn = server.connect();
+    conn.write(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 30000000\r\n\r\n");
+    conn.write(&[b'x'; 64]);
+    let res = conn.response();
+    assert_eq!(res.status, 408);
+    assert!(conn.is_closed());
+}
+
+#[test]
+fn a_body_past_its_deadline_gets_408() {
+    let server = serve_with(
+        body_length,
+        Options::new()
+            .min_body_rate(0)
+            .body_timeout(Duration::from_millis(300))
+            .header_timeout(Duration::from_millis(400)),
+    );
+    let mut conn = server.connect();
+    conn.write(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc");
+    let res = conn.response();
+    assert_eq!(res.status, 408);
+    assert!(conn.is_closed());
+}
+
+#[test]
+fn small_bodies_are_read_before_the_app_runs() {
+    // A view that would notice a body read that has to wait: with the body read ahead,
+    // every read is served from memory, even when the client sends it in pieces.
+    let server = serve(body_length);
+    let mut conn = server.connect();
+    conn.write(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc");
+    thread::sleep(Duration::from_millis(50));
+    conn.write(b"defghij");
+    assert_eq!(conn.response().text(), "10");
+    conn.write(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    thread::sleep(Duration::from_millis(50));
+    conn.write(b"2\r\nde\r\n0\r\n\r\n");
+    assert_eq!(conn.response().text(), "5");
+    // A chunked body with bad framing is refused by the loop.
+    let res = server.send(
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+    );
+    assert_eq!(res.status, 400);
+}
+
+#[test]
+fn slow_bodies_hold_no_thread_and_a_new_client_is_answered_at_once() {
+    // Many clients declaring a large upload and sending a byte: they wait in the loops
+    // (far more of them than threads), and a GET is still answered right away.
+    let server = serve_with(app, Options::new().max_threads(4));
+    let mut slow = Vec::new();
+    for _ in 0..1_100 {
+        let mut conn = server.connect();
+        conn.write(b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 30000000\r\n\r\nx");
+        slow.push(conn);
+    }
+    // Bodies past the read-ahead that then stall need a thread each: beyond `max_threads`
+    // they wait (paused) in the loop, which goes on serving.
+    for _ in 0..8 {
+        let mut conn = server.connect();
+        conn.write(b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 30000000\r\n\r\n");
+        conn.write(&[b'x'; 70_000]);
+        slow.push(conn);
+    }
+    for _ in 0..5 {
+        let started = Instant::now();
+        let res = server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(res.status, 200);
+        let took = started.elapsed();
+        eprintln!("GET with {} slow bodies open: {took:?}", slow.len());
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+    }
+    drop(slow);
+}
+
+#[test]
+fn pipelined_requests_then_a_malformed_one_do_not_stall_other_clients() {
+    let server = serve_with(app, Options::new().io_timeout(Duration::from_secs(3)));
+    let mut others: Vec<Conn> = (0..4).map(|_| server.connect()).collect();
+    for conn in &mut others {
+        conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(conn.response().status, 200);
+    }
+    // A client with a small receive buffer pipelines requests it never reads, then a head
+    // with two Host headers.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&server.addr.into()).unwrap();
+    let mut hostile: TcpStream = socket.into();
+    let mut burst = Vec::new();
+    for _ in 0..3_000 {
+        burst.extend_from_slice(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    }
+    burst.extend_from_slice(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    let writer = thread::spawn(move || {
+        let _ = hostile.write_all(&burst);
+        hostile
+    });
+    // The other keep-alive clients are answered throughout.
+    let until = Instant::now() + Duration::from_secs(4);
+    let mut rounds = 0;
+    while Instant::now() < until {
+        for conn in &mut others {
+            let started = Instant::now();
+            conn.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+            assert_eq!(conn.response().status, 200);
+            let took = started.elapsed();
+            assert!(
+                took < Duration::from_secs(2),
+                "a keep-alive client waited {took:?}"
+            );
+        }
+        rounds += 1;
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(rounds > 10);
+    // The hostile connection is given up (closed or reset), not kept forever.
+    let mut hostile = writer.join().unwrap();
+    hostile
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut sink = [0u8; 65536];
+    loop {
+        match hostile.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
+#[test]
+fn partial_heads_beyond_the_budget_get_503_and_timed_out_ones_give_theirs_back() {
+    let server = serve_with(
+        app,
+        Options::new()
+            .max_buffered_heads(100 * 1024)
+            .header_timeout(Duration::from_millis(500)),
+    );
+    let partial = format!(
+        "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: {}",
+        "p".repeat(40 * 1024)
+    );
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..4 {
+        let mut conn = server.connect();
+        conn.write(partial.as_bytes());
+        held.push(conn);
+    }
+    for conn in &mut held {
+        let res = conn.response();
+        if res.status == 503 {
+            refused += 1;
+        } else {
+            assert_eq!(res.status, 408);
+        }
+    }
+    assert!(refused >= 1, "no connection was refused");
+    // Timed out and closed: their buffers are free again.
+    let mut conn = server.connect();
+    conn.write(partial.as_bytes());
+    conn.write(b"\r\n\r\n");
+    assert_eq!(conn.response().status, 200);
+}
+
+#[test]
+fn bodies_buffered_by_get_data_share_a_budget() {
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let entered = Mutex::new(entered_tx);
+    let release = Mutex::new(release_rx);
+    let server = serve_with(
+        move |environ: Environ| {
+            let hold = environ.path_info == "/hold";
+            let form = environ.path_info == "/form";
+            let request = zeug::Request::new(environ);
+            if form {
+                return match request.form() {
+                    Ok(fields) => Response::new(fields.len().to_string()),
+                    Err(e) => e.into_response(),
+                };
+            }
+            let response = match request.get_data() {
+                Ok(data) => Response::new(data.len().to_string()),
+                Err(e) => return e.into_response(),
+            };
+            if hold {
+                entered.lock().unwrap().send(()).unwrap();
+                release.lock().unwrap().recv().unwrap();
+            }
+            response
+        },
+        Options::new().max_buffered_bodies(150 * 1024),
+    );
+    let body = "b".repeat(100 * 1024);
+    let post = |path: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let mut holder = server.connect();
+    holder.write(post("/hold").as_bytes());
+    entered_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    // The first body is held: a second does not fit, nor a form of that size.
+    assert_eq!(server.send(&post("/")).status, 413);
+    let form = format!("a={}", "f".repeat(60 * 1024));
+    let form_post = format!(
+        "POST /form HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    assert_eq!(server.send(&form_post).status, 413);
+    release_tx.send(()).unwrap();
+    assert_eq!(holder.response().text(), (100 * 1024).to_string());
+    // Given back when the request ended.
+    let res = server.send(&post("/"));
+    assert_eq!(res.status, 200);
+    assert_eq!(server.send(&form_post).text(), "1");
+    // A chunked body is counted as it arrives.
+    let mut chunked = String::new();
+    for _ in 0..4 {
+        chunked.push_str(&format!("{:x}\r\n{}\r\n", 50 * 1024, "c".repeat(50 * 1024)));
+    }
+    chunked.push_str("0\r\n\r\n");
+    let res = server.send(&format!(
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n{chunked}"
+    ));
+    assert_eq!(res.status, 413);
+}
+
+#[test]
+fn requests_sent_while_the_server_stops_are_all_answered() {
+    let server = serve(app);
+    let addr = server.addr;
+    let answered = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (answered, failures) = (Arc::clone(&answered), Arc::clone(&failures));
+            thread::spawn(move || {
+                for _ in 0..500 {
+                    let Ok(mut stream) = TcpStream::connect(addr) else {
+                        return; // refused: the server has stopped listening
+                    };
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(10)))
+                        .unwrap();
+                    let sent =
+                        stream.write_all(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+                    let mut out = Vec::new();
+                    let read = stream.read_to_end(&mut out);
+                    let text = String::from_utf8_lossy(&out);
+                    if sent.is_ok() && read.is_ok() && text.ends_with("Hello World!") {
+                        answered.fetch_add(1, Ordering::SeqCst);
+                    } else {
+                        failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("{sent:?} {read:?} {text:?}"));
+                    }
+                }
+            })
+        })
+        .collect();
+    while answered.load(Ordering::SeqCst) < 200 {
+        thread::sleep(Duration::from_millis(1));
+    }
+    let started = Instant::now();
+    server.stop().unwrap().unwrap();
+    let stopped = started.elapsed();
+    for client in clients {
+        client.join().unwrap();
+    }
+    let failures = failures.lock().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} lost: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    assert!(stopped < Duration::from_secs(5), "took {stopped:?} to stop");
+}
+
+#[test]
+fn an_idle_server_stops_at_once() {
+    let server = serve(app);
+    assert_eq!(
+        server
+            .send("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+            .status,
+        200
+    );
+    let started = Instant::now();
+    server.stop().unwrap().unwrap();
+    let took = started.elapsed();
+    eprintln!("an idle server stopped in {took:?}");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+#[test]
+fn keep_alive_clients_of_views_around_the_slow_threshold_never_stall() {
+    // Views taking about the watchdog's threshold make the loops move between threads
+    // while requests run; every keep-alive client must still get every answer.
+    let server = serve_with(
+        |environ: Environ| {
+            let n: u64 = environ.query_string.parse().unwrap_or(0);
+            thread::sleep(Duration::from_micros(n % 5 * 1000));
+            Response::new("ok")
+        },
+        Options::new().keep_alive_timeout(Duration::from_secs(60)),
+    );
+    let addr = server.addr;
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            thread::spawn(move || {
+                let mut conn = Conn::new(TcpStream::connect(addr).unwrap());
+                for i in 0..300 {
+                    conn.write(format!("GET /?{} HTTP/1.1\r\nHost: h\r\n\r\n", i + c).as_bytes());
+                    assert_eq!(conn.response().text(), "ok", "request {i} of client {c}");
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
+}
+
+#[test]
+fn requests_paused_for_a_thread_all_run_with_a_single_spare() {
+    // Bodies past the read-ahead need a thread each; with one spare thread they take
+    // turns (paused in the loop meanwhile), and every one is answered.
+    let server = serve_with(body_length, Options::new().max_threads(1));
+    let mut conns: Vec<Conn> = (0..4).map(|_| server.connect()).collect();
+    for conn in &mut conns {
+        conn.write(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n");
+        conn.write(&[b'x'; 70_000]);
+    }
+    for conn in &mut conns {
+        conn.write(&[b'y'; 30_000]);
+    }
+    for conn in &mut conns {
+        assert_eq!(conn.response().text(), "100000");
+    }
+    // The server still answers at once afterwards.
+    assert_eq!(server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
 }

@@ -476,7 +476,13 @@ fn hammer(port: u16, stop: Arc<AtomicBool>) -> thread::JoinHandle<(usize, usize,
 fn wait_for_new_pid(server: &ServerProcess, old: u32) -> u32 {
     let deadline = Instant::now() + WAIT;
     loop {
-        if let Ok(res) = get(server.port, "/") {
+        if let Ok(res) = get(server.port, "/").and_then(|res| {
+            if res.status == 200 {
+                Ok(res)
+            } else {
+                Err(io::Error::other(format!("status {}", res.status)))
+            }
+        }) {
             let pid = parse_pid(&res.body);
             server.pids.lock().unwrap().push(pid);
             if pid != old {
@@ -528,16 +534,10 @@ fn the_reloader_restarts_on_an_extra_file_change_without_refusing_connections() 
             .starts_with("Bonjour from process")
     );
     assert_eq!(refused, 0, "connections were refused during the restart");
-    // Known race in the server's shutdown (not the reloader's): a connection the old child
-    // accepted just before SIGTERM, whose request had arrived but was not read yet, is
-    // closed as idle, and its client sees a reset. Rare (seen once in dozens of runs under
-    // load); tolerated here only as a reset or an empty answer, and at most once.
-    let unexpected: Vec<_> = errors
-        .iter()
-        .filter(|e| !(e.contains("reset") || e.contains("no head")))
-        .collect();
+    // The old child answers every request that reached it (a request already sent is
+    // not closed as idle), and the parent keeps the socket for the next child.
     assert!(
-        unexpected.is_empty() && errors.len() <= 1,
+        errors.is_empty(),
         "requests failed during the restart: {errors:?}"
     );
     assert!(ok > 10, "only {ok} requests went through");
@@ -593,8 +593,42 @@ fn the_child_stops_when_the_reloader_is_killed() {
     wait_until_gone(child);
 }
 
+/// Linux: the value of `name` in the environment `pid` was started with.
+fn initial_env(pid: u32, name: &str) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    raw.split(|&b| b == 0).find_map(|entry| {
+        let entry = String::from_utf8_lossy(entry);
+        entry
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('='))
+            .map(str::to_owned)
+    })
+}
+
 #[test]
-fn a_failing_child_waits_for_the_next_change() {
+fn the_child_makes_its_inherited_socket_close_on_exec_again() {
+    if !Path::new("/proc/self/fdinfo").exists() {
+        eprintln!("skipped: no /proc/<pid>/fdinfo here");
+        return;
+    }
+    let server = ServerProcess::start(&example("dev_server"), &["--reload"]);
+    let child = server.answering_pid();
+    let fd = initial_env(child, "ZEUG_SERVER_FD").expect("the child was given the socket");
+    let flags = |pid: u32| {
+        let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .map(|f| u32::from_str_radix(f.trim(), 8).unwrap())
+            .unwrap()
+    };
+    const O_CLOEXEC: u32 = 0o2000000;
+    assert_ne!(flags(child) & O_CLOEXEC, 0, "fd {fd} of the child");
+    // The parent's copy stays inheritable: it starts the next child with it.
+    assert_eq!(flags(server.pid()) & O_CLOEXEC, 0, "fd {fd} of the parent");
+}
+
+#[test]
+fn a_failing_child_gets_503_answers_and_restarts_with_back_off() {
     let dir = tempfile::tempdir().unwrap();
     let greeting = dir.path().join("greeting.txt");
     std::fs::write(&greeting, "Hello\n").unwrap();
@@ -613,17 +647,156 @@ fn a_failing_child_waits_for_the_next_change() {
     // An edit that breaks start-up: the new child exits at once.
     std::fs::write(&greeting, "").unwrap();
     server.wait_for_log("the greeting is empty", 1);
-    server.wait_for_log("waiting for a change to restart it", 1);
-    thread::sleep(Duration::from_millis(300));
-    // No restart loop: one failed start per change.
-    assert_eq!(server.log().matches(" * Restarting with stat").count(), 2);
+    server.wait_for_log("restarting it in 500ms or on the next change", 1);
+    // Nobody is left waiting on a socket that nobody serves: the parent answers.
+    let res = get(server.port, "/").unwrap();
+    assert_eq!(res.status, 503, "{res:?}");
+    assert!(
+        res.head.to_ascii_lowercase().contains("retry-after: 1"),
+        "{}",
+        res.head
+    );
+    assert!(res.body.contains("exited with status"), "{}", res.body);
+    // It is restarted without a change, each time a little later.
+    server.wait_for_log("restarting it in 1s or on the next change", 1);
 
-    // Fixing the file brings the server back; clients waited in the backlog meanwhile.
+    // Fixing the file brings the server back at once.
     std::fs::write(&greeting, "Fixed\n").unwrap();
     let second = wait_for_new_pid(&server, first);
     assert!(!alive(first));
     let res = get(server.port, "/").unwrap();
     assert_eq!(res.body, format!("Fixed from process {second}\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Stopping under load: a burst of requests while SIGTERM arrives.
+
+/// How a burst went: answered, refused at connect (the server had stopped listening), and
+/// anything else (a reset or an end of stream without a response, a timeout).
+#[derive(Debug, Default)]
+struct Burst {
+    answered: usize,
+    refused: usize,
+    failed: Vec<String>,
+}
+
+/// Sends `total` requests, each on a fresh connection, from a few threads; sends SIGTERM
+/// to `pid` once `signal_after` have been answered. Every request that was accepted must
+/// be answered.
+fn burst_with_sigterm(port: u16, pid: u32, total: usize, signal_after: usize) -> Burst {
+    use std::sync::atomic::AtomicUsize;
+    const CLIENTS: usize = 8;
+    let next = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let signalled = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (next, answered, signalled) = (next.clone(), answered.clone(), signalled.clone());
+            thread::spawn(move || {
+                let mut mine = Burst::default();
+                while next.fetch_add(1, Ordering::SeqCst) < total {
+                    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+                    match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+                        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                            mine.refused += 1;
+                            continue;
+                        }
+                        Err(e) => {
+                            mine.failed.push(format!("connect: {e}"));
+                            continue;
+                        }
+                        Ok(mut stream) => {
+                            stream
+                                .set_read_timeout(Some(Duration::from_secs(15)))
+                                .unwrap();
+                            let outcome = stream
+                                .write_all(
+                                    b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                                )
+                                .and_then(|()| {
+                                    let mut raw = Vec::new();
+                                    stream.read_to_end(&mut raw).map(|_| raw)
+                                })
+                                .and_then(|raw| parse_answer(&raw));
+                            match outcome {
+                                Ok(res) if res.status == 200 => {
+                                    mine.answered += 1;
+                                    let n = answered.fetch_add(1, Ordering::SeqCst) + 1;
+                                    if n == signal_after && !signalled.swap(true, Ordering::SeqCst)
+                                    {
+                                        send_signal(pid, libc::SIGTERM);
+                                    }
+                                }
+                                Ok(res) => mine.failed.push(format!("status {}", res.status)),
+                                Err(e) => mine.failed.push(e.to_string()),
+                            }
+                        }
+                    }
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all = Burst::default();
+    for t in threads {
+        let part = t.join().unwrap();
+        all.answered += part.answered;
+        all.refused += part.refused;
+        all.failed.extend(part.failed);
+    }
+    assert!(
+        signalled.load(Ordering::SeqCst),
+        "only {} of {total} requests were answered before the signal was due: {all:?}",
+        all.answered
+    );
+    all
+}
+
+#[test]
+fn sigterm_during_a_burst_to_worker_processes_loses_no_accepted_request() {
+    let mut server = ServerProcess::start(&example("dev_server"), &["--processes", "2"]);
+    server.wait_for_log(" * Started 2 worker processes", 1);
+    let burst = burst_with_sigterm(server.port, server.pid(), 2000, 500);
+    assert!(burst.failed.is_empty(), "{burst:?}");
+    assert!(burst.answered >= 500, "{burst:?}");
+    let status = server.wait_exit(WAIT);
+    assert_eq!(status.code(), Some(0), "{}", server.log());
+}
+
+#[test]
+fn sigterm_during_a_burst_to_the_reloader_loses_no_accepted_request() {
+    let mut server = ServerProcess::start(&example("dev_server"), &["--reload"]);
+    let child = server.answering_pid();
+    let burst = burst_with_sigterm(server.port, server.pid(), 2000, 500);
+    assert!(burst.failed.is_empty(), "{burst:?}");
+    let status = server.wait_exit(WAIT);
+    assert_eq!(status.code(), Some(0), "{}", server.log());
+    wait_until_gone(child);
+}
+
+#[test]
+fn an_idle_server_stops_at_once_on_sigterm() {
+    // A reloader that looks at its files every 10 s must not take that long to stop, nor
+    // must worker processes or a plain server.
+    for args in [
+        &["--reload", "--interval", "10000"][..],
+        &["--processes", "2"],
+        &[],
+    ] {
+        let mut server = ServerProcess::start(&example("dev_server"), args);
+        let child = server.answering_pid();
+        let signalled = Instant::now();
+        server.signal(libc::SIGTERM);
+        let status = server.wait_exit(WAIT);
+        let took = signalled.elapsed();
+        assert_eq!(status.code(), Some(0), "{args:?}: {}", server.log());
+        // Generous (a loaded machine); on a quiet one this is a few milliseconds.
+        assert!(
+            took < Duration::from_secs(5),
+            "{args:?}: stopping took {took:?}"
+        );
+        wait_until_gone(child);
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -11,6 +11,9 @@
 
 mod app;
 
+/// The largest request body httpbin accepts.
+const MAX_BODY: u64 = 16 * 1024 * 1024;
+
 fn main() {
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
     let port: u16 = match std::env::var("PORT") {
@@ -19,7 +22,10 @@ fn main() {
             .unwrap_or_else(|_| panic!("PORT must be a port number, got {p:?}")),
         Err(_) => 5000,
     };
-    if let Err(e) = zeug::serving::run_simple(&host, port, app::HttpBin::new()) {
+    // Uploads are echoed back as JSON, so a body costs several times its size in memory:
+    // bodies over 16 MiB are refused with 413 before the app sees them.
+    let options = zeug::serving::Options::new().max_content_length(MAX_BODY);
+    if let Err(e) = zeug::serving::run_simple_with(&host, port, app::HttpBin::new(), options) {
         eprintln!("httpbin: {e}");
         std::process::exit(1);
     }

@@ -12,11 +12,8 @@
 //! decodes: a plain run is scanned eight bytes at a time, a key or value without escapes
 //! is copied once, and one with escapes is decoded into a stack buffer. Up to 24 bytes
 //! are stored inline ([`Text`]), so a form of short fields allocates only its list of
-//! pairs, and ASCII (nearly every key and value) needs no UTF-8 check. A short ASCII key
-//! or value is built by copying a fixed 23-byte window (itself and whatever follows it)
-//! into the string's inline buffer and then setting its length, instead of a `memcpy` of
-//! its exact length: the module's one `unsafe` block, in [`inline_ascii`], and worth about
-//! 15% of `wrappers/parse_request`.
+//! pairs. The module has no `unsafe`: text is checked as UTF-8 (a fast pass for ASCII)
+//! before it becomes a string.
 
 use compact_str::CompactString;
 
@@ -106,7 +103,7 @@ fn decode_piece<S: Special>(input: &[u8], start: usize) -> (CompactString, usize
 }
 
 /// [`decode_piece`] that stops at `end` at the latest. Only the bytes before `end` are
-/// decoded; the ones after it may be copied along (and ignored) by [`inline_ascii`].
+/// decoded.
 #[inline(always)]
 fn decode_piece_within<S: Special>(
     whole: &[u8],
@@ -215,35 +212,21 @@ fn decode_on_heap<S: Special>(input: &[u8], start: usize, from: usize) -> (Compa
     (CompactString::from(decoded), end)
 }
 
-/// The bytes [`inline_ascii`] copies: all of an inline `CompactString`'s buffer but
-/// its last byte, which holds the length.
+/// The longest ASCII text [`inline_ascii`] is given: an inline `CompactString`'s buffer
+/// but its last byte, which holds the length.
 const WINDOW: usize = INLINE - 1;
 
 /// The first `len` bytes of `window`, known to be ASCII, as an inline `CompactString`.
-/// Copying the whole window (a fixed size: two moves) instead of `len` bytes (a call to
-/// `memcpy`) makes this the cheapest way to build one.
 fn inline_ascii(window: &[u8], len: usize) -> CompactString {
     debug_assert!(len <= WINDOW && window[..len].is_ascii());
-    let mut text = CompactString::default();
-    // SAFETY: an empty `CompactString` is inline, with a buffer of `INLINE` bytes whose
-    // last one holds its length; the first `WINDOW` are spare capacity, so writing them
-    // leaves it a valid empty string. `set_len(len)` then takes the first `len` of them:
-    // initialised, within the capacity, and ASCII (the caller checked), so UTF-8.
-    unsafe {
-        text.as_mut_bytes()[..WINDOW].copy_from_slice(&window[..WINDOW]);
-        text.set_len(len);
-    }
-    text
+    compact_text(&window[..len], true)
 }
 
-/// `bytes` as a `CompactString`; `ascii` says no byte has its high bit set. Bytes that
-/// are not UTF-8 stay percent-encoded, as in [`crate::urls::decode_component`].
+/// `bytes` as a `CompactString`; `ascii` says no byte has its high bit set (then the
+/// UTF-8 check cannot fail). Bytes that are not UTF-8 stay percent-encoded, as in
+/// [`crate::urls::decode_component`].
 fn compact_text(bytes: &[u8], ascii: bool) -> CompactString {
-    if ascii {
-        debug_assert!(bytes.is_ascii());
-        // SAFETY: the caller saw every byte of `bytes` below 0x80: ASCII, and so UTF-8.
-        return CompactString::from(unsafe { std::str::from_utf8_unchecked(bytes) });
-    }
+    debug_assert!(!ascii || bytes.is_ascii());
     match std::str::from_utf8(bytes) {
         Ok(s) => CompactString::from(s),
         Err(_) => CompactString::from(crate::urls::quote_invalid_utf8(bytes)),

@@ -34,14 +34,14 @@ const READ_CHUNK: usize = 8 * 1024;
 const COALESCE_LIMIT: usize = 16 * 1024;
 
 /// Lingering close: after the last response on a connection whose request body was left
-/// unread, the server shuts its sending side and reads and discards what the client still
-/// sends for at most this long before closing. Closing at once would make the kernel
-/// answer the unread bytes with a reset, which can destroy the response before the client
-/// has read it.
+/// unread, the server shuts its sending side and its event loop reads and discards what
+/// the client still sends for at most this long before closing. Closing at once would make
+/// the kernel answer the unread bytes with a reset, which can destroy the response before
+/// the client has read it.
 pub(crate) const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Lingering close: at most this many bytes are read and discarded. The time bound is what
-/// protects the server (a thread for at most [`LINGER_TIMEOUT`]); this one only stops a
+/// protects the server (a table entry for at most [`LINGER_TIMEOUT`]); this one only stops a
 /// fast client from making it read without end. It is large on purpose: a client that
 /// reads only once its whole upload is sent (Python's `http.client`) sees the answer only
 /// if the server takes the whole upload, and 100 MiB crosses loopback well within the time
@@ -193,6 +193,38 @@ pub(crate) struct BodyState {
     read: u64,
     max: Option<u64>,
     error: Option<BodyError>,
+    /// The pace the client must keep while the app waits for the body.
+    clock: Option<BodyClock>,
+}
+
+/// The minimum rate and the deadline of a request body, checked on every read that has
+/// to wait for the client: the wait is bounded by whichever comes first.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyClock {
+    /// When the app got the request.
+    start: std::time::Instant,
+    /// Bytes of the body already read (by the event loop) when the app got it.
+    base: u64,
+    min_rate: u64,
+    grace: Duration,
+    deadline: std::time::Instant,
+}
+
+impl BodyClock {
+    /// How long the next read may wait for the client, having read `read` bytes of the
+    /// body in all; zero when the client is already too slow.
+    fn patience(&self, read: u64, io_timeout: Duration) -> Duration {
+        let now = std::time::Instant::now();
+        let mut wait = io_timeout.min(self.deadline.saturating_duration_since(now));
+        if self.min_rate > 0 {
+            // At `min_rate`, the bytes received since `start` cover this much time.
+            let got = read.saturating_sub(self.base);
+            let covered = Duration::from_secs_f64(got as f64 / self.min_rate as f64);
+            let ok_until = self.start + covered.max(self.grace);
+            wait = wait.min(ok_until.saturating_duration_since(now));
+        }
+        wait
+    }
 }
 
 impl BodyState {
@@ -204,6 +236,7 @@ impl BodyState {
             read: 0,
             max: None,
             error: None,
+            clock: None,
         }
     }
 
@@ -332,10 +365,60 @@ impl ConnIo {
         }
     }
 
-    /// Reads at least one byte (or EOF) while handling a request.
+    /// Reads at least one byte of the body (or EOF) while handling a request. A read that
+    /// has to wait waits no longer than the body's clock allows (`TimedOut` after).
     fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.drained = false;
-        self.blocking_op(|s| s.read(buf))
+        let Some(clock) = self.body.clock else {
+            return self.blocking_op(|s| s.read(buf));
+        };
+        loop {
+            if self.blocking {
+                let wait = clock.patience(self.body.read, self.io_timeout);
+                if wait.is_zero() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the request body arrived too slowly",
+                    ));
+                }
+                self.stream.sock_ref().set_read_timeout(Some(wait))?;
+            }
+            match self.stream.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && !self.blocking => {
+                    self.set_blocking(true)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "I/O timed out"));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// Writes all of `data` now, without blocking (for the event loop's own answers,
+    /// which are small); whether it all went out. A client that does not read what it is
+    /// sent gets the connection closed rather than a thread or the loop waiting for it.
+    pub(crate) fn write_now(&mut self, data: &[u8]) -> bool {
+        if self.blocking && self.set_blocking(false).is_err() {
+            return false;
+        }
+        let mut written = 0;
+        while written < data.len() {
+            match self.stream.write(&data[written..]) {
+                Ok(0) => return false,
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        loop {
+            match self.stream.flush() {
+                Ok(()) => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
     }
 
     /// Writes all of `bufs` (at most four) while handling a request, with one vectored
@@ -489,10 +572,13 @@ impl ConnIo {
         self.body.is_complete()
     }
 
-    /// Closes a connection whose request body was left unread without resetting it: shuts
-    /// the sending side (the response is already written), then reads and discards input
-    /// until the client closes, [`LINGER_TIMEOUT`] passes or [`LINGER_MAX_BYTES`] are read.
-    pub(crate) fn linger(&mut self) {
+    /// Starts closing a connection whose request body was left unread without resetting
+    /// it: shuts the sending side (the response is already written) and puts the socket
+    /// back in non-blocking mode. The event loop then reads and discards input until the
+    /// client closes, [`LINGER_TIMEOUT`] passes or [`LINGER_MAX_BYTES`] are read (see
+    /// [`ConnIo::discard_input`]). Returns whether lingering makes sense (false when the
+    /// socket is gone).
+    pub(crate) fn start_linger(&mut self) -> bool {
         let _ = self.stream.flush();
         #[cfg(feature = "tls")]
         if let Stream::Tls(s) = &mut self.stream {
@@ -500,26 +586,30 @@ impl ConnIo {
             s.close();
         }
         let sock = self.stream.sock_ref();
-        if sock.shutdown(std::net::Shutdown::Write).is_err() || sock.set_nonblocking(false).is_err()
+        if sock.shutdown(std::net::Shutdown::Write).is_err() || sock.set_nonblocking(true).is_err()
         {
-            return;
+            return false;
         }
-        self.blocking = true;
-        self.timeouts_set = true;
-        let deadline = std::time::Instant::now() + LINGER_TIMEOUT;
-        let mut scratch = [0u8; 16 * 1024];
+        self.blocking = false;
+        self.clear_pending();
+        self.pending = Vec::new();
+        true
+    }
+
+    /// Reads and throws away what a lingering connection's client sends, without
+    /// blocking; returns the bytes discarded, and whether the connection is finished (the
+    /// client closed it, or it failed).
+    pub(crate) fn discard_input(&mut self, scratch: &mut [u8]) -> (u64, bool) {
+        let sock = self.stream.sock_ref();
         let mut discarded = 0u64;
-        while discarded < LINGER_MAX_BYTES {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() || sock.set_read_timeout(Some(left)).is_err() {
-                break;
-            }
+        loop {
             // Raw socket bytes (under TLS too): they are thrown away.
-            match (&*sock).read(&mut scratch) {
-                Ok(0) => break,
+            match (&*sock).read(scratch) {
+                Ok(0) => return (discarded, true),
                 Ok(n) => discarded += n as u64,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return (discarded, false),
+                Err(_) => return (discarded, true),
             }
         }
     }
@@ -527,6 +617,11 @@ impl ConnIo {
     /// Reads and discards what the app left of the body, up to `max` bytes. Returns whether
     /// the connection can carry another request.
     fn drain_body(&mut self, max: u64) -> bool {
+        if self.body.error.is_none() && self.body.is_complete() {
+            // Every request without a body (or whose body the app read): no scratch buffer
+            // to zero (4 KiB, a fifth of a hello-world request's instructions).
+            return true;
+        }
         if self.body.error.is_some() || self.body.expect_continue {
             // A client still waiting for `100 Continue` has not sent the body.
             return self.body.is_complete() && self.body.error.is_none();
@@ -578,6 +673,11 @@ impl Read for BodyReader {
 pub(crate) struct Handler {
     pub(crate) app: SharedApp,
     pub(crate) max_content_length: Option<u64>,
+    pub(crate) min_body_rate: u64,
+    pub(crate) body_rate_grace: Duration,
+    pub(crate) body_timeout: Duration,
+    /// Handed to requests with a body (in the environ's extensions) for `get_data`.
+    pub(crate) body_budget: crate::body::BodyBudget,
     pub(crate) max_drain: u64,
     pub(crate) max_trailer_bytes: usize,
     pub(crate) use_debugger: bool,
@@ -590,6 +690,8 @@ pub(crate) enum Outcome {
     KeepAlive,
     /// Close it.
     Close,
+    /// Close it once the client stopped sending (see [`ConnIo::start_linger`]).
+    Linger,
     /// `passthrough_errors`: close it and stop the server with this panic.
     Panic(Box<dyn Any + Send>),
 }
@@ -613,26 +715,26 @@ pub(crate) fn handle(
     REQUEST_LINE.with(|line| {
         let mut line = line.borrow_mut();
         line.clear();
-        use std::fmt::Write as _;
-        let _ = write!(
-            line,
-            "{} {} {:?}",
-            environ.method, environ.request_uri, version
-        );
+        line.push_str(environ.method.as_str());
+        line.push(' ');
+        line.push_str(&environ.request_uri);
+        line.push(' ');
+        line.push_str(version_str(version));
     });
 
-    if let (Framing::Length(n), Some(max)) = (framing, handler.max_content_length) {
-        if n > max {
-            let reject = Reject {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                reason: "The request body is larger than the server accepts.",
-            };
-            return finish_with_reject(io, info, version, &reject);
-        }
-    }
-
+    // A declared length over `max_content_length` was refused by the event loop.
     let generation = {
         let mut conn = lock(io);
+        let clock = (framing != Framing::None).then(|| {
+            let start = std::time::Instant::now();
+            BodyClock {
+                start,
+                base: conn.pending().len() as u64,
+                min_rate: handler.min_body_rate,
+                grace: handler.body_rate_grace,
+                deadline: start + handler.body_timeout,
+            }
+        });
         conn.body = BodyState {
             frame: match framing {
                 Framing::None => BodyFrame::None,
@@ -646,6 +748,7 @@ pub(crate) fn handle(
             read: 0,
             max: handler.max_content_length,
             error: None,
+            clock,
         };
         conn.generation
     };
@@ -654,6 +757,7 @@ pub(crate) fn handle(
             io: Arc::clone(io),
             generation,
         });
+        environ.extensions.insert(handler.body_budget.clone());
     }
 
     let summary = handler
@@ -805,15 +909,32 @@ pub(crate) fn handle(
     if keep_alive {
         keep_alive = conn.drain_body(handler.max_drain);
     }
-    if !keep_alive && !conn.body_complete() {
-        conn.linger();
-    }
+    let linger = !keep_alive && !conn.body_complete();
     conn.generation += 1;
     conn.body = BodyState::none();
-    if keep_alive && conn.make_nonblocking().is_ok() {
+    if linger {
+        if conn.start_linger() {
+            Outcome::Linger
+        } else {
+            Outcome::Close
+        }
+    } else if keep_alive && conn.make_nonblocking().is_ok() {
         Outcome::KeepAlive
     } else {
         Outcome::Close
+    }
+}
+
+/// `HTTP/1.1` and the like, as the request line says it (what `{:?}` prints, without the
+/// formatting machinery on every request).
+fn version_str(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_11 => "HTTP/1.1",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/?",
     }
 }
 
@@ -834,8 +955,10 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Answers a request the server refuses, then closes: a short page and `Connection: close`.
-pub(crate) fn write_reject(io: &mut ConnIo, version: Version, reject: &Reject) -> io::Result<()> {
+/// Answers a request the server refuses (a short page and `Connection: close`) from the
+/// event loop, without blocking; whether the answer went out whole. The connection is
+/// closed either way.
+pub(crate) fn write_reject(io: &mut ConnIo, version: Version, reject: &Reject) -> bool {
     let body = HttpException::new(reject.status)
         .with_description(reject.reason)
         .into_response();
@@ -856,30 +979,8 @@ pub(crate) fn write_reject(io: &mut ConnIo, version: Version, reject: &Reject) -
             );
         });
         buf.extend_from_slice(&body);
-        io.write_all(&buf)?;
-        io.flush()
+        io.write_now(&buf)
     })
-}
-
-fn finish_with_reject(
-    io: &Arc<Mutex<ConnIo>>,
-    info: &ConnInfo,
-    version: Version,
-    reject: &Reject,
-) -> Outcome {
-    logging::client_message(
-        Level::Error,
-        info.remote_addr.as_deref(),
-        &format!("code {}, message {}", reject.status.as_u16(), reject.reason),
-    );
-    let mut conn = lock(io);
-    if write_reject(&mut conn, version, reject).is_ok() {
-        // The body was never read: the client may still be sending it.
-        conn.linger();
-    }
-    drop(conn);
-    log_access(info, reject.status, None);
-    Outcome::Close
 }
 
 /// Writes status, headers and body; returns the status and the body bytes sent, or the
@@ -1044,30 +1145,26 @@ fn chunk_size_line(buf: &mut [u8; 20], len: usize) -> &[u8] {
 fn send_file(conn: &mut ConnIo, file: &std::fs::File, offset: u64, len: u64) -> io::Result<u64> {
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
-        let out_fd = match &conn.stream {
-            Stream::Tcp(s) => Some(s.as_raw_fd()),
-            Stream::Unix(s) => Some(s.as_raw_fd()),
-            #[cfg(feature = "tls")]
-            Stream::Tls(_) => None,
-        };
-        if let (Some(out_fd), Ok(mut off)) = (out_fd, libc::off_t::try_from(offset)) {
+        use std::os::fd::{AsFd, BorrowedFd};
+        fn plain_socket(stream: &Stream) -> Option<BorrowedFd<'_>> {
+            match stream {
+                Stream::Tcp(s) => Some(s.as_fd()),
+                Stream::Unix(s) => Some(s.as_fd()),
+                #[cfg(feature = "tls")]
+                Stream::Tls(_) => None,
+            }
+        }
+        if plain_socket(&conn.stream).is_some() {
+            let mut off = offset;
             let mut sent = 0u64;
             while sent < len {
                 let count = usize::try_from(len - sent)
                     .unwrap_or(usize::MAX)
                     .min(1 << 30);
-                let in_fd = file.as_raw_fd();
-                let n = conn.blocking_op(|_| {
-                    // SAFETY: both descriptors are open for the whole call (the socket is
-                    // borrowed through `conn`, the file through `file`), and `off` is a
-                    // live `off_t` the kernel only updates. No memory is shared otherwise.
-                    let n = unsafe { libc::sendfile(out_fd, in_fd, &mut off, count) };
-                    if n < 0 {
-                        Err(io::Error::last_os_error())
-                    } else {
-                        Ok(n as u64)
-                    }
+                let n = conn.blocking_op(|stream| {
+                    let out = plain_socket(stream).ok_or(io::ErrorKind::Unsupported)?;
+                    let n = rustix::fs::sendfile(out, file, Some(&mut off), count)?;
+                    Ok(n as u64)
                 })?;
                 if n == 0 {
                     break;
@@ -1106,9 +1203,101 @@ mod tests {
     }
 
     #[test]
+    fn versions_read_as_debug_prints_them() {
+        for v in [
+            Version::HTTP_09,
+            Version::HTTP_10,
+            Version::HTTP_11,
+            Version::HTTP_2,
+            Version::HTTP_3,
+        ] {
+            assert_eq!(version_str(v), format!("{v:?}"));
+        }
+    }
+
+    #[test]
     fn panic_messages_are_read_from_str_and_string_payloads() {
         assert_eq!(panic_message(&"static"), "static");
         assert_eq!(panic_message(&String::from("owned")), "owned");
         assert_eq!(panic_message(&42), "Box<dyn Any>");
+    }
+
+    #[cfg(unix)]
+    fn socket_pair() -> (ConnIo, std::os::unix::net::UnixStream) {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let stream = Stream::Unix(mio::net::UnixStream::from_std(ours));
+        (ConnIo::new(stream, Duration::from_secs(30)), theirs)
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn answers_to_a_client_that_does_not_read_never_wait() {
+        let (mut io, _client) = socket_pair();
+        // Fill the socket: the client reads nothing.
+        let block = vec![0u8; 64 * 1024];
+        let mut filled = 0;
+        while io.write_now(&block) {
+            filled += 1;
+            assert!(filled < 10_000, "the socket never filled");
+        }
+        let reject = Reject {
+            status: StatusCode::BAD_REQUEST,
+            reason: "Bad request.",
+        };
+        let started = std::time::Instant::now();
+        assert!(!write_reject(&mut io, Version::HTTP_11, &reject));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn lingering_discards_input_without_blocking() {
+        let (mut io, mut client) = socket_pair();
+        assert!(write_reject(
+            &mut io,
+            Version::HTTP_11,
+            &Reject {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                reason: "Too large.",
+            }
+        ));
+        assert!(io.start_linger());
+        let mut scratch = [0u8; 1024];
+        assert_eq!(io.discard_input(&mut scratch), (0, false));
+        client.write_all(&[1u8; 3000]).unwrap();
+        assert_eq!(io.discard_input(&mut scratch), (3000, false));
+        // The answer went out, and the server's side is shut: the client reads it to EOF.
+        let mut answer = String::new();
+        client.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        drop(client);
+        assert_eq!(io.discard_input(&mut scratch), (0, true));
+    }
+
+    #[test]
+    fn a_body_clock_allows_the_grace_then_the_rate() {
+        let start = std::time::Instant::now();
+        let clock = BodyClock {
+            start,
+            base: 100,
+            min_rate: 1000,
+            grace: Duration::from_secs(5),
+            deadline: start + Duration::from_secs(60),
+        };
+        let io_timeout = Duration::from_secs(30);
+        // Within the grace: wait until it ends.
+        let wait = clock.patience(100, io_timeout);
+        assert!(wait <= Duration::from_secs(5) && wait > Duration::from_secs(4));
+        // 20 000 bytes at 1000 B/s cover 20 s.
+        let wait = clock.patience(20_100, io_timeout);
+        assert!(wait <= Duration::from_secs(20) && wait > Duration::from_secs(19));
+        // Never past the body's deadline or the I/O timeout.
+        assert!(clock.patience(1_000_000, io_timeout) <= io_timeout);
+        let late = BodyClock {
+            deadline: start,
+            ..clock
+        };
+        assert_eq!(late.patience(1_000_000, io_timeout), Duration::ZERO);
     }
 }

@@ -7,10 +7,13 @@
 //! no interactive console: unlike Werkzeug's debugger nothing here evaluates code, so there
 //! is no PIN.
 //!
-//! The page reveals source paths and header values, so it is only served to clients on
-//! this machine: a loopback `remote_addr` and no `Forwarded`/`X-Forwarded-For` header (a
-//! reverse proxy on the same host would otherwise make every client look local). Everyone
-//! else, and clients of a Unix socket, get the plain 500 page.
+//! The page reveals source paths and header values, so it is only served to a browser on
+//! this machine talking to this machine: a loopback `remote_addr`, a `Host` of
+//! `localhost`, `127.0.0.1` or `[::1]` (any port; any other name could be a DNS-rebinding
+//! page in that browser, Werkzeug's CVE-2024-34069), and no proxy header (`Forwarded`,
+//! `X-Forwarded-*`, `X-Real-IP`, `Via`: a reverse proxy on the same host would otherwise
+//! make every client look local). Everyone else, and clients of a Unix socket, get the
+//! plain 500 page.
 
 use std::any::Any;
 use std::backtrace::Backtrace;
@@ -187,6 +190,34 @@ pub(crate) struct RequestSummary {
     /// Whether a proxy said it forwarded the request (so the peer address is not the
     /// client's).
     forwarded: bool,
+    /// Whether the request names this machine by a loopback name in `Host`.
+    local_host: bool,
+}
+
+/// Headers a proxy adds; any of them means the peer address is not the client's.
+const PROXY_HEADERS: [&str; 4] = ["forwarded", "x-real-ip", "via", "client-ip"];
+
+/// The `Host` names the debug page is shown for (any port).
+const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
+/// Whether a `Host` header value is `localhost`, `127.0.0.1` or `[::1]`, with or without
+/// a port.
+fn is_local_host(value: &[u8]) -> bool {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return false;
+    };
+    let name = match value.rfind(':') {
+        // `[::1]` alone: the colons are inside the brackets.
+        Some(i) if !value[i..].contains(']') => {
+            let port = &value[i + 1..];
+            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            &value[..i]
+        }
+        _ => value,
+    };
+    LOCAL_HOSTS.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
 impl RequestSummary {
@@ -215,15 +246,20 @@ impl RequestSummary {
             remote_addr: environ.remote_addr.clone(),
             url_scheme: environ.url_scheme.clone(),
             headers,
-            forwarded: environ.headers.contains_key("forwarded")
-                || environ.headers.contains_key("x-forwarded-for"),
+            forwarded: environ.headers.keys().any(|name| {
+                PROXY_HEADERS.contains(&name.as_str()) || name.as_str().starts_with("x-forwarded-")
+            }),
+            local_host: {
+                let mut hosts = environ.headers.get_all(http::header::HOST).iter();
+                matches!((hosts.next(), hosts.next()), (Some(host), None) if is_local_host(host.as_bytes()))
+            },
         }
     }
 
-    /// Whether the client is on this machine and no proxy stands between: only then is
-    /// the debug page shown.
+    /// Whether the client is on this machine, asked for this machine by a loopback name,
+    /// and no proxy stands between: only then is the debug page shown.
     pub(crate) fn is_local_client(&self) -> bool {
-        !self.forwarded && self.remote_addr.as_deref().is_some_and(is_loopback)
+        !self.forwarded && self.local_host && self.remote_addr.as_deref().is_some_and(is_loopback)
     }
 }
 
@@ -342,6 +378,9 @@ mod tests {
 
     fn summary_from(remote: Option<&str>, headers: &[(&str, &str)]) -> RequestSummary {
         let mut builder = EnvironBuilder::new("GET", "/boom?x=<1>");
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+            builder = builder.header("Host", "localhost:5000");
+        }
         for (n, v) in headers {
             builder = builder.header(n, v);
         }
@@ -381,6 +420,46 @@ mod tests {
         assert!(
             !summary_from(Some("127.0.0.1"), &[("forwarded", "for=1.2.3.4")]).is_local_client()
         );
+        for proxy in ["x-real-ip", "via", "x-forwarded-host", "x-forwarded-proto"] {
+            assert!(
+                !summary_from(Some("127.0.0.1"), &[(proxy, "1.1 proxy")]).is_local_client(),
+                "{proxy}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_loopback_host_names_are_local() {
+        for host in [
+            "localhost",
+            "LOCALHOST:5000",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "[::1]",
+            "[::1]:5000",
+        ] {
+            assert!(
+                summary_from(Some("127.0.0.1"), &[("host", host)]).is_local_client(),
+                "{host}"
+            );
+        }
+        for host in [
+            "attacker.example",
+            "attacker.example:5000",
+            "localhost.attacker.example",
+            "127.0.0.1.nip.io",
+            "localhost:",
+            "localhost:50x",
+            "127.0.0.2",
+            "[::2]",
+            "::1",
+            "",
+        ] {
+            assert!(
+                !summary_from(Some("127.0.0.1"), &[("host", host)]).is_local_client(),
+                "{host}"
+            );
+        }
     }
 
     #[test]

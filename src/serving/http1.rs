@@ -17,6 +17,11 @@ use crate::environ::decode_path;
 /// Longest chunk-size line (size, extensions and CRLF) of a chunked request body.
 pub(crate) const MAX_CHUNK_LINE: usize = 4096;
 
+/// The most hex digits a chunk size may have, leading zeros included: 16 hold any `u64`,
+/// and a longer run of zeros only serves to smuggle past a front-end that counts
+/// differently.
+pub(crate) const MAX_CHUNK_SIZE_DIGITS: usize = 16;
+
 /// The `Server` header the server adds to responses that have none.
 pub(crate) const SERVER_HEADER: &str = concat!("zeug/", env!("CARGO_PKG_VERSION"));
 
@@ -99,6 +104,11 @@ const STACK_HEADERS: usize = 100;
 
 /// Parses a request head from the start of `buf`.
 pub(crate) fn parse_head(buf: &[u8], limits: &HeadLimits, info: &ConnInfo) -> Parsed {
+    // httparse takes a bare LF for a line end; a front-end that does not would read a
+    // different request out of the same bytes.
+    if has_bare_lf(buf) {
+        return Parsed::Error(Reject::bad("Bare LF in the request head."));
+    }
     // RFC 9112 §2.2: empty lines before the request line are ignored (httparse does too).
     let start = buf
         .iter()
@@ -184,6 +194,25 @@ fn parse_with<'b>(
         Err(httparse::Error::HeaderValue) => Parsed::Error(Reject::bad("Invalid header value.")),
         Err(_) => Parsed::Error(Reject::bad("Malformed request.")),
     }
+}
+
+/// Whether the head at the start of `buf` (up to the empty line that ends it, or all of
+/// `buf` while it is incomplete) has a line feed not preceded by a carriage return.
+fn has_bare_lf(buf: &[u8]) -> bool {
+    let mut line_start = 0;
+    let mut seen_line = false;
+    for lf in memchr::memchr_iter(b'\n', buf) {
+        if lf == 0 || buf[lf - 1] != b'\r' {
+            return true;
+        }
+        if lf - line_start > 1 {
+            seen_line = true;
+        } else if seen_line {
+            return false; // the empty line that ends the head
+        }
+        line_start = lf + 1;
+    }
+    false
 }
 
 /// Whether the request line ends in a well-formed `HTTP/<digit>.<digit>` other than 1.0 and
@@ -491,6 +520,7 @@ enum ChunkState {
     DataCr,
     DataLf,
     TrailerStart,
+    TrailerName,
     Trailer,
     TrailerLf,
     EndLf,
@@ -498,7 +528,8 @@ enum ChunkState {
 }
 
 /// Decodes `Transfer-Encoding: chunked`, byte by byte for the framing and in bulk for the
-/// data. Strict: bare LFs, missing CRLFs and sizes that overflow are errors.
+/// data. Strict: bare LFs, missing CRLFs, sizes of more than [`MAX_CHUNK_SIZE_DIGITS`]
+/// digits and trailer lines that are not `name: value` are errors.
 #[derive(Debug, Clone)]
 pub(crate) struct ChunkedDecoder {
     state: ChunkState,
@@ -567,6 +598,9 @@ impl ChunkedDecoder {
             Size => {
                 self.line += 1;
                 if let Some(d) = (b as char).to_digit(16) {
+                    if self.digits == MAX_CHUNK_SIZE_DIGITS {
+                        return invalid;
+                    }
                     self.size = self
                         .size
                         .checked_mul(16)
@@ -607,20 +641,36 @@ impl ChunkedDecoder {
                 Ok(Size)
             }
             TrailerStart if b == b'\r' => Ok(EndLf),
-            TrailerStart | Trailer => match b {
+            // A trailer field is `name: value`: a token, a colon, then visible characters,
+            // spaces and tabs. No colon, an empty name or a folded line is an error.
+            TrailerStart | TrailerName => {
+                self.count_trailer()?;
+                match b {
+                    b':' if self.state == TrailerName => Ok(Trailer),
+                    _ if is_tchar(b) => Ok(TrailerName),
+                    _ => invalid,
+                }
+            }
+            Trailer => match b {
                 b'\r' => Ok(TrailerLf),
-                b'\n' => invalid,
-                _ => {
-                    self.trailer_bytes += 1;
-                    if self.trailer_bytes > self.max_trailer_bytes {
-                        return invalid;
-                    }
+                b'\t' | b' '..=b'~' | 0x80..=0xff => {
+                    self.count_trailer()?;
                     Ok(Trailer)
                 }
+                _ => invalid,
             },
             TrailerLf if b == b'\n' => Ok(TrailerStart),
             EndLf if b == b'\n' => Ok(Done),
             _ => invalid,
+        }
+    }
+
+    fn count_trailer(&mut self) -> Result<(), ChunkError> {
+        self.trailer_bytes += 1;
+        if self.trailer_bytes > self.max_trailer_bytes {
+            Err(ChunkError::Invalid)
+        } else {
+            Ok(())
         }
     }
 
@@ -632,6 +682,11 @@ impl ChunkedDecoder {
             Ok(next)
         }
     }
+}
+
+/// Whether `b` may appear in a token (a field name): RFC 9110's `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// The current time as an HTTP date and as a log timestamp, recomputed once a second.
@@ -877,6 +932,20 @@ mod tests {
         assert_eq!(status("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), 505);
         assert_eq!(status("GET / HTXP/1.1\r\nHost: a\r\n\r\n"), 400);
         assert_eq!(status("\x16\x03\x01garbage\r\n\r\n"), 400);
+        // A bare LF anywhere in the head, before it or as its end.
+        for bad in [
+            "GET / HTTP/1.1\nHost: a\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\n\n",
+            "GET / HTTP/1.1\r\nHost: a\n\n",
+            "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        ] {
+            assert_eq!(status(bad), 400, "{bad:?}");
+        }
+        // Leading empty lines (CRLF) are still ignored, and a body after the head is not
+        // part of it.
+        assert!(parse("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n").is_ok());
+        assert!(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n\n\n").is_ok());
         let identical =
             parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\n").unwrap();
         assert_eq!(identical.0.framing, Framing::Length(3));
@@ -941,6 +1010,31 @@ mod tests {
         assert!(dechunk(b"3\nabc\r\n0\r\n\r\n").is_err());
         assert!(dechunk(b"3\r\nabcX\r\n").is_err());
         assert!(dechunk(b"fffffffffffffffff\r\n").is_err());
+        // Sixteen digits are fine, leading zeros included; seventeen are not.
+        assert_eq!(
+            dechunk(b"0000000000000003\r\nabc\r\n0\r\n\r\n").unwrap(),
+            b"abc"
+        );
+        assert!(dechunk(b"00000000000000003\r\nabc\r\n0\r\n\r\n").is_err());
+        let zeros = format!("{}3\r\nabc\r\n0\r\n\r\n", "0".repeat(20_000));
+        assert!(dechunk(zeros.as_bytes()).is_err());
+        // Bare LFs in chunk lines and trailers.
+        assert!(dechunk(b"3\r\nabc\n0\r\n\r\n").is_err());
+        assert!(dechunk(b"3;x\nabc\r\n0\r\n\r\n").is_err());
+        assert!(dechunk(b"0\r\nX-T: 1\n\r\n").is_err());
+        assert!(dechunk(b"0\r\n\n").is_err());
+        // Trailer lines must be `name: value`.
+        assert_eq!(dechunk(b"0\r\nX-T:\r\nY: a b\r\n\r\n").unwrap(), b"");
+        for bad in [
+            &b"0\r\nno colon\r\n\r\n"[..],
+            b"0\r\nnocolon\r\n\r\n",
+            b"0\r\n: empty name\r\n\r\n",
+            b"0\r\n folded: x\r\n\r\n",
+            b"0\r\nX-T : 1\r\n\r\n",
+            b"0\r\nX-T: a\x01b\r\n\r\n",
+        ] {
+            assert!(dechunk(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

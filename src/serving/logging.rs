@@ -4,15 +4,20 @@
 //! When the program installed no logger, the server installs a small one that prints
 //! `zeug` records at info level and above to stderr (as Werkzeug adds a stream handler to
 //! its logger), colouring access lines by status when stderr is a terminal. That logger
-//! batches the lines a loop thread writes between two waits, so a busy server does not
-//! pay one `write` per request. This module owns none of the decisions about what happened
-//! to a request; the connection code tells it.
+//! batches the lines of each loop thread, so a busy server does not pay one `write` per
+//! request: at a terminal the batch is written before the loop waits for more work (a
+//! person watching sees every line at once); into a file or a pipe it is written when it
+//! is [`LOG_FLUSH_INTERVAL`] old or [`MAX_BUFFERED_LOG`] bytes big, at the latest on the
+//! loop's next idle tick (at most a second), and always when the loop stops. This module
+//! owns none of the decisions about what happened to a request; the connection code tells
+//! it.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use log::{Level, LevelFilter, Log, Metadata, Record};
@@ -23,17 +28,76 @@ use super::http1::Clock;
 pub const LOG_TARGET: &str = "zeug";
 
 /// Above this many buffered bytes a loop thread writes its log lines at once.
-const MAX_BUFFERED_LOG: usize = 32 * 1024;
+pub(crate) const MAX_BUFFERED_LOG: usize = 32 * 1024;
+
+/// Log lines going to a file or a pipe are written once the oldest is this old (checked
+/// whenever the loop is about to wait, and on its idle ticks).
+pub(crate) const LOG_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
 static INIT: Once = Once::new();
 static FALLBACK: AtomicBool = AtomicBool::new(false);
 static COLOUR: AtomicBool = AtomicBool::new(false);
+/// Whether the fallback logger writes to a terminal (a person watching).
+static TERMINAL: AtomicBool = AtomicBool::new(false);
+
+/// The lines a loop thread holds, and when the oldest of them was logged.
+struct Batch {
+    bytes: Vec<u8>,
+    since: Option<Instant>,
+}
+
+impl Batch {
+    const fn new() -> Batch {
+        Batch {
+            bytes: Vec::new(),
+            since: None,
+        }
+    }
+
+    /// Whether the batch should be written now.
+    fn is_due(&self) -> bool {
+        self.since.is_some_and(|since| {
+            TERMINAL.load(Ordering::Relaxed)
+                || since.elapsed() >= LOG_FLUSH_INTERVAL
+                || self.bytes.len() > MAX_BUFFERED_LOG
+        })
+    }
+
+    /// Moves the lines of `other` to the end of this batch.
+    fn take_from(&mut self, other: &mut Batch) {
+        if let Some(since) = other.since.take() {
+            self.since = Some(self.since.map_or(since, |s| s.min(since)));
+            self.bytes.append(&mut other.bytes);
+        }
+    }
+
+    fn write_out(&mut self) {
+        if !self.bytes.is_empty() {
+            let _ = std::io::stderr().lock().write_all(&self.bytes);
+            self.bytes.clear();
+        }
+        self.since = None;
+    }
+}
+
+impl Drop for Batch {
+    /// A thread that ends (a spare thread that was handed a loop) leaves no line behind.
+    fn drop(&mut self) {
+        self.write_out();
+    }
+}
+
+/// Lines left by loop threads that handed their loop over (they may wait a long time for
+/// the next one); whichever loop flushes next writes them.
+static HANDED_OVER: Mutex<Batch> = Mutex::new(Batch::new());
+/// Whether [`HANDED_OVER`] holds lines (read without the lock on every flush).
+static HANDED_OVER_HELD: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     static CLOCK: RefCell<Clock> = const { RefCell::new(Clock::new()) };
     /// Lines the fallback logger holds for this thread until [`flush`]; `None` when this
     /// thread writes through.
-    static BUFFER: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    static BUFFER: RefCell<Option<Batch>> = const { RefCell::new(None) };
     static LINE: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
@@ -51,9 +115,12 @@ impl Log for StderrLogger {
         let buffered = BUFFER.with(|b| {
             let mut b = b.borrow_mut();
             match b.as_mut() {
-                Some(buf) => {
-                    let _ = writeln!(buf, "{}", record.args());
-                    buf.len() > MAX_BUFFERED_LOG
+                Some(batch) => {
+                    if batch.since.is_none() {
+                        batch.since = Some(Instant::now());
+                    }
+                    let _ = writeln!(batch.bytes, "{}", record.args());
+                    batch.bytes.len() > MAX_BUFFERED_LOG
                 }
                 None => {
                     // One `write` per line: stderr is unbuffered, and worker processes
@@ -80,7 +147,9 @@ pub(crate) fn init() {
         if log::set_logger(&StderrLogger).is_ok() {
             log::set_max_level(LevelFilter::Info);
             FALLBACK.store(true, Ordering::Relaxed);
-            COLOUR.store(std::io::stderr().is_terminal(), Ordering::Relaxed);
+            let terminal = std::io::stderr().is_terminal();
+            TERMINAL.store(terminal, Ordering::Relaxed);
+            COLOUR.store(terminal, Ordering::Relaxed);
         }
     });
 }
@@ -88,20 +157,71 @@ pub(crate) fn init() {
 /// Makes the fallback logger hold this thread's lines until [`flush`] (loop threads).
 pub(crate) fn buffer_this_thread() {
     if FALLBACK.load(Ordering::Relaxed) {
-        BUFFER.with(|b| *b.borrow_mut() = Some(Vec::new()));
+        BUFFER.with(|b| {
+            b.borrow_mut().get_or_insert_with(Batch::new);
+        });
     }
 }
 
-/// Writes the lines this thread holds.
+/// Writes the lines this thread holds, and those other loop threads handed over (when a
+/// loop stops).
 pub(crate) fn flush() {
     BUFFER.with(|b| {
-        if let Some(buf) = b.borrow_mut().as_mut() {
-            if !buf.is_empty() {
-                let _ = std::io::stderr().lock().write_all(buf);
-                buf.clear();
+        if let Some(batch) = b.borrow_mut().as_mut() {
+            batch.write_out();
+        }
+    });
+    if HANDED_OVER_HELD.load(Ordering::Acquire) {
+        write_handed_over(false);
+    }
+}
+
+/// Passes the lines this thread holds on to the next loop that flushes (when this
+/// thread's loop was taken over by another thread and this one may idle as a spare),
+/// writing them at once only if they are due. A busy server hands loops over often; a
+/// write per handoff would be a write per request again.
+pub(crate) fn hand_over() {
+    BUFFER.with(|b| {
+        let mut b = b.borrow_mut();
+        let Some(batch) = b.as_mut() else {
+            return;
+        };
+        if batch.since.is_none() {
+            return;
+        }
+        let mut shared = HANDED_OVER.lock().unwrap_or_else(|e| e.into_inner());
+        shared.take_from(batch);
+        HANDED_OVER_HELD.store(true, Ordering::Release);
+        if shared.is_due() {
+            shared.write_out();
+            HANDED_OVER_HELD.store(false, Ordering::Release);
+        }
+    });
+}
+
+/// Writes the handed-over lines (only if due, when `only_if_due`).
+fn write_handed_over(only_if_due: bool) {
+    let mut shared = HANDED_OVER.lock().unwrap_or_else(|e| e.into_inner());
+    if !only_if_due || shared.is_due() {
+        shared.write_out();
+        HANDED_OVER_HELD.store(false, Ordering::Release);
+    }
+}
+
+/// Writes the lines this thread holds if they are due: always at a terminal, else once
+/// the oldest is [`LOG_FLUSH_INTERVAL`] old; the same for lines handed over by other
+/// threads. Loops call it before they wait for work.
+pub(crate) fn flush_if_due() {
+    BUFFER.with(|b| {
+        if let Some(batch) = b.borrow_mut().as_mut() {
+            if batch.is_due() {
+                batch.write_out();
             }
         }
     });
+    if HANDED_OVER_HELD.load(Ordering::Acquire) {
+        write_handed_over(true);
+    }
 }
 
 /// Whether access lines are logged at all (skips formatting them when not).
@@ -198,6 +318,34 @@ pub(crate) fn banner(lines: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_are_due_when_old_or_big_and_merge_in_order() {
+        let mut batch = Batch::new();
+        assert!(!batch.is_due(), "an empty batch is never due");
+        batch.bytes.extend_from_slice(b"one\n");
+        batch.since = Some(Instant::now());
+        if !TERMINAL.load(Ordering::Relaxed) {
+            assert!(!batch.is_due(), "a fresh batch waits");
+        }
+        let mut older = Batch::new();
+        older.bytes.extend_from_slice(b"two\n");
+        older.since = Instant::now().checked_sub(LOG_FLUSH_INTERVAL * 2);
+        assert!(older.is_due());
+        batch.take_from(&mut older);
+        assert_eq!(batch.bytes, b"one\ntwo\n");
+        assert!(
+            batch.is_due(),
+            "the merged batch is as old as its oldest line"
+        );
+        assert!(older.bytes.is_empty() && older.since.is_none());
+        let mut big = Batch::new();
+        big.since = Some(Instant::now());
+        big.bytes.resize(MAX_BUFFERED_LOG + 1, b'x');
+        assert!(big.is_due());
+        big.bytes.clear(); // nothing to write when dropped
+        batch.bytes.clear();
+    }
 
     #[test]
     fn escapes_control_characters() {

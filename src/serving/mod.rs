@@ -16,10 +16,16 @@
 //! with `httparse` and framed strictly (`http1.rs`); a request's life, from its body to the
 //! access log line, is in `conn.rs`. `docs/serving.md` is the guide.
 //!
+//! Processes: `signals.rs` (SIGINT/SIGTERM/SIGCHLD through `signal-hook`), `workers.rs`
+//! (`processes > 1`: a supervisor without threads that forks workers), `reloader.rs` (the
+//! parent that restarts a child on changes) and `sys.rs`, the one module with `unsafe`
+//! (adopting an inherited socket, `fork`, the environment), each block with its safety
+//! argument; everything else reaches the OS through `rustix`, `socket2` and `mio`.
+//!
 //! Hook points between the server core and the reloader, worker processes, TLS and the
 //! debugger (all `pub(crate)`):
-//! - `server::Listener` (`bind(host, port, &Options)`, `from_raw_fd(fd)` for an inherited
-//!   socket, `AsRawFd`, `try_clone`) and `Server::from_listener(listener, app, options)`.
+//! - `listener::Listener` (`bind(host, port, &Options)`, `inherited(fd)` for a checked
+//!   inherited socket, `AsFd`, `try_clone`) and `Server::from_listener(listener, app, options)`.
 //! - `debugger::install_panic_hook()`, `RequestSummary::capture(&environ)` and
 //!   `panic_response(payload, &summary)`, called by `conn.rs` when `use_debugger` is on.
 //! - `tls::server_config(&SslContext)` (once per server) and `tls::TlsStream` (per accepted
@@ -27,41 +33,41 @@
 
 mod conn;
 mod http1;
+mod listener;
 mod logging;
 mod options;
 mod server;
+// The one module with `unsafe`: system calls whose soundness depends on the whole process.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+mod sys;
 
-// Owned by the "serving" helper (reloader, processes, TLS, debugger, signals).
-#[allow(dead_code)] // hook for server core: the connection code calls it
 pub(crate) mod debugger;
 #[cfg(unix)]
-#[allow(dead_code)] // hook for server core: `run_simple` calls it
 pub(crate) mod reloader;
 #[cfg(unix)]
-#[allow(dead_code)] // hook for server core: `run_simple` calls it
 pub(crate) mod signals;
 #[cfg(feature = "tls")]
-#[allow(dead_code)] // hook for server core: `make_server` and the connection code call it
 pub(crate) mod tls;
 #[cfg(unix)]
-#[allow(dead_code)] // hook for server core: `run_simple` calls it
 pub(crate) mod workers;
 #[cfg(unix)]
 pub use reloader::{RUN_MAIN_ENV, SERVER_FD_ENV, is_running_from_reloader};
 
+pub use listener::ServerAddr;
 pub use logging::LOG_TARGET;
 pub use options::*;
 #[cfg(unix)]
 #[doc(hidden)]
 pub use server::serve_connection;
-pub use server::{Server, ServerAddr, ShutdownHandle, make_server};
+pub use server::{Server, ShutdownHandle, make_server};
 
 use std::io;
 use std::sync::Arc;
 
 use crate::Application;
 use crate::app::SharedApp;
-use server::Listener;
+use listener::Listener;
 
 /// Serves `app` on `host`:`port` with the default [`Options`] until Ctrl+C: Werkzeug's
 /// `run_simple(hostname, port, application)`.
@@ -106,9 +112,7 @@ pub fn run_simple_with(
     let app: SharedApp = Arc::new(app);
     #[cfg(unix)]
     if let Some(fd) = reloader::inherited_fd() {
-        // SAFETY: the reloader parent bound this listening socket and passed its number to
-        // this child only; nothing else here owns it.
-        let listener = unsafe { Listener::from_raw_fd(fd)? };
+        let listener = Listener::inherited(fd)?;
         return serve_listener(listener, app, options);
     }
     let listener = Listener::bind(host, port, &options)?;
@@ -124,8 +128,7 @@ pub fn run_simple_with(
     ));
     #[cfg(unix)]
     if options.use_reloader {
-        use std::os::fd::AsRawFd;
-        return reloader::run_with_reloader(listener.as_raw_fd(), &options);
+        return reloader::run_with_reloader(listener, &options);
     }
     serve_listener(listener, app, options)
 }
@@ -134,36 +137,9 @@ pub fn run_simple_with(
 fn serve_listener(listener: Listener, app: SharedApp, options: Options) -> io::Result<()> {
     #[cfg(unix)]
     if options.processes > 1 {
-        use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
-        use std::sync::atomic::{AtomicI32, Ordering};
-        // The parent keeps the socket only to fork replacements. A worker takes over its
-        // own copy (so stopping closes every handle it has); the parent closes its copy as
-        // soon as the workers are told to stop, so new connections are refused at once
-        // instead of queueing behind workers that are draining.
-        let fd = Arc::new(AtomicI32::new(listener.into_raw_fd()));
-        let for_stop = Arc::clone(&fd);
-        let stop_listening = move || {
-            let fd = for_stop.swap(-1, Ordering::SeqCst);
-            if fd >= 0 {
-                // SAFETY: the parent's copy of the listening socket, taken out of the atomic
-                // exactly once; nothing else in the parent uses it.
-                drop(unsafe { OwnedFd::from_raw_fd(fd) });
-            }
-        };
-        return workers::run_workers(
-            options.processes,
-            || {
-                let fd = fd.load(Ordering::SeqCst);
-                if fd < 0 {
-                    return Err(io::Error::other("the server is stopping"));
-                }
-                // SAFETY: in a freshly forked worker: this process's copy of the parent's
-                // listening socket, which nothing else in this process owns.
-                let listener = unsafe { Listener::from_raw_fd(fd)? };
-                serve_here(listener, Arc::clone(&app), options.clone())
-            },
-            stop_listening,
-        );
+        return workers::run_workers(options.processes, listener, |listener| {
+            serve_here(listener, Arc::clone(&app), options.clone())
+        });
     }
     serve_here(listener, app, options)
 }

@@ -55,6 +55,34 @@ pub const DEFAULT_REQUEST_QUEUE_SIZE: u32 = 1024;
 /// in the listen backlog until others close.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
+/// Default [`Options::min_body_rate`]: after [`DEFAULT_BODY_RATE_GRACE`], a request body
+/// must arrive at 240 bytes per second on average or the client gets `408` and the
+/// connection is closed (Kestrel's `MinRequestBodyDataRate`).
+pub const DEFAULT_MIN_BODY_RATE: u64 = 240;
+
+/// Default [`Options::body_rate_grace`]: the first 5 s of a request body are not held to
+/// [`Options::min_body_rate`].
+pub const DEFAULT_BODY_RATE_GRACE: Duration = Duration::from_secs(5);
+
+/// Default [`Options::body_timeout`]: a whole request body must arrive within 5 minutes.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Default [`Options::body_read_ahead`]: the event loop reads up to 64 KiB of a request
+/// body before the application is called. A body that fits is handled without a thread
+/// ever waiting for the client; a bigger one starts once this much has arrived.
+pub const DEFAULT_BODY_READ_AHEAD: usize = 64 * 1024;
+
+/// Default [`Options::max_buffered_heads`]: 32 MiB for all the bytes the event loops hold
+/// for requests not handed to the application yet (partial heads and bodies read ahead).
+/// A connection whose bytes would go beyond it gets `503` and is closed.
+pub const DEFAULT_MAX_BUFFERED_HEADS: usize = 32 * 1024 * 1024;
+
+/// Default [`Options::max_buffered_bodies`]: 64 MiB for all the request bodies read into
+/// memory at once by [`Request::get_data`](crate::Request::get_data) and what builds on it
+/// (`json`, `get_text`), and what [`Request::form`](crate::Request::form) keeps in memory;
+/// a body that does not fit gets `413`.
+pub const DEFAULT_MAX_BUFFERED_BODIES: u64 = 64 * 1024 * 1024;
+
 /// Default [`Options::reloader_interval`]: the reloader looks for changes every second.
 pub const DEFAULT_RELOADER_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -131,6 +159,8 @@ pub struct Options {
     /// requests are handled one at a time (`environ.multithread` is `false`).
     pub threaded: bool,
     /// Number of worker processes sharing the listening socket (Unix only). Default `1`.
+    /// Workers are forked, so with more than one `run_simple` must be called before the
+    /// program starts threads (on Linux it refuses to fork otherwise).
     pub processes: usize,
     /// Restart the server when the executable or one of `extra_files` changes.
     /// Default `false`.
@@ -139,8 +169,9 @@ pub struct Options {
     pub extra_files: Vec<PathBuf>,
     /// How often the reloader looks for changes. Default [`DEFAULT_RELOADER_INTERVAL`].
     pub reloader_interval: Duration,
-    /// Show a debug page (panic message, backtrace, request summary) to loopback clients
-    /// when a view panics. Default `false`.
+    /// Show a debug page (panic message, backtrace, request summary) when a view panics,
+    /// to loopback clients that name this machine in `Host` (`localhost`, `127.0.0.1`,
+    /// `[::1]`) and come through no proxy. Default `false`.
     pub use_debugger: bool,
     /// URL prefixes served from directories, e.g. `("/static", "static")`, before the
     /// application sees the request.
@@ -184,6 +215,26 @@ pub struct Options {
     /// all are busy, a loop keeps its slow request and the others wait.
     /// Default [`DEFAULT_MAX_THREADS`].
     pub max_threads: usize,
+    /// Least average rate, in bytes per second, at which a request body must arrive once
+    /// [`body_rate_grace`](Self::body_rate_grace) has passed; slower gets `408` and the
+    /// connection is closed. 0 turns the check off. Default [`DEFAULT_MIN_BODY_RATE`].
+    pub min_body_rate: u64,
+    /// How long a request body may arrive below `min_body_rate`.
+    /// Default [`DEFAULT_BODY_RATE_GRACE`].
+    pub body_rate_grace: Duration,
+    /// Time to receive a whole request body (`408` beyond it). Default
+    /// [`DEFAULT_BODY_TIMEOUT`].
+    pub body_timeout: Duration,
+    /// Bytes of a request body the event loop reads before calling the application.
+    /// Default [`DEFAULT_BODY_READ_AHEAD`].
+    pub body_read_ahead: usize,
+    /// Total bytes the event loops may hold in partial request heads and read-ahead bodies
+    /// (`503` to the connection that would go beyond). Default [`DEFAULT_MAX_BUFFERED_HEADS`].
+    pub max_buffered_heads: usize,
+    /// Total bytes of request bodies read into memory at once by `Request::get_data` and
+    /// `Request::json` across all requests (`413` beyond). Default
+    /// [`DEFAULT_MAX_BUFFERED_BODIES`].
+    pub max_buffered_bodies: u64,
 }
 
 impl Default for Options {
@@ -212,6 +263,12 @@ impl Default for Options {
             slow_handler_threshold: DEFAULT_SLOW_HANDLER_THRESHOLD,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_threads: DEFAULT_MAX_THREADS,
+            min_body_rate: DEFAULT_MIN_BODY_RATE,
+            body_rate_grace: DEFAULT_BODY_RATE_GRACE,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            body_read_ahead: DEFAULT_BODY_READ_AHEAD,
+            max_buffered_heads: DEFAULT_MAX_BUFFERED_HEADS,
+            max_buffered_bodies: DEFAULT_MAX_BUFFERED_BODIES,
         }
     }
 }
@@ -363,6 +420,50 @@ impl Options {
         /// assert_eq!(zeug::serving::Options::new().max_threads(64).max_threads, 64);
         /// ```
         max_threads: usize;
+        /// Least request body rate in bytes per second after the grace period (default
+        /// 240; 0 turns it off).
+        ///
+        /// ```
+        /// assert_eq!(zeug::serving::Options::new().min_body_rate(1024).min_body_rate, 1024);
+        /// ```
+        min_body_rate: u64;
+        /// How long a body may arrive below `min_body_rate` (default 5 s).
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// let o = zeug::serving::Options::new().body_rate_grace(Duration::from_secs(1));
+        /// assert_eq!(o.body_rate_grace, Duration::from_secs(1));
+        /// ```
+        body_rate_grace: Duration;
+        /// Time to receive a whole request body (default 5 min).
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// let o = zeug::serving::Options::new().body_timeout(Duration::from_secs(60));
+        /// assert_eq!(o.body_timeout, Duration::from_secs(60));
+        /// ```
+        body_timeout: Duration;
+        /// Body bytes read by the event loop before the app is called (default 64 KiB).
+        ///
+        /// ```
+        /// assert_eq!(zeug::serving::Options::new().body_read_ahead(4096).body_read_ahead, 4096);
+        /// ```
+        body_read_ahead: usize;
+        /// Total bytes of partial heads and read-ahead bodies (default 32 MiB; beyond → 503).
+        ///
+        /// ```
+        /// let o = zeug::serving::Options::new().max_buffered_heads(1 << 20);
+        /// assert_eq!(o.max_buffered_heads, 1 << 20);
+        /// ```
+        max_buffered_heads: usize;
+        /// Total bytes of bodies buffered by `get_data`/`json` at once (default 64 MiB;
+        /// beyond → 413).
+        ///
+        /// ```
+        /// let o = zeug::serving::Options::new().max_buffered_bodies(1 << 20);
+        /// assert_eq!(o.max_buffered_bodies, 1 << 20);
+        /// ```
+        max_buffered_bodies: u64;
     }
 
     /// More files for the reloader to watch, besides the executable.

@@ -4,14 +4,19 @@
 //!
 //! This module owns the parent's side (watching files by polling their modification times,
 //! Werkzeug's "stat" reloader; starting, stopping and restarting the child) and the
-//! child's way to find the inherited socket. It does not bind, serve or print the start-up
+//! child's way to find the inherited socket. It does not bind or print the start-up
 //! banner: the server core does, in the parent before the first child starts.
 //!
 //! The child is the same executable started again with the same arguments, plus two
 //! environment variables: [`RUN_MAIN_ENV`] (so it serves instead of reloading) and
-//! [`SERVER_FD_ENV`] (the inherited listening socket). Because the parent never closes
-//! that socket, clients that connect while one child stops and the next starts wait in
-//! the listen backlog instead of being refused.
+//! [`SERVER_FD_ENV`] (the inherited listening socket). The child reads both once, removes
+//! them from its environment and makes the socket close-on-exec again, so programs the
+//! application starts inherit neither. While one child stops and the next starts, clients
+//! wait in the listen backlog. While no child runs (it failed, and is restarted with a
+//! growing delay or on the next change), the parent answers every request itself with 503
+//! and `Retry-After`, so nobody waits on a socket that nobody serves. On SIGINT/SIGTERM
+//! the parent closes its copy of the socket first, so the stopping child is the last to
+//! hold it and answers everything that reached it.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -20,13 +25,15 @@ use std::io;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::Options;
-use super::signals::{self, Signal};
+use super::listener::Listener;
+use super::signals::{self, Signal, SignalSource};
+use super::{Options, Server, ShutdownHandle};
+use crate::{Environ, Response};
 
 /// Set to `"true"` in the environment of a child started by the reloader (Werkzeug's
 /// `WERKZEUG_RUN_MAIN`).
@@ -52,7 +59,38 @@ const SPAWN_RETRY_FOR: Duration = Duration::from_secs(5);
 /// SIGTERM is killed.
 const KILL_AFTER_GRACE: Duration = Duration::from_secs(2);
 
+/// The delay before a failed child is restarted the first time; it doubles with every
+/// failure in a row, up to [`MAX_RESTART_DELAY`]. A change of a watched file restarts at
+/// once and starts the count again.
+pub const MIN_RESTART_DELAY: Duration = Duration::from_millis(500);
+
+/// The longest delay between restarts of a child that keeps failing.
+pub const MAX_RESTART_DELAY: Duration = Duration::from_secs(30);
+
+/// What the reloader parent read from its environment, once.
+#[derive(Debug)]
+struct FromParent {
+    run_main: bool,
+    fd: Option<RawFd>,
+}
+
+fn from_parent() -> &'static FromParent {
+    static FROM_PARENT: OnceLock<FromParent> = OnceLock::new();
+    FROM_PARENT.get_or_init(|| {
+        let run_main = std::env::var_os(RUN_MAIN_ENV).is_some_and(|v| v == "true");
+        let fd = std::env::var(SERVER_FD_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|_| run_main);
+        FromParent { run_main, fd }
+    })
+}
+
 /// Whether this process is a child started by the reloader.
+///
+/// The answer is read from the environment once and kept: the server removes the
+/// variables when it takes over the inherited socket, so that programs the application
+/// starts do not see them.
 ///
 /// # Examples
 ///
@@ -61,113 +99,260 @@ const KILL_AFTER_GRACE: Duration = Duration::from_secs(2);
 /// assert!(!zeug::serving::is_running_from_reloader());
 /// ```
 pub fn is_running_from_reloader() -> bool {
-    std::env::var_os(RUN_MAIN_ENV).is_some_and(|v| v == "true")
+    from_parent().run_main
 }
 
-/// In a reloader child, the listening socket inherited from the parent.
-// hook for server core: `run_simple` checks this first and builds its server from the fd
-// (without printing the banner again) instead of binding.
+/// In a reloader child, the number of the listening socket inherited from the parent; only
+/// the first call returns it (the socket is then this process's to own). Removes the
+/// reloader's variables from the environment where that is sound (no other thread runs
+/// yet; see `sys::remove_env_vars`).
 pub(crate) fn inherited_fd() -> Option<RawFd> {
-    if !is_running_from_reloader() {
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    let fd = from_parent().fd?;
+    if TAKEN.swap(true, Ordering::SeqCst) {
         return None;
     }
-    std::env::var(SERVER_FD_ENV).ok()?.parse().ok()
+    if !super::sys::remove_env_vars(&[RUN_MAIN_ENV, SERVER_FD_ENV]) {
+        log::debug!(
+            target: "zeug",
+            " * {RUN_MAIN_ENV} and {SERVER_FD_ENV} stay in the environment: other threads run"
+        );
+    }
+    Some(fd)
 }
 
 /// Runs the reloader's parent loop until a SIGINT/SIGTERM (then returns `Ok(())` once the
-/// child has stopped) or until the child exits with status 0 by itself. `listener_fd` is
-/// the bound, listening socket; children inherit it.
+/// child has stopped) or until the child exits with status 0 by itself. `listener` is the
+/// bound, listening socket; children inherit it.
 ///
-/// A child that fails (for instance a panic at start-up after an edit) is not restarted
-/// until a watched file changes again, so a broken build does not spin.
-// hook for server core: `run_simple` calls this after binding and printing the banner,
-// when `use_reloader` is on and `inherited_fd()` is `None`. The child's server must stop
-// by closing (dropping) its copy of the listening socket, never by `shutdown(2)` on it:
-// the socket is shared with this parent, and a shut-down listener refuses connections
-// for every process holding it.
-pub(crate) fn run_with_reloader(listener_fd: RawFd, options: &Options) -> io::Result<()> {
-    set_inheritable(listener_fd)?;
+/// A child that fails (for instance a panic at start-up after an edit) is restarted after
+/// a delay that grows with each failure in a row, or at once when a watched file changes;
+/// meanwhile the parent answers requests with 503.
+pub(crate) fn run_with_reloader(listener: Listener, options: &Options) -> io::Result<()> {
+    // Children inherit the socket under its number: clear close-on-exec on the parent's
+    // copy. The only programs this parent starts are its children.
+    rustix::io::fcntl_setfd(&listener, rustix::io::FdFlags::empty())?;
     let exe = std::env::current_exe()?;
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let mut watched = vec![exe.clone()];
     watched.extend(options.extra_files.iter().cloned());
-    let interval = options.reloader_interval.max(Duration::from_millis(10));
-    let kill_after = options.shutdown_grace_period + KILL_AFTER_GRACE;
-
-    let stopping = Arc::new(AtomicBool::new(false));
-    let child_pid = Arc::new(AtomicU32::new(0));
-    let _signals = {
-        let (stopping, child_pid) = (stopping.clone(), child_pid.clone());
-        signals::on_signal(move |signal| {
-            stopping.store(true, Ordering::SeqCst);
-            let pid = child_pid.load(Ordering::SeqCst);
-            if pid != 0 {
-                // Ctrl+C also reached the child (same process group); SIGTERM covers a
-                // `kill` of the parent alone. The child treats the repeat as a no-op.
-                let _ = signals::send(pid, Signal::Terminate);
-            }
-            log::debug!(target: "zeug", " * {}: stopping the reloader", signal.name());
-        })?
+    let mut parent = Parent {
+        source: SignalSource::new(&[Signal::Interrupt, Signal::Terminate, Signal::Child])?,
+        listener: Some(listener),
+        exe,
+        args,
+        options: options.clone(),
+        kill_after: options.shutdown_grace_period + KILL_AFTER_GRACE,
+        child: None,
+        fallback: None,
+        failures: 0,
     };
+    let result = parent.run(&watched);
+    parent.stop_fallback();
+    result
+}
 
-    let spawn = || -> io::Result<Child> {
-        log::info!(target: "zeug", " * Restarting with stat");
-        let child = spawn_retrying(&exe, &args, listener_fd)?;
-        child_pid.store(child.id(), Ordering::SeqCst);
-        Ok(child)
-    };
+struct Parent {
+    source: SignalSource,
+    /// The parent's copy of the socket; closed first on SIGINT/SIGTERM.
+    listener: Option<Listener>,
+    exe: PathBuf,
+    args: Vec<OsString>,
+    options: Options,
+    kill_after: Duration,
+    child: Option<(Child, Instant)>,
+    /// The 503 server that runs while no child does.
+    fallback: Option<Fallback>,
+    /// Child failures in a row (for the restart delay).
+    failures: u32,
+}
 
-    let mut snapshot = Snapshot::take(&watched);
-    let mut child = Some(spawn()?);
-    loop {
-        thread::sleep(interval);
-        if stopping.load(Ordering::SeqCst) {
-            if let Some(c) = child.as_mut() {
-                stop_child(c, kill_after);
+impl Parent {
+    fn run(&mut self, watched: &[PathBuf]) -> io::Result<()> {
+        let fd = self.listener_fd()?;
+        let first = spawn_retrying(&self.exe, &self.args, fd)?;
+        self.child = Some((first, Instant::now()));
+        let interval = self
+            .options
+            .reloader_interval
+            .max(Duration::from_millis(10));
+        let mut snapshot = Snapshot::take(watched);
+        let mut next_scan = Instant::now() + interval;
+        let mut restart_at: Option<Instant> = None;
+        loop {
+            let wake_at = restart_at.map_or(next_scan, |r| r.min(next_scan));
+            let arrived = self
+                .source
+                .wait(Some(wake_at.saturating_duration_since(Instant::now())))?;
+            if let Some(signal) = arrived.into_iter().find(|s| s.is_stop()) {
+                return self.stop(signal);
             }
-            return Ok(());
-        }
-        if let Some(c) = child.as_mut() {
-            if let Some(status) = c.try_wait()? {
-                child_pid.store(0, Ordering::SeqCst);
-                child = None;
-                if stopping.load(Ordering::SeqCst) {
-                    return Ok(());
-                }
+            if let Some(status) = self.child_exit()? {
                 if status.success() {
                     return Ok(());
                 }
+                self.failures += 1;
+                let delay = restart_delay(self.failures);
                 log::error!(
                     target: "zeug",
-                    " * The server process {}; waiting for a change to restart it",
+                    " * The server process {}; restarting it in {delay:?} or on the next change",
                     describe(status)
                 );
+                restart_at = Some(Instant::now() + delay);
+                self.start_fallback(format!(
+                    "The server process {}. It restarts in {} s or when a watched file changes.",
+                    describe(status),
+                    delay.as_secs_f64().ceil()
+                ));
+            }
+            let now = Instant::now();
+            if now >= next_scan {
+                next_scan = now + interval;
+                let current = Snapshot::take(watched);
+                if let Some(changed) = snapshot.first_change(&current) {
+                    log::info!(
+                        target: "zeug",
+                        " * Detected change in {:?}, reloading",
+                        changed.display().to_string()
+                    );
+                    let mut stop = None;
+                    snapshot = settle(watched, current, |pause| {
+                        let until = Instant::now() + pause;
+                        while stop.is_none() {
+                            let left = until.saturating_duration_since(Instant::now());
+                            if left.is_zero() {
+                                break;
+                            }
+                            match self.source.wait(Some(left)) {
+                                Ok(arrived) => stop = arrived.into_iter().find(|s| s.is_stop()),
+                                Err(_) => thread::sleep(left),
+                            }
+                        }
+                        stop.is_some()
+                    });
+                    if let Some(signal) = stop {
+                        return self.stop(signal);
+                    }
+                    self.failures = 0;
+                    if let Some((mut child, _)) = self.child.take() {
+                        stop_child(&mut child, self.kill_after);
+                    }
+                    restart_at = Some(Instant::now());
+                }
+            }
+            if restart_at.is_some_and(|at| Instant::now() >= at) {
+                restart_at = None;
+                self.stop_fallback();
+                match spawn_retrying(&self.exe, &self.args, fd) {
+                    Ok(child) => self.child = Some((child, Instant::now())),
+                    Err(e) => {
+                        log::error!(
+                            target: "zeug",
+                            " * Could not start {}: {e}; waiting for a change",
+                            self.exe.display()
+                        );
+                        self.start_fallback(format!(
+                            "The server could not be started ({e}). It restarts when a watched file changes."
+                        ));
+                    }
+                }
             }
         }
-        let now = Snapshot::take(&watched);
-        let Some(changed) = snapshot.first_change(&now) else {
-            continue;
+    }
+
+    /// Stops on SIGINT/SIGTERM. The parent lets go of the socket first: the stopping
+    /// child is then the last to hold it, and answers everything that reached it.
+    fn stop(&mut self, signal: Signal) -> io::Result<()> {
+        log::debug!(target: "zeug", " * {}: stopping the reloader", signal.name());
+        self.stop_fallback();
+        self.listener = None;
+        if let Some((mut child, _)) = self.child.take() {
+            stop_child(&mut child, self.kill_after);
+        }
+        Ok(())
+    }
+
+    fn listener_fd(&self) -> io::Result<RawFd> {
+        use std::os::fd::AsRawFd;
+        self.listener
+            .as_ref()
+            .map(|l| l.as_raw_fd())
+            .ok_or_else(|| io::Error::other("the reloader's socket is closed"))
+    }
+
+    /// The exit status of the child, once it has ended (reaped).
+    fn child_exit(&mut self) -> io::Result<Option<ExitStatus>> {
+        let Some((child, started)) = self.child.as_mut() else {
+            return Ok(None);
         };
-        log::info!(
-            target: "zeug",
-            " * Detected change in {:?}, reloading",
-            changed.display().to_string()
-        );
-        snapshot = settle(&watched, now);
-        if let Some(mut c) = child.take() {
-            child_pid.store(0, Ordering::SeqCst);
-            stop_child(&mut c, kill_after);
+        let Some(status) = child.try_wait()? else {
+            return Ok(None);
+        };
+        if started.elapsed() >= MAX_RESTART_DELAY {
+            // It ran for a good while: this failure starts a new count.
+            self.failures = 0;
         }
-        if stopping.load(Ordering::SeqCst) {
-            return Ok(());
+        self.child = None;
+        Ok(Some(status))
+    }
+
+    fn start_fallback(&mut self, message: String) {
+        self.stop_fallback();
+        let Some(listener) = self.listener.as_ref() else {
+            return;
+        };
+        match Fallback::start(listener, &self.options, message) {
+            Ok(f) => self.fallback = Some(f),
+            Err(e) => log::error!(target: "zeug", " * Cannot answer while the server is down: {e}"),
         }
-        match spawn() {
-            Ok(c) => child = Some(c),
-            Err(e) => log::error!(
-                target: "zeug",
-                " * Could not start {}: {e}; waiting for a change",
-                exe.display()
-            ),
+    }
+
+    fn stop_fallback(&mut self) {
+        if let Some(fallback) = self.fallback.take() {
+            fallback.stop();
+        }
+    }
+}
+
+/// The delay before restarting a child after `failures` failures in a row.
+fn restart_delay(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    (MIN_RESTART_DELAY * 2u32.pow(doublings)).min(MAX_RESTART_DELAY)
+}
+
+/// A server in the parent, on a copy of the socket, that answers 503 while no child runs.
+struct Fallback {
+    handle: ShutdownHandle,
+    thread: thread::JoinHandle<io::Result<()>>,
+}
+
+impl Fallback {
+    fn start(listener: &Listener, options: &Options, message: String) -> io::Result<Fallback> {
+        let mut options = options.clone();
+        options.threaded = false;
+        options.use_reloader = false;
+        options.processes = 1;
+        let retry_after = MIN_RESTART_DELAY.as_secs().max(1);
+        let app = move |_: Environ| {
+            Response::new(format!("{message}\n"))
+                .with_status(503)
+                .with_header("Retry-After", retry_after)
+                .with_header("Connection", "close")
+        };
+        let server = Server::from_listener(listener.try_clone()?, Arc::new(app), options)?;
+        let handle = server.shutdown_handle();
+        let thread = thread::Builder::new()
+            .name("zeug-reloader-503".into())
+            .spawn(move || server.serve_forever())?;
+        Ok(Fallback { handle, thread })
+    }
+
+    fn stop(self) {
+        self.handle.shutdown();
+        match self.thread.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => log::error!(target: "zeug", " * The 503 server failed: {e}"),
+            Err(_) => log::error!(target: "zeug", " * The 503 server panicked"),
         }
     }
 }
@@ -175,39 +360,21 @@ pub(crate) fn run_with_reloader(listener_fd: RawFd, options: &Options) -> io::Re
 /// Starts the child: the executable with the same arguments and the two variables set.
 /// Retries while the executable is being replaced.
 fn spawn_retrying(exe: &Path, args: &[OsString], fd: RawFd) -> io::Result<Child> {
+    log::info!(target: "zeug", " * Restarting with stat");
     let deadline = Instant::now() + SPAWN_RETRY_FOR;
-    let parent = std::process::id();
     loop {
         let mut command = Command::new(exe);
         command
             .args(args)
             .env(RUN_MAIN_ENV, "true")
             .env(SERVER_FD_ENV, fd.to_string());
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: the closure runs between `fork` and `exec` and only makes system
-            // calls (`prctl`, `getppid`, `_exit` on failure), which are async-signal-safe;
-            // it allocates nothing and takes no locks.
-            unsafe {
-                command.pre_exec(move || {
-                    // A reloader killed with SIGKILL takes its child along instead of
-                    // leaving it serving on the port as an orphan.
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                    if u32::try_from(libc::getppid()).ok() != Some(parent) {
-                        libc::_exit(0);
-                    }
-                    Ok(())
-                });
-            }
-        }
-        let result = command.spawn();
-        match result {
+        super::sys::stop_child_with_parent(&mut command);
+        match command.spawn() {
             Ok(child) => return Ok(child),
             Err(e)
                 if Instant::now() < deadline
                     && (e.kind() == io::ErrorKind::NotFound
-                        || e.raw_os_error() == Some(libc::ETXTBSY)
+                        || e.raw_os_error() == Some(rustix::io::Errno::TXTBSY.raw_os_error())
                         || e.kind() == io::ErrorKind::PermissionDenied) =>
             {
                 thread::sleep(Duration::from_millis(50));
@@ -228,7 +395,7 @@ fn stop_child(child: &mut Child, kill_after: Duration) {
     while Instant::now() < deadline {
         match child.try_wait() {
             Ok(Some(_)) | Err(_) => return,
-            Ok(None) => thread::sleep(Duration::from_millis(10)),
+            Ok(None) => thread::sleep(Duration::from_millis(5)),
         }
     }
     log::warn!(target: "zeug", " * The server process did not stop in time; killing it");
@@ -238,9 +405,16 @@ fn stop_child(child: &mut Child, kill_after: Duration) {
 
 /// Waits until the watched files stop changing (at most a few settle periods) and returns
 /// their final state.
-fn settle(watched: &[PathBuf], mut last: Snapshot) -> Snapshot {
+/// `pause` waits [`SETTLE_TIME`] and says whether to give up (a stop was asked for).
+fn settle(
+    watched: &[PathBuf],
+    mut last: Snapshot,
+    mut pause: impl FnMut(Duration) -> bool,
+) -> Snapshot {
     for _ in 0..20 {
-        thread::sleep(SETTLE_TIME);
+        if pause(SETTLE_TIME) {
+            return last;
+        }
         let now = Snapshot::take(watched);
         let exe_present = now.present(&watched[0]);
         if now == last && exe_present {
@@ -258,21 +432,6 @@ fn describe(status: ExitStatus) -> String {
         (None, Some(sig)) => format!("was killed by signal {sig}"),
         _ => "stopped".to_owned(),
     }
-}
-
-/// Clears `FD_CLOEXEC` so the children the reloader starts inherit the socket.
-fn set_inheritable(fd: RawFd) -> io::Result<()> {
-    // SAFETY: `fcntl` with F_GETFD/F_SETFD only reads and writes the descriptor's flags;
-    // an invalid fd is reported as an error, not undefined behaviour.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// The modification time and length of each watched file; directories in the watch list
@@ -420,7 +579,10 @@ mod tests {
         let watched = vec![file.clone()];
         let first = Snapshot::take(&watched);
         touch(&file, "v2 longer");
-        let settled = settle(&watched, first.clone());
+        let settled = settle(&watched, first.clone(), |d| {
+            thread::sleep(d);
+            false
+        });
         assert!(first.first_change(&settled).is_some());
         assert_eq!(settled, Snapshot::take(&watched));
     }
@@ -433,17 +595,11 @@ mod tests {
     }
 
     #[test]
-    fn sockets_can_be_made_inheritable() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        use std::os::fd::AsRawFd;
-        let fd = listener.as_raw_fd();
-        // SAFETY: reading the flags of an fd we own.
-        let before = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-        assert_ne!(before & libc::FD_CLOEXEC, 0);
-        set_inheritable(fd).unwrap();
-        // SAFETY: as above.
-        let after = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-        assert_eq!(after & libc::FD_CLOEXEC, 0);
-        assert!(set_inheritable(-1).is_err());
+    fn restarts_back_off_up_to_a_limit() {
+        assert_eq!(restart_delay(1), MIN_RESTART_DELAY);
+        assert_eq!(restart_delay(2), MIN_RESTART_DELAY * 2);
+        assert_eq!(restart_delay(4), MIN_RESTART_DELAY * 8);
+        assert_eq!(restart_delay(40), MAX_RESTART_DELAY);
+        assert_eq!(restart_delay(u32::MAX), MAX_RESTART_DELAY);
     }
 }

@@ -8,17 +8,20 @@
 //!
 //! Workers are forked after the socket is bound, so they share it without any file
 //! descriptor passing and start with the application already built. Forking copies only
-//! the calling thread, so `run_simple` with `processes > 1` must be called before the
-//! program starts threads of its own (as in Werkzeug and gunicorn's pre-fork model).
+//! the calling thread, so the supervisor never starts a thread: it waits for signals and
+//! for its children in one `poll` (see `signals::SignalSource`), and `sys::fork` refuses
+//! to fork a process that runs other threads. `run_simple` with `processes > 1` must
+//! therefore be called before the program starts threads of its own (as in Werkzeug and
+//! gunicorn's pre-fork model).
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::signals::{self, Signal};
+use super::listener::Listener;
+use super::signals::{self, Signal, SignalSource};
+use super::sys::{self, Forked};
 
 /// More than this many unexpected worker exits within [`CRASH_WINDOW`] stop the whole
 /// server instead of forking replacements forever.
@@ -33,168 +36,173 @@ const EXIT_ERROR: i32 = 1;
 /// Exit status of a worker whose serve function panicked (as Rust's default).
 const EXIT_PANIC: i32 = 101;
 
-/// Forks `count` workers that each call `serve` (which must build a server from the
-/// already-bound socket and serve until it is shut down), then supervises them until they
-/// have all exited. Returns `Ok(())` after a SIGINT/SIGTERM (or when every worker stopped
-/// cleanly), and an error when workers keep failing.
-// hook for server core: `run_simple` calls this when `processes > 1`; `serve` builds the
-// worker's server with `Server::from_listener` (so each worker makes its own epoll
-// instance after the fork), installs `signals::shutdown_on_signal` and calls
-// `serve_forever`. As with the reloader, a worker stops by closing its copy of the
-// listening socket, never by `shutdown(2)` on it (its siblings share it).
+/// Forks `count` workers that each call `serve` with their copy of `listener` (it must
+/// build a server from it and serve until that server is shut down), then supervises them
+/// until they have all exited. Returns `Ok(())` after a SIGINT/SIGTERM (or when every
+/// worker stopped cleanly), and an error when workers keep failing.
 ///
-/// `stop_listening` closes the parent's copy of the listening socket; it is called once the
-/// workers are told to stop (and before returning), so that the kernel refuses new
-/// connections as soon as the workers have closed theirs.
+/// The parent's copy of the socket is closed as soon as the workers are told to stop, so
+/// the kernel refuses new connections once the workers have closed theirs. A worker stops
+/// by closing its copy, never by `shutdown(2)` on it (its siblings share it).
 pub(crate) fn run_workers(
     count: usize,
-    serve: impl Fn() -> io::Result<()>,
-    stop_listening: impl Fn() + Send + Sync + 'static,
-) -> io::Result<()> {
-    let stop_listening = Arc::new(stop_listening);
-    let result = supervise(count, &serve, &stop_listening);
-    stop_listening();
-    result
-}
-
-fn supervise(
-    count: usize,
-    serve: &impl Fn() -> io::Result<()>,
-    stop_listening: &Arc<impl Fn() + Send + Sync + 'static>,
+    listener: Listener,
+    serve: impl Fn(Listener) -> io::Result<()>,
 ) -> io::Result<()> {
     let count = count.max(1);
-    // Workers are forked before the parent's signal watcher starts, so none of them
-    // inherits it; see `signals::on_signal` for the fork-safe restart case.
-    let mut workers = Vec::with_capacity(count);
+    let mut supervisor = Supervisor {
+        listener: Some(listener),
+        source: Some(SignalSource::new(&[
+            Signal::Interrupt,
+            Signal::Terminate,
+            Signal::Child,
+        ])?),
+        workers: Vec::with_capacity(count),
+        stopping: false,
+    };
     for _ in 0..count {
-        workers.push(fork_worker(serve)?);
+        match supervisor.fork_worker(&serve) {
+            Ok(pid) => supervisor.workers.push(pid),
+            Err(e) => {
+                supervisor.stop_all();
+                supervisor.reap_all_blocking();
+                return Err(e);
+            }
+        }
     }
     log::info!(
         target: "zeug",
         " * Started {count} worker processes (pids {})",
-        workers.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        supervisor.workers.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
     );
-    let pids = Arc::new(Mutex::new(workers));
-    let stopping = Arc::new(AtomicBool::new(false));
-    let _signals = {
-        let (pids, stopping) = (pids.clone(), stopping.clone());
-        let stop_listening = Arc::clone(stop_listening);
-        signals::on_signal(move |signal| {
-            if stopping.swap(true, Ordering::SeqCst) {
-                return;
-            }
-            stop_listening();
-            log::log!(
-                target: "zeug",
-                signals::quiet_under_reloader(),
-                " * {} received: stopping {} worker processes",
-                signal.name(),
-                pids.lock().map(|p| p.len()).unwrap_or(0)
-            );
-            for pid in pids.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-                let _ = signals::send(*pid, Signal::Terminate);
-            }
-        })?
-    };
-
-    let mut crashes = CrashLog::default();
-    loop {
-        if pids.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
-            return Ok(());
-        }
-        let (pid, status) = wait_any()?;
-        let mut live = pids.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(pos) = live.iter().position(|p| *p == pid) else {
-            continue; // not one of ours
-        };
-        live.remove(pos);
-        if stopping.load(Ordering::SeqCst) {
-            continue;
-        }
-        if status == WorkerExit::Code(0) {
-            // The worker's server was shut down from inside; do not replace it.
-            continue;
-        }
-        if crashes.record(Instant::now()) {
-            log::error!(
-                target: "zeug",
-                " * Worker {pid} {status}; {MAX_CRASHES} workers failed within {CRASH_WINDOW:?}, stopping"
-            );
-            stopping.store(true, Ordering::SeqCst);
-            stop_listening();
-            for other in live.iter() {
-                let _ = signals::send(*other, Signal::Terminate);
-            }
-            drop(live);
-            while !pids.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
-                let (pid, _) = wait_any()?;
-                pids.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .retain(|p| *p != pid);
-            }
-            return Err(io::Error::other("worker processes keep failing"));
-        }
-        // Fork with the lock released: the child must not start with it held.
-        drop(live);
-        let new = fork_worker(serve)?;
-        log::warn!(target: "zeug", " * Worker {pid} {status}; started worker {new}");
-        pids.lock().unwrap_or_else(|e| e.into_inner()).push(new);
-        if stopping.load(Ordering::SeqCst) {
-            // A signal came in while forking: the new worker missed the broadcast.
-            let _ = signals::send(new, Signal::Terminate);
-        }
-    }
+    let result = supervisor.supervise(&serve);
+    supervisor.listener = None;
+    result
 }
 
-/// Forks one worker. In the child, runs `serve` and exits the process with its outcome; in
-/// the parent, returns the child's pid.
-fn fork_worker(serve: &impl Fn() -> io::Result<()>) -> io::Result<u32> {
-    flush_stdio();
-    let parent = std::process::id();
-    // SAFETY: after `fork` the child has only this thread. It goes on to run the server,
-    // which starts fresh threads and never returns here: it leaves by `process::exit`.
-    // Locks other parent threads held at the fork stay held in the child, which is why
-    // workers must be started before the program starts threads (see the module docs).
-    let pid = unsafe { libc::fork() };
-    match pid {
-        -1 => Err(io::Error::last_os_error()),
-        0 => {
-            stop_with_parent(parent);
-            let code = match panic::catch_unwind(AssertUnwindSafe(serve)) {
-                Ok(Ok(())) => 0,
-                Ok(Err(e)) => {
-                    log::error!(target: "zeug", " * Worker {} failed: {e}", std::process::id());
-                    EXIT_ERROR
+struct Supervisor {
+    /// The parent's copy of the listening socket, kept to fork replacements.
+    listener: Option<Listener>,
+    /// Always `Some` in the parent; a forked worker drops its inherited copy.
+    source: Option<SignalSource>,
+    workers: Vec<u32>,
+    stopping: bool,
+}
+
+impl Supervisor {
+    fn supervise(&mut self, serve: &impl Fn(Listener) -> io::Result<()>) -> io::Result<()> {
+        let mut crashes = CrashLog::default();
+        loop {
+            if self.workers.is_empty() {
+                return Ok(());
+            }
+            let source = self.source.as_mut().expect("the parent keeps its source");
+            let arrived = source.wait(None)?;
+            if let Some(signal) = arrived.iter().find(|s| s.is_stop()) {
+                if !self.stopping {
+                    log::log!(
+                        target: "zeug",
+                        signals::quiet_under_reloader(),
+                        " * {} received: stopping {} worker processes",
+                        signal.name(),
+                        self.workers.len()
+                    );
+                    self.stop_all();
                 }
-                Err(_) => EXIT_PANIC,
-            };
-            flush_stdio();
-            std::process::exit(code)
+            }
+            // SIGCHLD may stand for several children; look until none has ended.
+            while let Some((pid, status)) = reap(false)? {
+                let Some(pos) = self.workers.iter().position(|p| *p == pid) else {
+                    continue; // not one of ours
+                };
+                self.workers.remove(pos);
+                if self.stopping || status == WorkerExit::Code(0) {
+                    // Stopping, or the worker's server was shut down from inside; in
+                    // neither case is it replaced.
+                    continue;
+                }
+                if crashes.record(Instant::now()) {
+                    log::error!(
+                        target: "zeug",
+                        " * Worker {pid} {status}; {MAX_CRASHES} workers failed within {CRASH_WINDOW:?}, stopping"
+                    );
+                    self.stop_all();
+                    self.reap_all_blocking();
+                    return Err(io::Error::other("worker processes keep failing"));
+                }
+                match self.fork_worker(serve) {
+                    Ok(new) => {
+                        log::warn!(target: "zeug", " * Worker {pid} {status}; started worker {new}");
+                        self.workers.push(new);
+                    }
+                    Err(e) => {
+                        log::error!(target: "zeug", " * Worker {pid} {status}; cannot replace it: {e}");
+                    }
+                }
+            }
         }
-        pid => Ok(u32::try_from(pid).expect("fork returns a positive pid to the parent")),
+    }
+
+    /// Closes the parent's socket and asks every worker to stop.
+    fn stop_all(&mut self) {
+        self.stopping = true;
+        self.listener = None;
+        for pid in &self.workers {
+            let _ = signals::send(*pid, Signal::Terminate);
+        }
+    }
+
+    fn reap_all_blocking(&mut self) {
+        while !self.workers.is_empty() {
+            match reap(true) {
+                Ok(Some((pid, _))) => self.workers.retain(|p| *p != pid),
+                Ok(None) | Err(_) => return,
+            }
+        }
+    }
+
+    /// Forks one worker. In the child, runs `serve` and exits the process with its outcome;
+    /// in the parent, returns the child's pid.
+    fn fork_worker(&mut self, serve: &impl Fn(Listener) -> io::Result<()>) -> io::Result<u32> {
+        flush_stdio();
+        let parent = std::process::id();
+        let source = &mut self.source;
+        // The child drops the parent's signal source before any signal can reach it:
+        // otherwise the child's SIGTERM would wake the parent's poller.
+        match sys::fork(|| drop(source.take()))? {
+            Forked::Parent(pid) => Ok(pid),
+            Forked::Child => {
+                stop_with_parent(parent);
+                let code = match self.listener.take() {
+                    Some(listener) => {
+                        match panic::catch_unwind(AssertUnwindSafe(|| serve(listener))) {
+                            Ok(Ok(())) => 0,
+                            Ok(Err(e)) => {
+                                log::error!(target: "zeug", " * Worker {} failed: {e}", std::process::id());
+                                EXIT_ERROR
+                            }
+                            Err(_) => EXIT_PANIC,
+                        }
+                    }
+                    None => EXIT_ERROR,
+                };
+                flush_stdio();
+                std::process::exit(code)
+            }
+        }
     }
 }
 
 /// Makes the kernel send this process SIGTERM when its parent dies (Linux), so workers of
 /// a supervisor killed with SIGKILL stop instead of serving on as orphans; exits at once
 /// if the parent is already gone.
-pub(crate) fn stop_with_parent(parent: u32) {
+fn stop_with_parent(parent: u32) {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        // SAFETY: PR_SET_PDEATHSIG takes a signal number and no pointers. It only affects
-        // this process, and is async-signal-safe (a plain system call), so it is also
-        // fine between `fork` and `exec`.
-        unsafe {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-        }
-    }
-    // SAFETY: `getppid` has no preconditions.
-    let current_parent = unsafe { libc::getppid() };
-    if u32::try_from(current_parent).ok() != Some(parent) {
-        // The parent died before the death signal was armed. `_exit`: nothing of the
-        // parent's (buffers, atexit handlers) is this process's to run.
-        // SAFETY: `_exit` has no preconditions.
-        unsafe { libc::_exit(0) };
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
+    let current = rustix::process::getppid().map(|p| p.as_raw_pid());
+    if current.and_then(|p| u32::try_from(p).ok()) != Some(parent) {
+        // The parent died before the death signal was armed.
+        std::process::exit(0);
     }
 }
 
@@ -219,27 +227,32 @@ impl std::fmt::Display for WorkerExit {
     }
 }
 
-/// Waits for any child process to end.
-fn wait_any() -> io::Result<(u32, WorkerExit)> {
+/// The next child process that ended: waits for one when `block`, else returns `None` when
+/// none has ended yet (or there are no children).
+fn reap(block: bool) -> io::Result<Option<(u32, WorkerExit)>> {
+    use rustix::process::{WaitOptions, waitpid};
+    let options = if block {
+        WaitOptions::empty()
+    } else {
+        WaitOptions::NOHANG
+    };
     loop {
-        let mut status: libc::c_int = 0;
-        // SAFETY: `status` is a valid out-pointer for the call; -1 waits for any child.
-        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
-        if pid < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
-        }
-        let exit = if libc::WIFSIGNALED(status) {
-            WorkerExit::Signal(libc::WTERMSIG(status))
-        } else if libc::WIFEXITED(status) {
-            WorkerExit::Code(libc::WEXITSTATUS(status))
+        let (pid, status) = match waitpid(None, options) {
+            Ok(Some(ended)) => ended,
+            Ok(None) => return Ok(None),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(rustix::io::Errno::CHILD) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let exit = if let Some(signal) = status.terminating_signal() {
+            WorkerExit::Signal(signal)
+        } else if let Some(code) = status.exit_status() {
+            WorkerExit::Code(code)
         } else {
             continue; // stopped or continued, not ended
         };
-        return Ok((pid as u32, exit));
+        let pid = u32::try_from(pid.as_raw_pid()).expect("process ids are positive");
+        return Ok(Some((pid, exit)));
     }
 }
 

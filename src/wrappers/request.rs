@@ -11,6 +11,7 @@ use http::header::{CONTENT_TYPE, COOKIE, USER_AGENT};
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
 
+use crate::body::{BodyBudget, Reservation};
 use crate::datastructures::{FileStorage, MultiDict};
 use crate::environ::Input;
 use crate::formparser::{self, FormData, Limits};
@@ -44,6 +45,8 @@ pub struct Request {
     args: OnceLock<MultiDict>,
     cookies: OnceLock<MultiDict>,
     data: OnceLock<Result<Bytes, HttpException>>,
+    /// What [`get_data`](Self::get_data) took from the server's budget for buffered bodies.
+    held: Mutex<Option<Reservation>>,
     form: OnceLock<Result<FormData, HttpException>>,
     pub(super) parsed: OnceLock<Box<super::request_headers::ParsedHeaders>>,
 }
@@ -71,6 +74,7 @@ impl Request {
             args: OnceLock::new(),
             cookies: OnceLock::new(),
             data: OnceLock::new(),
+            held: Mutex::new(None),
             form: OnceLock::new(),
             parsed: OnceLock::new(),
         }
@@ -425,6 +429,11 @@ impl Request {
 
     /// The raw body, read once and cached (413 beyond `max_content_length`, 400 if it ends
     /// early). Empty if a form parser already consumed the stream.
+    ///
+    /// Under zeug's server the bytes count against the server's budget for bodies held in
+    /// memory (`Options::max_buffered_bodies`) until the request is dropped: a body that
+    /// does not fit while others are held gets 413. (So does what a form may keep in
+    /// memory, up to `max_form_memory_size`, when [`form`](Self::form) parses the body.)
     pub fn get_data(&self) -> Result<&Bytes, HttpException> {
         self.data
             .get_or_init(|| {
@@ -436,7 +445,14 @@ impl Request {
                     .limits
                     .max_content_length
                     .unwrap_or(formparser::DEFAULT_MAX_BUFFERED);
-                formparser::read_input_limited(&mut input, self.content_length(), Some(max))
+                let length = self.content_length();
+                let Some(budget) = self.environ.extensions.get::<BodyBudget>() else {
+                    return formparser::read_input_limited(&mut input, length, Some(max));
+                };
+                let mut held = budget.reservation();
+                let data = read_budgeted(&mut input, length, max, &mut held)?;
+                *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(held);
+                Ok(data)
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -498,15 +514,28 @@ impl Request {
                         &self.limits,
                     );
                 }
-                match self.take_input() {
-                    Some(mut input) => formparser::parse_form_input(
-                        &mut input,
-                        content_type,
-                        self.content_length(),
-                        &self.limits,
-                    ),
-                    None => Ok(FormData::default()),
+                let Some(mut input) = self.take_input() else {
+                    return Ok(FormData::default());
+                };
+                // What the parser may keep in memory (the text fields; files spool to
+                // disk) counts against the server's budget for buffered bodies.
+                if let Some(budget) = self.environ.extensions.get::<BodyBudget>() {
+                    let most = self
+                        .limits
+                        .max_form_memory_size
+                        .unwrap_or(formparser::DEFAULT_MAX_BUFFERED);
+                    let mut held = budget.reservation();
+                    if !held.grow(self.content_length().map_or(most, |n| n.min(most))) {
+                        return Err(over_budget());
+                    }
+                    *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(held);
                 }
+                formparser::parse_form_input(
+                    &mut input,
+                    content_type,
+                    self.content_length(),
+                    &self.limits,
+                )
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -547,6 +576,57 @@ fn split_param(s: &str) -> (&str, &str) {
         }
     }
     (s, "")
+}
+
+/// 413 for a body that does not fit in the server's budget for buffered bodies.
+fn over_budget() -> HttpException {
+    HttpException::request_entity_too_large().with_description(
+        "The server is holding too many request bodies in memory to take this one now.",
+    )
+}
+
+/// Reads a whole body (at most `max` bytes) into memory, taking its bytes from `held`'s
+/// budget first: the declared length up front, a chunked body as it arrives.
+fn read_budgeted(
+    input: &mut Input,
+    length: Option<u64>,
+    max: u64,
+    held: &mut Reservation,
+) -> Result<Bytes, HttpException> {
+    if let Some(length) = length {
+        if length > max {
+            return Err(HttpException::request_entity_too_large());
+        }
+        if !held.grow(length) {
+            return Err(over_budget());
+        }
+        return formparser::read_input_limited(input, Some(length), Some(max));
+    }
+    /// Takes each read's bytes from the budget before handing them on.
+    struct Budgeted<'a> {
+        input: &'a mut Input,
+        held: &'a mut Reservation,
+        over: bool,
+    }
+    impl std::io::Read for Budgeted<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.input.read(buf)?;
+            if !self.held.grow(n as u64) {
+                self.over = true;
+                return Err(std::io::Error::other("over the buffered body budget"));
+            }
+            Ok(n)
+        }
+    }
+    let mut reader = Budgeted {
+        input,
+        held,
+        over: false,
+    };
+    match formparser::read_limited(&mut reader, None, Some(max)) {
+        Err(_) if reader.over => Err(over_budget()),
+        result => result.map(Bytes::from),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: free ports, waiting for a server to come up,
 //! a seeded random generator, where test output goes, and a TLS client verifier that
-//! accepts the development server's self-signed certificates.
+//! accepts the development server's self-signed certificates; a server on a spare port and
+//! a raw client for tests of the server itself.
 //!
 //! Each test binary includes this module with `mod common;` and uses only some of it.
 #![allow(dead_code)]
@@ -11,8 +12,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "server")]
+mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
+
+#[cfg(feature = "server")]
+#[allow(unused_imports)] // each test binary uses a part
+pub use server::{TestServer, status_of};
 
 /// How long a test waits for a server or a driver to come up before it calls it a hang.
 /// Generous on purpose: it only fails a test that would otherwise never end.
