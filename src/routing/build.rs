@@ -10,9 +10,8 @@ use percent_encoding::{AsciiSet, utf8_percent_encode};
 use super::adapter::MapAdapter;
 use super::error::BuildError;
 use super::map::Endpoint;
-use super::rule::{BuildOp, Compiled, UrlBuilder, Var};
+use super::rule::{BuildOp, Compiled, UrlBuilder};
 use super::values::{BuildValues, Value};
-use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
 
 /// The capacity a URL built by [`MapAdapter::build`] starts with (most fit; longer ones grow).
 const URL_CAPACITY: usize = 64;
@@ -416,7 +415,7 @@ fn write_ops<E>(
             BuildOp::Var(i) => {
                 let var = &rule.vars[*i];
                 match values.value(var.name) {
-                    Some(value) if write_var(var, &value, out) => {}
+                    Some(value) if var.write(&value, out) => {}
                     _ => return false,
                 }
             }
@@ -458,36 +457,6 @@ fn write_path<E>(
         }
     }
     true
-}
-
-/// Appends one variable's value as its converter writes it, percent-encoded; `false` if
-/// the converter cannot write it.
-fn write_var(var: &Var, value: &Value, out: &mut String) -> bool {
-    let start = out.len();
-    if !var.converter.to_url(value, out) {
-        out.truncate(start);
-        return false;
-    }
-    let set = if var.converter.part_isolating() {
-        SEGMENT_ENCODE_SET
-    } else {
-        PATH_ENCODE_SET
-    };
-    encode_tail(out, start, set);
-    true
-}
-
-/// Percent-encodes `out[start..]` in place, allocating only when something needs it.
-pub(super) fn encode_tail(out: &mut String, start: usize, set: &'static AsciiSet) {
-    let tail = &out[start..];
-    // The encoder yields the longest unchanged run first: all of it when nothing needs it.
-    let clean = utf8_percent_encode(tail, set)
-        .next()
-        .is_none_or(|run| run.len() == tail.len());
-    if !clean {
-        let raw = out.split_off(start);
-        out.extend(utf8_percent_encode(&raw, set));
-    }
 }
 
 /// Appends a query name or value as Werkzeug's `url_encode` writes it (spaces as `+`).

@@ -47,9 +47,10 @@ pub struct Map<E> {
     pub(crate) rules: Vec<Compiled<E>>,
     /// Each endpoint's rules, in the order building tries them.
     pub(crate) by_endpoint: FxHashMap<E, Vec<usize>>,
-    /// Per rule: whether an earlier rule of its endpoint could provide its values as
-    /// defaults (so `redirect_defaults` has something to check).
-    pub(crate) default_redirect_candidates: Vec<bool>,
+    /// Per rule: whether a match on it has work after the lookup (defaults, an alias, a
+    /// `redirect_to`, or with `redirect_defaults` an earlier rule of its endpoint that could
+    /// provide its values as defaults).
+    pub(crate) finishes: Vec<bool>,
     pub(crate) matcher: Matcher,
     pub(crate) host_matching: bool,
     pub(crate) redirect_defaults: bool,
@@ -273,19 +274,24 @@ impl MapBuilder {
                 ));
             }
         }
-        let mut default_redirect_candidates = vec![false; compiled.len()];
+        let mut finishes = vec![false; compiled.len()];
         for list in by_endpoint.values() {
             for (pos, &r) in list.iter().enumerate() {
-                default_redirect_candidates[r] = list[..pos]
-                    .iter()
-                    .any(|&i| provides_defaults_for(&compiled[i], &compiled[r]));
+                let rule = &compiled[r].rule;
+                finishes[r] = !rule.defaults.is_empty()
+                    || rule.alias
+                    || rule.redirect_to.is_some()
+                    || self.redirect_defaults
+                        && list[..pos]
+                            .iter()
+                            .any(|&i| provides_defaults_for(&compiled[i], &compiled[r]));
             }
         }
         let matcher = Matcher::new(&compiled);
         Ok(Map {
             rules: compiled,
             by_endpoint,
-            default_redirect_candidates,
+            finishes,
             matcher,
             host_matching: self.host_matching,
             redirect_defaults: self.redirect_defaults,

@@ -330,11 +330,12 @@ impl<E> Ctx<'_, E> {
     }
 }
 
-/// A rule at a route, and the rule's part that each route parameter stands for.
+/// A rule at a route, and the rule's part that each route parameter (by its name) stands
+/// for.
 #[derive(Debug)]
 struct Candidate {
     rule: usize,
-    params: SmallVec<[usize; 4]>,
+    params: SmallVec<[(usize, Box<str>); 4]>,
 }
 
 /// One `matchit` route: the rules sharing its skeleton, in Werkzeug's order.
@@ -449,6 +450,7 @@ impl Matcher {
                         rule,
                         params: (1..rules[rule].parts.len())
                             .filter(|&p| !rules[rule].parts[p].is_static)
+                            .map(|p| (p, format!("p{p}").into()))
                             .collect(),
                     })
                     .collect(),
@@ -501,11 +503,13 @@ impl DomainRouter {
                 // Werkzeug notes the methods and goes on to the next rule in order.
                 continue;
             }
-            for (&part, (_, text)) in c.params.iter().zip(found.params.iter()) {
+            for (part, key) in &c.params {
+                // By name: `Params::get` checks only the value's UTF-8, not the name's too.
+                let text = found.params.get(key)?;
                 // A value whose shape does not fit drops this rule's values and moves on to
                 // the next rule; one that fits but does not convert leaves the answer to the
                 // state machine.
-                match rule.parts[part].pieces.as_slice() {
+                match rule.parts[*part].pieces.as_slice() {
                     [Piece::Var(v)] => {
                         let var = &rule.vars[*v];
                         if !var.converter.matches(text) {

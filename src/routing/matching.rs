@@ -10,7 +10,7 @@ use super::error::RoutingError;
 use super::map::Endpoint;
 use super::matcher::SmResult;
 use super::redirect::merge_slashes;
-use super::rule::{Compiled, Rule};
+use super::rule::Rule;
 use super::values::Values;
 use crate::Response;
 
@@ -192,10 +192,13 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             .match_path(&map.rules, domain, path, method, &mut have)
         {
             SmResult::Match(r, texts) => {
-                match convert(&map.rules[r], texts.iter().map(String::as_str), values) {
-                    true => self.finish(r, values, method),
-                    false => Err(no_match(have)),
+                for (var, text) in map.rules[r].vars.iter().zip(&texts) {
+                    match var.converter.to_value(text) {
+                        Some(v) => values.push(var.name, v),
+                        None => return Err(no_match(have)),
+                    }
                 }
+                self.finish(r, values, method)
             }
             SmResult::SlashRequired => Err(self.redirect_to_path(&format!("{path}/"))),
             SmResult::NoMatch => {
@@ -217,19 +220,4 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             }
         }
     }
-}
-
-/// Converts the matched texts with the rule's converters; `None` if one refuses.
-fn convert<'t, E>(
-    rule: &Compiled<E>,
-    texts: impl Iterator<Item = &'t str>,
-    values: &mut Values,
-) -> bool {
-    for (var, text) in rule.vars.iter().zip(texts) {
-        match var.converter.to_value(text) {
-            Some(v) => values.push(var.name, v),
-            None => return false,
-        }
-    }
-    true
 }

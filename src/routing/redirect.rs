@@ -7,10 +7,10 @@ use http::Method;
 use percent_encoding::utf8_percent_encode;
 
 use super::adapter::MapAdapter;
-use super::build::{BuildOptions, encode_tail, rule_domain, suitable_for};
+use super::build::{BuildOptions, rule_domain, suitable_for};
 use super::error::RoutingError;
 use super::map::{Endpoint, provides_defaults_for};
-use super::rule::{Compiled, RedirectTo};
+use super::rule::{Compiled, RedirectTo, encode_tail};
 use super::values::Values;
 use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
 
@@ -45,6 +45,9 @@ impl<E: Endpoint> MapAdapter<'_, E> {
         method: &Method,
     ) -> Result<usize, RoutingError> {
         let map = self.map;
+        if !map.finishes[r] {
+            return Ok(r);
+        }
         let rule = &map.rules[r];
         for (k, v) in rule.rule.defaults.iter() {
             values.insert(k.to_owned(), v.clone());
@@ -65,7 +68,7 @@ impl<E: Endpoint> MapAdapter<'_, E> {
                 }
             };
         }
-        if map.redirect_defaults && map.default_redirect_candidates[r] {
+        if map.redirect_defaults {
             if let Some(url) = self.default_redirect(r, method, values) {
                 return Err(self.redirect_keeping_query(url));
             }
@@ -111,17 +114,10 @@ impl<E: Endpoint> MapAdapter<'_, E> {
 
 pub(super) fn merge_slashes(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
-    let mut last_slash = false;
     for c in path.chars() {
-        if c == '/' {
-            if last_slash {
-                continue;
-            }
-            last_slash = true;
-        } else {
-            last_slash = false;
+        if c != '/' || !out.ends_with('/') {
+            out.push(c);
         }
-        out.push(c);
     }
     out
 }
@@ -141,15 +137,10 @@ fn fill_template<E>(rule: &Compiled<E>, template: &str, values: &Values) -> Stri
             let start = out.len();
             match rule.vars.iter().find(|x| x.name == name) {
                 Some(var) => {
-                    if !var.converter.to_url(v, &mut out) {
+                    if !var.write(v, &mut out) {
                         out.push_str(&v.to_string());
+                        encode_tail(&mut out, start, var.encode_set());
                     }
-                    let set = if var.converter.part_isolating() {
-                        SEGMENT_ENCODE_SET
-                    } else {
-                        PATH_ENCODE_SET
-                    };
-                    encode_tail(&mut out, start, set);
                 }
                 None => {
                     out.push_str(&v.to_string());

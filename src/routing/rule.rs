@@ -11,7 +11,9 @@ use super::converters::{Converter, Registry};
 use super::error::{BuildError, RuleError, RuleErrorKind};
 use super::parser::{ConverterArgs, Token, tokenize};
 use super::values::{BuildValues, Value, Values, intern};
-use crate::urls::PATH_ENCODE_SET;
+use percent_encoding::{AsciiSet, utf8_percent_encode};
+
+use crate::urls::{PATH_ENCODE_SET, SEGMENT_ENCODE_SET};
 
 /// A function computing a redirect target from the adapter that matched (to build URLs
 /// with) and the matched values.
@@ -440,6 +442,43 @@ pub(crate) struct Var {
     pub(crate) converter: Arc<dyn Converter>,
 }
 
+impl Var {
+    /// What to percent-encode in the variable's URL text: `/` too, unless the converter
+    /// spans segments.
+    pub(crate) fn encode_set(&self) -> &'static AsciiSet {
+        if self.converter.part_isolating() {
+            SEGMENT_ENCODE_SET
+        } else {
+            PATH_ENCODE_SET
+        }
+    }
+
+    /// Appends `value` as the converter writes it, percent-encoded; `false` (appending
+    /// nothing) if the converter cannot write it.
+    pub(crate) fn write(&self, value: &Value, out: &mut String) -> bool {
+        let start = out.len();
+        if !self.converter.to_url(value, out) {
+            out.truncate(start);
+            return false;
+        }
+        encode_tail(out, start, self.encode_set());
+        true
+    }
+}
+
+/// Percent-encodes `out[start..]` in place, allocating only when something needs it.
+pub(crate) fn encode_tail(out: &mut String, start: usize, set: &'static AsciiSet) {
+    let tail = &out[start..];
+    // The encoder yields the longest unchanged run first: all of it when nothing needs it.
+    let clean = utf8_percent_encode(tail, set)
+        .next()
+        .is_none_or(|run| run.len() == tail.len());
+    if !clean {
+        let raw = out.split_off(start);
+        out.extend(utf8_percent_encode(&raw, set));
+    }
+}
+
 /// A rule ready for matching and building.
 pub(crate) struct Compiled<E> {
     pub(crate) rule: Rule<E>,
@@ -560,30 +599,19 @@ pub(crate) fn compile<E>(
             for t in tokens {
                 match t {
                     Token::Slash => push_text(ops, "/"),
-                    Token::Static(s) => push_text(
-                        ops,
-                        &percent_encoding::utf8_percent_encode(s, PATH_ENCODE_SET).to_string(),
-                    ),
+                    Token::Static(s) => {
+                        push_text(ops, &utf8_percent_encode(s, PATH_ENCODE_SET).to_string())
+                    }
                     Token::Var { .. } => {
                         let var = &vars[idx];
                         idx += 1;
                         if let Some(default) = rule.defaults.raw(var.name) {
                             let mut text = String::new();
-                            if !var.converter.to_url(default, &mut text) {
-                                return Err(err(
-                                    &rule,
-                                    RuleErrorKind::BadDefault(var.name.to_owned()),
-                                ));
+                            if !var.write(default, &mut text) {
+                                let kind = RuleErrorKind::BadDefault(var.name.to_owned());
+                                return Err(err(&rule, kind));
                             }
-                            let set = if var.converter.part_isolating() {
-                                crate::urls::SEGMENT_ENCODE_SET
-                            } else {
-                                PATH_ENCODE_SET
-                            };
-                            push_text(
-                                ops,
-                                &percent_encoding::utf8_percent_encode(&text, set).to_string(),
-                            );
+                            push_text(ops, &text);
                         } else {
                             ops.push(BuildOp::Var(idx - 1));
                         }
@@ -596,16 +624,13 @@ pub(crate) fn compile<E>(
     let methods = match &rule.methods {
         None => None,
         Some(list) => {
-            let mut out = Vec::new();
-            for m in list {
-                let method = Method::from_bytes(m.as_bytes())
-                    .map_err(|_| err(&rule, RuleErrorKind::InvalidMethod(m.clone())))?;
-                out.push(method);
-            }
+            let bad = |m: &str| err(&rule, RuleErrorKind::InvalidMethod(m.to_owned()));
+            let parse = |m: &String| Method::from_bytes(m.as_bytes()).map_err(|_| bad(m));
+            let out: Box<[Method]> = list.iter().map(parse).collect::<Result<_, _>>()?;
             if out.is_empty() {
-                return Err(err(&rule, RuleErrorKind::InvalidMethod(String::new())));
+                return Err(bad(""));
             }
-            Some(out.into_boxed_slice())
+            Some(out)
         }
     };
 
