@@ -958,8 +958,10 @@ fn a_thousand_idle_connections_do_not_delay_a_new_client() {
     let started = Instant::now();
     let res = server.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(res.status, 200);
+    // Hang-only bound: a loop blocked on an idle connection would wait for `io_timeout`
+    // (30 s). How quick the answer is belongs to the benchmarks, not to this test.
     assert!(
-        started.elapsed() < Duration::from_secs(1),
+        started.elapsed() < Duration::from_secs(10),
         "took {:?}",
         started.elapsed()
     );
@@ -1017,8 +1019,10 @@ fn a_burst_of_new_connections_is_accepted_without_waiting_for_a_sweep() {
             }
         }
     }
+    // Hang-only bound: a client left in the accept queue or behind a blocked loop would
+    // wait for a timeout (30 s); latency under load is measured by `bench/serve.sh`.
     assert!(
-        slowest < Duration::from_millis(900),
+        slowest < Duration::from_secs(10),
         "a request waited {slowest:?}"
     );
 }
