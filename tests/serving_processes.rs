@@ -573,9 +573,16 @@ fn the_reloader_restarts_when_the_executable_is_rebuilt() {
     let server = ServerProcess::start(&exe, &["--reload", "--interval", "100"]);
     let first = server.answering_pid();
 
-    thread::sleep(Duration::from_millis(1100)); // a new modification time
     let fresh = dir.path().join("dev_server.new");
     std::fs::copy(example("dev_server"), &fresh).unwrap();
+    // A modification time the reloader sees as new, without waiting for the clock to move
+    // past the copy's.
+    std::fs::File::options()
+        .write(true)
+        .open(&fresh)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
+        .unwrap();
     std::fs::rename(&fresh, &exe).unwrap();
 
     let second = wait_for_new_pid(&server, first);
