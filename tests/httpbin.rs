@@ -922,6 +922,7 @@ fn deflate_is_zlib_wrapped() {
 }
 
 #[test]
+#[cfg(feature = "brotli")]
 fn brotli_compresses() {
     let res = get("/brotli");
     assert_eq!(res.header("content-encoding"), Some("br"));

@@ -165,6 +165,7 @@ pub fn deflate(req: &Request) -> Result<Response, HttpException> {
 }
 
 /// `GET /brotli`: brotli-encoded JSON (quality 11, as Python's `brotli.compress`).
+#[cfg(feature = "brotli")]
 pub fn brotli(req: &Request) -> Result<Response, HttpException> {
     let res = compressed_body(req, "brotli")?;
     let plain = body_bytes(&res);
@@ -172,4 +173,12 @@ pub fn brotli(req: &Request) -> Result<Response, HttpException> {
     let params = ::brotli::enc::BrotliEncoderParams::default();
     let data = ::brotli::BrotliCompress(&mut &plain[..], &mut out, &params).map(|_| out);
     encoded(res, data, "br")
+}
+
+/// `GET /brotli` in a build without the `brotli` feature: a 501 that says how to get it.
+#[cfg(not(feature = "brotli"))]
+pub fn brotli(_req: &Request) -> Result<Response, HttpException> {
+    Err(HttpException::not_implemented().with_description(
+        "This httpbin was built without brotli: run it with `--features brotli`.",
+    ))
 }
