@@ -234,6 +234,25 @@ impl<'d> Browser<'d> {
         )
     }
 
+    /// The current page's title.
+    pub fn title(&self) -> String {
+        self.command("GET", "/title", None)
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Saves a PNG of the current page at `path` (its folder is created).
+    pub fn screenshot(&self, path: &std::path::Path) {
+        use base64::Engine as _;
+        let png = self.command("GET", "/screenshot", None);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
     /// Waits until `check` holds for the current page.
     pub fn wait_until(&self, what: &str, check: impl Fn(&Self) -> bool) {
         let deadline = Instant::now() + PAGE_TIMEOUT;
