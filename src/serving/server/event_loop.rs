@@ -154,6 +154,23 @@ pub(super) struct LoopState {
     pub(super) paused: Vec<Token>,
 }
 
+impl Conn {
+    /// The request whose body was being read ahead, for dispatch; the connection goes back
+    /// to reading heads. Called only in `Phase::Body`.
+    fn dispatch_read_ahead(&mut self, token: Token) -> Drive {
+        let Phase::Body(ahead) = std::mem::replace(&mut self.phase, Phase::Head) else {
+            unreachable!("called in the body phase");
+        };
+        Drive::Dispatch {
+            token,
+            io: Arc::clone(&self.io),
+            info: Arc::clone(&self.info),
+            head: ahead.head,
+            needs_thread: !ahead.complete,
+        }
+    }
+}
+
 /// What looking at a connection produced.
 // Not boxed, like `Parsed`: one move per request instead of one allocation.
 #[allow(clippy::large_enum_variant)]
@@ -525,17 +542,8 @@ impl LoopState {
                 ahead.paused = false;
                 self.paused.retain(|&t| t != token);
                 shared.paused.fetch_sub(1, Ordering::AcqRel);
-                let Phase::Body(ahead) = std::mem::replace(&mut conn.phase, Phase::Head) else {
-                    unreachable!("the phase was matched above");
-                };
                 drop(io);
-                return Drive::Dispatch {
-                    token,
-                    io: io_arc,
-                    info: Arc::clone(&conn.info),
-                    head: ahead.head,
-                    needs_thread: !ahead.complete,
-                };
+                return conn.dispatch_read_ahead(token);
             }
             _ => {}
         }
@@ -598,19 +606,9 @@ impl LoopState {
                     shared.options.max_content_length,
                 ) {
                     Ok(true) => {
-                        let Phase::Body(ahead) = std::mem::replace(&mut conn.phase, Phase::Head)
-                        else {
-                            unreachable!("the phase was matched above");
-                        };
                         io.set_pending(&buf[..len]);
                         drop(io);
-                        return Drive::Dispatch {
-                            token,
-                            io: io_arc,
-                            info: Arc::clone(&conn.info),
-                            head: ahead.head,
-                            needs_thread: !ahead.complete,
-                        };
+                        return conn.dispatch_read_ahead(token);
                     }
                     Ok(false) => {}
                     Err(reject) => {
