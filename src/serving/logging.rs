@@ -247,9 +247,8 @@ pub(crate) fn access(
     LINE.with(|line| {
         let mut line = line.borrow_mut();
         line.clear();
-        let code = status.as_u16();
         let style = if COLOUR.load(Ordering::Relaxed) {
-            match code {
+            match status.as_u16() {
                 100..=199 => "\x1b[1m",
                 200 => "",
                 304 => "\x1b[36m",
@@ -261,7 +260,8 @@ pub(crate) fn access(
         } else {
             ""
         };
-        let _ = write!(line, "{} - - [", client(remote_addr));
+        line.push_str(client(remote_addr));
+        line.push_str(" - - [");
         CLOCK.with(|c| line.push_str(c.borrow_mut().log_stamp()));
         line.push_str("] \"");
         line.push_str(style);
@@ -269,10 +269,15 @@ pub(crate) fn access(
         if !style.is_empty() {
             line.push_str("\x1b[0m");
         }
-        let _ = match size {
-            Some(n) => write!(line, "\" {code} {n}"),
-            None => write!(line, "\" {code} -"),
-        };
+        line.push_str("\" ");
+        line.push_str(status.as_str());
+        match size {
+            Some(n) => {
+                line.push(' ');
+                line.push_str(itoa::Buffer::new().format(n));
+            }
+            None => line.push_str(" -"),
+        }
         log::info!(target: LOG_TARGET, "{line}");
     });
 }
@@ -292,6 +297,13 @@ pub(crate) fn client_message(level: Level, remote_addr: Option<&str>, message: &
 /// Control characters in client-supplied text are shown as `\xNN`, so a request cannot
 /// forge log lines or terminal escapes.
 fn push_escaped(out: &mut String, s: &str) {
+    if !s
+        .bytes()
+        .any(|b| b.is_ascii_control() || b == b'\\' || !b.is_ascii())
+    {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         if c.is_control() {
             let _ = write!(out, "\\x{:02x}", c as u32);

@@ -509,6 +509,7 @@ impl Server {
                 fresh_until: None,
                 stop_when_empty: false,
                 paused: Vec::new(),
+                served_since_wait: false,
             }));
         }
         let handler = Handler {
