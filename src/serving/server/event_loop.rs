@@ -8,7 +8,7 @@
 //! reader, app, response) in `conn.rs`. The point where a request is handed to the app and
 //! its connection comes back is [`dispatch`].
 
-use super::handoff::{SLOW_MODE_ENTRY, SLOW_MODE_WINDOW, try_hand_off};
+use super::handoff::{self, try_hand_off};
 use super::*;
 
 /// Connections one loop accepts before it looks at its other work again.
@@ -295,6 +295,8 @@ fn dispatch(
     } else if shared.threaded {
         // Mark first, then release: the watchdog never sees a free loop with a stale mark.
         started = shared.now_nanos();
+        lp.thread_id
+            .store(handoff::this_thread_id(), Ordering::Relaxed);
         lp.busy_since.store(started, Ordering::Release);
         let mut slot = lp.slot.lock().unwrap_or_else(|e| e.into_inner());
         *slot = Some(state);
@@ -333,16 +335,10 @@ fn dispatch(
         }
     };
     if shared.threaded {
-        let now = shared.now_nanos();
+        // The watchdog decided whether this request was slow while it ran.
         let _ = lp
             .handed_since
             .compare_exchange(started, 0, Ordering::AcqRel, Ordering::Relaxed);
-        let entry = u64::try_from(SLOW_MODE_ENTRY.as_nanos()).unwrap_or(u64::MAX);
-        if now.saturating_sub(started) >= entry {
-            let window = u64::try_from(SLOW_MODE_WINDOW.as_nanos()).unwrap_or(u64::MAX);
-            lp.slow_until
-                .fetch_max(now.saturating_add(window), Ordering::AcqRel);
-        }
     }
     let mut state = match kept_state {
         Some(state) => state,
