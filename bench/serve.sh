@@ -5,25 +5,30 @@
 #   hyper     bench/peers/hyper_hello: hyper 1.x + tokio, hello world
 #   werkzeug  bench/werkzeug_hello.py: Werkzeug's run_simple(threaded=True)
 #
-# For each: RSS with 1000 idle keep-alive connections (bench/idle_conns.py), then
-# `wrk -t1 -c32` and `wrk -t1 -c256` (DURATION each, default 10s) on loopback. Prints req/s,
-# p99 latency and the ratios against the targets (issue 4): zeug >= 1.0x hyper's req/s at
-# both concurrencies, >= 30x Werkzeug's, and memory per idle connection <= 1.5x hyper's.
-# It also prints each server's CPU time (user + system) per request during each wrk run,
-# which, unlike req/s, hardly depends on what else the machine is doing.
+# For each: RSS with 1000 idle keep-alive connections (bench/idle_conns.py, on a fresh
+# process), then `wrk -t1 -c32` and `wrk -t1 -c256` (DURATION each, default 5s) on
+# loopback, alternating zeug and hyper for ROUNDS rounds (default 3; Werkzeug runs once)
+# and reporting the medians: a machine's speed drifts by tens of percent over a minute,
+# and alternating gives both servers the same drift. Prints req/s, p99 latency, each
+# server's CPU time (user + system) per request, and the ratios against the targets: zeug
+# >= 1.0x hyper's req/s at both concurrencies with no more CPU per request, >= 30x
+# Werkzeug's req/s, and memory per idle connection <= 1.5x hyper's.
+#
+# Figures count only from a quiet machine: check that the load average is below 1 with
+# nothing else running before you start (the script prints it).
 #
 # Needs: wrk, python3 with werkzeug, cargo. Server logs go to /dev/null (each server logs
 # one line per request by default, and that cost is part of what is measured).
 #
-# On a machine shared with other work (builds), the servers and wrk run at a raised
-# priority (nice -10, when root) so background jobs disturb all three peers less; set
-# BENCH_NICE=0 to turn that off.
+# When run as root, the servers and wrk run at nice -10, so stray background work disturbs
+# the peers less; set BENCH_NICE=0 to turn that off.
 #
-# Usage: bench/serve.sh            (DURATION=10s IDLE_CONNS=1000 SKIP_WERKZEUG=1 to tune)
+# Usage: bench/serve.sh     (DURATION=5s ROUNDS=3 IDLE_CONNS=1000 SKIP_WERKZEUG=1 to tune)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-3}
 IDLE_CONNS=${IDLE_CONNS:-1000}
 HOST=127.0.0.1
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -40,6 +45,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 8192 || true
 # directory inside it), else ./target.
 TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$PWD/$TARGET_DIR" ;; esac
+LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== building (release)" >&2
 cargo build --release --quiet --example hello
 CARGO_TARGET_DIR="$TARGET_DIR/peers" cargo build --release --quiet \
@@ -127,30 +133,72 @@ to_ms() { # wrk latency like 512.00us, 1.20ms, 2.01s -> milliseconds
         else print "nan" }'
 }
 
-declare -A RPS32 P99_32 CPU32 RPS256 P99_256 CPU256 RSS0 RSS1
+declare -A RPS32 P99_32 CPU32 RPS256 P99_256 CPU256 RSS0 RSS1 PORT PID
+declare -A ALL32 ALL256 ALLCPU32 ALLCPU256
 
-measure() { # name port command...
+# Median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Memory per idle connection, on a fresh process.
+measure_idle() { # name port command...
     local name=$1 port=$2
     shift 2
-    echo "== $name" >&2
+    echo "== $name: idle connections" >&2
     start "$name" "$port" "$@"
-    local pid=$SERVER_PID
-    if [ "$name" != werkzeug ]; then
-        read -r RSS0[$name] RSS1[$name] < <(idle_rss "$pid" "$port")
-        stop "$pid"
-        start "$name" "$port" "$@"
-        pid=$SERVER_PID
-    fi
-    "${RUN[@]}" wrk -t1 -c32 -d2s "http://$HOST:$port/" >/dev/null 2>&1 # warm-up
-    read -r RPS32[$name] P99_32[$name] CPU32[$name] < <(load "$port" 32 "$pid")
-    read -r RPS256[$name] P99_256[$name] CPU256[$name] < <(load "$port" 256 "$pid")
-    stop "$pid"
+    read -r RSS0[$name] RSS1[$name] < <(idle_rss "$SERVER_PID" "$port")
+    stop "$SERVER_PID"
 }
 
-measure zeug "$(free_port)" "$ZEUG_BIN"
-measure hyper "$(free_port)" "$HYPER_BIN"
+# Starts a fresh process for the throughput rounds and warms it up.
+start_for_load() { # name port command...
+    local name=$1 port=$2
+    shift 2
+    start "$name" "$port" "$@"
+    PORT[$name]=$port
+    PID[$name]=$SERVER_PID
+    "${RUN[@]}" wrk -t1 -c32 -d2s "http://$HOST:$port/" >/dev/null 2>&1 # warm-up
+}
+
+# One wrk run per server and concurrency, alternating the servers, ROUNDS times: the
+# machine's speed drifts over a minute, and alternating gives each server the same drift.
+# The figures reported are the medians of the rounds.
+load_rounds() { # names...
+    local round name c rps p99 cpu
+    for round in $(seq 1 "$ROUNDS"); do
+        for c in 32 256; do
+            for name in "$@"; do
+                echo "== round $round: $name -c$c" >&2
+                read -r rps p99 cpu < <(load "${PORT[$name]}" "$c" "${PID[$name]}")
+                if [ "$c" = 32 ]; then
+                    ALL32[$name]+="$rps "; P99_32[$name]+="$p99 "; ALLCPU32[$name]+="$cpu "
+                else
+                    ALL256[$name]+="$rps "; P99_256[$name]+="$p99 "; ALLCPU256[$name]+="$cpu "
+                fi
+            done
+        done
+    done
+    for name in "$@"; do
+        # shellcheck disable=SC2086 # the lists are space-separated numbers
+        {
+            RPS32[$name]=$(median ${ALL32[$name]}); CPU32[$name]=$(median ${ALLCPU32[$name]})
+            RPS256[$name]=$(median ${ALL256[$name]}); CPU256[$name]=$(median ${ALLCPU256[$name]})
+            P99_32[$name]=$(median ${P99_32[$name]}); P99_256[$name]=$(median ${P99_256[$name]})
+        }
+    done
+}
+
+measure_idle zeug "$(free_port)" "$ZEUG_BIN"
+measure_idle hyper "$(free_port)" "$HYPER_BIN"
+start_for_load zeug "$(free_port)" "$ZEUG_BIN"
+start_for_load hyper "$(free_port)" "$HYPER_BIN"
+load_rounds zeug hyper
+stop "${PID[zeug]}"
+stop "${PID[hyper]}"
 if [ -z "${SKIP_WERKZEUG:-}" ]; then
-    measure werkzeug "$(free_port)" python3 bench/werkzeug_hello.py
+    echo "== werkzeug" >&2
+    start_for_load werkzeug "$(free_port)" python3 bench/werkzeug_hello.py
+    ROUNDS=1 load_rounds werkzeug
+    stop "${PID[werkzeug]}"
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -158,7 +206,8 @@ per_conn() { awk -v a="$1" -v b="$2" -v n="$IDLE_CONNS" 'BEGIN { printf "%.1f", 
 
 echo
 echo "zeug server benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-echo "wrk -t1, $DURATION per run, loopback, nice $BENCH_NICE; RSS over $IDLE_CONNS idle keep-alive connections; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk -t1, $DURATION per run, medians of $ROUNDS alternating rounds (Werkzeug: one), loopback, nice $BENCH_NICE"
+echo "RSS over $IDLE_CONNS idle keep-alive connections; load average at the start $LOAD_AT_START, now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf "%-9s %11s %8s %7s %11s %8s %7s %9s %9s %8s\n" server "c32 req/s" "p99 ms" "CPU us" \
     "c256 req/s" "p99 ms" "CPU us" "RSS KiB" "+idle" "KiB/conn"
@@ -171,13 +220,15 @@ for name in zeug hyper werkzeug; do
     else
         rss=-; grow=-; pc=-
     fi
-    printf "%-9s %11s %8s %7s %11s %8s %7s %9s %9s %8s\n" "$name" "${RPS32[$name]}" "${P99_32[$name]}" \
+    printf "%-9s %11.0f %8.2f %7.1f %11.0f %8.2f %7.1f %9s %9s %8s\n" "$name" "${RPS32[$name]}" "${P99_32[$name]}" \
         "${CPU32[$name]}" "${RPS256[$name]}" "${P99_256[$name]}" "${CPU256[$name]}" "$rss" "$grow" "$pc"
 done
 echo
 z32=$(ratio "${RPS32[zeug]}" "${RPS32[hyper]}")
 z256=$(ratio "${RPS256[zeug]}" "${RPS256[hyper]}")
 echo "zeug / hyper req/s:     c32 ${z32}x, c256 ${z256}x   (target >= 1.0x)"
+echo "server CPU per request, zeug / hyper: c32 $(ratio "${CPU32[zeug]}" "${CPU32[hyper]}")x, c256 $(ratio "${CPU256[zeug]}" "${CPU256[hyper]}")x   (target <= 1.0x)"
+echo "each round, zeug / hyper req/s at c32: $(paste -d/ <(tr ' ' '\n' <<<"${ALL32[zeug]}") <(tr ' ' '\n' <<<"${ALL32[hyper]}") | awk -F/ 'NF == 2 && $2 > 0 {printf "%.2fx ", $1 / $2}'), at c256: $(paste -d/ <(tr ' ' '\n' <<<"${ALL256[zeug]}") <(tr ' ' '\n' <<<"${ALL256[hyper]}") | awk -F/ 'NF == 2 && $2 > 0 {printf "%.2fx ", $1 / $2}')"
 if [ -n "${RPS32[werkzeug]:-}" ]; then
     w32=$(ratio "${RPS32[zeug]}" "${RPS32[werkzeug]}")
     w256=$(ratio "${RPS256[zeug]}" "${RPS256[werkzeug]}")
