@@ -497,6 +497,7 @@ pub(crate) struct Compiled<E> {
 }
 
 impl<E> Compiled<E> {
+    #[inline]
     pub(crate) fn allows(&self, method: &Method) -> bool {
         match &self.methods {
             None => true,
