@@ -170,53 +170,40 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         values: &(impl BuildValues + ?Sized),
         options: &BuildOptions,
     ) -> Result<(), BuildError> {
+        let rules = self
+            .map
+            .by_endpoint
+            .get(endpoint)
+            .map_or(&[][..], Vec::as_slice);
         // Werkzeug tries the bound method first, then any method, when given none.
-        let method = options.method.as_ref().unwrap_or(&self.default_method);
-        if self.build_first(out, endpoint, values, Some(method), options)
-            || (options.method.is_none() && self.build_first(out, endpoint, values, None, options))
-        {
-            Ok(())
-        } else {
-            Err(self.build_error(endpoint, values, options.method.as_ref()))
-        }
-    }
-
-    /// Appends the URL of the first rule of `endpoint` that suits `values` and `method`
-    /// and can write them; `false`, with `out` as it was, when none can. With host
-    /// matching, a rule for the bound host wins over one for another host.
-    fn build_first(
-        &self,
-        out: &mut String,
-        endpoint: &E,
-        values: &(impl BuildValues + ?Sized),
-        method: Option<&Method>,
-        options: &BuildOptions,
-    ) -> bool {
-        let Some(list) = self.map.by_endpoint.get(endpoint) else {
-            return false;
+        let bound = options.method.as_ref().unwrap_or(&self.default_method);
+        let methods = match options.method {
+            Some(_) => &[Some(bound)][..],
+            None => &[Some(bound), None],
         };
+        // With host matching, a rule for the bound host wins over one for another host.
         let start = out.len();
         let mut other_host: Option<String> = None;
-        for &i in list {
-            let rule = &self.map.rules[i];
-            let Some(domain) = self.write_rule(out, rule, values, method, options) else {
-                continue;
-            };
-            if !self.map.host_matching || domain == self.server_name {
-                return true;
+        for &method in methods {
+            for &i in rules {
+                let rule = &self.map.rules[i];
+                let Some(domain) = self.write_rule(out, rule, values, method, options) else {
+                    continue;
+                };
+                if !self.map.host_matching || domain == self.server_name {
+                    return Ok(());
+                }
+                if other_host.is_none() {
+                    other_host = Some(out[start..].to_owned());
+                }
+                out.truncate(start);
             }
-            if other_host.is_none() {
-                other_host = Some(out[start..].to_owned());
-            }
-            out.truncate(start);
-        }
-        match other_host {
-            Some(url) => {
+            if let Some(url) = other_host {
                 out.push_str(&url);
-                true
+                return Ok(());
             }
-            None => false,
         }
+        Err(self.build_error(endpoint, values, options.method.as_ref()))
     }
 
     /// Appends the URL of `rule` for `values` if the rule suits them and `method` and its
@@ -399,16 +386,19 @@ fn write_ops<E>(
     values: &(impl BuildValues + ?Sized),
     out: &mut String,
 ) -> bool {
-    ops.iter().all(|op| match op {
-        BuildOp::Text(t) => {
-            out.push_str(t);
-            true
+    for op in ops {
+        match op {
+            BuildOp::Text(t) => out.push_str(t),
+            BuildOp::Var(i) => {
+                let var = &rule.vars[*i];
+                match values.value(var.name) {
+                    Some(value) if var.write(&value, out) => {}
+                    _ => return false,
+                }
+            }
         }
-        BuildOp::Var(i) => {
-            let var = &rule.vars[*i];
-            values.value(var.name).is_some_and(|v| var.write(&v, out))
-        }
-    })
+    }
+    true
 }
 
 /// Appends the query string of the values `rule` does not use.

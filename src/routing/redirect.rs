@@ -137,7 +137,7 @@ fn fill_template<E>(rule: &Compiled<E>, template: &str, values: &Values) -> Stri
                 Some(var) => {
                     if !var.write(v, &mut out) {
                         out.push_str(&v.to_string());
-                        encode_tail(&mut out, start, var.encode_set());
+                        encode_tail(&mut out, start, var.encode_set);
                     }
                 }
                 None => {
