@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::num::IntErrorKind;
 use std::sync::Arc;
 
 #[cfg(feature = "uuid")]
@@ -312,14 +313,20 @@ impl IntConverter {
 
 impl Converter for IntConverter {
     fn to_value(&self, text: &str) -> Result<Value, Refusal> {
-        if !is_digits(strip_sign(text, self.signed)) {
+        // Werkzeug's `-?\d+` (with `signed`): `parse` also takes a `+` sign.
+        if text.starts_with('+') || !self.signed && text.starts_with('-') {
             return Err(Refusal::Mismatch);
         }
+        let n: i64 = text
+            .parse()
+            .map_err(|e: std::num::ParseIntError| match e.kind() {
+                IntErrorKind::PosOverflow | IntErrorKind::NegOverflow => Refusal::Invalid,
+                _ => Refusal::Mismatch,
+            })?;
         // Werkzeug counts the sign into `fixed_digits` too (`len(value)`).
         if self.fixed_digits != 0 && text.len() != self.fixed_digits {
             return Err(Refusal::Invalid);
         }
-        let n: i64 = text.parse().map_err(|_| Refusal::Invalid)?;
         if self.min.is_some_and(|m| n < m) || self.max.is_some_and(|m| n > m) {
             return Err(Refusal::Invalid);
         }
