@@ -367,6 +367,24 @@ fn defaults_and_redirect_defaults() {
 }
 
 #[test]
+fn a_bound_server_name_is_lowered_like_werkzeugs() {
+    let map = Map::new([Rule::new("/a/", "a")]);
+    let a = map.bind("Example.COM", "");
+    assert_eq!(a.server_name(), "example.com");
+    let url = a.build_with(&"a", &(), &BuildOptions::new().force_external(true));
+    assert_eq!(url.unwrap(), "http://example.com/a/");
+    let err = a.match_("/a", &Method::GET).unwrap_err();
+    assert_eq!(err.redirect_location(), Some("http://example.com/a/"));
+    let hosts = Map::builder()
+        .host_matching(true)
+        .build([Rule::new("/", "home").host("example.com")]);
+    assert_eq!(
+        ep_of(hosts.bind("EXAMPLE.com", "").match_("/", &Method::GET)),
+        "\"home\""
+    );
+}
+
+#[test]
 fn alias_and_redirect_to() {
     // Werkzeug (script name /app, query x=1): the results below.
     let map = Map::new([
