@@ -223,11 +223,8 @@ impl Converter for StringConverter {
                 let n = text.chars().count();
                 n >= self.min && self.max.is_none_or(|m| n <= m)
             });
-        if fits {
-            Ok(Value::Str(text.into()))
-        } else {
-            Err(Refusal::Mismatch)
-        }
+        fits.then(|| Value::Str(text.into()))
+            .ok_or(Refusal::Mismatch)
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         write_display(value, out)
@@ -260,10 +257,9 @@ impl PathConverter {
 impl Converter for PathConverter {
     fn to_value(&self, text: &str) -> Result<Value, Refusal> {
         // Werkzeug's `[^/].*?`.
-        if text.is_empty() || text.starts_with('/') {
-            return Err(Refusal::Mismatch);
-        }
-        Ok(Value::Str(text.into()))
+        let fits = !text.is_empty() && !text.starts_with('/');
+        fits.then(|| Value::Str(text.into()))
+            .ok_or(Refusal::Mismatch)
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         write_display(value, out)
@@ -442,12 +438,8 @@ impl UuidConverter {
 impl Converter for UuidConverter {
     fn to_value(&self, text: &str) -> Result<Value, Refusal> {
         // 8-4-4-4-12 hex digits: of the forms `uuid` parses, the only one 36 long.
-        if text.len() != 36 {
-            return Err(Refusal::Mismatch);
-        }
-        Uuid::try_parse(text)
-            .map(Value::Uuid)
-            .map_err(|_| Refusal::Mismatch)
+        let uuid = (text.len() == 36).then(|| Uuid::try_parse(text).ok());
+        uuid.flatten().map(Value::Uuid).ok_or(Refusal::Mismatch)
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         let u = match value {
@@ -497,10 +489,10 @@ impl AnyConverter {
 
 impl Converter for AnyConverter {
     fn to_value(&self, text: &str) -> Result<Value, Refusal> {
-        match self.items.iter().any(|i| i == text) {
-            true => Ok(Value::Str(text.into())),
-            false => Err(Refusal::Mismatch),
-        }
+        let known = self.items.iter().any(|i| i == text);
+        known
+            .then(|| Value::Str(text.into()))
+            .ok_or(Refusal::Mismatch)
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         match value.as_str() {

@@ -136,7 +136,6 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
     }
 
     /// The index of the rule matching `path_info` and `method`, its values in `values`.
-    #[inline]
     fn match_index(
         &self,
         path_info: &str,
@@ -144,15 +143,11 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         values: &mut Values,
     ) -> Result<usize, RoutingError> {
         // Werkzeug upper-cases the method.
-        let upper;
-        let method = match method.as_str().bytes().any(|b| b.is_ascii_lowercase()) {
-            true => {
-                let name = method.as_str().to_ascii_uppercase();
-                upper = Method::from_bytes(name.as_bytes()).unwrap_or_else(|_| method.clone());
-                &upper
-            }
-            false => method,
-        };
+        if method.as_str().bytes().any(|b| b.is_ascii_lowercase()) {
+            let upper = Method::from_bytes(method.as_str().to_ascii_uppercase().as_bytes())
+                .unwrap_or_else(|_| method.clone());
+            return self.match_index(path_info, &upper, values);
+        }
         // Werkzeug matches `"/" + path_info.lstrip("/")`.
         let owned;
         let path: &str = if path_info.is_empty() {

@@ -323,7 +323,6 @@ impl Values {
     }
 
     /// Keeps the first `len` values.
-    #[inline]
     pub(crate) fn truncate(&mut self, len: usize) {
         self.items.truncate(len);
     }
