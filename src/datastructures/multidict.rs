@@ -55,6 +55,9 @@ impl MultiDict<Text> {
         // One allocation for the item list instead of repeated growth: a short input has
         // at most one pair per two bytes and nearly always fewer than one per eight (a
         // guess is cheaper than counting); a long one is counted.
+        if bytes.is_empty() {
+            return MultiDict::default();
+        }
         let capacity = if bytes.len() <= 512 {
             bytes.len() / 8 + 1
         } else {

@@ -253,9 +253,13 @@ fn build_head(
     // One copy of the head backs every header value (one allocation, not one per field).
     let shared = bytes::Bytes::copy_from_slice(raw);
     let mut headers = HeaderMap::with_capacity(req.headers.len());
+    // The fields the server itself reads, noted on the way so that a request without them
+    // costs no lookups.
+    let mut present = Present::default();
     for h in req.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes())
             .map_err(|_| Reject::bad("Invalid header name."))?;
+        present.note(&name);
         // `h.value` points into `raw`: the same bytes sit at the same offset in `shared`.
         let start = h.value.as_ptr() as usize - raw.as_ptr() as usize;
         let value = HeaderValue::from_maybe_shared(shared.slice(start..start + h.value.len()))
@@ -263,14 +267,12 @@ fn build_head(
         headers.append(name, value);
     }
 
-    let framing = framing(&headers, version)?;
+    let framing = framing(&headers, &present, version)?;
 
-    let mut hosts = headers.get_all(header::HOST).iter();
-    let host = hosts.next();
-    if hosts.next().is_some() {
+    if present.host > 1 {
         return Err(Reject::bad("More than one Host header."));
     }
-    if host.is_none() && version == Version::HTTP_11 {
+    if present.host == 0 && version == Version::HTTP_11 {
         return Err(Reject::bad("HTTP/1.1 requests need a Host header."));
     }
 
@@ -284,15 +286,21 @@ fn build_head(
 
     let keep_alive = {
         let (mut close, mut keep) = (false, false);
-        for token in tokens(&headers, header::CONNECTION) {
-            close |= token.eq_ignore_ascii_case("close");
-            keep |= token.eq_ignore_ascii_case("keep-alive");
+        if present.connection {
+            for token in tokens(&headers, header::CONNECTION) {
+                close |= token.eq_ignore_ascii_case("close");
+                keep |= token.eq_ignore_ascii_case("keep-alive");
+            }
         }
         !close && (version == Version::HTTP_11 || keep)
     };
 
     let mut expect_continue = false;
-    if let Some(expect) = headers.get(header::EXPECT) {
+    if let Some(expect) = present
+        .expect
+        .then(|| headers.get(header::EXPECT))
+        .flatten()
+    {
         if expect.as_bytes().eq_ignore_ascii_case(b"100-continue") {
             expect_continue = version == Version::HTTP_11 && framing != Framing::None;
         } else {
@@ -330,6 +338,32 @@ fn build_head(
     })
 }
 
+/// Which of the fields the server reads a request head has (how many `Host` fields).
+#[derive(Debug, Default)]
+struct Present {
+    host: usize,
+    content_length: bool,
+    transfer_encoding: bool,
+    connection: bool,
+    expect: bool,
+}
+
+impl Present {
+    fn note(&mut self, name: &HeaderName) {
+        if *name == header::HOST {
+            self.host += 1;
+        } else if *name == header::CONTENT_LENGTH {
+            self.content_length = true;
+        } else if *name == header::TRANSFER_ENCODING {
+            self.transfer_encoding = true;
+        } else if *name == header::CONNECTION {
+            self.connection = true;
+        } else if *name == header::EXPECT {
+            self.expect = true;
+        }
+    }
+}
+
 /// The comma-separated tokens of every `name` field, trimmed, empty ones skipped.
 fn tokens(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &str> {
     headers
@@ -341,9 +375,9 @@ fn tokens(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &str> {
 }
 
 /// Decides the body framing, refusing every ambiguity (RFC 9112 §6).
-fn framing(headers: &HeaderMap, version: Version) -> Result<Framing, Reject> {
-    let has_te = headers.contains_key(header::TRANSFER_ENCODING);
-    let has_cl = headers.contains_key(header::CONTENT_LENGTH);
+fn framing(headers: &HeaderMap, present: &Present, version: Version) -> Result<Framing, Reject> {
+    let has_te = present.transfer_encoding;
+    let has_cl = present.content_length;
     if has_te && has_cl {
         return Err(Reject::bad(
             "Content-Length and Transfer-Encoding together.",
@@ -766,6 +800,7 @@ pub(crate) fn write_head(
     out.push(b' ');
     out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
+    let (mut has_date, mut has_server) = (false, false);
     for (name, value) in headers {
         if name == header::CONNECTION
             || name == header::TRANSFER_ENCODING
@@ -774,6 +809,8 @@ pub(crate) fn write_head(
         {
             continue;
         }
+        has_date |= name == header::DATE;
+        has_server |= name == header::SERVER;
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
@@ -781,17 +818,19 @@ pub(crate) fn write_head(
     }
     match framing {
         ResponseFraming::Length(n) => {
-            let _ = write_fmt(out, format_args!("content-length: {n}\r\n"));
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
         }
         ResponseFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
         ResponseFraming::NoBody | ResponseFraming::Close => {}
     }
-    if !headers.contains_key(header::DATE) {
+    if !has_date {
         out.extend_from_slice(b"date: ");
         out.extend_from_slice(http_date.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    if !headers.contains_key(header::SERVER) {
+    if !has_server {
         out.extend_from_slice(b"server: ");
         out.extend_from_slice(SERVER_HEADER.as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -802,11 +841,6 @@ pub(crate) fn write_head(
         out.extend_from_slice(b"connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
-}
-
-/// `write!` into a byte vector.
-pub(crate) fn write_fmt(out: &mut Vec<u8>, args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
-    std::io::Write::write_fmt(out, args)
 }
 
 #[cfg(test)]

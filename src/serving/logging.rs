@@ -42,14 +42,14 @@ static TERMINAL: AtomicBool = AtomicBool::new(false);
 
 /// The lines a loop thread holds, and when the oldest of them was logged.
 struct Batch {
-    bytes: Vec<u8>,
+    bytes: String,
     since: Option<Instant>,
 }
 
 impl Batch {
     const fn new() -> Batch {
         Batch {
-            bytes: Vec::new(),
+            bytes: String::new(),
             since: None,
         }
     }
@@ -67,13 +67,14 @@ impl Batch {
     fn take_from(&mut self, other: &mut Batch) {
         if let Some(since) = other.since.take() {
             self.since = Some(self.since.map_or(since, |s| s.min(since)));
-            self.bytes.append(&mut other.bytes);
+            self.bytes.push_str(&other.bytes);
+            other.bytes.clear();
         }
     }
 
     fn write_out(&mut self) {
         if !self.bytes.is_empty() {
-            let _ = std::io::stderr().lock().write_all(&self.bytes);
+            let _ = std::io::stderr().lock().write_all(self.bytes.as_bytes());
             self.bytes.clear();
         }
         self.since = None;
@@ -244,37 +245,70 @@ pub(crate) fn access(
     if !access_enabled() {
         return;
     }
-    LINE.with(|line| {
-        let mut line = line.borrow_mut();
-        line.clear();
-        let code = status.as_u16();
-        let style = if COLOUR.load(Ordering::Relaxed) {
-            match code {
-                100..=199 => "\x1b[1m",
-                200 => "",
-                304 => "\x1b[36m",
-                300..=399 => "\x1b[32m",
-                404 => "\x1b[33m",
-                400..=499 => "\x1b[1m\x1b[31m",
-                _ => "\x1b[1m\x1b[35m",
-            }
-        } else {
-            ""
-        };
-        let _ = write!(line, "{} - - [", client(remote_addr));
-        CLOCK.with(|c| line.push_str(c.borrow_mut().log_stamp()));
-        line.push_str("] \"");
-        line.push_str(style);
-        push_escaped(&mut line, request_line);
-        if !style.is_empty() {
-            line.push_str("\x1b[0m");
-        }
-        let _ = match size {
-            Some(n) => write!(line, "\" {code} {n}"),
-            None => write!(line, "\" {code} -"),
-        };
-        log::info!(target: LOG_TARGET, "{line}");
+    // A loop thread of the fallback logger appends the line straight to its batch (what
+    // the logger would do with it), without formatting it a second time through `log`.
+    let batched = BUFFER.with(|b| {
+        let mut b = b.borrow_mut();
+        let batch = b.as_mut()?;
+        batch.since.get_or_insert_with(Instant::now);
+        push_access_line(&mut batch.bytes, remote_addr, request_line, status, size);
+        batch.bytes.push('\n');
+        Some(batch.bytes.len() > MAX_BUFFERED_LOG)
     });
+    match batched {
+        Some(full) => {
+            if full {
+                flush();
+            }
+        }
+        None => LINE.with(|line| {
+            let mut line = line.borrow_mut();
+            line.clear();
+            push_access_line(&mut line, remote_addr, request_line, status, size);
+            log::info!(target: LOG_TARGET, "{line}");
+        }),
+    }
+}
+
+/// Appends the access line, without its line end, to `line`.
+fn push_access_line(
+    line: &mut String,
+    remote_addr: Option<&str>,
+    request_line: &str,
+    status: StatusCode,
+    size: Option<u64>,
+) {
+    let style = if COLOUR.load(Ordering::Relaxed) {
+        match status.as_u16() {
+            100..=199 => "\x1b[1m",
+            200 => "",
+            304 => "\x1b[36m",
+            300..=399 => "\x1b[32m",
+            404 => "\x1b[33m",
+            400..=499 => "\x1b[1m\x1b[31m",
+            _ => "\x1b[1m\x1b[35m",
+        }
+    } else {
+        ""
+    };
+    line.push_str(client(remote_addr));
+    line.push_str(" - - [");
+    CLOCK.with(|c| line.push_str(c.borrow_mut().log_stamp()));
+    line.push_str("] \"");
+    line.push_str(style);
+    push_escaped(line, request_line);
+    if !style.is_empty() {
+        line.push_str("\x1b[0m");
+    }
+    line.push_str("\" ");
+    line.push_str(status.as_str());
+    match size {
+        Some(n) => {
+            line.push(' ');
+            line.push_str(itoa::Buffer::new().format(n));
+        }
+        None => line.push_str(" -"),
+    }
 }
 
 /// Logs a message about one client at `level`, in the access line's prefix format
@@ -292,6 +326,13 @@ pub(crate) fn client_message(level: Level, remote_addr: Option<&str>, message: &
 /// Control characters in client-supplied text are shown as `\xNN`, so a request cannot
 /// forge log lines or terminal escapes.
 fn push_escaped(out: &mut String, s: &str) {
+    if !s
+        .bytes()
+        .any(|b| b.is_ascii_control() || b == b'\\' || !b.is_ascii())
+    {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         if c.is_control() {
             let _ = write!(out, "\\x{:02x}", c as u32);
@@ -323,17 +364,17 @@ mod tests {
     fn batches_are_due_when_old_or_big_and_merge_in_order() {
         let mut batch = Batch::new();
         assert!(!batch.is_due(), "an empty batch is never due");
-        batch.bytes.extend_from_slice(b"one\n");
+        batch.bytes.push_str("one\n");
         batch.since = Some(Instant::now());
         if !TERMINAL.load(Ordering::Relaxed) {
             assert!(!batch.is_due(), "a fresh batch waits");
         }
         let mut older = Batch::new();
-        older.bytes.extend_from_slice(b"two\n");
+        older.bytes.push_str("two\n");
         older.since = Instant::now().checked_sub(LOG_FLUSH_INTERVAL * 2);
         assert!(older.is_due());
         batch.take_from(&mut older);
-        assert_eq!(batch.bytes, b"one\ntwo\n");
+        assert_eq!(batch.bytes, "one\ntwo\n");
         assert!(
             batch.is_due(),
             "the merged batch is as old as its oldest line"
@@ -341,7 +382,7 @@ mod tests {
         assert!(older.bytes.is_empty() && older.since.is_none());
         let mut big = Batch::new();
         big.since = Some(Instant::now());
-        big.bytes.resize(MAX_BUFFERED_LOG + 1, b'x');
+        big.bytes = "x".repeat(MAX_BUFFERED_LOG + 1);
         assert!(big.is_due());
         big.bytes.clear(); // nothing to write when dropped
         batch.bytes.clear();

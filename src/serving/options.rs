@@ -38,8 +38,8 @@ pub const DEFAULT_MAX_DRAIN: u64 = 64 * 1024;
 pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(10);
 
 /// Default [`Options::slow_handler_threshold`]: when one request has been handled for
-/// 2 ms (wall clock) and other clients are waiting, a spare thread takes over serving
-/// them (threaded mode only). Once a loop has seen a slow request, it hands itself over
+/// 2 ms (wall clock; on Linux less the time its thread waited for a CPU) and other clients
+/// are waiting, a spare thread takes over serving them (threaded mode only). Once a loop has seen a slow request, it hands itself over
 /// before each request while other work waits, for a second after the last slow one.
 pub const DEFAULT_SLOW_HANDLER_THRESHOLD: Duration = Duration::from_millis(2);
 

@@ -37,7 +37,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -226,6 +226,9 @@ struct LoopShared {
     handed_since: AtomicU64,
     /// Connections accepted from the backlog at shutdown, for this loop to answer.
     adopted: Mutex<Vec<(Stream, Option<SocketAddr>)>>,
+    /// The OS thread running the current handler (Linux), so that the watchdog can tell a
+    /// slow handler from one whose thread merely waits for a CPU.
+    thread_id: AtomicI32,
 }
 
 /// Makes the kernel drop new connection attempts (a TCP segment with SYN and without ACK)
@@ -487,6 +490,7 @@ impl Server {
                 slow_until: AtomicU64::new(0),
                 handed_since: AtomicU64::new(0),
                 adopted: Mutex::new(Vec::new()),
+                thread_id: AtomicI32::new(0),
             });
             states.push(Box::new(LoopState {
                 index,
@@ -509,6 +513,7 @@ impl Server {
                 fresh_until: None,
                 stop_when_empty: false,
                 paused: Vec::new(),
+                served_since_wait: false,
             }));
         }
         let handler = Handler {

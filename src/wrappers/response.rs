@@ -68,7 +68,8 @@ impl Response {
     /// A `200 OK` response with the default mimetype and `body`.
     pub fn new(body: impl Into<Body>) -> Self {
         let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(DEFAULT_MIMETYPE));
+        const DEFAULT_CONTENT_TYPE: HeaderValue = HeaderValue::from_static(DEFAULT_MIMETYPE);
+        headers.insert(CONTENT_TYPE, DEFAULT_CONTENT_TYPE);
         let mut res = Response {
             status: StatusCode::OK,
             headers,

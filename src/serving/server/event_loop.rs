@@ -8,7 +8,7 @@
 //! reader, app, response) in `conn.rs`. The point where a request is handed to the app and
 //! its connection comes back is [`dispatch`].
 
-use super::handoff::{SLOW_MODE_ENTRY, SLOW_MODE_WINDOW, try_hand_off};
+use super::handoff::{self, try_hand_off};
 use super::*;
 
 /// Connections one loop accepts before it looks at its other work again.
@@ -152,6 +152,8 @@ pub(super) struct LoopState {
     /// Connections with a request ready whose body is still arriving, waiting for a
     /// thread to run it.
     pub(super) paused: Vec<Token>,
+    /// Whether the loop ran a request since it last waited for events.
+    pub(super) served_since_wait: bool,
 }
 
 impl Conn {
@@ -240,8 +242,7 @@ pub(super) fn run_loop(shared: &Arc<Shared>, mut state: Box<LoopState>) -> LoopE
             continue;
         }
         logging::flush_if_due();
-        let timeout = state.poll_timeout();
-        match state.poll.poll(&mut events, Some(timeout)) {
+        match state.wait_for_events(&mut events) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
@@ -280,6 +281,7 @@ fn dispatch(
             conn.held = 0;
         }
     }
+    state.served_since_wait = true;
     let lp = &shared.loops[state.index];
     let mut started = 0;
     let kept_state = if needs_thread && shared.threaded {
@@ -293,6 +295,8 @@ fn dispatch(
     } else if shared.threaded {
         // Mark first, then release: the watchdog never sees a free loop with a stale mark.
         started = shared.now_nanos();
+        lp.thread_id
+            .store(handoff::this_thread_id(), Ordering::Relaxed);
         lp.busy_since.store(started, Ordering::Release);
         let mut slot = lp.slot.lock().unwrap_or_else(|e| e.into_inner());
         *slot = Some(state);
@@ -331,16 +335,10 @@ fn dispatch(
         }
     };
     if shared.threaded {
-        let now = shared.now_nanos();
+        // The watchdog decided whether this request was slow while it ran.
         let _ = lp
             .handed_since
             .compare_exchange(started, 0, Ordering::AcqRel, Ordering::Relaxed);
-        let entry = u64::try_from(SLOW_MODE_ENTRY.as_nanos()).unwrap_or(u64::MAX);
-        if now.saturating_sub(started) >= entry {
-            let window = u64::try_from(SLOW_MODE_WINDOW.as_nanos()).unwrap_or(u64::MAX);
-            lp.slow_until
-                .fetch_max(now.saturating_add(window), Ordering::AcqRel);
-        }
     }
     let mut state = match kept_state {
         Some(state) => state,
@@ -929,6 +927,24 @@ impl LoopState {
             }
         }
         any
+    }
+
+    /// Waits for readiness events until the next sweep. A loop that has just served
+    /// requests first yields its CPU and looks once more without waiting: on a busy server
+    /// the next requests arrive within microseconds (often from a client that was waiting
+    /// for this very CPU), and falling asleep in `epoll_wait` only to be woken at once
+    /// costs a context switch and a wake-up each time.
+    fn wait_for_events(&mut self, events: &mut Events) -> io::Result<()> {
+        if self.served_since_wait {
+            self.served_since_wait = false;
+            thread::yield_now();
+            self.poll.poll(events, Some(Duration::ZERO))?;
+            if !events.is_empty() {
+                return Ok(());
+            }
+        }
+        let timeout = self.poll_timeout();
+        self.poll.poll(events, Some(timeout))
     }
 
     fn poll_timeout(&self) -> Duration {

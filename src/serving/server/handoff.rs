@@ -74,23 +74,19 @@ pub(super) fn watchdog(shared: &Arc<Shared>) {
     let threshold = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX);
     let mut idle_ticks = 0;
     let mut events = Events::with_capacity(256);
+    let mut cpu_waits: Vec<CpuWait> = shared.loops.iter().map(|_| CpuWait::default()).collect();
     while !shared.is_done() {
         let mut all_idle = true;
-        for lp in &shared.loops {
+        for (lp, cpu_wait) in shared.loops.iter().zip(&mut cpu_waits) {
             let handed = lp.handed_since.load(Ordering::Acquire);
             if handed != 0 {
                 all_idle = false;
                 let now = shared.now_nanos();
+                // Moved off the loop while it runs on: the window lasts until a second
+                // after it ends.
                 if now.saturating_sub(handed) >= entry {
                     lp.slow_until
                         .fetch_max(now.saturating_add(window), Ordering::AcqRel);
-                    // Noted once; its end extends the window again.
-                    let _ = lp.handed_since.compare_exchange(
-                        handed,
-                        0,
-                        Ordering::AcqRel,
-                        Ordering::Relaxed,
-                    );
                 }
             }
             let since = lp.busy_since.load(Ordering::Acquire);
@@ -98,7 +94,16 @@ pub(super) fn watchdog(shared: &Arc<Shared>) {
                 continue;
             }
             all_idle = false;
-            if shared.now_nanos().saturating_sub(since) < threshold {
+            let now = shared.now_nanos();
+            if now.saturating_sub(since) < threshold {
+                continue;
+            }
+            let look = cpu_wait.look(since, lp.thread_id.load(Ordering::Relaxed), now);
+            if look.handler_nanos >= entry {
+                lp.slow_until
+                    .fetch_max(now.saturating_add(window), Ordering::AcqRel);
+            }
+            if look.waiting_for_cpu {
                 continue;
             }
             let mut slot = lp.slot.lock().unwrap_or_else(|e| e.into_inner());
@@ -132,6 +137,90 @@ pub(super) fn watchdog(shared: &Arc<Shared>) {
         }
         thread::sleep(tick);
     }
+}
+
+/// Tells a handler that holds its loop from one whose thread merely waits for a CPU (a
+/// busy machine: another thread would wait as well, and moving the loop would only add
+/// threads competing for the same CPUs). Time spent runnable but not running is not the
+/// handler's: the watchdog hands the loop over once the handler has used, running or
+/// blocked, at least half of the time since its last look, and puts the loop in slow mode
+/// once the handler's own time reaches [`SLOW_MODE_ENTRY`]. Reads the thread's scheduler
+/// statistics, so only on Linux; elsewhere the handler's wall time alone decides.
+#[derive(Debug, Default)]
+struct CpuWait {
+    last: Option<Look>,
+}
+
+/// The watchdog's last look at a handler: which one (its start), when, and its thread's
+/// run-queue wait then and at the first look.
+#[derive(Debug, Clone, Copy)]
+struct Look {
+    since: u64,
+    at: u64,
+    waited: u64,
+    first_waited: u64,
+}
+
+/// What a look at a handler past the threshold tells.
+#[derive(Debug, PartialEq, Eq)]
+struct Verdict {
+    /// Its thread spent most of the time since the last look waiting for a CPU (and at
+    /// the first look at a handler, which only notes where it stands).
+    waiting_for_cpu: bool,
+    /// How long the handler has run, less the time its thread waited for a CPU since the
+    /// first look.
+    handler_nanos: u64,
+}
+
+impl CpuWait {
+    /// Looks at the handler that started at `since` on thread `thread_id`.
+    fn look(&mut self, since: u64, thread_id: i32, now: u64) -> Verdict {
+        let wall = now.saturating_sub(since);
+        let Some(waited) = run_queue_wait(thread_id) else {
+            self.last = None;
+            return Verdict {
+                waiting_for_cpu: false,
+                handler_nanos: wall,
+            };
+        };
+        let last = self.last.filter(|last| last.since == since);
+        let first_waited = last.map_or(waited, |last| last.first_waited);
+        self.last = Some(Look {
+            since,
+            at: now,
+            waited,
+            first_waited,
+        });
+        Verdict {
+            waiting_for_cpu: last.is_none_or(|last| {
+                waited.saturating_sub(last.waited) * 2 >= now.saturating_sub(last.at)
+            }),
+            handler_nanos: wall.saturating_sub(waited.saturating_sub(first_waited)),
+        }
+    }
+}
+
+/// Nanoseconds the thread has spent runnable but waiting for a CPU (the second field of
+/// `/proc/self/task/<tid>/schedstat`), if the system tells.
+fn run_queue_wait(thread_id: i32) -> Option<u64> {
+    if !cfg!(target_os = "linux") || thread_id <= 0 {
+        return None;
+    }
+    let stats = std::fs::read_to_string(format!("/proc/self/task/{thread_id}/schedstat")).ok()?;
+    stats.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// This thread's OS thread id on Linux (0 elsewhere), looked up once per thread.
+pub(super) fn this_thread_id() -> i32 {
+    #[cfg(target_os = "linux")]
+    {
+        thread_local! {
+            static ID: i32 = rustix::thread::gettid().as_raw_nonzero().get();
+        }
+        ID.with(|id| *id)
+    }
+    #[cfg(not(target_os = "linux"))]
+    0
 }
 
 /// Under `lp.slot`'s lock: gives the loop in the slot to a spare thread when it has other
@@ -228,5 +317,61 @@ impl crate::serving::upgrade::ThreadBudget for Shared {
 
     fn handed_over(&self) -> &crate::serving::upgrade::HandedOver {
         &self.handed_over
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_scheduler_statistics_wall_time_decides() {
+        let mut cpu_wait = CpuWait::default();
+        let verdict = cpu_wait.look(1_000, 0, 5_000_000);
+        assert_eq!(
+            verdict,
+            Verdict {
+                waiting_for_cpu: false,
+                handler_nanos: 4_999_000
+            }
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_blocked_handler_is_judged_on_the_second_look() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let blocked = thread::spawn(move || {
+            tx.send(this_thread_id()).unwrap();
+            // Blocked, as a handler waiting on a database is: not waiting for a CPU.
+            let _ = done_rx.recv();
+        });
+        let thread_id = rx.recv().unwrap();
+        assert!(thread_id > 0);
+        let start = Instant::now();
+        let nanos = || u64::try_from(start.elapsed().as_nanos()).unwrap() + 1;
+        let mut cpu_wait = CpuWait::default();
+        let first = cpu_wait.look(1, thread_id, nanos());
+        assert!(
+            first.waiting_for_cpu,
+            "the first look only notes where it stands"
+        );
+        thread::sleep(Duration::from_millis(5));
+        let second = cpu_wait.look(1, thread_id, nanos());
+        assert!(!second.waiting_for_cpu, "a blocked thread waits for no CPU");
+        assert!(second.handler_nanos >= 5_000_000);
+        // Another handler on the same loop starts over.
+        assert!(cpu_wait.look(2, thread_id, nanos()).waiting_for_cpu);
+        done_tx.send(()).unwrap();
+        blocked.join().unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn run_queue_wait_reads_this_threads_statistics() {
+        assert!(run_queue_wait(this_thread_id()).is_some());
+        assert_eq!(run_queue_wait(0), None);
+        assert_eq!(run_queue_wait(-1), None);
     }
 }
