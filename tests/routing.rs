@@ -5,8 +5,8 @@
 mod common;
 
 use zeug::routing::{
-    BuildOptions, EndpointPrefix, Map, MapAdapter, Method, RoutingError, Rule, RuleErrorKind,
-    Subdomain, Submount, Value, Values,
+    BuildOptions, EndpointPrefix, Map, MapAdapter, Method, Refusal, RoutingError, Rule,
+    RuleErrorKind, Subdomain, Submount, Value, Values,
 };
 use zeug::test::{Client, EnvironBuilder};
 use zeug::{Environ, HttpException, Request, Response};
@@ -204,6 +204,16 @@ fn path_converter_is_greedy_to_the_end_and_lazy_before_static_text() {
 }
 
 #[test]
+fn a_segment_variable_before_a_path_never_spans_a_slash() {
+    // Werkzeug: `<a>` is `[^/]+` even in the part a `path` variable makes.
+    let map = Map::new([Rule::new("/<a>-<path:b>", "ab")]);
+    let values = |p: &str| m(&map, p).unwrap().1;
+    assert_eq!(ep(m(&map, "/x/y-z")), "404");
+    assert_eq!(values("/x-y/z")[0], ("a".into(), "Str(\"x\")".into()));
+    assert_eq!(values("/x-y-z")[0], ("a".into(), "Str(\"x-y\")".into()));
+}
+
+#[test]
 fn mixed_segments() {
     // Werkzeug: greedy `<a>` takes "x-y"; `page-<int:n>` has more static text and wins.
     let map = Map::new([
@@ -354,6 +364,24 @@ fn defaults_and_redirect_defaults() {
         Rule::new("/users/page/<int:page>", "users"),
     ]);
     assert_eq!(ep(m(&map, "/users/page/1")), "users");
+}
+
+#[test]
+fn a_bound_server_name_is_lowered_like_werkzeugs() {
+    let map = Map::new([Rule::new("/a/", "a")]);
+    let a = map.bind("Example.COM", "");
+    assert_eq!(a.server_name(), "example.com");
+    let url = a.build_with(&"a", &(), &BuildOptions::new().force_external(true));
+    assert_eq!(url.unwrap(), "http://example.com/a/");
+    let err = a.match_("/a", &Method::GET).unwrap_err();
+    assert_eq!(err.redirect_location(), Some("http://example.com/a/"));
+    let hosts = Map::builder()
+        .host_matching(true)
+        .build([Rule::new("/", "home").host("example.com")]);
+    assert_eq!(
+        ep_of(hosts.bind("EXAMPLE.com", "").match_("/", &Method::GET)),
+        "\"home\""
+    );
 }
 
 #[test]
@@ -690,20 +718,25 @@ fn custom_converter() {
     struct Slug {
         max: usize,
     }
-    impl Converter for Slug {
-        fn matches(&self, text: &str) -> bool {
+    impl Slug {
+        fn fits(&self, text: &str) -> bool {
             !text.is_empty()
                 && text.len() <= self.max
                 && text
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         }
-        fn to_value(&self, text: &str) -> Option<Value> {
-            Some(Value::Str(text.into()))
+    }
+    impl Converter for Slug {
+        fn to_value(&self, text: &str) -> Result<Value, Refusal> {
+            match self.fits(text) {
+                true => Ok(Value::Str(text.into())),
+                false => Err(Refusal::Mismatch),
+            }
         }
         fn to_url(&self, value: &Value, out: &mut String) -> bool {
             match value.as_str() {
-                Some(s) if self.matches(s) => {
+                Some(s) if self.fits(s) => {
                     out.push_str(s);
                     true
                 }
@@ -746,11 +779,12 @@ fn custom_converter_can_replace_int_and_default() {
     // registered under those names must still be the one used.
     struct Hex;
     impl zeug::routing::Converter for Hex {
-        fn matches(&self, text: &str) -> bool {
-            !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit())
-        }
-        fn to_value(&self, text: &str) -> Option<Value> {
-            i64::from_str_radix(text, 16).ok().map(Value::Int)
+        fn to_value(&self, text: &str) -> Result<Value, Refusal> {
+            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Refusal::Mismatch);
+            }
+            let n = i64::from_str_radix(text, 16).map_err(|_| Refusal::Invalid)?;
+            Ok(Value::Int(n))
         }
         fn to_url(&self, value: &Value, out: &mut String) -> bool {
             match value {
@@ -764,11 +798,11 @@ fn custom_converter_can_replace_int_and_default() {
     }
     struct Upper;
     impl zeug::routing::Converter for Upper {
-        fn matches(&self, text: &str) -> bool {
-            !text.is_empty() && text.bytes().all(|b| b.is_ascii_uppercase())
-        }
-        fn to_value(&self, text: &str) -> Option<Value> {
-            Some(Value::Str(text.to_lowercase().as_str().into()))
+        fn to_value(&self, text: &str) -> Result<Value, Refusal> {
+            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(Refusal::Mismatch);
+            }
+            Ok(Value::Str(text.to_lowercase().as_str().into()))
         }
         fn to_url(&self, value: &Value, out: &mut String) -> bool {
             out.push_str(&value.to_string().to_uppercase());
@@ -1433,7 +1467,7 @@ mod pieces {
     use zeug::HttpException;
     use zeug::routing::{
         AnyConverter, BuildOptions, Converter, ConverterArgs, FloatConverter, IntConverter, Map,
-        Method, PathConverter, Rule, StringConverter, UuidConverter, Value, Values,
+        Method, PathConverter, Refusal, Rule, StringConverter, UuidConverter, Value, Values,
     };
 
     #[test]
@@ -1552,6 +1586,18 @@ mod pieces {
         assert!(!u.matches("a8098c1a-f86e-11da-bd1a-00112444bé1"));
     }
 
+    /// Whether a text has the converter's shape: `to_value` does not refuse it as a
+    /// mismatch (it may still be an invalid value).
+    trait Shape {
+        fn matches(&self, text: &str) -> bool;
+    }
+
+    impl<C: Converter + ?Sized> Shape for C {
+        fn matches(&self, text: &str) -> bool {
+            !matches!(self.to_value(text), Err(Refusal::Mismatch))
+        }
+    }
+
     fn make(name: &str, args: &str) -> Result<Box<dyn Converter>, String> {
         let args = ConverterArgs::parse(args)?;
         Ok(match name {
@@ -1578,7 +1624,7 @@ mod pieces {
         let c = make("string", "minlength=2, maxlength=3").unwrap();
         assert!(!c.matches("a") && c.matches("ab") && c.matches("abc") && !c.matches("abcd"));
         let c = make("default", "").unwrap();
-        assert!(!c.matches("") && c.matches("x") && !c.matches("a/b"));
+        assert!(!c.matches("") && c.matches("x"));
         assert!(make("string", "maxlength=1, minlength=2").is_err());
         assert!(make("string", "bogus=1").is_err());
         assert!(make("string", "minlength='x'").is_err());
@@ -1588,11 +1634,11 @@ mod pieces {
     fn int_like_werkzeug() {
         let c = make("int", "").unwrap();
         assert!(c.matches("007") && !c.matches("-1") && !c.matches("1.0") && !c.matches(""));
-        assert_eq!(c.to_value("007"), Some(Value::Int(7)));
-        assert_eq!(c.to_value("99999999999999999999"), None);
+        assert_eq!(c.to_value("007"), Ok(Value::Int(7)));
+        assert_eq!(c.to_value("99999999999999999999"), Err(Refusal::Invalid));
         let c = make("int", "fixed_digits=4").unwrap();
-        assert_eq!(c.to_value("123"), None);
-        assert_eq!(c.to_value("0123"), Some(Value::Int(123)));
+        assert_eq!(c.to_value("123"), Err(Refusal::Invalid));
+        assert_eq!(c.to_value("0123"), Ok(Value::Int(123)));
         assert_eq!(url(&*c, 5).as_deref(), Some("0005"));
         let plain = make("int", "signed=True").unwrap();
         for n in [0, 7, -7, 1234567890, i64::MIN, i64::MAX] {
@@ -1600,8 +1646,8 @@ mod pieces {
         }
         let c = make("int", "signed=True, min=-3, max=3").unwrap();
         assert!(c.matches("-2"));
-        assert_eq!(c.to_value("-4"), None);
-        assert_eq!(c.to_value("-3"), Some(Value::Int(-3)));
+        assert_eq!(c.to_value("-4"), Err(Refusal::Invalid));
+        assert_eq!(c.to_value("-3"), Ok(Value::Int(-3)));
         let c = make("int", "3, signed=True").unwrap();
         assert_eq!(url(&*c, -5).as_deref(), Some("-05"));
         assert_eq!(url(&*c, "x"), None);
@@ -1617,7 +1663,7 @@ mod pieces {
         assert_eq!(url(&*c, 2).as_deref(), Some("2.0"));
         let c = make("float", "signed=True, max=0.5").unwrap();
         assert!(c.matches("-1.5"));
-        assert_eq!(c.to_value("0.75"), None);
+        assert_eq!(c.to_value("0.75"), Err(Refusal::Invalid));
         assert_eq!(url(&*c, f64::NAN), None);
     }
 

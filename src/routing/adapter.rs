@@ -36,13 +36,16 @@ impl<E: Endpoint> Map<E> {
     /// assert_eq!(a.build(&"a", &()).unwrap(), "/app/a");
     /// ```
     pub fn bind<'a>(&'a self, server_name: &'a str, script_name: &'a str) -> MapAdapter<'a, E> {
-        let subdomain = (!self.host_matching).then_some(self.default_subdomain.as_str());
-        MapAdapter::new(
-            self,
-            lower(server_name),
-            script_name,
-            subdomain.map(Cow::Borrowed),
-        )
+        // With host matching the host chooses rules, so it is lowered now; otherwise only
+        // the URLs built with it lower it.
+        let (server_name, subdomain) = match self.host_matching {
+            true => (lower(server_name), None),
+            false => (
+                Cow::Borrowed(server_name),
+                Some(self.default_subdomain.as_str()),
+            ),
+        };
+        MapAdapter::new(self, server_name, script_name, subdomain.map(Cow::Borrowed))
     }
 
     /// Like [`Map::bind`], for a given subdomain (`""` for none).
@@ -52,8 +55,11 @@ impl<E: Endpoint> Map<E> {
         script_name: &'a str,
         subdomain: &'a str,
     ) -> MapAdapter<'a, E> {
-        let subdomain = (!self.host_matching).then_some(Cow::Borrowed(subdomain));
-        MapAdapter::new(self, lower(server_name), script_name, subdomain)
+        let (server_name, subdomain) = match self.host_matching {
+            true => (lower(server_name), None),
+            false => (Cow::Borrowed(server_name), Some(Cow::Borrowed(subdomain))),
+        };
+        MapAdapter::new(self, server_name, script_name, subdomain)
     }
 
     /// Binds the map to a request's environ: its host (the `Host` header, default port

@@ -170,72 +170,63 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         values: &(impl BuildValues + ?Sized),
         options: &BuildOptions,
     ) -> Result<(), BuildError> {
+        let rules = self
+            .map
+            .by_endpoint
+            .get(endpoint)
+            .map_or(&[][..], Vec::as_slice);
         // Werkzeug tries the bound method first, then any method, when given none.
-        let method = options.method.as_ref().unwrap_or(&self.default_method);
-        if self.build_first(out, endpoint, values, Some(method), options)
-            || (options.method.is_none() && self.build_first(out, endpoint, values, None, options))
-        {
-            Ok(())
-        } else {
-            Err(self.build_error(endpoint, values, options.method.as_ref()))
+        let bound = options.method.as_ref().unwrap_or(&self.default_method);
+        let methods = match options.method {
+            Some(_) => &[Some(bound)][..],
+            None => &[Some(bound), None],
+        };
+        // With host matching, a rule for the bound host wins over one for another host.
+        let start = out.len();
+        let mut other_host: Option<String> = None;
+        for &method in methods {
+            for &i in rules {
+                let rule = &self.map.rules[i];
+                let Some(domain) = self.write_rule(out, rule, values, method, options) else {
+                    continue;
+                };
+                if !self.map.host_matching || domain == self.server_name {
+                    return Ok(());
+                }
+                if other_host.is_none() {
+                    other_host = Some(out[start..].to_owned());
+                }
+                out.truncate(start);
+            }
+            if let Some(url) = other_host {
+                out.push_str(&url);
+                return Ok(());
+            }
         }
+        Err(self.build_error(endpoint, values, options.method.as_ref()))
     }
 
-    /// Appends the URL of the first rule of `endpoint` that suits `values` and `method`
-    /// and can write them; `false`, with `out` as it was, when none can. With host
-    /// matching, a rule for the bound host wins over one for another host.
-    fn build_first(
+    /// Appends the URL of `rule` for `values` if the rule suits them and `method` and its
+    /// converters can write them, and returns the rule's domain part (subdomain, or host
+    /// with host matching); `None`, with `out` as it was, if not.
+    pub(super) fn write_rule<'r>(
         &self,
         out: &mut String,
-        endpoint: &E,
+        rule: &'r Compiled<E>,
         values: &(impl BuildValues + ?Sized),
         method: Option<&Method>,
         options: &BuildOptions,
-    ) -> bool {
-        let Some(list) = self.map.by_endpoint.get(endpoint) else {
-            return false;
+    ) -> Option<Cow<'r, str>> {
+        let named = suitable_for(rule, values, method)?;
+        let domain = match rule.domain_ops.as_slice() {
+            [] => Cow::Borrowed(""),
+            [BuildOp::Text(t)] => Cow::Borrowed(t.as_str()),
+            ops => {
+                let mut s = String::new();
+                write_ops(rule, ops, values, &mut s).then_some(())?;
+                Cow::Owned(s)
+            }
         };
-        let start = out.len();
-        let mut other_host: Option<String> = None;
-        for &i in list {
-            let rule = &self.map.rules[i];
-            let Some(named) = suitable_for(rule, values, method) else {
-                continue;
-            };
-            let Some(domain) = rule_domain(rule, values) else {
-                continue;
-            };
-            if !self.write_url(out, rule, &domain, values, named, options) {
-                continue;
-            }
-            if !self.map.host_matching || domain == self.server_name {
-                return true;
-            }
-            if other_host.is_none() {
-                other_host = Some(out[start..].to_owned());
-            }
-            out.truncate(start);
-        }
-        match other_host {
-            Some(url) => {
-                out.push_str(&url);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Appends the URL of `rule` (on `domain`) for `values`; `false`, with `out` as it
-    /// was, when a converter cannot write a value.
-    pub(super) fn write_url(
-        &self,
-        out: &mut String,
-        rule: &Compiled<E>,
-        domain: &str,
-        values: &(impl BuildValues + ?Sized),
-        named: usize,
-        options: &BuildOptions,
-    ) -> bool {
         let start = out.len();
         // Relative (just the script name) unless the rule's domain is another one, or the
         // URL must be external.
@@ -243,21 +234,23 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             && if self.map.host_matching {
                 domain == self.server_name
             } else {
-                self.subdomain.as_deref() == Some(domain)
+                self.subdomain.as_deref() == Some(&domain)
             };
         if !relative {
             out.push_str(options.url_scheme.as_deref().unwrap_or(self.url_scheme));
             out.push_str("://");
-            out.push_str(&self.get_host(Some(domain)));
+            out.push_str(&self.get_host(Some(&domain)));
         }
         out.push_str(self.script_name);
-        let sort = self.map.sort_parameters;
-        if write_path(rule, values, options.append_unknown, named, sort, out) {
-            true
-        } else {
+        if !write_ops(rule, &rule.path_ops, values, out) {
             out.truncate(start);
-            false
+            return None;
         }
+        // When every pair names one of the rule's arguments, none is left for a query.
+        if options.append_unknown && values.pair_count() != Some(named) {
+            write_query(out, rule, values, self.map.sort_parameters);
+        }
+        Some(domain)
     }
 
     fn build_error(
@@ -359,6 +352,7 @@ fn similarity(a: &str, b: &str) -> f64 {
 /// Werkzeug's `Rule.suitable_for`: the method fits, every argument has a value or a
 /// default, and given values agree with the defaults. Returns how many of the rule's
 /// arguments the values name (so building knows whether any value is left over).
+#[inline]
 pub(super) fn suitable_for<E>(
     rule: &Compiled<E>,
     values: &(impl BuildValues + ?Sized),
@@ -384,23 +378,6 @@ fn same_value(a: &Value, b: &Value) -> bool {
     a == b || (!matches!(a, Value::Custom(_)) && a.to_string() == b.to_string())
 }
 
-/// The rule's domain part (subdomain, or host with host matching) for `values`; `None`
-/// when a converter cannot write a value.
-pub(super) fn rule_domain<'r, E>(
-    rule: &'r Compiled<E>,
-    values: &(impl BuildValues + ?Sized),
-) -> Option<Cow<'r, str>> {
-    Some(match rule.domain_ops.as_slice() {
-        [] => Cow::Borrowed(""),
-        [BuildOp::Text(t)] => Cow::Borrowed(t.as_str()),
-        ops => {
-            let mut s = String::new();
-            write_ops(rule, ops, values, &mut s).then_some(())?;
-            Cow::Owned(s)
-        }
-    })
-}
-
 /// Appends `ops` (a rule's domain or path) for `values`; `false` when a value is missing
 /// or its converter cannot write it, with part of the text possibly written.
 fn write_ops<E>(
@@ -424,39 +401,28 @@ fn write_ops<E>(
     true
 }
 
-/// Appends the rule's path for `values`, then the query string of the values the rule
-/// does not use (with `append_unknown`); `false` when a converter cannot write a value,
-/// with part of the path possibly written.
-fn write_path<E>(
+/// Appends the query string of the values `rule` does not use.
+fn write_query<E>(
+    out: &mut String,
     rule: &Compiled<E>,
     values: &(impl BuildValues + ?Sized),
-    append_unknown: bool,
-    named: usize,
     sort_parameters: bool,
-    out: &mut String,
-) -> bool {
-    if !write_ops(rule, &rule.path_ops, values, out) {
-        return false;
-    }
-    // When every pair names one of the rule's arguments, none is left for a query.
-    if append_unknown && values.pair_count() != Some(named) {
-        let mut query: Vec<(String, String)> = Vec::new();
-        values.each(&mut |name, v| {
-            if !rule.has_argument(name) {
-                query.push((name.to_owned(), v.to_string()));
-            }
-        });
-        if sort_parameters {
-            query.sort_by(|a, b| a.0.cmp(&b.0));
+) {
+    let mut query: Vec<(String, String)> = Vec::new();
+    values.each(&mut |name, v| {
+        if !rule.has_argument(name) {
+            query.push((name.to_owned(), v.to_string()));
         }
-        for (i, (k, v)) in query.iter().enumerate() {
-            out.push(if i == 0 { '?' } else { '&' });
-            push_query_part(out, k);
-            out.push('=');
-            push_query_part(out, v);
-        }
+    });
+    if sort_parameters {
+        query.sort_by(|a, b| a.0.cmp(&b.0));
     }
-    true
+    for (i, (k, v)) in query.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        push_query_part(out, k);
+        out.push('=');
+        push_query_part(out, v);
+    }
 }
 
 /// Appends a query name or value as Werkzeug's `url_encode` writes it (spaces as `+`).

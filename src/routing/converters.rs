@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::num::IntErrorKind;
 use std::sync::Arc;
 
 #[cfg(feature = "uuid")]
@@ -16,32 +17,28 @@ use super::values::Value;
 /// Turns a variable's text into a typed [`Value`] and back. Implement it for custom
 /// converters and register them with [`MapBuilder::converter`](super::MapBuilder::converter).
 ///
-/// Matching works in two steps, like Werkzeug's regex-then-`to_python`: [`matches`] chooses
-/// the rule (the converter's pattern; a rule whose pattern fails lets the next rule try),
-/// then [`to_value`] converts. A `None` from `to_value` is Werkzeug's `ValidationError`:
-/// the URL is not found, and no other rule is tried.
+/// [`to_value`] does what Werkzeug splits between a converter's regex and its `to_python`,
+/// in one call: it converts, or refuses with [`Refusal::Mismatch`] (not this converter's
+/// shape: the next rule is tried) or [`Refusal::Invalid`] (the right shape but no valid
+/// value, Werkzeug's `ValidationError`: the URL is not found and no other rule is tried).
 ///
-/// [`matches`]: Converter::matches
 /// [`to_value`]: Converter::to_value
 ///
 /// # Examples
 ///
 /// ```
-/// use zeug::routing::{Converter, Map, Method, Rule, Value};
+/// use zeug::routing::{Converter, Map, Method, Refusal, Rule, Value};
 ///
 /// /// Comma-separated integers: `/sum/1,2,3`.
 /// struct IntList;
 ///
 /// impl Converter for IntList {
-///     fn matches(&self, text: &str) -> bool {
-///         !text.is_empty() && text.split(',').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-///     }
-///     fn to_value(&self, text: &str) -> Option<Value> {
-///         let items: Option<Vec<i64>> = text.split(',').map(|p| p.parse().ok()).collect();
-///         Some(Value::custom(items?))
+///     fn to_value(&self, text: &str) -> Result<Value, Refusal> {
+///         let items: Result<Vec<u32>, _> = text.split(',').map(str::parse).collect();
+///         items.map(Value::custom).map_err(|_| Refusal::Mismatch)
 ///     }
 ///     fn to_url(&self, value: &Value, out: &mut String) -> bool {
-///         let Some(items) = value.downcast_ref::<Vec<i64>>() else { return false };
+///         let Some(items) = value.downcast_ref::<Vec<u32>>() else { return false };
 ///         let text: Vec<String> = items.iter().map(|i| i.to_string()).collect();
 ///         out.push_str(&text.join(","));
 ///         true
@@ -53,21 +50,15 @@ use super::values::Value;
 ///     .build([Rule::new("/sum/<ints:items>", "sum")]);
 /// let adapter = map.bind("example.com", "");
 /// let (_, values) = adapter.match_("/sum/1,2,3", &Method::GET).unwrap();
-/// assert_eq!(values.get_custom::<Vec<i64>>("items"), Some(&vec![1, 2, 3]));
+/// assert_eq!(values.get_custom::<Vec<u32>>("items"), Some(&vec![1, 2, 3]));
 /// assert_eq!(adapter.build(&"sum", &values).unwrap(), "/sum/1,2,3");
 /// ```
 pub trait Converter: Send + Sync + 'static {
-    /// Whether `text` (percent-decoded; one path segment unless [`part_isolating`] is
-    /// false) has this converter's shape. The default is Werkzeug's `[^/]+`: any non-empty
-    /// text without a slash.
+    /// Converts a variable's text (percent-decoded, possibly empty; one path segment,
+    /// without `/`, unless [`part_isolating`] is false) into a value, or says why not.
     ///
     /// [`part_isolating`]: Converter::part_isolating
-    fn matches(&self, text: &str) -> bool {
-        !text.is_empty() && !text.contains('/')
-    }
-
-    /// Converts matched text into a value; `None` makes the URL a 404.
-    fn to_value(&self, text: &str) -> Option<Value>;
+    fn to_value(&self, text: &str) -> Result<Value, Refusal>;
 
     /// Appends `value` as URL text (not yet percent-encoded) to `out`; `false` if the value
     /// is not one this converter can write, which makes `build` try the next rule.
@@ -84,6 +75,27 @@ pub trait Converter: Send + Sync + 'static {
     fn part_isolating(&self) -> bool {
         true
     }
+}
+
+/// Why a [`Converter`] refused a variable's text.
+///
+/// # Examples
+///
+/// ```
+/// use zeug::routing::{Converter, ConverterArgs, IntConverter, Refusal, Value};
+/// let int = IntConverter::from_args(&ConverterArgs::parse("max=5").unwrap()).unwrap();
+/// assert_eq!(int.to_value("3"), Ok(Value::Int(3)));
+/// assert_eq!(int.to_value("x"), Err(Refusal::Mismatch)); // `/<int:n>` does not fit: next rule
+/// assert_eq!(int.to_value("7"), Err(Refusal::Invalid)); // fits, out of range: 404
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not this converter's shape (Werkzeug: its regex does not match): the next rule is
+    /// tried.
+    Mismatch,
+    /// The converter's shape but no valid value, e.g. out of range (Werkzeug's
+    /// `ValidationError`): the URL is not found, and no other rule is tried.
+    Invalid,
 }
 
 /// Makes a converter from its arguments, e.g. `int(min=1)`; an `Err` names what is wrong.
@@ -204,22 +216,15 @@ impl StringConverter {
 }
 
 impl Converter for StringConverter {
-    fn matches(&self, text: &str) -> bool {
-        if text.contains('/') {
-            return false;
-        }
+    fn to_value(&self, text: &str) -> Result<Value, Refusal> {
         // Byte length bounds the character count from above; count only when needed.
-        if text.len() < self.min {
-            return false;
-        }
-        if self.min <= 1 && self.max.is_none() {
-            return !text.is_empty() || self.min == 0;
-        }
-        let n = text.chars().count();
-        n >= self.min && self.max.is_none_or(|m| n <= m)
-    }
-    fn to_value(&self, text: &str) -> Option<Value> {
-        Some(Value::Str(text.into()))
+        let fits = text.len() >= self.min
+            && (self.min <= 1 && self.max.is_none() || {
+                let n = text.chars().count();
+                n >= self.min && self.max.is_none_or(|m| n <= m)
+            });
+        fits.then(|| Value::Str(text.into()))
+            .ok_or(Refusal::Mismatch)
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         write_display(value, out)
@@ -250,12 +255,11 @@ impl PathConverter {
 }
 
 impl Converter for PathConverter {
-    fn matches(&self, text: &str) -> bool {
+    fn to_value(&self, text: &str) -> Result<Value, Refusal> {
         // Werkzeug's `[^/].*?`.
-        !text.is_empty() && !text.starts_with('/')
-    }
-    fn to_value(&self, text: &str) -> Option<Value> {
-        Some(Value::Str(text.into()))
+        let fits = !text.is_empty() && !text.starts_with('/');
+        fits.then(|| Value::Str(text.into()))
+            .ok_or(Refusal::Mismatch)
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         write_display(value, out)
@@ -304,19 +308,25 @@ impl IntConverter {
 }
 
 impl Converter for IntConverter {
-    fn matches(&self, text: &str) -> bool {
-        is_digits(strip_sign(text, self.signed))
-    }
-    fn to_value(&self, text: &str) -> Option<Value> {
+    fn to_value(&self, text: &str) -> Result<Value, Refusal> {
+        // Werkzeug's `-?\d+` (with `signed`): `parse` also takes a `+` sign.
+        if text.starts_with('+') || !self.signed && text.starts_with('-') {
+            return Err(Refusal::Mismatch);
+        }
+        let n: i64 = text
+            .parse()
+            .map_err(|e: std::num::ParseIntError| match e.kind() {
+                IntErrorKind::PosOverflow | IntErrorKind::NegOverflow => Refusal::Invalid,
+                _ => Refusal::Mismatch,
+            })?;
         // Werkzeug counts the sign into `fixed_digits` too (`len(value)`).
         if self.fixed_digits != 0 && text.len() != self.fixed_digits {
-            return None;
+            return Err(Refusal::Invalid);
         }
-        let n: i64 = text.parse().ok()?;
         if self.min.is_some_and(|m| n < m) || self.max.is_some_and(|m| n > m) {
-            return None;
+            return Err(Refusal::Invalid);
         }
-        Some(Value::Int(n))
+        Ok(Value::Int(n))
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         let n = match value {
@@ -376,18 +386,16 @@ impl FloatConverter {
 }
 
 impl Converter for FloatConverter {
-    fn matches(&self, text: &str) -> bool {
+    fn to_value(&self, text: &str) -> Result<Value, Refusal> {
         match strip_sign(text, self.signed).split_once('.') {
-            Some((a, b)) => is_digits(a) && is_digits(b),
-            None => false,
+            Some((a, b)) if is_digits(a) && is_digits(b) => {}
+            _ => return Err(Refusal::Mismatch),
         }
-    }
-    fn to_value(&self, text: &str) -> Option<Value> {
-        let x: f64 = text.parse().ok()?;
+        let x: f64 = text.parse().map_err(|_| Refusal::Invalid)?;
         if self.min.is_some_and(|m| x < m) || self.max.is_some_and(|m| x > m) {
-            return None;
+            return Err(Refusal::Invalid);
         }
-        Some(Value::Float(x))
+        Ok(Value::Float(x))
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         let x = match value {
@@ -428,17 +436,10 @@ impl UuidConverter {
 
 #[cfg(feature = "uuid")]
 impl Converter for UuidConverter {
-    fn matches(&self, text: &str) -> bool {
-        let b = text.as_bytes();
-        // 8-4-4-4-12 hex digits.
-        b.len() == 36
-            && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
-            && [&b[..8], &b[9..13], &b[14..18], &b[19..23], &b[24..]]
-                .iter()
-                .all(|group| group.iter().all(u8::is_ascii_hexdigit))
-    }
-    fn to_value(&self, text: &str) -> Option<Value> {
-        Uuid::parse_str(text).ok().map(Value::Uuid)
+    fn to_value(&self, text: &str) -> Result<Value, Refusal> {
+        // 8-4-4-4-12 hex digits: of the forms `uuid` parses, the only one 36 long.
+        let uuid = (text.len() == 36).then(|| Uuid::try_parse(text).ok());
+        uuid.flatten().map(Value::Uuid).ok_or(Refusal::Mismatch)
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
         let u = match value {
@@ -487,21 +488,19 @@ impl AnyConverter {
 }
 
 impl Converter for AnyConverter {
-    fn matches(&self, text: &str) -> bool {
-        self.items.iter().any(|i| i == text)
-    }
-    fn to_value(&self, text: &str) -> Option<Value> {
-        Some(Value::Str(text.into()))
+    fn to_value(&self, text: &str) -> Result<Value, Refusal> {
+        let known = self.items.iter().any(|i| i == text);
+        known
+            .then(|| Value::Str(text.into()))
+            .ok_or(Refusal::Mismatch)
     }
     fn to_url(&self, value: &Value, out: &mut String) -> bool {
-        let Some(s) = value.as_str() else {
-            return false;
-        };
-        if self.matches(s) {
-            out.push_str(s);
-            true
-        } else {
-            false
+        match value.as_str() {
+            Some(s) if self.items.iter().any(|i| i == s) => {
+                out.push_str(s);
+                true
+            }
+            _ => false,
         }
     }
 }

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use http::Method;
 use smallvec::SmallVec;
 
+use super::converters::{Converter, Refusal};
 use super::rule::{Compiled, Part, Piece, Var, Weighting};
 use super::values::Values;
 
@@ -53,9 +54,14 @@ fn match_from(
                 && match_from(rest, vars, text, start + s.len(), caps, budget)
         }
         Piece::Var(i) => {
-            let conv = &vars[*i].converter;
+            let conv = &*vars[*i].converter;
+            // A part-isolating variable stays within one segment (Werkzeug's `[^/]`).
+            let limit = match conv.part_isolating() {
+                true => text[start..].find('/').map_or(text.len(), |p| start + p),
+                false => text.len(),
+            };
             if rest.is_empty() {
-                if conv.matches(&text[start..]) {
+                if limit == text.len() && fits(conv, &text[start..]) {
                     caps.push((start, text.len()));
                     return true;
                 }
@@ -66,10 +72,10 @@ fn match_from(
                 _ => None,
             };
             let mut ends: SmallVec<[usize; 16]> = SmallVec::new();
-            for (off, _) in text[start..].char_indices().skip(1) {
+            for (off, _) in text[start..limit].char_indices().skip(1) {
                 ends.push(start + off);
             }
-            ends.push(text.len());
+            ends.push(limit);
             if conv.part_isolating() {
                 ends.reverse();
             }
@@ -83,7 +89,7 @@ fn match_from(
                     return false;
                 }
                 *budget -= 1;
-                if conv.matches(&text[start..e]) {
+                if fits(conv, &text[start..e]) {
                     caps.push((start, e));
                     if match_from(rest, vars, text, e, caps, budget) {
                         return true;
@@ -94,6 +100,18 @@ fn match_from(
             false
         }
     }
+}
+
+/// Converts `text` by `var`'s converter and appends the value to `values`.
+#[inline]
+fn convert(var: &Var, text: &str, values: &mut Values) -> Result<(), Refusal> {
+    values.push(var.name, var.converter.to_value(text)?);
+    Ok(())
+}
+
+/// Whether `text` has the converter's shape (the converter may still find it invalid).
+fn fits(conv: &dyn Converter, text: &str) -> bool {
+    !matches!(conv.to_value(text), Err(Refusal::Mismatch))
 }
 
 #[derive(Default, Debug)]
@@ -484,6 +502,7 @@ impl DomainRouter {
     /// `values`. `None` (with `values` possibly partly filled) leaves the answer to the
     /// state machine: no route, no candidate, a slash case, or a converter refusing a value
     /// (where Werkzeug's answer depends on the methods of the rules seen).
+    #[inline]
     pub(crate) fn lookup<E>(
         &self,
         rules: &[Compiled<E>],
@@ -498,43 +517,44 @@ impl DomainRouter {
         }
         let first = values.len();
         'candidates: for c in &entry.candidates {
-            let rule = &rules[c.rule];
+            let r = c.rule;
+            let rule = &rules[r];
             if !rule.allows(method) {
                 // Werkzeug notes the methods and goes on to the next rule in order.
                 continue;
             }
             for (part, key) in &c.params {
-                // By name: `Params::get` checks only the value's UTF-8, not the name's too.
+                let part = &rule.parts[*part];
                 let text = found.params.get(key)?;
-                // A value whose shape does not fit drops this rule's values and moves on to
-                // the next rule; one that fits but does not convert leaves the answer to the
-                // state machine.
-                match rule.parts[*part].pieces.as_slice() {
-                    [Piece::Var(v)] => {
-                        let var = &rule.vars[*v];
-                        if !var.converter.matches(text) {
-                            values.truncate(first);
-                            continue 'candidates;
-                        }
-                        values.push(var.name, var.converter.to_value(text)?);
-                    }
+                let converted = match part.pieces.as_slice() {
+                    [Piece::Var(v)] => convert(&rule.vars[*v], text, values),
                     pieces => {
                         let mut caps = Spans::new();
-                        if !match_pieces(pieces, &rule.vars, text, &mut caps) {
-                            values.truncate(first);
-                            continue 'candidates;
-                        }
-                        let vars = pieces.iter().filter_map(|p| match p {
-                            Piece::Var(v) => Some(&rule.vars[*v]),
-                            Piece::Static(_) => None,
-                        });
-                        for (var, &(a, b)) in vars.zip(&caps) {
-                            values.push(var.name, var.converter.to_value(&text[a..b])?);
+                        if match_pieces(pieces, &rule.vars, text, &mut caps) {
+                            let vars = pieces.iter().filter_map(|p| match p {
+                                Piece::Var(v) => Some(&rule.vars[*v]),
+                                Piece::Static(_) => None,
+                            });
+                            vars.zip(&caps)
+                                .try_for_each(|(var, &(a, b))| convert(var, &text[a..b], values))
+                        } else {
+                            Err(Refusal::Mismatch)
                         }
                     }
+                };
+                // A value whose shape does not fit drops this rule's values and moves on to
+                // the next rule; one that fits but is invalid leaves the answer to the state
+                // machine (a 404 or a 405, depending on the rules seen).
+                match converted {
+                    Ok(()) => {}
+                    Err(Refusal::Mismatch) => {
+                        values.truncate(first);
+                        continue 'candidates;
+                    }
+                    Err(Refusal::Invalid) => return None,
                 }
             }
-            return Some(c.rule);
+            return Some(r);
         }
         None
     }

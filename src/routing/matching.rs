@@ -160,6 +160,7 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         };
         if let Some(router) = self.router {
             match router.lookup(&self.map.rules, path, method, values) {
+                Some(r) if !self.map.finishes[r] => return Ok(r),
                 Some(r) => return self.finish(r, values, method),
                 None => values.truncate(0),
             }
@@ -194,8 +195,8 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
             SmResult::Match(r, texts) => {
                 for (var, text) in map.rules[r].vars.iter().zip(&texts) {
                     match var.converter.to_value(text) {
-                        Some(v) => values.push(var.name, v),
-                        None => return Err(no_match(have)),
+                        Ok(v) => values.push(var.name, v),
+                        Err(_) => return Err(no_match(have)),
                     }
                 }
                 self.finish(r, values, method)

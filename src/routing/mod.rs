@@ -68,7 +68,7 @@ pub use build::BuildOptions;
 #[cfg(feature = "uuid")]
 pub use converters::UuidConverter;
 pub use converters::{
-    AnyConverter, Converter, FloatConverter, IntConverter, PathConverter, StringConverter,
+    AnyConverter, Converter, FloatConverter, IntConverter, PathConverter, Refusal, StringConverter,
 };
 pub use error::{BuildError, RoutingError, RuleError, RuleErrorKind};
 pub use http::Method;

@@ -7,7 +7,7 @@ use http::Method;
 use percent_encoding::utf8_percent_encode;
 
 use super::adapter::MapAdapter;
-use super::build::{BuildOptions, rule_domain, suitable_for};
+use super::build::{BuildOptions, suitable_for};
 use super::error::RoutingError;
 use super::map::{Endpoint, provides_defaults_for};
 use super::rule::{Compiled, RedirectTo, encode_tail};
@@ -100,12 +100,10 @@ impl<E: Endpoint> MapAdapter<'_, E> {
                 for (k, v) in other.rule.defaults.iter() {
                     values.insert(k.to_owned(), v.clone());
                 }
-                let named = suitable_for(other, &values, Some(method))?;
-                let domain = rule_domain(other, &values)?;
                 let mut url = String::new();
                 let external = BuildOptions::new().force_external(true);
-                let written = self.write_url(&mut url, other, &domain, &values, named, &external);
-                return written.then_some(url);
+                let written = self.write_rule(&mut url, other, &values, Some(method), &external);
+                return written.map(|_| url);
             }
         }
         None
@@ -139,7 +137,7 @@ fn fill_template<E>(rule: &Compiled<E>, template: &str, values: &Values) -> Stri
                 Some(var) => {
                     if !var.write(v, &mut out) {
                         out.push_str(&v.to_string());
-                        encode_tail(&mut out, start, var.encode_set());
+                        encode_tail(&mut out, start, var.encode_set);
                     }
                 }
                 None => {

@@ -440,33 +440,28 @@ pub(crate) enum BuildOp {
 pub(crate) struct Var {
     pub(crate) name: &'static str,
     pub(crate) converter: Arc<dyn Converter>,
+    /// What to percent-encode in the variable's URL text: `/` too, unless the converter
+    /// spans segments.
+    pub(crate) encode_set: &'static AsciiSet,
 }
 
 impl Var {
-    /// What to percent-encode in the variable's URL text: `/` too, unless the converter
-    /// spans segments.
-    pub(crate) fn encode_set(&self) -> &'static AsciiSet {
-        if self.converter.part_isolating() {
-            SEGMENT_ENCODE_SET
-        } else {
-            PATH_ENCODE_SET
-        }
-    }
-
     /// Appends `value` as the converter writes it, percent-encoded; `false` (appending
     /// nothing) if the converter cannot write it.
+    #[inline]
     pub(crate) fn write(&self, value: &Value, out: &mut String) -> bool {
         let start = out.len();
         if !self.converter.to_url(value, out) {
             out.truncate(start);
             return false;
         }
-        encode_tail(out, start, self.encode_set());
+        encode_tail(out, start, self.encode_set);
         true
     }
 }
 
 /// Percent-encodes `out[start..]` in place, allocating only when something needs it.
+#[inline]
 pub(crate) fn encode_tail(out: &mut String, start: usize, set: &'static AsciiSet) {
     let tail = &out[start..];
     // The encoder yields the longest unchanged run first: all of it when nothing needs it.
@@ -497,6 +492,7 @@ pub(crate) struct Compiled<E> {
 }
 
 impl<E> Compiled<E> {
+    #[inline]
     pub(crate) fn allows(&self, method: &Method) -> bool {
         match &self.methods {
             None => true,
@@ -567,6 +563,10 @@ pub(crate) fn compile<E>(
             vars.push(Var {
                 name: intern(name),
                 converter: conv,
+                encode_set: match info.1 {
+                    true => SEGMENT_ENCODE_SET,
+                    false => PATH_ENCODE_SET,
+                },
             });
             Ok((vars.len() - 1, info.0, info.1))
         };

@@ -271,6 +271,7 @@ impl fmt::Debug for Values {
 
 impl Values {
     /// No values.
+    #[inline]
     pub fn new() -> Self {
         Values::default()
     }
@@ -295,6 +296,7 @@ impl Values {
     }
 
     /// The untyped value `name`.
+    #[inline]
     pub fn raw(&self, name: &str) -> Option<&Value> {
         self.items.iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
@@ -315,6 +317,7 @@ impl Values {
     }
 
     /// Appends `name` even if present (repeated query values, a rule's variables).
+    #[inline]
     pub(crate) fn push(&mut self, name: impl Into<Cow<'static, str>>, value: Value) {
         self.items.push((name.into(), value));
     }
@@ -336,6 +339,7 @@ impl Values {
     }
 
     /// How many values there are.
+    #[inline]
     pub fn len(&self) -> usize {
         self.items.len()
     }
@@ -411,6 +415,7 @@ pub trait BuildValues {
 }
 
 impl BuildValues for Values {
+    #[inline]
     fn value(&self, name: &str) -> Option<Cow<'_, Value>> {
         self.raw(name).map(Cow::Borrowed)
     }
@@ -419,6 +424,7 @@ impl BuildValues for Values {
             f(k, Cow::Borrowed(v));
         }
     }
+    #[inline]
     fn pair_count(&self) -> Option<usize> {
         Some(self.len())
     }
