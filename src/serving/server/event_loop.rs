@@ -930,18 +930,13 @@ impl LoopState {
     }
 
     /// Waits for readiness events until the next sweep. A loop that has just served
-    /// requests first yields its CPU and looks once more without waiting: on a busy server
-    /// the next requests arrive within microseconds (often from a client that was waiting
-    /// for this very CPU), and falling asleep in `epoll_wait` only to be woken at once
-    /// costs a context switch and a wake-up each time.
+    /// requests first yields its CPU: on a busy server the next requests arrive within
+    /// microseconds, often from a client that was waiting for this very CPU, and
+    /// `epoll_wait` then returns them at once instead of putting the loop to sleep only to
+    /// be woken again (a context switch and a wake-up each time).
     fn wait_for_events(&mut self, events: &mut Events) -> io::Result<()> {
-        if self.served_since_wait {
-            self.served_since_wait = false;
+        if std::mem::take(&mut self.served_since_wait) {
             thread::yield_now();
-            self.poll.poll(events, Some(Duration::ZERO))?;
-            if !events.is_empty() {
-                return Ok(());
-            }
         }
         let timeout = self.poll_timeout();
         self.poll.poll(events, Some(timeout))
