@@ -334,12 +334,6 @@ fn dispatch(
             After::Close
         }
     };
-    if shared.threaded {
-        // The watchdog decided whether this request was slow while it ran.
-        let _ = lp
-            .handed_since
-            .compare_exchange(started, 0, Ordering::AcqRel, Ordering::Relaxed);
-    }
     let mut state = match kept_state {
         Some(state) => state,
         None => {
@@ -347,6 +341,11 @@ fn dispatch(
                 .busy_since
                 .compare_exchange(started, 0, Ordering::AcqRel, Ordering::Relaxed);
             let mut slot = lp.slot.lock().unwrap_or_else(|e| e.into_inner());
+            // Under the lock the watchdog has finished with this request: if it moved the
+            // loop off it, the mark it left (for slow mode) is cleared now that it is done.
+            let _ =
+                lp.handed_since
+                    .compare_exchange(started, 0, Ordering::AcqRel, Ordering::Relaxed);
             match slot.take() {
                 Some(state) => state,
                 None => {

@@ -74,19 +74,26 @@ pub(super) fn watchdog(shared: &Arc<Shared>) {
     let threshold = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX);
     let mut idle_ticks = 0;
     let mut events = Events::with_capacity(256);
-    let mut cpu_waits: Vec<CpuWait> = shared.loops.iter().map(|_| CpuWait::default()).collect();
+    let mut watched: Vec<Watched> = shared.loops.iter().map(|_| Watched::default()).collect();
     while !shared.is_done() {
         let mut all_idle = true;
-        for (lp, cpu_wait) in shared.loops.iter().zip(&mut cpu_waits) {
+        for (lp, watched) in shared.loops.iter().zip(&mut watched) {
             let handed = lp.handed_since.load(Ordering::Acquire);
             if handed != 0 {
                 all_idle = false;
                 let now = shared.now_nanos();
-                // Moved off the loop while it runs on: the window lasts until a second
-                // after it ends.
-                if now.saturating_sub(handed) >= entry {
-                    lp.slow_until
-                        .fetch_max(now.saturating_add(window), Ordering::AcqRel);
+                // Moved off the loop while it runs on, on the thread it started on: the
+                // window lasts until a second after it ends.
+                if let Some((thread_id, cpu_wait)) = watched
+                    .handed
+                    .as_mut()
+                    .filter(|(_, cpu_wait)| cpu_wait.is_looking_at(handed))
+                {
+                    let look = cpu_wait.look(handed, *thread_id, now, threshold);
+                    if look.handler_nanos >= entry {
+                        lp.slow_until
+                            .fetch_max(now.saturating_add(window), Ordering::AcqRel);
+                    }
                 }
             }
             let since = lp.busy_since.load(Ordering::Acquire);
@@ -98,7 +105,8 @@ pub(super) fn watchdog(shared: &Arc<Shared>) {
             if now.saturating_sub(since) < threshold {
                 continue;
             }
-            let look = cpu_wait.look(since, lp.thread_id.load(Ordering::Relaxed), now);
+            let thread_id = lp.thread_id.load(Ordering::Relaxed);
+            let look = watched.running.look(since, thread_id, now, threshold);
             if look.handler_nanos >= entry {
                 lp.slow_until
                     .fetch_max(now.saturating_add(window), Ordering::AcqRel);
@@ -115,12 +123,23 @@ pub(super) fn watchdog(shared: &Arc<Shared>) {
             if lp.busy_since.load(Ordering::Acquire) != since {
                 continue;
             }
+            // Marked under the lock, before the handoff: the handler clears the mark when it
+            // is done, once it gets this lock.
+            let previous = lp.handed_since.swap(since, Ordering::AcqRel);
             if try_hand_off(shared, lp, &mut slot, &mut events) {
-                // This handler has had its handoff; it is not timed again.
+                // This handler has had its handoff; from now on it is only watched for
+                // slow mode, on its own thread.
                 let _ =
                     lp.busy_since
                         .compare_exchange(since, 0, Ordering::AcqRel, Ordering::Relaxed);
-                lp.handed_since.store(since, Ordering::Release);
+                watched.handed = Some((thread_id, std::mem::take(&mut watched.running)));
+            } else {
+                let _ = lp.handed_since.compare_exchange(
+                    since,
+                    previous,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
             }
         }
         if all_idle {
@@ -139,6 +158,14 @@ pub(super) fn watchdog(shared: &Arc<Shared>) {
     }
 }
 
+/// What the watchdog follows on one loop: the handler running on it, and the last
+/// handler it moved off the loop (with that handler's thread) while that one runs on.
+#[derive(Debug, Default)]
+struct Watched {
+    running: CpuWait,
+    handed: Option<(i32, CpuWait)>,
+}
+
 /// Tells a handler that holds its loop from one whose thread merely waits for a CPU (a
 /// busy machine: another thread would wait as well, and moving the loop would only add
 /// threads competing for the same CPUs). Time spent runnable but not running is not the
@@ -151,14 +178,15 @@ struct CpuWait {
     last: Option<Look>,
 }
 
-/// The watchdog's last look at a handler: which one (its start), when, and its thread's
-/// run-queue wait then and at the first look.
+/// The watchdog's looks at one handler: which one (its start), when it looked first and
+/// last, and its thread's run-queue wait then.
 #[derive(Debug, Clone, Copy)]
 struct Look {
     since: u64,
+    first_at: u64,
+    first_waited: u64,
     at: u64,
     waited: u64,
-    first_waited: u64,
 }
 
 /// What a look at a handler past the threshold tells.
@@ -167,14 +195,21 @@ struct Verdict {
     /// Its thread spent most of the time since the last look waiting for a CPU (and at
     /// the first look at a handler, which only notes where it stands).
     waiting_for_cpu: bool,
-    /// How long the handler has run, less the time its thread waited for a CPU since the
-    /// first look.
+    /// The handler's own time so far: the threshold (all that is known of the time before
+    /// the first look), then the time since the first look that its thread did not spend
+    /// waiting for a CPU.
     handler_nanos: u64,
 }
 
 impl CpuWait {
-    /// Looks at the handler that started at `since` on thread `thread_id`.
-    fn look(&mut self, since: u64, thread_id: i32, now: u64) -> Verdict {
+    /// Whether the last look was at the handler that started at `since`.
+    fn is_looking_at(&self, since: u64) -> bool {
+        self.last.is_some_and(|last| last.since == since)
+    }
+
+    /// Looks at the handler that started at `since` on thread `thread_id`, past
+    /// `threshold`.
+    fn look(&mut self, since: u64, thread_id: i32, now: u64, threshold: u64) -> Verdict {
         let wall = now.saturating_sub(since);
         let Some(waited) = run_queue_wait(thread_id) else {
             self.last = None;
@@ -184,18 +219,23 @@ impl CpuWait {
             };
         };
         let last = self.last.filter(|last| last.since == since);
-        let first_waited = last.map_or(waited, |last| last.first_waited);
+        let (first_at, first_waited) =
+            last.map_or((now, waited), |last| (last.first_at, last.first_waited));
         self.last = Some(Look {
             since,
+            first_at,
+            first_waited,
             at: now,
             waited,
-            first_waited,
         });
+        let own_since_first = now
+            .saturating_sub(first_at)
+            .saturating_sub(waited.saturating_sub(first_waited));
         Verdict {
             waiting_for_cpu: last.is_none_or(|last| {
                 waited.saturating_sub(last.waited) * 2 >= now.saturating_sub(last.at)
             }),
-            handler_nanos: wall.saturating_sub(waited.saturating_sub(first_waited)),
+            handler_nanos: wall.min(threshold).saturating_add(own_since_first),
         }
     }
 }
@@ -327,7 +367,7 @@ mod tests {
     #[test]
     fn without_scheduler_statistics_wall_time_decides() {
         let mut cpu_wait = CpuWait::default();
-        let verdict = cpu_wait.look(1_000, 0, 5_000_000);
+        let verdict = cpu_wait.look(1_000, 0, 5_000_000, 2_000_000);
         assert_eq!(
             verdict,
             Verdict {
@@ -352,17 +392,28 @@ mod tests {
         let start = Instant::now();
         let nanos = || u64::try_from(start.elapsed().as_nanos()).unwrap() + 1;
         let mut cpu_wait = CpuWait::default();
-        let first = cpu_wait.look(1, thread_id, nanos());
+        let threshold = 2_000_000;
+        let first = cpu_wait.look(1, thread_id, nanos(), threshold);
         assert!(
             first.waiting_for_cpu,
             "the first look only notes where it stands"
         );
+        assert!(
+            first.handler_nanos <= threshold,
+            "before the first look only the threshold counts"
+        );
         thread::sleep(Duration::from_millis(5));
-        let second = cpu_wait.look(1, thread_id, nanos());
+        let second = cpu_wait.look(1, thread_id, nanos(), threshold);
         assert!(!second.waiting_for_cpu, "a blocked thread waits for no CPU");
         assert!(second.handler_nanos >= 5_000_000);
+        assert!(cpu_wait.is_looking_at(1));
         // Another handler on the same loop starts over.
-        assert!(cpu_wait.look(2, thread_id, nanos()).waiting_for_cpu);
+        assert!(
+            cpu_wait
+                .look(2, thread_id, nanos(), threshold)
+                .waiting_for_cpu
+        );
+        assert!(!cpu_wait.is_looking_at(1));
         done_tx.send(()).unwrap();
         blocked.join().unwrap();
     }
