@@ -224,11 +224,21 @@ for name in zeug hyper werkzeug; do
         "${CPU32[$name]}" "${RPS256[$name]}" "${P99_256[$name]}" "${CPU256[$name]}" "$rss" "$grow" "$pc"
 done
 echo
-z32=$(ratio "${RPS32[zeug]}" "${RPS32[hyper]}")
-z256=$(ratio "${RPS256[zeug]}" "${RPS256[hyper]}")
-echo "zeug / hyper req/s:     c32 ${z32}x, c256 ${z256}x   (target >= 1.0x)"
-echo "server CPU per request, zeug / hyper: c32 $(ratio "${CPU32[zeug]}" "${CPU32[hyper]}")x, c256 $(ratio "${CPU256[zeug]}" "${CPU256[hyper]}")x   (target <= 1.0x)"
-echo "each round, zeug / hyper req/s at c32: $(paste -d/ <(tr ' ' '\n' <<<"${ALL32[zeug]}") <(tr ' ' '\n' <<<"${ALL32[hyper]}") | awk -F/ 'NF == 2 && $2 > 0 {printf "%.2fx ", $1 / $2}'), at c256: $(paste -d/ <(tr ' ' '\n' <<<"${ALL256[zeug]}") <(tr ' ' '\n' <<<"${ALL256[hyper]}") | awk -F/ 'NF == 2 && $2 > 0 {printf "%.2fx ", $1 / $2}')"
+# zeug / hyper in each round (the two runs of a round are seconds apart), and their median:
+# the steadier comparison when the machine's speed drifts between rounds.
+round_ratios() { # zeug-list hyper-list
+    paste -d/ <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") |
+        awk -F/ 'NF == 2 && $1 != "" && $2 > 0 {printf "%.2f ", $1 / $2}'
+}
+paired() { # zeug-list hyper-list
+    # shellcheck disable=SC2046 # the ratios are space-separated numbers
+    printf '%.2f' "$(median $(round_ratios "$1" "$2"))"
+}
+echo "zeug / hyper, median of the rounds' ratios (each round's ratio in brackets):"
+echo "  req/s            c32 $(paired "${ALL32[zeug]}" "${ALL32[hyper]}")x [$(round_ratios "${ALL32[zeug]}" "${ALL32[hyper]}")]," \
+    "c256 $(paired "${ALL256[zeug]}" "${ALL256[hyper]}")x [$(round_ratios "${ALL256[zeug]}" "${ALL256[hyper]}")]   (target >= 1.0x)"
+echo "  CPU per request  c32 $(paired "${ALLCPU32[zeug]}" "${ALLCPU32[hyper]}")x [$(round_ratios "${ALLCPU32[zeug]}" "${ALLCPU32[hyper]}")]," \
+    "c256 $(paired "${ALLCPU256[zeug]}" "${ALLCPU256[hyper]}")x [$(round_ratios "${ALLCPU256[zeug]}" "${ALLCPU256[hyper]}")]   (target <= 1.0x)"
 if [ -n "${RPS32[werkzeug]:-}" ]; then
     w32=$(ratio "${RPS32[zeug]}" "${RPS32[werkzeug]}")
     w256=$(ratio "${RPS256[zeug]}" "${RPS256[werkzeug]}")
