@@ -16,8 +16,9 @@ use crate::Response;
 
 impl<'a, E: Endpoint> MapAdapter<'a, E> {
     /// Matches the bound request: its path and method when the adapter came from
-    /// [`Map::bind_to_environ`], as Werkzeug's `adapter.match()` with no arguments. Use
-    /// [`match_`](Self::match_) to match another path or method.
+    /// [`Map::bind_to_environ`](super::Map::bind_to_environ), as Werkzeug's
+    /// `adapter.match()` with no arguments. Use [`match_`](Self::match_) to match another
+    /// path or method.
     ///
     /// # Examples
     ///
