@@ -113,27 +113,14 @@ impl Log for StderrLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let buffered = BUFFER.with(|b| {
-            let mut b = b.borrow_mut();
-            match b.as_mut() {
-                Some(batch) => {
-                    if batch.since.is_none() {
-                        batch.since = Some(Instant::now());
-                    }
-                    let _ = writeln!(batch.bytes, "{}", record.args());
-                    batch.bytes.len() > MAX_BUFFERED_LOG
-                }
-                None => {
-                    // One `write` per line: stderr is unbuffered, and worker processes
-                    // share it, so a line written in pieces would interleave with theirs.
-                    let line = format!("{}\n", record.args());
-                    let _ = std::io::stderr().lock().write_all(line.as_bytes());
-                    false
-                }
-            }
+        let batched = batch_line(|bytes| {
+            let _ = write!(bytes, "{}", record.args());
         });
-        if buffered {
-            flush();
+        if !batched {
+            // One `write` per line: stderr is unbuffered, and worker processes share it,
+            // so a line written in pieces would interleave with theirs.
+            let line = format!("{}\n", record.args());
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }
     }
 
@@ -247,27 +234,35 @@ pub(crate) fn access(
     }
     // A loop thread of the fallback logger appends the line straight to its batch (what
     // the logger would do with it), without formatting it a second time through `log`.
-    let batched = BUFFER.with(|b| {
-        let mut b = b.borrow_mut();
-        let batch = b.as_mut()?;
-        batch.since.get_or_insert_with(Instant::now);
-        push_access_line(&mut batch.bytes, remote_addr, request_line, status, size);
-        batch.bytes.push('\n');
-        Some(batch.bytes.len() > MAX_BUFFERED_LOG)
+    let batched = batch_line(|bytes| {
+        push_access_line(bytes, remote_addr, request_line, status, size);
     });
-    match batched {
-        Some(full) => {
-            if full {
-                flush();
-            }
-        }
-        None => LINE.with(|line| {
+    if !batched {
+        LINE.with(|line| {
             let mut line = line.borrow_mut();
             line.clear();
             push_access_line(&mut line, remote_addr, request_line, status, size);
             log::info!(target: LOG_TARGET, "{line}");
-        }),
+        });
     }
+}
+
+/// Appends one line (what `write` puts, then a line end) to this thread's batch, writing
+/// the batch out once it is full; `false`, writing nothing, when this thread does not
+/// batch.
+fn batch_line(write: impl FnOnce(&mut String)) -> bool {
+    let full = BUFFER.with(|b| {
+        let mut b = b.borrow_mut();
+        let batch = b.as_mut()?;
+        batch.since.get_or_insert_with(Instant::now);
+        write(&mut batch.bytes);
+        batch.bytes.push('\n');
+        Some(batch.bytes.len() > MAX_BUFFERED_LOG)
+    });
+    if full == Some(true) {
+        flush();
+    }
+    full.is_some()
 }
 
 /// Appends the access line, without its line end, to `line`.

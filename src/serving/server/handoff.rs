@@ -84,12 +84,8 @@ pub(super) fn watchdog(shared: &Arc<Shared>) {
                 let now = shared.now_nanos();
                 // Moved off the loop while it runs on, on the thread it started on: the
                 // window lasts until a second after it ends.
-                if let Some((thread_id, cpu_wait)) = watched
-                    .handed
-                    .as_mut()
-                    .filter(|(_, cpu_wait)| cpu_wait.is_looking_at(handed))
-                {
-                    let look = cpu_wait.look(handed, *thread_id, now, threshold);
+                if let Some(moved) = watched.handed.as_mut().filter(|m| m.since == handed) {
+                    let look = moved.cpu_wait.look(handed, moved.thread_id, now, threshold);
                     if look.handler_nanos >= entry {
                         lp.slow_until
                             .fetch_max(now.saturating_add(window), Ordering::AcqRel);
@@ -132,7 +128,11 @@ pub(super) fn watchdog(shared: &Arc<Shared>) {
                 let _ =
                     lp.busy_since
                         .compare_exchange(since, 0, Ordering::AcqRel, Ordering::Relaxed);
-                watched.handed = Some((thread_id, std::mem::take(&mut watched.running)));
+                watched.handed = Some(Moved {
+                    since,
+                    thread_id,
+                    cpu_wait: std::mem::take(&mut watched.running),
+                });
             } else {
                 let _ = lp.handed_since.compare_exchange(
                     since,
@@ -159,11 +159,19 @@ pub(super) fn watchdog(shared: &Arc<Shared>) {
 }
 
 /// What the watchdog follows on one loop: the handler running on it, and the last
-/// handler it moved off the loop (with that handler's thread) while that one runs on.
+/// handler it moved off the loop while that one runs on.
 #[derive(Debug, Default)]
 struct Watched {
     running: CpuWait,
-    handed: Option<(i32, CpuWait)>,
+    handed: Option<Moved>,
+}
+
+/// A handler the watchdog moved off its loop: when it started, and the thread it runs on.
+#[derive(Debug)]
+struct Moved {
+    since: u64,
+    thread_id: i32,
+    cpu_wait: CpuWait,
 }
 
 /// Tells a handler that holds its loop from one whose thread merely waits for a CPU (a
@@ -202,11 +210,6 @@ struct Verdict {
 }
 
 impl CpuWait {
-    /// Whether the last look was at the handler that started at `since`.
-    fn is_looking_at(&self, since: u64) -> bool {
-        self.last.is_some_and(|last| last.since == since)
-    }
-
     /// Looks at the handler that started at `since` on thread `thread_id`, past
     /// `threshold`.
     fn look(&mut self, since: u64, thread_id: i32, now: u64, threshold: u64) -> Verdict {
@@ -406,14 +409,14 @@ mod tests {
         let second = cpu_wait.look(1, thread_id, nanos(), threshold);
         assert!(!second.waiting_for_cpu, "a blocked thread waits for no CPU");
         assert!(second.handler_nanos >= 5_000_000);
-        assert!(cpu_wait.is_looking_at(1));
+        assert_eq!(cpu_wait.last.map(|last| last.since), Some(1));
         // Another handler on the same loop starts over.
         assert!(
             cpu_wait
                 .look(2, thread_id, nanos(), threshold)
                 .waiting_for_cpu
         );
-        assert!(!cpu_wait.is_looking_at(1));
+        assert_eq!(cpu_wait.last.map(|last| last.since), Some(2));
         done_tx.send(()).unwrap();
         blocked.join().unwrap();
     }
