@@ -10,6 +10,8 @@ use std::io::{self, Read};
 use bytes::Bytes;
 use http::{Extensions, HeaderMap, Method, Version};
 
+pub use crate::datastructures::Text;
+
 /// The request body as a blocking byte stream (`wsgi.input`).
 ///
 /// A server hands over a stream that is already de-chunked and limited to the request's
@@ -99,6 +101,11 @@ impl fmt::Debug for Input {
 /// target is kept in `request_uri`. Headers (including `Content-Type` and
 /// `Content-Length`, WSGI's `CONTENT_TYPE` and `CONTENT_LENGTH`) live in `headers`.
 ///
+/// The string fields are [`Text`]: values up to [`Text::INLINE`] bytes (24 on 64-bit
+/// targets) are stored inline, so a typical request (`"http"`, `"127.0.0.1"`, a short
+/// path) costs a server no allocation for them. A `Text` reads as a `&str` (`Deref`),
+/// compares with `&str` and `String`, and is assigned from either with `.into()`.
+///
 /// # Examples
 ///
 /// ```
@@ -112,6 +119,13 @@ impl fmt::Debug for Input {
 /// assert_eq!(environ.path_info, "/blog/hello");
 /// assert_eq!(environ.query_string, "page=2");
 /// assert_eq!(environ.server_name, "example.com");
+///
+/// // Middleware rewrites a field by assigning a new value.
+/// let mut environ = environ;
+/// environ.path_info = format!("{}/", environ.path_info).into();
+/// assert_eq!(environ.path_info, "/blog/hello/");
+/// let owned: String = environ.path_info.to_string();
+/// assert_eq!(owned, "/blog/hello/");
 /// ```
 #[derive(Debug)]
 pub struct Environ {
@@ -119,13 +133,13 @@ pub struct Environ {
     pub method: Method,
     /// `SCRIPT_NAME`: where the application is mounted, decoded, without a trailing slash
     /// (empty at the root).
-    pub script_name: String,
+    pub script_name: Text,
     /// `PATH_INFO`: the path below `script_name`, decoded; starts with `/` unless empty.
-    pub path_info: String,
+    pub path_info: Text,
     /// `QUERY_STRING`: the raw query string, without the `?`.
-    pub query_string: String,
+    pub query_string: Text,
     /// `REQUEST_URI` / `RAW_URI`: the request target exactly as the client sent it.
-    pub request_uri: String,
+    pub request_uri: Text,
     /// `SERVER_PROTOCOL`.
     pub version: Version,
     /// Every `HTTP_*` key, plus `CONTENT_TYPE` and `CONTENT_LENGTH`.
@@ -133,13 +147,13 @@ pub struct Environ {
     /// `wsgi.input`: the body stream.
     pub input: Input,
     /// `wsgi.url_scheme`: `"http"` or `"https"`.
-    pub url_scheme: String,
+    pub url_scheme: Text,
     /// `REMOTE_ADDR`: the client's IP address, if the transport has one (not for Unix sockets).
-    pub remote_addr: Option<String>,
+    pub remote_addr: Option<Text>,
     /// `REMOTE_PORT`.
     pub remote_port: Option<u16>,
     /// `SERVER_NAME`.
-    pub server_name: String,
+    pub server_name: Text,
     /// `SERVER_PORT`.
     pub server_port: u16,
     /// `wsgi.multithread`: the app may be called from several threads at once.
@@ -157,17 +171,17 @@ impl Default for Environ {
     fn default() -> Self {
         Environ {
             method: Method::GET,
-            script_name: String::new(),
-            path_info: "/".to_owned(),
-            query_string: String::new(),
-            request_uri: "/".to_owned(),
+            script_name: Text::new(),
+            path_info: Text::from("/"),
+            query_string: Text::new(),
+            request_uri: Text::from("/"),
             version: Version::HTTP_11,
             headers: HeaderMap::new(),
             input: Input::empty(),
-            url_scheme: "http".to_owned(),
+            url_scheme: Text::from("http"),
             remote_addr: None,
             remote_port: None,
-            server_name: "localhost".to_owned(),
+            server_name: Text::from("localhost"),
             server_port: 80,
             multithread: false,
             multiprocess: false,
@@ -240,17 +254,15 @@ fn normalize_host(host: &str, default_port: &str) -> String {
 }
 
 /// Percent-decodes a path for `PATH_INFO`; invalid UTF-8 is replaced (U+FFFD), as
-/// Werkzeug does.
+/// Werkzeug does. A short path without escapes is copied inline, with no allocation.
 ///
 /// # Examples
 ///
 /// ```
 /// assert_eq!(zeug::environ::decode_path("/a%20b/%E2%9C%93"), "/a b/✓");
 /// ```
-pub fn decode_path(raw: &str) -> String {
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8_lossy()
-        .into_owned()
+pub fn decode_path(raw: &str) -> Text {
+    Text::from(percent_encoding::percent_decode_str(raw).decode_utf8_lossy())
 }
 
 impl<B: Into<Bytes>> From<http::Request<B>> for Environ {
@@ -259,7 +271,7 @@ impl<B: Into<Bytes>> From<http::Request<B>> for Environ {
     fn from(req: http::Request<B>) -> Self {
         let (parts, body) = req.into_parts();
         let uri = parts.uri;
-        let url_scheme = uri.scheme_str().unwrap_or("http").to_owned();
+        let url_scheme = Text::from(uri.scheme_str().unwrap_or("http"));
         let default_port = if url_scheme == "https" { 443 } else { 80 };
         let mut headers = parts.headers;
         let authority = uri.authority().map(|a| a.as_str().to_owned()).or_else(|| {
@@ -270,26 +282,23 @@ impl<B: Into<Bytes>> From<http::Request<B>> for Environ {
         });
         let (server_name, server_port) = match &authority {
             Some(a) => split_host_port(a, default_port),
-            None => ("localhost".to_owned(), default_port),
+            None => (Text::from("localhost"), default_port),
         };
         if let (Some(a), false) = (&authority, headers.contains_key(http::header::HOST)) {
             if let Ok(v) = a.parse() {
                 headers.insert(http::header::HOST, v);
             }
         }
-        let request_uri = uri
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| "/".into());
+        let request_uri = Text::from(uri.path_and_query().map_or("/", |p| p.as_str()));
         let body: Bytes = body.into();
         if !body.is_empty() && !headers.contains_key(http::header::CONTENT_LENGTH) {
             headers.insert(http::header::CONTENT_LENGTH, body.len().into());
         }
         Environ {
             method: parts.method,
-            script_name: String::new(),
+            script_name: Text::new(),
             path_info: decode_path(uri.path()),
-            query_string: uri.query().unwrap_or("").to_owned(),
+            query_string: Text::from(uri.query().unwrap_or("")),
             request_uri,
             version: parts.version,
             headers,
@@ -369,10 +378,10 @@ fn request_target(env: &Environ) -> String {
 }
 
 /// Splits `host[:port]` (IPv6 literals in brackets) into name and port.
-pub(crate) fn split_host_port(authority: &str, default_port: u16) -> (String, u16) {
+pub(crate) fn split_host_port(authority: &str, default_port: u16) -> (Text, u16) {
     if let Some(rest) = authority.strip_prefix('[') {
         if let Some(end) = rest.find(']') {
-            let name = rest[..end].to_owned();
+            let name = Text::from(&rest[..end]);
             let port = rest[end + 1..]
                 .strip_prefix(':')
                 .and_then(|p| p.parse().ok())
@@ -382,9 +391,9 @@ pub(crate) fn split_host_port(authority: &str, default_port: u16) -> (String, u1
     }
     match authority.rsplit_once(':') {
         Some((name, port)) if !name.contains(':') => {
-            (name.to_owned(), port.parse().unwrap_or(default_port))
+            (Text::from(name), port.parse().unwrap_or(default_port))
         }
-        _ => (authority.to_owned(), default_port),
+        _ => (Text::from(authority), default_port),
     }
 }
 
@@ -428,12 +437,12 @@ mod tests {
 
     #[test]
     fn splits_ipv6_hosts() {
-        assert_eq!(split_host_port("[::1]:5000", 80), ("::1".to_owned(), 5000));
+        assert_eq!(split_host_port("[::1]:5000", 80), ("::1".into(), 5000));
         assert_eq!(
             split_host_port("example.com", 80),
-            ("example.com".to_owned(), 80)
+            ("example.com".into(), 80)
         );
-        assert_eq!(split_host_port("::1", 80), ("::1".to_owned(), 80));
+        assert_eq!(split_host_port("::1", 80), ("::1".into(), 80));
     }
 
     #[test]

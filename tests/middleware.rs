@@ -544,12 +544,16 @@ fn proxy_fix_matches_werkzeug() {
         let mut environ = builder.build();
         fix.fix_environ(&mut environ);
         let got = [
-            environ.remote_addr.clone().unwrap_or_default(),
-            environ.url_scheme.clone(),
+            environ
+                .remote_addr
+                .as_deref()
+                .unwrap_or_default()
+                .to_owned(),
+            environ.url_scheme.to_string(),
             environ.headers["host"].to_str().unwrap().to_owned(),
-            environ.server_name.clone(),
+            environ.server_name.to_string(),
             environ.server_port.to_string(),
-            environ.script_name.clone(),
+            environ.script_name.to_string(),
         ];
         assert_eq!(got, expected.map(str::to_owned), "{headers:?}");
     }
@@ -1088,7 +1092,7 @@ fn dispatcher_matches_werkzeug() {
         .mount("/static/files", named("files"));
     for (path, expected) in WERKZEUG_DISPATCH {
         let mut environ = EnvironBuilder::new("GET", "/").script_name("/root").build();
-        environ.path_info = (*path).to_owned();
+        environ.path_info = (*path).into();
         let res = app.call(environ);
         assert_eq!(res.body_text().unwrap(), expected.join("|"), "{path:?}");
     }

@@ -85,8 +85,8 @@ impl Application for Dispatcher {
     fn call(&self, mut environ: Environ) -> Response {
         match self.find(&environ.path_info) {
             Some((prefix, app)) => {
-                environ.path_info = environ.path_info[prefix.len()..].to_owned();
-                environ.script_name.push_str(prefix);
+                environ.path_info = environ.path_info[prefix.len()..].into();
+                environ.script_name = format!("{}{prefix}", environ.script_name).into();
                 app.call(environ)
             }
             None => self.default.call(environ),

@@ -7,6 +7,7 @@
 use http::HeaderMap;
 use http::header::{HOST, HeaderValue};
 
+use crate::environ::Text;
 use crate::{Application, Environ, Response};
 
 /// The environ as the proxy's connection delivered it, before [`ProxyFix`] rewrote it;
@@ -28,19 +29,19 @@ use crate::{Application, Environ, Response};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxyFixOriginal {
     /// `REMOTE_ADDR` before the rewrite (the proxy's address).
-    pub remote_addr: Option<String>,
+    pub remote_addr: Option<Text>,
     /// `REMOTE_PORT` before the rewrite.
     pub remote_port: Option<u16>,
     /// `wsgi.url_scheme` before the rewrite.
-    pub url_scheme: String,
+    pub url_scheme: Text,
     /// The `Host` header before the rewrite.
     pub host: Option<String>,
     /// `SERVER_NAME` before the rewrite.
-    pub server_name: String,
+    pub server_name: Text,
     /// `SERVER_PORT` before the rewrite.
     pub server_port: u16,
     /// `SCRIPT_NAME` before the rewrite.
-    pub script_name: String,
+    pub script_name: Text,
 }
 
 /// Makes an application behind reverse proxies see the client's address, scheme, host,
@@ -171,13 +172,13 @@ impl<A: Application> ProxyFix<A> {
         };
 
         if let Some(addr) = trusted_value(&environ.headers, "x-forwarded-for", self.x_for) {
-            environ.remote_addr = Some(strip_addr_port(&addr).to_owned());
+            environ.remote_addr = Some(Text::from(strip_addr_port(&addr)));
             environ.remote_port = None;
         }
         if let Some(proto) = trusted_value(&environ.headers, "x-forwarded-proto", self.x_proto) {
             let proto = proto.to_ascii_lowercase();
             if proto == "http" || proto == "https" {
-                environ.url_scheme = proto;
+                environ.url_scheme = proto.into();
             }
         }
         if let Some(host) =
@@ -195,7 +196,7 @@ impl<A: Application> ProxyFix<A> {
                     environ.server_name = name;
                     environ.server_port = port;
                 } else {
-                    environ.server_name = host.trim_matches(['[', ']']).to_owned();
+                    environ.server_name = host.trim_matches(['[', ']']).into();
                 }
             }
         }
@@ -220,9 +221,9 @@ impl<A: Application> ProxyFix<A> {
             let prefix = crate::environ::decode_path(&prefix);
             let prefix = prefix.trim_matches('/');
             environ.script_name = if prefix.is_empty() {
-                String::new()
+                Text::new()
             } else {
-                format!("/{prefix}")
+                format!("/{prefix}").into()
             };
         }
         environ.extensions.insert(original);

@@ -26,6 +26,7 @@ use std::sync::Once;
 use http::StatusCode;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 
+use crate::environ::Text;
 use crate::exceptions::escape_html;
 use crate::{Environ, HttpException, Response};
 
@@ -182,9 +183,9 @@ pub(crate) struct RequestSummary {
     /// The request line: method, target as sent, version.
     pub(crate) request_line: String,
     /// The client's address, if the transport has one.
-    pub(crate) remote_addr: Option<String>,
+    pub(crate) remote_addr: Option<Text>,
     /// `wsgi.url_scheme`.
-    pub(crate) url_scheme: String,
+    pub(crate) url_scheme: Text,
     /// Header fields in order, credentials redacted, at most [`MAX_LISTED_HEADERS`].
     pub(crate) headers: Vec<(String, String)>,
     /// Whether a proxy said it forwarded the request (so the peer address is not the
@@ -385,7 +386,7 @@ mod tests {
             builder = builder.header(n, v);
         }
         let mut environ = builder.build();
-        environ.remote_addr = remote.map(str::to_owned);
+        environ.remote_addr = remote.map(Text::from);
         RequestSummary::capture(&environ)
     }
 

@@ -12,7 +12,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
 
 use crate::Environ;
-use crate::environ::decode_path;
+use crate::environ::{Text, decode_path};
 
 /// Longest chunk-size line (size, extensions and CRLF) of a chunked request body.
 pub(crate) const MAX_CHUNK_LINE: usize = 4096;
@@ -87,14 +87,16 @@ pub(crate) struct HeadLimits {
     pub(crate) max_header_count: usize,
 }
 
-/// What the server knows about the connection, copied into each environ.
+/// What the server knows about the connection, copied into each environ. The strings are
+/// [`Text`], so the per-request copy of a short value (an IP address, a host name) is a
+/// plain copy of the inline bytes, not an allocation.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ConnInfo {
-    pub(crate) remote_addr: Option<String>,
+    pub(crate) remote_addr: Option<Text>,
     pub(crate) remote_port: Option<u16>,
-    pub(crate) server_name: String,
+    pub(crate) server_name: Text,
     pub(crate) server_port: u16,
-    pub(crate) url_scheme: &'static str,
+    pub(crate) url_scheme: Text,
     pub(crate) multithread: bool,
     pub(crate) multiprocess: bool,
 }
@@ -313,14 +315,14 @@ fn build_head(
 
     let environ = Environ {
         method,
-        script_name: String::new(),
+        script_name: Text::new(),
         path_info: path,
         query_string,
-        request_uri: target.to_owned(),
+        request_uri: Text::from(target),
         version,
         headers,
         input: Default::default(),
-        url_scheme: info.url_scheme.to_owned(),
+        url_scheme: info.url_scheme.clone(),
         remote_addr: info.remote_addr.clone(),
         remote_port: info.remote_port,
         server_name: info.server_name.clone(),
@@ -498,10 +500,10 @@ fn split_target(
     method: &Method,
     target: &str,
     headers: &mut HeaderMap,
-) -> Result<(String, String), Reject> {
+) -> Result<(Text, Text), Reject> {
     if target == "*" {
         return if method == Method::OPTIONS {
-            Ok(("*".to_owned(), String::new()))
+            Ok((Text::from("*"), Text::new()))
         } else {
             Err(Reject::bad("'*' is only a target for OPTIONS."))
         };
@@ -534,7 +536,7 @@ fn split_target(
     let origin = origin.split_once('#').map_or(origin, |(before, _)| before);
     let (path, query) = origin.split_once('?').unwrap_or((origin, ""));
     let path = if path.is_empty() { "/" } else { path };
-    Ok((decode_path(path), query.to_owned()))
+    Ok((decode_path(path), Text::from(query)))
 }
 
 /// A problem in a chunked body.

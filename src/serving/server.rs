@@ -42,6 +42,8 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+// Formats an IP address straight into an inline `Text`, with no allocation.
+use compact_str::ToCompactString as _;
 use http::Version;
 use log::Level;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -55,6 +57,7 @@ use super::listener::{Listener, ServerAddr};
 use super::logging;
 use crate::Application;
 use crate::app::SharedApp;
+use crate::environ::Text;
 
 mod event_loop;
 mod handoff;
@@ -430,8 +433,8 @@ impl Server {
             });
         }
         let (server_name, server_port) = match &addr {
-            ServerAddr::Inet(a) => (a.ip().to_string(), a.port()),
-            ServerAddr::Unix(_) => ("localhost".to_owned(), 80),
+            ServerAddr::Inet(a) => (Text::from_compact(a.ip().to_compact_string()), a.port()),
+            ServerAddr::Unix(_) => (Text::from("localhost"), 80),
         };
         let listeners = listeners.into_iter().map(Some).collect();
         let mut server = Server::new(app, options, listeners, server_name, server_port)?;
@@ -443,7 +446,7 @@ impl Server {
         app: SharedApp,
         options: Options,
         listeners: Vec<Option<MioListener>>,
-        server_name: String,
+        server_name: Text,
         server_port: u16,
     ) -> io::Result<Server> {
         if options.use_debugger {
@@ -464,7 +467,7 @@ impl Server {
             remote_port: None,
             server_name,
             server_port,
-            url_scheme: options.url_scheme(),
+            url_scheme: Text::from(options.url_scheme()),
             multithread: options.threaded,
             multiprocess: options.processes > 1,
         };

@@ -10,7 +10,7 @@ use http::{Extensions, HeaderMap, Method, Version};
 use serde::Serialize;
 
 use crate::Environ;
-use crate::environ::{Input, decode_path};
+use crate::environ::{Input, Text, decode_path};
 
 /// One file of a multipart body built by [`EnvironBuilder::file`].
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ pub struct EnvironBuilder {
     files: Vec<FilePart>,
     script_name: String,
     url_scheme: String,
-    remote_addr: Option<String>,
+    remote_addr: Option<Text>,
     remote_port: Option<u16>,
     version: Version,
     multithread: bool,
@@ -104,7 +104,7 @@ impl EnvironBuilder {
             files: Vec::new(),
             script_name: String::new(),
             url_scheme: "http".to_owned(),
-            remote_addr: Some("127.0.0.1".to_owned()),
+            remote_addr: Some(Text::from("127.0.0.1")),
             remote_port: None,
             version: Version::HTTP_11,
             multithread: true,
@@ -281,7 +281,7 @@ impl EnvironBuilder {
 
     /// Sets `REMOTE_ADDR` (default `127.0.0.1`).
     pub fn remote_addr(mut self, addr: Option<&str>) -> Self {
-        self.remote_addr = addr.map(str::to_owned);
+        self.remote_addr = addr.map(Text::from);
         self
     }
 
@@ -409,7 +409,7 @@ impl EnvironBuilder {
     pub fn build(mut self) -> Environ {
         let body = self.encode_body();
         let (scheme, host, path, query) = self.split_url();
-        let scheme = scheme.to_owned();
+        let scheme = Text::from(scheme);
         let path = path.to_owned();
         let mut headers = std::mem::take(&mut self.headers);
         match HeaderValue::try_from(host.as_str()) {
@@ -450,13 +450,13 @@ impl EnvironBuilder {
         Environ {
             method: self.method,
             script_name: if self.script_name.is_empty() {
-                String::new()
+                Text::new()
             } else {
                 decode_path(&self.script_name)
             },
             path_info: decode_path(&path),
-            query_string: query,
-            request_uri,
+            query_string: query.into(),
+            request_uri: request_uri.into(),
             version: self.version,
             headers,
             input,

@@ -389,7 +389,8 @@ impl LoopState {
         }
         let mut info = shared.template.clone();
         if let Some(peer) = peer {
-            info.remote_addr = Some(peer.ip().to_canonical().to_string());
+            let ip = peer.ip().to_canonical().to_compact_string();
+            info.remote_addr = Some(Text::from_compact(ip));
             info.remote_port = Some(peer.port());
         }
         self.conns[index] = Some(Conn {
