@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
+use crate::datastructures::Text;
+
 /// A stream of body chunks, the equivalent of a WSGI iterable yielding byte strings.
 pub type ChunkStream = Box<dyn Iterator<Item = io::Result<Bytes>> + Send + 'static>;
 
@@ -348,6 +350,24 @@ impl From<&'static [u8]> for Body {
 impl From<String> for Body {
     fn from(s: String) -> Self {
         Body::Bytes(Bytes::from(s))
+    }
+}
+
+impl From<Text> for Body {
+    /// A body from a [`Text`]: an environ field or a query, form or cookie value, answered
+    /// as it is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::{Environ, Response};
+    ///
+    /// let app = |env: Environ| Response::new(env.path_info);
+    /// let res = zeug::test::Client::new(app).get("/hello").send();
+    /// assert_eq!(res.text(), "/hello");
+    /// ```
+    fn from(t: Text) -> Self {
+        Body::from(t.into_string())
     }
 }
 

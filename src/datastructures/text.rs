@@ -78,6 +78,12 @@ impl Text {
         self.0.into_string()
     }
 
+    /// Whether the text is stored inline (no heap buffer); for tests of allocation-free paths.
+    #[cfg(test)]
+    pub(crate) fn is_inline(&self) -> bool {
+        !self.0.is_heap_allocated()
+    }
+
     /// Wraps a decoded `CompactString` from the crate's parsers.
     pub(crate) fn from_compact(s: CompactString) -> Self {
         Text(s)
@@ -248,6 +254,8 @@ mod tests {
         assert_eq!(long.len(), 100);
         assert_eq!(long.clone().into_string(), "x".repeat(100));
         assert_eq!(format!("{short} {short:?}"), "lang \"lang\"");
+        assert!(short.is_inline() && Text::from("x".repeat(Text::INLINE)).is_inline());
+        assert!(!long.is_inline());
     }
 
     #[test]

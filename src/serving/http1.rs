@@ -868,6 +868,35 @@ mod tests {
     }
 
     #[test]
+    fn a_typical_request_has_its_environ_strings_inline() {
+        let info = ConnInfo {
+            remote_addr: Some("127.0.0.1".into()),
+            remote_port: Some(50_000),
+            server_name: "127.0.0.1".into(),
+            server_port: 5000,
+            url_scheme: "http".into(),
+            ..ConnInfo::default()
+        };
+        let raw = "GET /caf%C3%A9/items?page=2 HTTP/1.1\r\nHost: localhost:5000\r\n\r\n";
+        let Parsed::Complete(head, _) = parse_head(raw.as_bytes(), &LIMITS, &info) else {
+            panic!("not parsed");
+        };
+        let env = head.environ;
+        assert_eq!(env.path_info, "/café/items");
+        assert_eq!(env.request_uri, "/caf%C3%A9/items?page=2");
+        let fields = [
+            &env.script_name,
+            &env.path_info,
+            &env.query_string,
+            &env.request_uri,
+            &env.url_scheme,
+            &env.server_name,
+            env.remote_addr.as_ref().unwrap(),
+        ];
+        assert!(fields.iter().all(|t| t.is_inline()), "{fields:?}");
+    }
+
+    #[test]
     fn parses_an_origin_form_request() {
         let (head, n) = parse("GET /a%20b?x=1 HTTP/1.1\r\nHost: h\r\n\r\nrest").unwrap();
         assert_eq!(n, 36);
