@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Load test of zeug's development server against its peers, in one run:
 #
-#   zeug      examples/hello (release build), `cargo run --example hello`'s server
+#   zeug      bench/peers/zeug_hello: run_simple with a hello world app
 #   hyper     bench/peers/hyper_hello: hyper 1.x + tokio, hello world
 #   werkzeug  bench/werkzeug_hello.py: Werkzeug's run_simple(threaded=True)
+#   example   examples/hello: zeug with the tutorial's app (a Request, routing on the
+#             path, the query string, a formatted greeting), for reference
+#
+# zeug, hyper and Werkzeug answer every request with the same "Hello World!" and its
+# Content-Type, and the two Rust peers are separate crates built with the same release
+# profile, so the comparison is of the servers. The example shows what a small real app
+# adds on top.
 #
 # For each: RSS with 1000 idle keep-alive connections (bench/idle_conns.py, on a fresh
 # process), then `wrk -t1 -c32` and `wrk -t1 -c256` (DURATION each, default 5s) on
@@ -48,10 +55,13 @@ case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$PWD/$TARGET_DIR" ;; esac
 LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== building (release)" >&2
 cargo build --release --quiet --example hello
-CARGO_TARGET_DIR="$TARGET_DIR/peers" cargo build --release --quiet \
-    --manifest-path bench/peers/hyper_hello/Cargo.toml
-ZEUG_BIN=$TARGET_DIR/release/examples/hello
+for peer in zeug_hello hyper_hello; do
+    CARGO_TARGET_DIR="$TARGET_DIR/peers" cargo build --release --quiet \
+        --manifest-path "bench/peers/$peer/Cargo.toml"
+done
+ZEUG_BIN=$TARGET_DIR/peers/release/zeug_hello
 HYPER_BIN=$TARGET_DIR/peers/release/hyper_hello
+EXAMPLE_BIN=$TARGET_DIR/release/examples/hello
 
 PIDS=()
 cleanup() {
@@ -191,9 +201,11 @@ measure_idle zeug "$(free_port)" "$ZEUG_BIN"
 measure_idle hyper "$(free_port)" "$HYPER_BIN"
 start_for_load zeug "$(free_port)" "$ZEUG_BIN"
 start_for_load hyper "$(free_port)" "$HYPER_BIN"
-load_rounds zeug hyper
+start_for_load example "$(free_port)" "$EXAMPLE_BIN"
+load_rounds zeug hyper example
 stop "${PID[zeug]}"
 stop "${PID[hyper]}"
+stop "${PID[example]}"
 if [ -z "${SKIP_WERKZEUG:-}" ]; then
     echo "== werkzeug" >&2
     start_for_load werkzeug "$(free_port)" python3 bench/werkzeug_hello.py
@@ -211,7 +223,7 @@ echo "RSS over $IDLE_CONNS idle keep-alive connections; load average at the star
 echo
 printf "%-9s %11s %8s %7s %11s %8s %7s %9s %9s %8s\n" server "c32 req/s" "p99 ms" "CPU us" \
     "c256 req/s" "p99 ms" "CPU us" "RSS KiB" "+idle" "KiB/conn"
-for name in zeug hyper werkzeug; do
+for name in zeug hyper werkzeug example; do
     [ -n "${RPS32[$name]:-}" ] || continue
     if [ -n "${RSS0[$name]:-}" ]; then
         rss="${RSS0[$name]}"
@@ -239,6 +251,7 @@ echo "  req/s            c32 $(paired "${ALL32[zeug]}" "${ALL32[hyper]}")x [$(ro
     "c256 $(paired "${ALL256[zeug]}" "${ALL256[hyper]}")x [$(round_ratios "${ALL256[zeug]}" "${ALL256[hyper]}")]   (target >= 1.0x)"
 echo "  CPU per request  c32 $(paired "${ALLCPU32[zeug]}" "${ALLCPU32[hyper]}")x [$(round_ratios "${ALLCPU32[zeug]}" "${ALLCPU32[hyper]}")]," \
     "c256 $(paired "${ALLCPU256[zeug]}" "${ALLCPU256[hyper]}")x [$(round_ratios "${ALLCPU256[zeug]}" "${ALLCPU256[hyper]}")]   (target <= 1.0x)"
+echo "examples/hello / hyper, CPU per request: c32 $(paired "${ALLCPU32[example]}" "${ALLCPU32[hyper]}")x, c256 $(paired "${ALLCPU256[example]}" "${ALLCPU256[hyper]}")x   (for reference)"
 if [ -n "${RPS32[werkzeug]:-}" ]; then
     w32=$(ratio "${RPS32[zeug]}" "${RPS32[werkzeug]}")
     w256=$(ratio "${RPS256[zeug]}" "${RPS256[werkzeug]}")

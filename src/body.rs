@@ -371,9 +371,11 @@ impl From<Text> for Body {
     }
 }
 
-impl From<&str> for Body {
-    fn from(s: &str) -> Self {
-        Body::Bytes(Bytes::copy_from_slice(s.as_bytes()))
+/// A literal is served from where it lies, without a copy (as `Bytes` does); pass a
+/// `String` (`text.to_owned()`) for borrowed text.
+impl From<&'static str> for Body {
+    fn from(s: &'static str) -> Self {
+        Body::Bytes(Bytes::from_static(s.as_bytes()))
     }
 }
 

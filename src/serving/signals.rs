@@ -334,7 +334,8 @@ mod tests {
             source.wait(Some(Duration::from_millis(10))).unwrap(),
             vec![]
         );
-        send(std::process::id(), Signal::Terminate).unwrap();
+        // One signal: a second one sent to the process may be delivered after the first
+        // wait has returned, and would then answer the stopper's wait below.
         send(std::process::id(), Signal::Terminate).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut seen = Vec::new();

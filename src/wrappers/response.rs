@@ -65,7 +65,24 @@ impl Default for Response {
 }
 
 impl Response {
-    /// A `200 OK` response with the default mimetype and `body`.
+    /// A `200 OK` response with the default mimetype and `body`: a `String`, `Vec<u8>`,
+    /// `Bytes`, a [`Body`], or a literal (`&'static str` or `&'static [u8]`, served without
+    /// a copy). Borrowed text goes in as a `String`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zeug::Response;
+    ///
+    /// let name = String::from("you");
+    /// let borrowed: &str = &name;
+    /// let hello = Response::new("Hello World!");
+    /// let greeting = Response::new(format!("Hello {borrowed}!"));
+    /// let echo = Response::new(borrowed.to_owned());
+    /// assert_eq!(hello.body_text().unwrap(), "Hello World!");
+    /// assert_eq!(greeting.body_text().unwrap(), "Hello you!");
+    /// assert_eq!(echo.body_text().unwrap(), "you");
+    /// ```
     pub fn new(body: impl Into<Body>) -> Self {
         let mut headers = HeaderMap::new();
         const DEFAULT_CONTENT_TYPE: HeaderValue = HeaderValue::from_static(DEFAULT_MIMETYPE);
@@ -575,8 +592,8 @@ impl IntoStatus for u16 {
     }
 }
 
-impl From<&str> for Response {
-    fn from(s: &str) -> Self {
+impl From<&'static str> for Response {
+    fn from(s: &'static str) -> Self {
         Response::new(s)
     }
 }
