@@ -170,13 +170,17 @@ start_for_load() { # name port command...
 }
 
 # One wrk run per server and concurrency, alternating the servers, ROUNDS times: the
-# machine's speed drifts over a minute, and alternating gives each server the same drift.
+# machine's speed drifts over a minute, and alternating (in reverse order every other
+# round) gives each server the same drift.
 # The figures reported are the medians of the rounds.
 load_rounds() { # names...
-    local round name c rps p99 cpu
+    local round name c rps p99 cpu order
     for round in $(seq 1 "$ROUNDS"); do
+        # Every other round runs the servers in reverse order, so that no server always
+        # follows the same one (or always runs first after the other concurrency).
+        if [ $((round % 2)) = 1 ]; then order=("$@"); else order=(); for name in "$@"; do order=("$name" "${order[@]}"); done; fi
         for c in 32 256; do
-            for name in "$@"; do
+            for name in "${order[@]}"; do
                 echo "== round $round: $name -c$c" >&2
                 read -r rps p99 cpu < <(load "${PORT[$name]}" "$c" "${PID[$name]}")
                 if [ "$c" = 32 ]; then
