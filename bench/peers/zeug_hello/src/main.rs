@@ -24,7 +24,9 @@ fn main() -> std::io::Result<()> {
     };
     let mut options = Options::new();
     if let Ok(ms) = std::env::var("SLOW_HANDLER_THRESHOLD_MS") {
-        let ms = ms.parse().expect("SLOW_HANDLER_THRESHOLD_MS must be milliseconds");
+        let ms = ms
+            .parse()
+            .expect("SLOW_HANDLER_THRESHOLD_MS must be milliseconds");
         options = options.slow_handler_threshold(Duration::from_millis(ms));
     }
     zeug::serving::run_simple_with(&host, port, hello, options)
