@@ -4,7 +4,7 @@
 #   zeug      bench/peers/zeug_hello: run_simple with a hello world app
 #   hyper     bench/peers/hyper_hello: hyper 1.x + tokio, hello world
 #   werkzeug  bench/werkzeug_hello.py: Werkzeug's run_simple(threaded=True)
-#   example   examples/hello: zeug with the tutorial's app (a Request, routing on the
+#   example   examples/hello: zeug with a small real app (a Request, routing on the
 #             path, the query string, a formatted greeting), for reference
 #
 # zeug, hyper and Werkzeug answer every request with the same "Hello World!" and its
@@ -12,9 +12,9 @@
 # profile, so the comparison is of the servers. The example shows what a small real app
 # adds on top.
 #
-# For each: RSS with 1000 idle keep-alive connections (bench/idle_conns.py, on a fresh
-# process), then `wrk -t1 -c32` and `wrk -t1 -c256` (DURATION each, default 5s) on
-# loopback, alternating zeug and hyper for ROUNDS rounds (default 3; Werkzeug runs once)
+# For zeug and hyper: RSS with 1000 idle keep-alive connections (bench/idle_conns.py, on a
+# fresh process); then for each `wrk -t1 -c32` and `wrk -t1 -c256` (DURATION each, default
+# 5s) on loopback, alternating the servers for ROUNDS rounds (default 3; Werkzeug runs once)
 # and reporting the medians: a machine's speed drifts by tens of percent over a minute,
 # and alternating gives both servers the same drift. Prints req/s, p99 latency, each
 # server's CPU time (user + system) per request, and the ratios against the targets: zeug
