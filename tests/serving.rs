@@ -7,16 +7,16 @@
 
 mod common;
 
-use common::Gate;
+use common::{Gate, TestServer};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use zeug::serving::{Options, ShutdownHandle, make_server};
+use zeug::serving::{Options, make_server};
 use zeug::{Application, Body, Environ, Response};
 
 // ---------------------------------------------------------------------------------------
@@ -70,21 +70,9 @@ fn wait_for_log(parts: &[&str]) -> (log::Level, String) {
 // ---------------------------------------------------------------------------------------
 // Servers and raw clients.
 
-struct TestServer {
-    addr: SocketAddr,
-    handle: ShutdownHandle,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
-}
-
-impl TestServer {
-    fn stop(mut self) -> thread::Result<std::io::Result<()>> {
-        self.handle.shutdown();
-        self.thread.take().unwrap().join()
-    }
-
-    fn connect(&self) -> Conn {
-        Conn::new(TcpStream::connect(self.addr).unwrap())
-    }
+/// The raw client side of a [`TestServer`].
+trait Connect {
+    fn connect(&self) -> Conn;
 
     /// Sends `raw` on a fresh connection and returns the first response.
     fn send(&self, raw: &str) -> Res {
@@ -94,26 +82,15 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.handle.shutdown();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+impl Connect for TestServer {
+    fn connect(&self) -> Conn {
+        Conn::new(TcpStream::connect(self.addr).unwrap())
     }
 }
 
 fn serve_with(app: impl Application, options: Options) -> TestServer {
     logs();
-    let server = make_server("127.0.0.1", 0, app, options).unwrap();
-    let addr = server.local_addr().inet().unwrap();
-    let handle = server.shutdown_handle();
-    let thread = Some(thread::spawn(move || server.serve_forever()));
-    TestServer {
-        addr,
-        handle,
-        thread,
-    }
+    TestServer::start(app, options)
 }
 
 fn serve(app: impl Application) -> TestServer {
@@ -1070,8 +1047,7 @@ fn passthrough_errors_stops_the_server_with_the_panic() {
     let mut conn = server.connect();
     conn.write(b"GET /panic HTTP/1.1\r\nHost: h\r\n\r\n");
     assert!(conn.is_closed());
-    let mut server = server;
-    let joined = server.thread.take().unwrap().join();
+    let joined = server.stop();
     let payload = joined.expect_err("serve_forever should resume the panic");
     assert_eq!(
         payload.downcast_ref::<&str>().copied(),

@@ -12,11 +12,17 @@ use zeug::serving::{Options, ShutdownHandle, make_server};
 /// A server on `127.0.0.1:<ephemeral>`, stopped when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
-    handle: ShutdownHandle,
+    pub handle: ShutdownHandle,
     thread: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl TestServer {
+    /// Shuts the server down and returns how `serve_forever` ended.
+    pub fn stop(mut self) -> thread::Result<std::io::Result<()>> {
+        self.handle.shutdown();
+        self.thread.take().expect("the server runs").join()
+    }
+
     pub fn start(app: impl Application, options: Options) -> TestServer {
         let server = make_server("127.0.0.1", 0, app, options).expect("the server binds");
         let addr = server.local_addr().inet().expect("a TCP address");
