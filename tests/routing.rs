@@ -333,6 +333,31 @@ fn methods_and_405() {
 }
 
 #[test]
+fn methods_mixing_standard_and_extension_methods() {
+    // Werkzeug keeps a rule's methods as a set of upper-case names, whatever they are.
+    let map = Map::new([
+        Rule::new("/dav/<path:p>", "dav").methods(["GET", "propfind", "MKCOL"]),
+        Rule::new("/dav/<path:p>", "purge").methods(["PURGE", "DELETE"]),
+    ]);
+    let a = || map.bind("x", "");
+    assert_eq!(ep(m_method(a(), "/dav/a/b", "GET")), "dav");
+    assert_eq!(ep(m_method(a(), "/dav/a/b", "HEAD")), "dav");
+    assert_eq!(ep(m_method(a(), "/dav/a/b", "PROPFIND")), "dav");
+    assert_eq!(ep(m_method(a(), "/dav/a/b", "propfind")), "dav");
+    assert_eq!(ep(m_method(a(), "/dav/a/b", "MkCol")), "dav");
+    assert_eq!(ep(m_method(a(), "/dav/a/b", "PURGE")), "purge");
+    assert_eq!(ep(m_method(a(), "/dav/a/b", "DELETE")), "purge");
+    assert_eq!(
+        ep(m_method(a(), "/dav/a/b", "POST")),
+        "405 DELETE,GET,HEAD,MKCOL,PROPFIND,PURGE"
+    );
+    assert_eq!(
+        ep(m_method(a(), "/dav/a/b", "PATCH")),
+        "405 DELETE,GET,HEAD,MKCOL,PROPFIND,PURGE"
+    );
+}
+
+#[test]
 fn defaults_and_redirect_defaults() {
     // Werkzeug: /users/page/1 redirects to /users/; building picks the rule by values.
     let map = Map::new([

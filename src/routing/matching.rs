@@ -10,7 +10,7 @@ use super::error::RoutingError;
 use super::map::Endpoint;
 use super::matcher::SmResult;
 use super::redirect::merge_slashes;
-use super::rule::Rule;
+use super::rule::{Rule, standard_bit};
 use super::values::Values;
 use crate::Response;
 
@@ -143,12 +143,17 @@ impl<'a, E: Endpoint> MapAdapter<'a, E> {
         method: &Method,
         values: &mut Values,
     ) -> Result<usize, RoutingError> {
-        // Werkzeug upper-cases the method.
-        if method.as_str().bytes().any(|b| b.is_ascii_lowercase()) {
-            let upper = Method::from_bytes(method.as_str().to_ascii_uppercase().as_bytes())
+        // Werkzeug upper-cases the method (only an extension method can have lower case).
+        let upper;
+        let method = if standard_bit(method).is_none()
+            && method.as_str().bytes().any(|b| b.is_ascii_lowercase())
+        {
+            upper = Method::from_bytes(method.as_str().to_ascii_uppercase().as_bytes())
                 .unwrap_or_else(|_| method.clone());
-            return self.match_index(path_info, &upper, values);
-        }
+            &upper
+        } else {
+            method
+        };
         // Werkzeug matches `"/" + path_info.lstrip("/")`.
         let owned;
         let path: &str = if path_info.is_empty() {

@@ -481,6 +481,8 @@ pub(crate) struct Compiled<E> {
     pub(crate) parts: Vec<Part>,
     pub(crate) vars: Vec<Var>,
     pub(crate) methods: Option<Box<[Method]>>,
+    /// The standard methods among `methods`, one bit each ([`standard_bit`]).
+    pub(crate) standard_methods: u16,
     pub(crate) strict_slashes: bool,
     pub(crate) merge_slashes: bool,
     pub(crate) domain_ops: Vec<BuildOp>,
@@ -496,13 +498,33 @@ impl<E> Compiled<E> {
     pub(crate) fn allows(&self, method: &Method) -> bool {
         match &self.methods {
             None => true,
-            Some(m) => m.iter().any(|x| x == method),
+            Some(m) => match standard_bit(method) {
+                Some(bit) => self.standard_methods & bit != 0,
+                None => m.contains(method),
+            },
         }
     }
 
     pub(crate) fn has_argument(&self, name: &str) -> bool {
         self.arguments.contains(&name)
     }
+}
+
+/// The bit of a method `http` knows, for a rule's set of methods; `None` for extensions.
+pub(crate) fn standard_bit(method: &Method) -> Option<u16> {
+    let i = match *method {
+        Method::GET => 0,
+        Method::HEAD => 1,
+        Method::POST => 2,
+        Method::PUT => 3,
+        Method::DELETE => 4,
+        Method::PATCH => 5,
+        Method::OPTIONS => 6,
+        Method::TRACE => 7,
+        Method::CONNECT => 8,
+        _ => return None,
+    };
+    Some(1 << i)
 }
 
 /// Options from the map that rules inherit.
@@ -659,7 +681,13 @@ pub(crate) fn compile<E>(
             arguments.push(intern(k));
         }
     }
+    let standard_methods = methods
+        .iter()
+        .flatten()
+        .filter_map(standard_bit)
+        .fold(0, |bits, bit| bits | bit);
     Ok(Compiled {
+        standard_methods,
         strict_slashes: rule.strict_slashes.unwrap_or(opts.strict_slashes),
         merge_slashes: rule.merge_slashes.unwrap_or(opts.merge_slashes),
         rule,
