@@ -703,7 +703,7 @@ pub(crate) fn handle(
     handler: &Handler,
     io: &Arc<Mutex<ConnIo>>,
     info: &ConnInfo,
-    head: Head,
+    head: Box<Head>,
     shutting_down: &std::sync::atomic::AtomicBool,
 ) -> Outcome {
     let Head {
@@ -711,7 +711,7 @@ pub(crate) fn handle(
         framing,
         mut keep_alive,
         expect_continue,
-    } = head;
+    } = *head;
     let version = environ.version;
     let is_head = environ.method == Method::HEAD;
     REQUEST_LINE.with(|line| {

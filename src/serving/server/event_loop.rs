@@ -50,7 +50,7 @@ enum Phase {
 
 /// A request whose body the loop reads before the app gets it.
 struct BodyAhead {
-    head: Head,
+    head: Box<Head>,
     /// When the head was complete: the body's rate and deadline count from here.
     since: Instant,
     /// Enough has been read when the buffer holds this many bytes (a sized body).
@@ -114,13 +114,11 @@ fn too_large() -> Reject {
 }
 
 /// What to do with a request whose head just arrived.
-// Not boxed, like `Parsed`: a head is moved once per request, not allocated.
-#[allow(clippy::large_enum_variant)]
 enum Admit {
     /// Call the app now: there is no body, or the app must decide first whether to ask
     /// for it (`Expect: 100-continue`), which needs a thread of its own.
     Now {
-        head: Head,
+        head: Box<Head>,
         needs_thread: bool,
     },
     /// Read the body ahead first.
@@ -174,15 +172,13 @@ impl Conn {
 }
 
 /// What looking at a connection produced.
-// Not boxed, like `Parsed`: one move per request instead of one allocation.
-#[allow(clippy::large_enum_variant)]
 enum Drive {
     Idle,
     Dispatch {
         token: Token,
         io: Arc<Mutex<ConnIo>>,
         info: Arc<ConnInfo>,
-        head: Head,
+        head: Box<Head>,
         /// The body is still arriving: run the request on a thread other than the loop's.
         needs_thread: bool,
     },
@@ -271,7 +267,7 @@ fn dispatch(
     token: Token,
     io: &Arc<Mutex<ConnIo>>,
     info: &ConnInfo,
-    head: Head,
+    head: Box<Head>,
     needs_thread: bool,
 ) -> Option<Box<LoopState>> {
     if let Some(conn) = state.conns[token.0].as_mut() {
@@ -695,7 +691,7 @@ impl LoopState {
     }
 
     /// Keeps a request whose body is still arriving until a thread is free to run it.
-    fn pause(&mut self, shared: &Shared, token: Token, head: Head) {
+    fn pause(&mut self, shared: &Shared, token: Token, head: Box<Head>) {
         let Some(conn) = self.conns.get_mut(token.0).and_then(Option::as_mut) else {
             return;
         };
@@ -996,7 +992,7 @@ impl LoopState {
     }
 }
 
-fn admit_body(shared: &Shared, head: Head) -> Admit {
+fn admit_body(shared: &Shared, head: Box<Head>) -> Admit {
     let options = &shared.options;
     match head.framing {
         Framing::Length(n) if options.max_content_length.is_some_and(|max| n > max) => {
