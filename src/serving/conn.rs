@@ -997,6 +997,14 @@ pub(crate) fn write_reject(io: &mut ConnIo, version: Version, reject: &Reject) -
     })
 }
 
+/// The `Content-Length` the app set, if it is a number.
+fn app_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
 /// Writes status, headers and body; returns the status and the body bytes sent, or the
 /// status and the error when the client went away.
 fn write_response(
@@ -1011,17 +1019,15 @@ fn write_response(
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::RESET_CONTENT
         || status == StatusCode::NOT_MODIFIED;
-    let app_length = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    // A body of known size is framed by its size; only a streamed one by the app's
+    // `Content-Length`, if it set one.
     let framing = if is_head || no_body_status {
         ResponseFraming::NoBody
     } else {
-        match (body.len(), app_length) {
-            (Some(n), _) | (None, Some(n)) => ResponseFraming::Length(n),
-            (None, None) if version == Version::HTTP_11 => ResponseFraming::Chunked,
-            (None, None) => ResponseFraming::Close,
+        match body.len().or_else(|| app_length(&headers)) {
+            Some(n) => ResponseFraming::Length(n),
+            None if version == Version::HTTP_11 => ResponseFraming::Chunked,
+            None => ResponseFraming::Close,
         }
     };
     // `handle` never lets a 1xx through; should one arrive anyway, the connection is in a
@@ -1034,7 +1040,7 @@ fn write_response(
     } else if status == StatusCode::RESET_CONTENT {
         // 205 carries no content, and says so (RFC 9110 §15.3.6).
         headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
-    } else if is_head && app_length.is_none() {
+    } else if is_head && app_length(&headers).is_none() {
         if let Some(n) = body.len() {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
         }

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 use std::mem::MaybeUninit;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
@@ -533,8 +533,17 @@ fn split_target(
             path => path,
         }
     };
-    let origin = origin.split_once('#').map_or(origin, |(before, _)| before);
-    let (path, query) = origin.split_once('?').unwrap_or((origin, ""));
+    // The path ends at `?`, where the query starts, or at `#`, a fragment (which clients
+    // do not send, and which is not part of the query either).
+    let (path, query) = match memchr::memchr2(b'?', b'#', origin.as_bytes()) {
+        Some(i) if origin.as_bytes()[i] == b'?' => {
+            let query = &origin[i + 1..];
+            let query = query.split_once('#').map_or(query, |(query, _)| query);
+            (&origin[..i], query)
+        }
+        Some(i) => (&origin[..i], ""),
+        None => (origin, ""),
+    };
     let path = if path.is_empty() { "/" } else { path };
     Ok((decode_path(path), Text::from(query)))
 }
@@ -727,7 +736,9 @@ fn is_tchar(b: u8) -> bool {
 
 /// The current time as an HTTP date and as a log timestamp, recomputed once a second.
 pub(crate) struct Clock {
-    secs: u64,
+    /// The second the texts are for: from `fresh_from` until `stale_at`.
+    fresh_from: SystemTime,
+    stale_at: SystemTime,
     http_date: String,
     log_stamp: String,
 }
@@ -735,7 +746,8 @@ pub(crate) struct Clock {
 impl Clock {
     pub(crate) const fn new() -> Self {
         Clock {
-            secs: u64::MAX,
+            fresh_from: UNIX_EPOCH,
+            stale_at: UNIX_EPOCH,
             http_date: String::new(),
             log_stamp: String::new(),
         }
@@ -743,9 +755,11 @@ impl Clock {
 
     fn refresh(&mut self) {
         let now = SystemTime::now();
-        let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        if secs != self.secs {
-            self.secs = secs;
+        // Two comparisons: the texts change once a second (or when the clock is set).
+        if now < self.fresh_from || now >= self.stale_at {
+            let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            self.fresh_from = UNIX_EPOCH + Duration::from_secs(secs);
+            self.stale_at = self.fresh_from + Duration::from_secs(1);
             self.http_date = httpdate::fmt_http_date(now);
             // "Tue, 24 Nov 2026 10:00:00 GMT" → "24/Nov/2026 10:00:00" (Werkzeug's format).
             self.log_stamp.clear();
@@ -905,6 +919,23 @@ mod tests {
         assert_eq!(head.environ.request_uri, "/a%20b?x=1");
         assert!(head.keep_alive);
         assert_eq!(head.framing, Framing::None);
+    }
+
+    #[test]
+    fn a_fragment_is_neither_path_nor_query() {
+        // As Werkzeug's `urlsplit` of the target.
+        for (target, path, query) in [
+            ("/a?b=1#frag", "/a", "b=1"),
+            ("/a#f?x", "/a", ""),
+            ("/a?b?c", "/a", "b?c"),
+            ("/?#", "/", ""),
+            ("/a#", "/a", ""),
+            ("/a", "/a", ""),
+        ] {
+            let (head, _) = parse(&format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n")).unwrap();
+            assert_eq!(head.environ.path_info, path, "{target}");
+            assert_eq!(head.environ.query_string, query, "{target}");
+        }
     }
 
     #[test]
@@ -1133,5 +1164,17 @@ mod tests {
         let stamp = clock.log_stamp().to_owned();
         assert_eq!(stamp.len(), 20, "{stamp}");
         assert_eq!(&stamp[2..3], "/");
+        // The same second, in both forms, and it is now.
+        let date = clock.http_date().to_owned();
+        let at = httpdate::parse_http_date(&date).unwrap();
+        let off = SystemTime::now().duration_since(at).unwrap();
+        assert!(off < Duration::from_secs(2), "{date}");
+        let [_, day, month, year, time, _] = date.split(' ').collect::<Vec<_>>()[..] else {
+            panic!("{date}");
+        };
+        let fresh = clock.log_stamp();
+        if fresh == stamp {
+            assert_eq!(stamp, format!("{day}/{month}/{year} {time}"));
+        }
     }
 }
