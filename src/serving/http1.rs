@@ -473,23 +473,21 @@ fn is_valid_host(value: &[u8]) -> bool {
     if !port.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let mut i = 0;
-    while i < host.len() {
-        match host[i] {
+    // A reg-name: unreserved characters, sub-delims (`&'()*+,` is a range) and
+    // percent-encoded octets.
+    let mut bytes = host.iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {}
+            b'!' | b'$' | b'&'..=b',' | b';' | b'=' => {}
             b'%' => {
-                let hex = |j: usize| host.get(j).is_some_and(u8::is_ascii_hexdigit);
-                if !(hex(i + 1) && hex(i + 2)) {
+                let mut hex = || bytes.next().is_some_and(u8::is_ascii_hexdigit);
+                if !(hex() && hex()) {
                     return false;
                 }
-                i += 3;
-                continue;
             }
-            b if b.is_ascii_alphanumeric() => {}
-            b'-' | b'.' | b'_' | b'~' => {}
-            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' => {}
             _ => return false,
         }
-        i += 1;
     }
     true
 }
@@ -919,6 +917,44 @@ mod tests {
         assert_eq!(head.environ.request_uri, "/a%20b?x=1");
         assert!(head.keep_alive);
         assert_eq!(head.framing, Framing::None);
+    }
+
+    #[test]
+    fn host_values_are_checked_as_rfc_3986_hosts() {
+        for ok in [
+            "localhost",
+            "127.0.0.1:5000",
+            "example.com",
+            "xn--caf-dma.example:8080",
+            "a-b_c~d.e",
+            "x!$&'()*+,;=y",
+            "caf%C3%A9.example",
+            "[::1]",
+            "[::1]:5000",
+            "[v1.fe80::a]",
+            "host:",
+            "",
+        ] {
+            assert!(is_valid_host(ok.as_bytes()), "{ok:?} should pass");
+        }
+        for bad in [
+            "a b",
+            "a/b",
+            "a@b",
+            "a\\b",
+            "%",
+            "%4",
+            "%zz",
+            "host:80a",
+            "[::1",
+            "[]",
+            "[::1]x",
+            "[::g]",
+            "caf\u{e9}",
+            "a\"b",
+        ] {
+            assert!(!is_valid_host(bad.as_bytes()), "{bad:?} should fail");
+        }
     }
 
     #[test]

@@ -321,10 +321,7 @@ pub(crate) fn client_message(level: Level, remote_addr: Option<&str>, message: &
 /// Control characters in client-supplied text are shown as `\xNN`, so a request cannot
 /// forge log lines or terminal escapes.
 fn push_escaped(out: &mut String, s: &str) {
-    if !s
-        .bytes()
-        .any(|b| b.is_ascii_control() || b == b'\\' || !b.is_ascii())
-    {
+    if s.bytes().all(|b| matches!(b, b' '..=b'~') && b != b'\\') {
         out.push_str(s);
         return;
     }
@@ -388,5 +385,14 @@ mod tests {
         let mut s = String::new();
         push_escaped(&mut s, "GET /\x1b[31m\\ HTTP/1.1");
         assert_eq!(s, "GET /\\x1b[31m\\\\ HTTP/1.1");
+        for (text, shown) in [
+            ("GET /a?b=c~d HTTP/1.1", "GET /a?b=c~d HTTP/1.1"),
+            ("a\x7fb\tc\u{85}", "a\\x7fb\\x09c\\x85"),
+            ("/café", "/café"),
+        ] {
+            s.clear();
+            push_escaped(&mut s, text);
+            assert_eq!(s, shown, "{text:?}");
+        }
     }
 }
